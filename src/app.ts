@@ -1,0 +1,40 @@
+/**
+ * Builds the Strata API as a Fastify instance; never listens (server.ts does). Tests and scripts
+ * build from here, optionally around a platform they started themselves.
+ */
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { tenantAuthPlugin } from './auth/tenant-auth.js';
+import type { Config } from './config/config.js';
+import { leadRoutes } from './crm/leads/lead-routes.js';
+import { healthRoutes } from './health/health-routes.js';
+import { installErrorHandling } from './http/error-handler.js';
+import { startPlatform, type Platform } from './platform/platform.js';
+import { platformPlugin } from './platform/platform-plugin.js';
+
+export interface AppOptions {
+  config: Config;
+  /** A running platform to serve; when absent the app starts one and closes it on close. */
+  platform?: Platform;
+  logger?: FastifyServerOptions['loggerInstance'];
+}
+
+export async function buildApp({ config, platform, logger }: AppOptions) {
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: 256 * 1024,
+    // Our own ids (uuid) are validated by the schemas; anything longer is noise.
+    maxParamLength: 100,
+    requestIdHeader: false,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+
+  const owned = !platform;
+  await app.register(platformPlugin, { platform: platform ?? (await startPlatform(config, app.log)), owned });
+  await app.register(tenantAuthPlugin);
+  await app.register(healthRoutes);
+  await app.register(leadRoutes);
+  return app;
+}

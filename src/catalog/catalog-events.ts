@@ -1,0 +1,57 @@
+/**
+ * Tells every API instance that a tenant's catalog entry changed (suspension, tier move, config),
+ * over Redis pub/sub. A subscriber that lost its connection may have missed messages, so on
+ * reconnect it asks its listeners to drop everything they cached.
+ */
+import { Redis } from 'ioredis';
+import type { Log } from '../platform/log.js';
+
+const channel = 'strata:catalog:tenant-changed';
+
+export type TenantChangeListener = (tenantId: string | '*') => void;
+
+export class CatalogEvents {
+  readonly #publisher: Redis;
+  readonly #subscriber: Redis;
+  readonly #listeners = new Set<TenantChangeListener>();
+
+  private constructor(url: string, log: Log) {
+    const options = { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true } as const;
+    this.#publisher = new Redis(url, { ...options, enableOfflineQueue: true });
+    this.#subscriber = new Redis(url, options);
+    this.#publisher.on('error', (err) => log.warn({ err }, 'redis publisher error'));
+    this.#subscriber.on('error', (err) => log.warn({ err }, 'redis subscriber error'));
+    this.#subscriber.on('message', (_channel, tenantId: string) => this.#emit(tenantId));
+    let connectedBefore = false;
+    this.#subscriber.on('ready', () => {
+      if (connectedBefore) this.#emit('*');
+      connectedBefore = true;
+    });
+  }
+
+  static async connect(url: string, log: Log): Promise<CatalogEvents> {
+    const events = new CatalogEvents(url, log);
+    await Promise.all([events.#publisher.connect(), events.#subscriber.connect()]);
+    await events.#subscriber.subscribe(channel);
+    return events;
+  }
+
+  onTenantChanged(listener: TenantChangeListener): void {
+    this.#listeners.add(listener);
+  }
+
+  /** Every instance's listeners hear it, this one's included (through its own subscription). */
+  async publishTenantChanged(tenantId: string): Promise<void> {
+    await this.#publisher.publish(channel, tenantId);
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    this.#subscriber.disconnect();
+    await this.#publisher.quit().catch(() => this.#publisher.disconnect());
+  }
+
+  #emit(tenantId: string) {
+    for (const listener of this.#listeners) listener(tenantId);
+  }
+}

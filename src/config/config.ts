@@ -1,0 +1,137 @@
+/**
+ * The one configuration schema. Every setting comes from the environment, is validated here at
+ * boot, and is typed from this schema; nothing else reads process.env.
+ */
+import { z } from 'zod';
+
+/** Public development defaults for secrets; refused in production. */
+const devDefaults = {
+  STRATA_OWNER_PASSWORD: 'strata-owner-dev-password',
+  STRATA_RUNTIME_PASSWORD: 'strata-app-dev-password',
+  JWT_SECRET: 'strata-development-jwt-secret-change-me',
+} as const;
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+/** Role names are interpolated into DDL, so they are restricted to plain identifiers. */
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/, 'lowercase letters, digits and _ only (max 41)');
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: port.default(3000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    /** A server URL with rights to create roles and databases. Unset: embedded PostgreSQL. */
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    STRATA_EMBEDDED_DIR: z.string().min(1).default('.strata/postgres'),
+    STRATA_EMBEDDED_PORT: port.default(54329),
+    /** Prefix of every database Strata creates: `<prefix>_catalog`, `<prefix>_tenants`, `<prefix>_t_<slug>`. */
+    STRATA_DB_PREFIX: identifier.default('strata'),
+
+    STRATA_OWNER_ROLE: identifier.default('strata_owner'),
+    STRATA_OWNER_PASSWORD: z.string().min(1).default(devDefaults.STRATA_OWNER_PASSWORD),
+    STRATA_RUNTIME_ROLE: identifier.default('strata_app'),
+    STRATA_RUNTIME_PASSWORD: z.string().min(1).default(devDefaults.STRATA_RUNTIME_PASSWORD),
+
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(devDefaults.JWT_SECRET),
+    JWT_ISSUER: z.string().min(1).default('strata'),
+    JWT_AUDIENCE: z.string().min(1).default('strata-api'),
+    JWT_TTL_SECONDS: positiveInt.default(900),
+
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+
+    /** Connections of the per-server pool shared by pooled and schema tenants. */
+    STRATA_POOL_MAX: positiveInt.default(10),
+    /** Connections of each dedicated tenant's pool. */
+    STRATA_DEDICATED_POOL_MAX: positiveInt.default(3),
+    /** Most pools kept open at once (least recently used are closed first). */
+    STRATA_MAX_POOLS: positiveInt.default(50),
+    /** Most tenant-traffic connections this process may hold across all pools. */
+    STRATA_CONNECTION_BUDGET: positiveInt.default(80),
+    /** How long a catalog lookup may be served from memory when Redis invalidation is unavailable. */
+    STRATA_CATALOG_CACHE_MS: z.coerce.number().int().min(0).default(1000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    for (const key of Object.keys(devDefaults) as (keyof typeof devDefaults)[]) {
+      if (env[key] === devDefaults[key]) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'must be set in production (the development default is public)' });
+      }
+    }
+    if (!env.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'must be set in production (embedded PostgreSQL is for development)' });
+    }
+  });
+
+type Env = z.infer<typeof schema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  http: { host: string; port: number; logLevel: Env['LOG_LEVEL'] };
+  database: {
+    url: string | undefined;
+    embedded: { dir: string; port: number };
+    prefix: string;
+    owner: { role: string; secretRef: string };
+    runtime: { role: string; secretRef: string };
+  };
+  jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
+  redisUrl: string | undefined;
+  router: { poolMax: number; dedicatedPoolMax: number; maxPools: number; connectionBudget: number };
+  catalogCacheMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { key: string; message: string }[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  ${i.key}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment; throws a ConfigError naming every bad key. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const known = Object.fromEntries(
+    Object.keys(schema.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]),
+  );
+  const parsed = schema.safeParse(known);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => ({ key: i.path.join('.') || '(root)', message: i.message })));
+  }
+  const env = parsed.data;
+  return {
+    env: env.NODE_ENV,
+    http: { host: env.HOST, port: env.PORT, logLevel: env.LOG_LEVEL },
+    database: {
+      url: env.DATABASE_URL,
+      embedded: { dir: env.STRATA_EMBEDDED_DIR, port: env.STRATA_EMBEDDED_PORT },
+      prefix: env.STRATA_DB_PREFIX,
+      owner: { role: env.STRATA_OWNER_ROLE, secretRef: 'env:STRATA_OWNER_PASSWORD' },
+      runtime: { role: env.STRATA_RUNTIME_ROLE, secretRef: 'env:STRATA_RUNTIME_PASSWORD' },
+    },
+    jwt: { secret: env.JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, ttlSeconds: env.JWT_TTL_SECONDS },
+    redisUrl: env.REDIS_URL,
+    router: {
+      poolMax: env.STRATA_POOL_MAX,
+      dedicatedPoolMax: env.STRATA_DEDICATED_POOL_MAX,
+      maxPools: env.STRATA_MAX_POOLS,
+      connectionBudget: env.STRATA_CONNECTION_BUDGET,
+    },
+    catalogCacheMs: env.STRATA_CATALOG_CACHE_MS,
+  };
+}
+
+/**
+ * Resolves a secret reference stored in the catalog (which never holds secrets itself).
+ * `env:NAME` reads the variable NAME; defaults apply to Strata's own role passwords so a
+ * development setup needs no variables at all.
+ */
+export function resolveSecret(ref: string, source: Record<string, string | undefined> = process.env): string {
+  const match = /^env:([A-Z_][A-Z0-9_]*)$/.exec(ref);
+  if (!match) throw new ConfigError([{ key: ref, message: 'secret reference must look like env:NAME' }]);
+  const name = match[1]!;
+  const value = source[name] || devDefaults[name as keyof typeof devDefaults];
+  if (!value) throw new ConfigError([{ key: name, message: 'secret referenced by the catalog is not set' }]);
+  return value;
+}

@@ -1,0 +1,57 @@
+/** Request and response shapes of leads; route types are inferred from these. */
+import { z } from 'zod';
+
+export const leadStatuses = ['new', 'contacted', 'qualified', 'unqualified', 'converted'] as const;
+
+const optionalText = (max: number) => z.string().trim().max(max).nullish();
+
+export const leadInput = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    company: optionalText(200),
+    email: z.email().max(320).nullish(),
+    phone: optionalText(50),
+    source: optionalText(100),
+    status: z.enum(leadStatuses).optional(),
+    ownerId: z.uuid().nullish(),
+    assigneeId: z.uuid().nullish(),
+  })
+  .strict();
+
+export const leadPatch = leadInput.partial().strict();
+
+export const leadParams = z.object({ id: z.uuid() });
+
+export const leadListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(200).optional(),
+    status: z.enum(leadStatuses).optional(),
+    ownerId: z.uuid().optional(),
+    assigneeId: z.uuid().optional(),
+  })
+  .strict();
+
+/** `If-Match: "3"` (or `3`, or a weak `W/"3"`) names the version an edit was based on. */
+export const ifMatchHeaders = z.object({ 'if-match': z.string().max(50).optional() });
+
+export const leadOutput = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  company: z.string().nullable(),
+  email: z.string().nullable(),
+  phone: z.string().nullable(),
+  source: z.string().nullable(),
+  status: z.enum(leadStatuses),
+  ownerId: z.string().nullable(),
+  assigneeId: z.string().nullable(),
+  version: z.number().int(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+export const leadPage = z.object({ items: z.array(leadOutput), nextCursor: z.string().nullable() });
+
+export type LeadInput = z.infer<typeof leadInput>;
+export type LeadPatch = z.infer<typeof leadPatch>;
+export type LeadListQuery = z.infer<typeof leadListQuery>;

@@ -1,0 +1,43 @@
+/**
+ * Errors of tenant records, raised at the data boundary (Prisma's codes are translated here,
+ * once) and mapped to HTTP problems by the error handler.
+ */
+export class RecordNotFoundError extends Error {
+  constructor(readonly entity: string) {
+    super(`${entity} not found`);
+    this.name = 'RecordNotFoundError';
+  }
+}
+
+export class VersionConflictError extends Error {
+  constructor(
+    readonly entity: string,
+    readonly currentVersion: number,
+  ) {
+    super(`${entity} was changed by someone else (now at version ${currentVersion})`);
+    this.name = 'VersionConflictError';
+  }
+}
+
+/** A referenced record (owner, assignee, lead…) does not exist in this tenant. */
+export class InvalidReferenceError extends Error {
+  constructor(readonly field: string) {
+    super(`${field} does not name an existing record`);
+    this.name = 'InvalidReferenceError';
+  }
+}
+
+/**
+ * Foreign keys are (tenant_id, id), so another tenant's id fails exactly like an unknown one:
+ * the error names the field, never whether the id exists elsewhere.
+ */
+export function translatePrismaError(err: unknown, entity: string, fieldsByConstraint: Record<string, string> = {}): never {
+  const code = (err as { code?: string }).code;
+  if (code === 'P2025') throw new RecordNotFoundError(entity);
+  if (code === 'P2003') {
+    const constraint = String((err as { meta?: { constraint?: unknown; field_name?: unknown } }).meta?.constraint ?? '');
+    const field = Object.entries(fieldsByConstraint).find(([name]) => constraint.includes(name))?.[1] ?? 'reference';
+    throw new InvalidReferenceError(field);
+  }
+  throw err;
+}

@@ -1,0 +1,20 @@
+/** Liveness (the process answers) and readiness (the catalog and the default server answer). */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { AppError, problems } from '../http/problems.js';
+
+const status = z.object({ status: z.literal('ok') });
+
+export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get('/healthz', { schema: { response: { 200: status } } }, async () => ({ status: 'ok' as const }));
+
+  app.get('/readyz', { schema: { response: { 200: status } } }, async (request) => {
+    try {
+      await app.platform.ping();
+    } catch (err) {
+      request.log.warn({ err }, 'readiness check failed');
+      throw new AppError(problems.unavailable, 'A database is not reachable');
+    }
+    return { status: 'ok' as const };
+  });
+};

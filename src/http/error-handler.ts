@@ -1,0 +1,62 @@
+/**
+ * Renders every error as problem+json. Known errors keep their code and detail; anything else
+ * is logged in full and answered as an opaque 500 (no message, no stack).
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { InvalidCursorError } from '../crm/leads/lead-store.js';
+import { InvalidReferenceError, RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
+import { NoTenantBoundError } from '../router/tenant-context.js';
+import { AppError, problemBody, problems, type ProblemKind } from './problems.js';
+
+/** Fastify's own client errors (body parsing, size, media type) by their codes. */
+const fastifyProblems: Record<string, ProblemKind> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: problems.malformedBody,
+  FST_ERR_CTP_EMPTY_JSON_BODY: problems.malformedBody,
+  FST_ERR_CTP_BODY_TOO_LARGE: problems.payloadTooLarge,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: problems.unsupportedMediaType,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: problems.malformedBody,
+};
+
+export function installErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let body: ReturnType<typeof problemBody>;
+    if (error instanceof AppError) {
+      body = problemBody(error.problem, error.detail, error.errors);
+    } else if (error instanceof RecordNotFoundError) {
+      body = problemBody(problems.notFound, `No such ${error.entity}`);
+    } else if (error instanceof VersionConflictError) {
+      body = problemBody(problems.versionConflict, error.message);
+    } else if (error instanceof InvalidReferenceError) {
+      body = problemBody(problems.invalidRequest, 'Some fields are invalid', [
+        { field: `body.${error.field}`, message: 'does not name an existing record' },
+      ]);
+    } else if (error instanceof InvalidCursorError) {
+      body = problemBody(problems.invalidRequest, 'Some fields are invalid', [{ field: 'querystring.cursor', message: error.message }]);
+    } else if (hasZodFastifySchemaValidationErrors(error)) {
+      const errors = error.validation.map((v) => ({
+        field: [error.validationContext, ...v.instancePath.split('/').filter(Boolean)].join('.'),
+        message: v.message ?? 'is invalid',
+      }));
+      body = problemBody(problems.invalidRequest, 'Some fields are invalid', errors);
+    } else if (error.code && fastifyProblems[error.code]) {
+      body = problemBody(fastifyProblems[error.code]!, error.message);
+    } else if (error instanceof NoTenantBoundError) {
+      request.log.error({ err: error }, 'tenant data reached without a tenant binding');
+      body = problemBody(problems.internal);
+    } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      body = problemBody({ ...problems.invalidRequest, status: error.statusCode as 400 }, error.message);
+    } else {
+      request.log.error({ err: error }, 'request failed');
+      body = problemBody(problems.internal);
+    }
+    return reply.status(body.status).type('application/problem+json').send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .type('application/problem+json')
+      .send(problemBody(problems.routeNotFound, `${request.method} ${request.url.split('?')[0]} is not a route`)),
+  );
+}

@@ -1,0 +1,50 @@
+/**
+ * The one error catalogue: every error a client can see has a stable code and an HTTP status,
+ * and is rendered as application/problem+json. Data code throws these (or domain errors that
+ * map to them); it never chooses status codes itself.
+ */
+export const problems = {
+  invalidRequest: { code: 'STRATA_REQUEST_INVALID', status: 400, title: 'The request is invalid' },
+  malformedBody: { code: 'STRATA_REQUEST_MALFORMED', status: 400, title: 'The request body could not be parsed' },
+  unauthenticated: { code: 'STRATA_AUTH_UNAUTHENTICATED', status: 401, title: 'Authentication is required' },
+  tenantMismatch: { code: 'STRATA_TENANT_MISMATCH', status: 403, title: 'The request names another tenant than the token' },
+  tenantUnavailable: { code: 'STRATA_TENANT_UNAVAILABLE', status: 403, title: 'The tenant is not available' },
+  notFound: { code: 'STRATA_RESOURCE_NOT_FOUND', status: 404, title: 'The resource does not exist' },
+  routeNotFound: { code: 'STRATA_ROUTE_NOT_FOUND', status: 404, title: 'No such route' },
+  versionConflict: { code: 'STRATA_RESOURCE_VERSION_CONFLICT', status: 409, title: 'The resource was changed by someone else' },
+  payloadTooLarge: { code: 'STRATA_REQUEST_TOO_LARGE', status: 413, title: 'The request body is too large' },
+  unsupportedMediaType: { code: 'STRATA_REQUEST_MEDIA_TYPE', status: 415, title: 'The request body must be JSON' },
+  preconditionRequired: { code: 'STRATA_REQUEST_PRECONDITION_INVALID', status: 428, title: 'If-Match must name a version' },
+  tenantSuspended: { code: 'STRATA_TENANT_SUSPENDED', status: 423, title: 'The tenant is suspended' },
+  unavailable: { code: 'STRATA_SERVICE_UNAVAILABLE', status: 503, title: 'The service is temporarily unavailable' },
+  internal: { code: 'STRATA_INTERNAL', status: 500, title: 'Internal error' },
+} as const;
+
+export type ProblemKind = (typeof problems)[keyof typeof problems];
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly problem: ProblemKind,
+    readonly detail?: string,
+    readonly errors?: FieldError[],
+  ) {
+    super(detail ?? problem.title);
+    this.name = 'AppError';
+  }
+}
+
+export function problemBody(problem: ProblemKind, detail?: string, errors?: FieldError[]) {
+  return {
+    type: `https://strata.dev/problems/${problem.code.toLowerCase().replaceAll('_', '-')}`,
+    title: problem.title,
+    status: problem.status,
+    code: problem.code,
+    ...(detail ? { detail } : {}),
+    ...(errors ? { errors } : {}),
+  };
+}

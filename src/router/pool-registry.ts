@@ -1,0 +1,94 @@
+/**
+ * Runtime-role connection pools, one per database: the server's tenants database (shared by its
+ * pooled and schema tenants) and each dedicated database. Kept in an LRU bounded by pool count and
+ * by a global connection budget; an evicted pool is closed (in-flight queries finish first).
+ */
+import pg from 'pg';
+import type { Log } from '../platform/log.js';
+import { connectionConfig, type ServerRecord } from '../servers/server-access.js';
+
+export interface PoolLimits {
+  /** Connections of a server's shared tenants-database pool. */
+  poolMax: number;
+  /** Connections of each dedicated database's pool. */
+  dedicatedPoolMax: number;
+  maxPools: number;
+  connectionBudget: number;
+}
+
+interface Entry {
+  pool: pg.Pool;
+  max: number;
+}
+
+export class PoolRegistry {
+  readonly #pools = new Map<string, Entry>();
+  #closed = false;
+
+  constructor(
+    private readonly limits: PoolLimits,
+    private readonly serverById: (id: string) => Promise<ServerRecord>,
+    private readonly log: Log,
+  ) {}
+
+  async poolFor(serverId: string, database: string): Promise<pg.Pool> {
+    if (this.#closed) throw new Error('The tenant router is closed');
+    const key = `${serverId}/${database}`;
+    const hit = this.#pools.get(key);
+    if (hit) {
+      this.#pools.delete(key);
+      this.#pools.set(key, hit);
+      return hit.pool;
+    }
+    const server = await this.serverById(serverId);
+    // Another caller may have created it while the server record was being fetched.
+    const raced = this.#pools.get(key);
+    if (raced) return raced.pool;
+    const max = database === server.tenantsDatabase ? this.limits.poolMax : this.limits.dedicatedPoolMax;
+    const pool = new pg.Pool({ ...connectionConfig(server, 'runtime', database), max, idleTimeoutMillis: 30_000 });
+    // An idle connection dropped by the server (restart, termination) must not crash the process.
+    pool.on('error', (err) => this.log.warn({ err, database }, 'idle tenant connection failed'));
+    this.#pools.set(key, { pool, max });
+    this.#evictBeyondLimits(key);
+    return pool;
+  }
+
+  /** Closes the pool of one database, e.g. after a tenant left it. */
+  async close(serverId: string, database: string): Promise<void> {
+    const key = `${serverId}/${database}`;
+    const entry = this.#pools.get(key);
+    if (!entry) return;
+    this.#pools.delete(key);
+    await entry.pool.end();
+  }
+
+  async closeAll(): Promise<void> {
+    this.#closed = true;
+    const entries = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(entries.map((e) => e.pool.end()));
+  }
+
+  stats() {
+    let connections = 0;
+    let budgeted = 0;
+    for (const { pool, max } of this.#pools.values()) {
+      connections += pool.totalCount;
+      budgeted += max;
+    }
+    return { pools: this.#pools.size, connections, budgeted };
+  }
+
+  #evictBeyondLimits(keep: string) {
+    let budgeted = 0;
+    for (const { max } of this.#pools.values()) budgeted += max;
+    for (const [key, entry] of this.#pools) {
+      if (this.#pools.size <= this.limits.maxPools && budgeted <= this.limits.connectionBudget) break;
+      if (key === keep) continue;
+      this.#pools.delete(key);
+      budgeted -= entry.max;
+      this.log.debug({ pool: key }, 'closing least recently used tenant pool');
+      entry.pool.end().catch((err: unknown) => this.log.warn({ err, pool: key }, 'closing evicted pool failed'));
+    }
+  }
+}

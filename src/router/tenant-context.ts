@@ -1,0 +1,53 @@
+/**
+ * The tenant bound to the current async call chain. Set only by the router's tenant handles;
+ * read by the routing pool right before it touches a connection. There is no default: code that
+ * reaches the database with no binding gets an error, never another tenant's rows.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { escapeIdentifier, escapeLiteral } from 'pg';
+import type { TenantPlacement } from '../tenants/placement.js';
+import { uuidPattern } from '../tenants/placement.js';
+
+export interface TenantBinding {
+  tenantId: string;
+  serverId: string;
+  database: string;
+  /** Quoted schema identifier replacing the placeholder in every statement. */
+  schemaIdent: string;
+  /** Opens a transaction and sets the tenant context transaction-locally, in one round trip. */
+  beginSql: string;
+}
+
+const storage = new AsyncLocalStorage<TenantBinding>();
+
+export class NoTenantBoundError extends Error {
+  constructor() {
+    super('No tenant is bound to this call: tenant data is reachable only through the router');
+    this.name = 'NoTenantBoundError';
+  }
+}
+
+export function bindingFor(tenant: TenantPlacement): TenantBinding {
+  // The id becomes a SQL literal: validate it even though it comes from the catalog.
+  if (!uuidPattern.test(tenant.id)) throw new Error(`Refusing to bind malformed tenant id ${JSON.stringify(tenant.id)}`);
+  const schemaIdent = escapeIdentifier(tenant.schemaName);
+  return {
+    tenantId: tenant.id,
+    serverId: tenant.serverId,
+    database: tenant.databaseName,
+    schemaIdent,
+    beginSql:
+      `BEGIN; SELECT set_config('app.tenant_id', ${escapeLiteral(tenant.id)}, true), ` +
+      `set_config('search_path', ${escapeLiteral(schemaIdent)}, true)`,
+  };
+}
+
+export function runBound<T>(binding: TenantBinding, fn: () => T): T {
+  return storage.run(binding, fn);
+}
+
+export function currentBinding(): TenantBinding {
+  const binding = storage.getStore();
+  if (!binding) throw new NoTenantBoundError();
+  return binding;
+}

@@ -1,0 +1,123 @@
+/**
+ * The tier router: hands out Prisma clients bound to one tenant, whatever its tier.
+ *
+ * One PrismaClient serves every tenant (a client per tenant costs ~2.5 MiB, DESIGN.md §4). A
+ * tenant handle is a `$extends` of it (~5 KB) that runs each operation with the tenant bound in
+ * AsyncLocalStorage; the routing pool underneath picks the database, sets app.tenant_id and the
+ * search path transaction-locally, and substitutes the tenant's schema.
+ */
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { Log } from '../platform/log.js';
+import { PrismaClient } from '../generated/tenant/client.js';
+import type { ServerRecord } from '../servers/server-access.js';
+import type { TenantPlacement } from '../tenants/placement.js';
+import { PoolRegistry, type PoolLimits } from './pool-registry.js';
+import { bindingFor, runBound, type TenantBinding } from './tenant-context.js';
+import { placeholderSchema, TenantRoutingPool } from './tenant-routing-pool.js';
+
+function bindClient(base: PrismaClient, binding: TenantBinding) {
+  const extended = base.$extends({
+    name: 'strata-tenant',
+    query: {
+      // Prisma's promises are lazy: the query must be awaited inside the bound context.
+      async $allOperations({ args, query }) {
+        return runBound(binding, async () => await query(args));
+      },
+    },
+  });
+  // Interactive and batch transactions open their connection outside any model operation.
+  return new Proxy(extended, {
+    get(target, prop, receiver) {
+      if (prop === '$transaction') {
+        return (...args: unknown[]) =>
+          runBound(binding, async () => await (target.$transaction as (...a: unknown[]) => Promise<unknown>)(...args));
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
+
+/** A Prisma client that can reach only one tenant's rows. */
+export type TenantClient = ReturnType<typeof bindClient>;
+
+export interface TenantRouterOptions {
+  limits: PoolLimits;
+  serverById: (id: string) => Promise<ServerRecord>;
+  log: Log;
+  /** Tenant handles kept for reuse (each ~5 KB). */
+  maxHandles?: number;
+}
+
+interface Handle {
+  placement: TenantPlacement;
+  client: TenantClient;
+}
+
+export class TenantRouter {
+  readonly #registry: PoolRegistry;
+  readonly #base: PrismaClient;
+  readonly #handles = new Map<string, Handle>();
+  readonly #maxHandles: number;
+
+  constructor(options: TenantRouterOptions) {
+    this.#registry = new PoolRegistry(options.limits, options.serverById, options.log);
+    this.#base = new PrismaClient({
+      adapter: new PrismaPg(new TenantRoutingPool(this.#registry), { schema: placeholderSchema }),
+    });
+    this.#maxHandles = options.maxHandles ?? 10_000;
+  }
+
+  /** A client bound to `tenant`; cached until the tenant's placement or version changes. */
+  clientFor(tenant: TenantPlacement): TenantClient {
+    const hit = this.#handles.get(tenant.id);
+    if (hit && samePlacement(hit.placement, tenant)) {
+      this.#handles.delete(tenant.id);
+      this.#handles.set(tenant.id, hit);
+      return hit.client;
+    }
+    const client = bindClient(this.#base, bindingFor(tenant));
+    this.#handles.delete(tenant.id);
+    this.#handles.set(tenant.id, { placement: { ...tenant }, client });
+    if (this.#handles.size > this.#maxHandles) this.#handles.delete(this.#handles.keys().next().value!);
+    return client;
+  }
+
+  /** Runs `fn` with a client bound to `tenant`. */
+  withTenant<T>(tenant: TenantPlacement, fn: (db: TenantClient) => Promise<T>): Promise<T> {
+    return fn(this.clientFor(tenant));
+  }
+
+  /** Forgets a tenant's handle, e.g. when the catalog says it changed. */
+  forget(tenantId: string): void {
+    this.#handles.delete(tenantId);
+  }
+
+  forgetAll(): void {
+    this.#handles.clear();
+  }
+
+  /** Closes the pool of one database (a dedicated tenant moved away or was evicted). */
+  closeDatabase(serverId: string, database: string): Promise<void> {
+    return this.#registry.close(serverId, database);
+  }
+
+  stats() {
+    return { handles: this.#handles.size, ...this.#registry.stats() };
+  }
+
+  async close(): Promise<void> {
+    this.#handles.clear();
+    await this.#base.$disconnect();
+    await this.#registry.closeAll();
+  }
+}
+
+function samePlacement(a: TenantPlacement, b: TenantPlacement): boolean {
+  return (
+    a.version === b.version &&
+    a.tier === b.tier &&
+    a.serverId === b.serverId &&
+    a.schemaName === b.schemaName &&
+    a.databaseName === b.databaseName
+  );
+}

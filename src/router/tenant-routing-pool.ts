@@ -1,0 +1,105 @@
+/**
+ * The pg.Pool handed to Prisma's adapter. It owns no connections: each query is routed to the
+ * pool of the database of the tenant bound to the call (see tenant-context.ts) and wrapped so the
+ * tenant context is set transaction-locally below Prisma, where it costs one round trip instead
+ * of an interactive transaction (DESIGN.md §4).
+ *
+ * Prisma qualifies every table with the adapter's schema option; that placeholder is replaced by
+ * the tenant's schema, which lets one Prisma client serve every tenant on every tier.
+ */
+import pg from 'pg';
+import type { PoolRegistry } from './pool-registry.js';
+import { currentBinding, type TenantBinding } from './tenant-context.js';
+
+export const placeholderSchema = '__strata_tenant__';
+const placeholderIdent = `"${placeholderSchema}"`;
+
+type QueryInput = string | pg.QueryConfig;
+
+function rewrite(input: QueryInput, binding: TenantBinding): QueryInput {
+  if (typeof input === 'string') return input.replaceAll(placeholderIdent, binding.schemaIdent);
+  return { ...input, text: input.text.replaceAll(placeholderIdent, binding.schemaIdent) };
+}
+
+const isText = (input: QueryInput, sql: string) => (typeof input === 'string' ? input : input.text) === sql;
+
+/**
+ * A connection checked out for one of Prisma's transactions: its BEGIN also binds the tenant.
+ * Released while a transaction is still open, it is destroyed rather than returned to the pool,
+ * so no later user can inherit the open transaction and its tenant context.
+ */
+class BoundConnection {
+  #open = false;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly binding: TenantBinding,
+  ) {}
+
+  async query(input: QueryInput) {
+    if (isText(input, 'BEGIN')) {
+      await this.client.query(this.binding.beginSql);
+      this.#open = true;
+      return { command: 'BEGIN', rowCount: null, rows: [], fields: [], oid: 0 };
+    }
+    const result = await this.client.query(rewrite(input, this.binding));
+    if (isText(input, 'COMMIT') || isText(input, 'ROLLBACK')) this.#open = false;
+    return result;
+  }
+
+  release(err?: Error | boolean) {
+    this.client.release(err ?? (this.#open ? new Error('released with a transaction open') : undefined));
+  }
+
+  on(event: string, listener: (...args: unknown[]) => void) {
+    this.client.on(event as 'error', listener);
+    return this;
+  }
+
+  removeListener(event: string, listener: (...args: unknown[]) => void) {
+    this.client.removeListener(event as 'error', listener);
+    return this;
+  }
+}
+
+export class TenantRoutingPool extends pg.Pool {
+  constructor(private readonly registry: PoolRegistry) {
+    super({ max: 1 });
+  }
+
+  // Only the promise forms PrismaPg uses are supported; callbacks and streams are not routed.
+  // Only the promise forms PrismaPg uses are supported; callbacks and streams are not routed.
+  override query = (async (input: QueryInput) => {
+    const binding = currentBinding();
+    const client = await (await this.registry.poolFor(binding.serverId, binding.database)).connect();
+    // Reused only when the transaction is known to be closed; otherwise the connection is dropped.
+    let reusable = false;
+    try {
+      await client.query(binding.beginSql);
+      try {
+        const result = await client.query(rewrite(input, binding));
+        await client.query('COMMIT');
+        reusable = true;
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').then(
+          () => (reusable = true),
+          () => undefined,
+        );
+        throw err;
+      }
+    } finally {
+      client.release(reusable ? undefined : new Error('connection in unknown transaction state'));
+    }
+  }) as unknown as pg.Pool['query'];
+
+  override connect = (async () => {
+    const binding = currentBinding();
+    const client = await (await this.registry.poolFor(binding.serverId, binding.database)).connect();
+    return new BoundConnection(client, binding);
+  }) as unknown as pg.Pool['connect'];
+
+  override async end(): Promise<void> {
+    // Connections belong to the registry's pools, which the router closes.
+  }
+}

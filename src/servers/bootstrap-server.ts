@@ -1,0 +1,57 @@
+/**
+ * Prepares a PostgreSQL server for Strata, idempotently: the owner role (owns every table and
+ * runs migrations), the runtime role (carries all tenant traffic: no superuser, no BYPASSRLS,
+ * owns nothing) and the given databases, owned by the owner and closed to everyone else.
+ * Needs a connection allowed to create roles and databases; only this step does.
+ */
+import pg, { escapeIdentifier, escapeLiteral } from 'pg';
+
+export interface RoleSpec {
+  role: string;
+  password: string;
+}
+
+export interface ServerBootstrap {
+  adminUrl: string;
+  owner: RoleSpec;
+  runtime: RoleSpec;
+  /** Databases to create, and whether the runtime role may connect to each. */
+  databases: { name: string; runtimeConnects: boolean }[];
+}
+
+const duplicate = new Set(['42710', '42P04', '23505']);
+
+/** Runs DDL that may race with another process doing the same; losing the race is fine. */
+async function idempotent(client: pg.Client, sql: string) {
+  try {
+    await client.query(sql);
+  } catch (err) {
+    if (!duplicate.has((err as { code?: string }).code ?? '')) throw err;
+  }
+}
+
+export async function bootstrapServer(spec: ServerBootstrap): Promise<void> {
+  const admin = new pg.Client({ connectionString: spec.adminUrl, application_name: 'strata-bootstrap' });
+  await admin.connect();
+  try {
+    const owner = escapeIdentifier(spec.owner.role);
+    const runtime = escapeIdentifier(spec.runtime.role);
+    await idempotent(admin, `CREATE ROLE ${owner} LOGIN`);
+    await idempotent(admin, `CREATE ROLE ${runtime} LOGIN`);
+    await admin.query(
+      `ALTER ROLE ${owner} LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS PASSWORD ${escapeLiteral(spec.owner.password)}`,
+    );
+    await admin.query(
+      `ALTER ROLE ${runtime} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD ${escapeLiteral(spec.runtime.password)}`,
+    );
+    for (const database of spec.databases) {
+      const name = escapeIdentifier(database.name);
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database.name]);
+      if (!rowCount) await idempotent(admin, `CREATE DATABASE ${name} OWNER ${owner}`);
+      await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
+      if (database.runtimeConnects) await admin.query(`GRANT CONNECT ON DATABASE ${name} TO ${runtime}`);
+    }
+  } finally {
+    await admin.end();
+  }
+}

@@ -1,0 +1,30 @@
+/** Where a tenant's rows live, as recorded in the catalog, and the names derived from a slug. */
+import { z } from 'zod';
+
+export const tiers = ['pooled', 'schema', 'dedicated'] as const;
+export type Tier = (typeof tiers)[number];
+
+/** The part of a catalog tenant the router needs; the catalog's Tenant row satisfies it. */
+export interface TenantPlacement {
+  id: string;
+  tier: Tier;
+  serverId: string;
+  schemaName: string;
+  databaseName: string;
+  version: number;
+}
+
+/** Slugs become schema and database names, so they are restricted to what is safe there. */
+export const slugSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, '3–40 characters: lowercase letters, digits and -, starting with a letter');
+
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function placementNames(prefix: string, slug: string, tier: Tier, tenantsDatabase: string) {
+  const ident = slug.replaceAll('-', '_');
+  return {
+    schemaName: tier === 'schema' ? `t_${ident}` : 'public',
+    databaseName: tier === 'dedicated' ? `${prefix}_t_${ident}` : tenantsDatabase,
+  };
+}
