@@ -1,0 +1,97 @@
+/**
+ * Test fixtures: each test file gets its own Strata installation (catalog and tenants databases
+ * under a unique prefix) on the real PostgreSQL that `npm test` provides, torn down afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import pg, { escapeIdentifier } from 'pg';
+import { pino } from 'pino';
+import type { Test } from 'tap';
+import { buildApp } from '../src/app.js';
+import { signAccessToken, type AccessClaims } from '../src/auth/tokens.js';
+import type { Tenant } from '../src/catalog/catalog-client.js';
+import { loadConfig } from '../src/config/config.js';
+import { startPlatform, type Platform } from '../src/platform/platform.js';
+import { connectionConfig } from '../src/servers/server-access.js';
+import { tiers, type Tier } from '../src/tenants/placement.js';
+import { provisionTenant } from '../src/tenants/provision-tenant.js';
+
+export { tiers, type Tier };
+
+export function adminUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set: run the tests with `npm test`, which provides a database');
+  return url;
+}
+
+export function testConfig(overrides: Record<string, string> = {}) {
+  const prefix = `t_${randomBytes(4).toString('hex')}`;
+  return loadConfig({
+    DATABASE_URL: adminUrl(),
+    REDIS_URL: process.env.REDIS_URL,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    STRATA_DB_PREFIX: prefix,
+    ...overrides,
+  });
+}
+
+/** A running platform with its own databases, dropped when the test ends. */
+export async function startTestPlatform(t: Test, overrides: Record<string, string> = {}): Promise<Platform> {
+  const config = testConfig(overrides);
+  const platform = await startPlatform(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  t.teardown(async () => {
+    await platform.close();
+    await dropDatabases(config.database.prefix);
+  });
+  return platform;
+}
+
+export async function dropDatabases(prefix: string) {
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`,
+      [`${prefix}_`],
+    );
+    for (const { datname } of rows) await admin.query(`DROP DATABASE ${escapeIdentifier(datname)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** One active tenant on `tier`, with a slug unique to this installation. */
+export function provision(platform: Platform, tier: Tier, label: string, plan = 'free'): Promise<Tenant> {
+  return provisionTenant(platform.provisioning, { slug: `${label}-${tier}`, name: `${label} on ${tier}`, plan, tier });
+}
+
+/** Two tenants (a, b) on each tier. */
+export async function tenantPairs(platform: Platform) {
+  const pairs = {} as Record<Tier, { a: Tenant; b: Tenant }>;
+  for (const tier of tiers) {
+    pairs[tier] = { a: await provision(platform, tier, 'alpha'), b: await provision(platform, tier, 'beta') };
+  }
+  return pairs;
+}
+
+/** Connects as the runtime role to a tenant's database, as tenant traffic does. */
+export async function runtimeConnection(t: Test, platform: Platform, tenant: Tenant) {
+  const server = await platform.servers.byId(tenant.serverId);
+  const client = new pg.Client(connectionConfig(server, 'runtime', tenant.databaseName));
+  await client.connect();
+  t.teardown(() => client.end());
+  return client;
+}
+
+export async function testApp(t: Test, platform: Platform) {
+  const app = await buildApp({ config: platform.config, platform });
+  t.teardown(() => app.close());
+  await app.ready();
+  return app;
+}
+
+export function tokenFor(platform: Platform, tenant: Tenant, role: AccessClaims['role'] = 'owner', sub = 'user-1') {
+  return signAccessToken(platform.config.jwt, { sub, tid: tenant.id, role });
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
