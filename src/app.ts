@@ -24,7 +24,7 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
     loggerInstance: logger,
     bodyLimit: 256 * 1024,
     // Our own ids (uuid) are validated by the schemas; anything longer is noise.
-    maxParamLength: 100,
+    routerOptions: { maxParamLength: 100 },
     requestIdHeader: false,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

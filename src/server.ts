@@ -4,11 +4,12 @@
  */
 import { pino } from 'pino';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config/config.js';
+import { ConfigError, loadConfig, loadDotEnv } from './config/config.js';
 
 async function main() {
   let config;
   try {
+    loadDotEnv();
     config = loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

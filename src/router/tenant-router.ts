@@ -7,11 +7,9 @@
  * search path transaction-locally, and substitutes the tenant's schema.
  */
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { Log } from '../platform/log.js';
 import { PrismaClient } from '../generated/tenant/client.js';
-import type { ServerRecord } from '../servers/server-access.js';
 import type { TenantPlacement } from '../tenants/placement.js';
-import { PoolRegistry, type PoolLimits } from './pool-registry.js';
+import type { PoolRegistry } from './pool-registry.js';
 import { bindingFor, runBound, type TenantBinding } from './tenant-context.js';
 import { placeholderSchema, TenantRoutingPool } from './tenant-routing-pool.js';
 
@@ -41,9 +39,8 @@ function bindClient(base: PrismaClient, binding: TenantBinding) {
 export type TenantClient = ReturnType<typeof bindClient>;
 
 export interface TenantRouterOptions {
-  limits: PoolLimits;
-  serverById: (id: string) => Promise<ServerRecord>;
-  log: Log;
+  /** The runtime-role pools the router routes to; the router closes them when it closes. */
+  registry: PoolRegistry;
   /** Tenant handles kept for reuse (each ~5 KB). */
   maxHandles?: number;
 }
@@ -60,7 +57,7 @@ export class TenantRouter {
   readonly #maxHandles: number;
 
   constructor(options: TenantRouterOptions) {
-    this.#registry = new PoolRegistry(options.limits, options.serverById, options.log);
+    this.#registry = options.registry;
     this.#base = new PrismaClient({
       adapter: new PrismaPg(new TenantRoutingPool(this.#registry), { schema: placeholderSchema }),
     });
