@@ -8,7 +8,7 @@ import { tenantAuthPlugin } from './auth/tenant-auth.js';
 import type { Config } from './config/config.js';
 import { leadRoutes } from './crm/leads/lead-routes.js';
 import { healthRoutes } from './health/health-routes.js';
-import { installErrorHandling } from './http/error-handler.js';
+import { installErrorHandling, renderFrameworkError } from './http/error-handler.js';
 import { startPlatform, type Platform } from './platform/platform.js';
 import { platformPlugin } from './platform/platform-plugin.js';
 
@@ -26,6 +26,7 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
     // Our own ids (uuid) are validated by the schemas; anything longer is noise.
     routerOptions: { maxParamLength: 100 },
     requestIdHeader: false,
+    frameworkErrors: (error, _request, reply) => renderFrameworkError(error, reply),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

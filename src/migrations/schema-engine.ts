@@ -4,7 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg, { type PoolConfig } from 'pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { DiffTarget, SchemaEngine as Engine } from '@prisma/schema-engine-wasm';
 import type { MigrationFolder } from './migration-files.js';
@@ -34,6 +37,78 @@ function loadBindings() {
   return bindings;
 }
 
+type Adapter = Awaited<ReturnType<PrismaPg['connect']>>;
+
+/**
+ * PrismaPg runs scripts by splitting them on every ";", which breaks on function bodies and
+ * comments; PostgreSQL runs a multi-statement script as one simple query just fine.
+ */
+class WholeScriptPg extends PrismaPg {
+  constructor(private readonly poolConfig: PoolConfig) {
+    super(new IntrospectionCompatPool(poolConfig), { disposeExternalPool: true });
+  }
+
+  override async connect() {
+    return runScriptsWhole(await super.connect());
+  }
+
+  /** A throwaway database, dropped (forcefully: the engine may leave sessions open) on dispose. */
+  override async connectToShadowDb() {
+    const main = await this.connect();
+    const database = `prisma_shadow_${randomUUID().replaceAll('-', '')}`;
+    await main.executeScript(`CREATE DATABASE "${database}"`);
+    const shadow = await new WholeScriptPg({ ...this.poolConfig, database }).connect();
+    const disposeShadow = shadow.dispose.bind(shadow);
+    shadow.dispose = async () => {
+      await disposeShadow();
+      await main.executeScript(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await main.dispose();
+    };
+    return shadow;
+  }
+}
+
+/**
+ * Adapts catalog introspection results to what this engine version understands:
+ * - columns of PostgreSQL's internal "char" type (oid 18), which the adapter cannot map, are
+ *   single characters: reported as bpchar;
+ * - PostgreSQL 18 lists NOT NULL as constraints (contype 'n'), which the engine's describer
+ *   predates and panics on; nullability is already read from the columns, so those rows are dropped.
+ */
+class IntrospectionCompatPool extends pg.Pool {
+  override query = (async (...args: Parameters<pg.Pool['query']>) => {
+    const result = (await (super.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args)) as pg.QueryResult;
+    for (const field of result.fields ?? []) if (field.dataTypeID === 18) field.dataTypeID = 1042;
+    const contype = result.fields?.findIndex((f) => f.name === 'constraint_type') ?? -1;
+    if (contype >= 0) result.rows = result.rows.filter((row: unknown[]) => row[contype] !== 'n');
+    return result;
+  }) as unknown as pg.Pool['query'];
+}
+
+function runScriptsWhole(adapter: Adapter): Adapter {
+  adapter.executeScript = async (script: string) => {
+    try {
+      await adapter.underlyingDriver().query(script);
+    } catch (err) {
+      // Rethrown in the adapter's own error shape, which the engine understands.
+      (adapter as unknown as { onError(e: unknown): never }).onError(err);
+    }
+  };
+  return adapter;
+}
+
+/** Discrete fields, not a connection string: the shadow database overrides `database`, which pg ignores when a connectionString is present. */
+function poolConfigOf(serverUrl: string): PoolConfig {
+  const url = new URL(serverUrl);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: url.pathname.slice(1) || 'postgres',
+  };
+}
+
 export type DiffSource =
   | { kind: 'empty' }
   | { kind: 'schema'; path: string }
@@ -46,11 +121,20 @@ export type DiffSource =
 export async function diffSql(from: DiffSource, to: DiffSource, serverUrl: string): Promise<string> {
   const glue = await loadBindings();
   const schemaPaths = [from, to].flatMap((s) => (s.kind === 'schema' ? [s.path] : []));
+  const lockfiles = new Map(
+    await Promise.all(
+      [from, to].flatMap((s) =>
+        s.kind === 'migrations'
+          ? [readFile(join(s.baseDir, 'migration_lock.toml'), 'utf8').then((text) => [s.baseDir, text] as const)]
+          : [],
+      ),
+    ),
+  );
   const datamodels = await Promise.all(
     schemaPaths.map(async (p) => [p, await readFile(p, 'utf8')] as [string, string]),
   );
   const factory = bindMigrationAwareSqlAdapterFactory(
-    new PrismaPg({ connectionString: serverUrl }),
+    new WholeScriptPg(poolConfigOf(serverUrl)),
   );
   const engine: Engine = await glue.SchemaEngine.new({ datamodels }, () => {}, factory);
   const target = (s: DiffSource): DiffTarget => {
@@ -63,7 +147,7 @@ export async function diffSql(from: DiffSource, to: DiffSource, serverUrl: strin
         return {
           tag: 'migrations',
           baseDir: s.baseDir,
-          lockfile: { path: 'migration_lock.toml', content: null },
+          lockfile: { path: 'migration_lock.toml', content: lockfiles.get(s.baseDir) ?? null },
           shadowDbInitScript: '',
           migrationDirectories: s.folders.map((f) => ({
             path: f.name,

@@ -1,0 +1,229 @@
+/**
+ * Runs migrations across the fleet: no process per target, a few owner connections per server
+ * reused across all the targets (schemas) of a database, targets already current detected with
+ * one read and no lock, lock timeouts retried with backoff, and one failing target reported
+ * without stopping the others (unless asked to halt).
+ */
+import pg from 'pg';
+import type { ProgressReporter } from '../progress/progress-reporter.js';
+import { connectionConfig } from '../servers/server-access.js';
+import { applyMigrations, MigrationError, pendingFor, readHistory } from './apply-migrations.js';
+import type { MigrationTarget } from './fleet-targets.js';
+import type { MigrationFolder } from './migration-files.js';
+
+export interface FleetOptions {
+  migrations: Record<MigrationTarget['stream'], MigrationFolder[]>;
+  /** Owner connections per server (never more than the server's own limit). */
+  concurrency?: number;
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  /** Attempts after a lock timeout or deadlock, with exponential backoff. */
+  lockRetries?: number;
+  /** Stops scheduling targets when aborted (SIGINT); targets in flight finish or roll back. */
+  signal?: AbortSignal;
+  progress?: ProgressReporter;
+}
+
+export interface ApplyFleetOptions extends FleetOptions {
+  /** Apply to this many tenant targets first; stop there if any of them fails. */
+  canary?: number;
+  haltOnError?: boolean;
+}
+
+export interface TargetReport {
+  target: string;
+  kind: MigrationTarget['kind'];
+  status: 'current' | 'applied' | 'failed' | 'skipped';
+  applied: string[];
+  migration?: string;
+  error?: string;
+  ms: number;
+}
+
+export interface FleetReport {
+  ok: boolean;
+  interrupted: boolean;
+  halted: boolean;
+  durationMs: number;
+  counts: Record<TargetReport['status'], number>;
+  targets: TargetReport[];
+}
+
+export interface TargetState {
+  target: string;
+  kind: MigrationTarget['kind'];
+  applied: number;
+  lastApplied: string | null;
+  pending: string[];
+  /** Applied migrations whose file changed since. */
+  changed: string[];
+  /** Applied migrations this code does not have (the target is ahead). */
+  unknown: string[];
+  error?: string;
+}
+
+const retryable = new Set(['55P03', '40P01']);
+const errorCode = (err: unknown) => (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+
+/**
+ * Runs `work` for every target, grouped by server with `concurrency` workers each. A worker keeps
+ * its owner connection per database open across targets (at most two databases at a time);
+ * `work` receives a function that returns it, so connection failures surface inside `work`.
+ */
+async function forEachTarget(
+  targets: MigrationTarget[],
+  options: FleetOptions,
+  stop: AbortSignal,
+  work: (target: MigrationTarget, connection: () => Promise<pg.Client>) => Promise<void>,
+): Promise<void> {
+  const byServer = new Map<string, MigrationTarget[]>();
+  for (const target of targets) byServer.set(target.server.id, [...(byServer.get(target.server.id) ?? []), target]);
+  await Promise.all(
+    [...byServer.values()].map(async (queue) => {
+      const server = queue[0]!.server;
+      let next = 0;
+      const workers = Math.max(1, Math.min(options.concurrency ?? 4, server.maxConnections, queue.length));
+      await Promise.all(
+        Array.from({ length: workers }, async () => {
+          const open = new Map<string, pg.Client>();
+          const connection = async (database: string) => {
+            const existing = open.get(database);
+            if (existing) return existing;
+            if (open.size >= 2) {
+              const [oldest, stale] = open.entries().next().value!;
+              open.delete(oldest);
+              await stale.end().catch(() => undefined);
+            }
+            const client = new pg.Client({ ...connectionConfig(server, 'owner', database), application_name: 'strata-migrate' });
+            // A connection the server dropped is forgotten; the next target opens a fresh one.
+            client.on('error', () => open.delete(database));
+            await client.connect();
+            open.set(database, client);
+            return client;
+          };
+          try {
+            while (next < queue.length && !stop.aborted) {
+              const target = queue[next++]!;
+              await work(target, () => connection(target.database));
+            }
+          } finally {
+            await Promise.all([...open.values()].map((c) => c.end().catch(() => undefined)));
+          }
+        }),
+      );
+    }),
+  );
+}
+
+export async function inspectFleet(targets: MigrationTarget[], options: FleetOptions): Promise<TargetState[]> {
+  const states = new Map<MigrationTarget, TargetState>();
+  options.progress?.start(targets.length, 'inspecting');
+  await forEachTarget(targets, options, options.signal ?? new AbortController().signal, async (target, connection) => {
+    const state: TargetState = { target: target.id, kind: target.kind, applied: 0, lastApplied: null, pending: [], changed: [], unknown: [] };
+    try {
+      const history = await readHistory(await connection(), target.schema);
+      const files = new Map(options.migrations[target.stream].map((m) => [m.name, m]));
+      state.applied = history.length;
+      state.lastApplied = history.at(-1)?.name ?? null;
+      state.changed = history.filter((h) => files.has(h.name) && files.get(h.name)!.checksum !== h.checksum).map((h) => h.name);
+      state.unknown = history.filter((h) => !files.has(h.name)).map((h) => h.name);
+      const done = new Set(history.map((h) => h.name));
+      state.pending = [...files.keys()].filter((name) => !done.has(name)).sort();
+    } catch (err) {
+      state.error = (err as Error).message;
+    }
+    states.set(target, state);
+    options.progress?.report({ event: 'target.inspected', ...state });
+  });
+  return targets.flatMap((t) => states.get(t) ?? []);
+}
+
+export async function applyFleet(targets: MigrationTarget[], options: ApplyFleetOptions): Promise<FleetReport> {
+  const began = performance.now();
+  const reports = new Map<MigrationTarget, TargetReport>();
+  const halt = new AbortController();
+  const stop = options.signal ? AbortSignal.any([options.signal, halt.signal]) : halt.signal;
+  const catalogTargets = targets.filter((t) => t.stream === 'catalog');
+  const tenantTargets = targets.filter((t) => t.stream === 'tenant');
+  const waves = [catalogTargets];
+  if (options.canary) waves.push(tenantTargets.slice(0, options.canary), tenantTargets.slice(options.canary));
+  else waves.push(tenantTargets);
+
+  options.progress?.start(targets.length, 'migrating');
+  for (const [index, wave] of waves.entries()) {
+    if (stop.aborted) break;
+    await forEachTarget(wave, options, stop, async (target, connection) => {
+      const report = await applyTarget(target, connection, options);
+      reports.set(target, report);
+      options.progress?.report({ event: `target.${report.status}`, ...report });
+      if (report.status === 'failed' && options.haltOnError) halt.abort();
+    });
+    const failedInWave = wave.some((t) => reports.get(t)?.status === 'failed');
+    const isCanaryWave = options.canary !== undefined && index === 1;
+    // The catalog stream and the canaries gate everything after them.
+    if (failedInWave && (index === 0 || isCanaryWave)) halt.abort();
+  }
+
+  const all = targets.map(
+    (t) => reports.get(t) ?? { target: t.id, kind: t.kind, status: 'skipped' as const, applied: [], ms: 0 },
+  );
+  const counts = { current: 0, applied: 0, failed: 0, skipped: 0 };
+  for (const r of all) counts[r.status]++;
+  const report: FleetReport = {
+    ok: counts.failed === 0 && counts.skipped === 0,
+    interrupted: options.signal?.aborted ?? false,
+    halted: halt.signal.aborted,
+    durationMs: Math.round(performance.now() - began),
+    counts,
+    targets: all,
+  };
+  options.progress?.finish({ event: 'run.finished', ok: report.ok, durationMs: report.durationMs, ...counts });
+  return report;
+}
+
+async function applyTarget(
+  target: MigrationTarget,
+  connection: () => Promise<pg.Client>,
+  options: FleetOptions,
+): Promise<TargetReport> {
+  const began = performance.now();
+  const base = { target: target.id, kind: target.kind };
+  const migrations = options.migrations[target.stream];
+  const runtimeRole = target.stream === 'tenant' ? target.server.runtimeRole : undefined;
+  try {
+    const client = await connection();
+    // Most deploys find most targets current: one read, no transaction, no lock.
+    if (pendingFor(await readHistory(client, target.schema), migrations).length === 0) {
+      return { ...base, status: 'current', applied: [], ms: Math.round(performance.now() - began) };
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const applied = await applyMigrations(client, {
+          schema: target.schema,
+          migrations,
+          runtimeRole,
+          lockTimeoutMs: options.lockTimeoutMs,
+          statementTimeoutMs: options.statementTimeoutMs,
+        });
+        return {
+          ...base,
+          status: applied.length ? 'applied' : 'current',
+          applied: applied.map((a) => a.name),
+          ms: Math.round(performance.now() - began),
+        };
+      } catch (err) {
+        if (!retryable.has(errorCode(err) ?? '') || attempt >= (options.lockRetries ?? 3)) throw err;
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      }
+    }
+  } catch (err) {
+    return {
+      ...base,
+      status: 'failed',
+      applied: [],
+      migration: err instanceof MigrationError ? err.migration : undefined,
+      error: (err as Error).message,
+      ms: Math.round(performance.now() - began),
+    };
+  }
+}
