@@ -35,7 +35,9 @@ export function translatePrismaError(err: unknown, entity: string, fieldsByConst
   const code = (err as { code?: string }).code;
   if (code === 'P2025') throw new RecordNotFoundError(entity);
   if (code === 'P2003') {
-    const constraint = String((err as { meta?: { constraint?: unknown; field_name?: unknown } }).meta?.constraint ?? '');
+    // Through the pg driver adapter the constraint's name is only in the adapter's cause.
+    const meta = (err as { meta?: { constraint?: unknown; driverAdapterError?: { cause?: { constraint?: { index?: unknown } } } } }).meta;
+    const constraint = String(meta?.constraint ?? meta?.driverAdapterError?.cause?.constraint?.index ?? '');
     const field = Object.entries(fieldsByConstraint).find(([name]) => constraint.includes(name))?.[1] ?? 'reference';
     throw new InvalidReferenceError(field);
   }

@@ -2,7 +2,7 @@
  * Renders every error as problem+json. Known errors keep their code and detail; anything else
  * is logged in full and answered as an opaque 500 (no message, no stack).
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { InvalidCursorError } from '../crm/leads/lead-store.js';
 import { InvalidReferenceError, RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
@@ -59,4 +59,16 @@ export function installErrorHandling(app: FastifyInstance) {
       .type('application/problem+json')
       .send(problemBody(problems.routeNotFound, `${request.method} ${request.url.split('?')[0]} is not a route`)),
   );
+}
+
+/**
+ * Fastify's `frameworkErrors`: URLs refused before routing (bad percent-encoding, over-long
+ * params) never reach the error handler above, and would otherwise be answered as plain JSON.
+ */
+export function renderFrameworkError(error: FastifyError, reply: FastifyReply) {
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  return reply
+    .status(status)
+    .type('application/problem+json')
+    .send(problemBody({ ...problems.invalidRequest, status: status as 400 }, 'The URL is not valid'));
 }

@@ -3,11 +3,13 @@ import { z } from 'zod';
 
 export const leadStatuses = ['new', 'contacted', 'qualified', 'unqualified', 'converted'] as const;
 
-const optionalText = (max: number) => z.string().trim().max(max).nullish();
+// PostgreSQL text cannot hold NUL: refused here, or the write would fail in the database as a 500.
+const text = () => z.string().trim().refine((s) => !s.includes('\0'), 'must not contain NUL characters');
+const optionalText = (max: number) => text().max(max).nullish();
 
 export const leadInput = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: text().min(1).max(200),
     company: optionalText(200),
     email: z.email().max(320).nullish(),
     phone: optionalText(50),

@@ -15,11 +15,15 @@ function encodeCursor(lead: Lead): string {
   return Buffer.from(`${lead.createdAt.toISOString()}|${lead.id}`).toString('base64url');
 }
 
+// Exactly what encodeCursor writes: anything looser (a year like -100000, an id of 36 dashes)
+// would reach PostgreSQL as a value it cannot cast and fail there as a 500.
+const cursorPattern = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
 function decodeCursor(cursor: string): { createdAt: Date; id: string } | undefined {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(createdAt.getTime())) return undefined;
-  return { createdAt, id };
+  const match = cursorPattern.exec(Buffer.from(cursor, 'base64url').toString());
+  const createdAt = new Date(match?.[1] ?? '');
+  if (!match || Number.isNaN(createdAt.getTime())) return undefined;
+  return { createdAt, id: match[2]! };
 }
 
 export class InvalidCursorError extends Error {
