@@ -35,12 +35,15 @@ export function jwtOptions(jwt: Config['jwt']) {
 /** Signs an access token outside a running API (scripts, tests). */
 export function signAccessToken(jwt: Config['jwt'], claims: { sub: string; tid: string; role: AccessClaims['role'] }, ttlSeconds?: number) {
   const { secret, sign } = jwtOptions(jwt);
+  const ttl = ttlSeconds ?? jwt.ttlSeconds;
+  // fast-jwt treats 0 as "no expiry"; a token without exp is one the API refuses anyway.
+  if (!(ttl > 0)) throw new RangeError('ttlSeconds must be positive');
   const signer = createSigner({
     key: secret,
     algorithm: sign.algorithm,
     iss: sign.iss,
     aud: sign.aud,
-    expiresIn: (ttlSeconds ?? jwt.ttlSeconds) * 1000,
+    expiresIn: ttl * 1000,
   });
   return signer({ ...claims, jti: randomUUID() });
 }

@@ -29,7 +29,8 @@ const schema = z
     STRATA_EMBEDDED_DIR: z.string().min(1).default('.strata/postgres'),
     STRATA_EMBEDDED_PORT: port.default(54329),
     /** Prefix of every database Strata creates: `<prefix>_catalog`, `<prefix>_tenants`, `<prefix>_t_<slug>`. */
-    STRATA_DB_PREFIX: identifier.default('strata'),
+    // Short enough that `<prefix>_t_<40-char slug>` fits PostgreSQL's 63-byte names (longer ones are silently cut).
+    STRATA_DB_PREFIX: z.string().regex(/^[a-z][a-z0-9_]{0,19}$/, 'lowercase letters, digits and _, starting with a letter (max 20)').default('strata'),
 
     STRATA_OWNER_ROLE: identifier.default('strata_owner'),
     STRATA_OWNER_PASSWORD: z.string().min(1).default(devDefaults.STRATA_OWNER_PASSWORD),

@@ -34,6 +34,9 @@ export async function bootstrapServer(spec: ServerBootstrap): Promise<void> {
   const admin = new pg.Client({ connectionString: spec.adminUrl, application_name: 'strata-bootstrap' });
   await admin.connect();
   try {
+    // Concurrent ALTER ROLE / GRANT on one object fail with "tuple concurrently updated": bootstraps
+    // sharing a server (parallel test files, replicas starting together) take turns. Freed on disconnect.
+    await admin.query(`SELECT pg_advisory_lock(hashtextextended('strata.bootstrap', 0))`);
     const owner = escapeIdentifier(spec.owner.role);
     const runtime = escapeIdentifier(spec.runtime.role);
     await idempotent(admin, `CREATE ROLE ${owner} LOGIN`);

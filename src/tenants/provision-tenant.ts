@@ -3,7 +3,7 @@
  * repeat after a crash at any point. The catalog row is written first (status `provisioning`,
  * with its placement fixed), so a retry finds it and completes the same placement.
  */
-import { escapeIdentifier } from 'pg';
+import { escapeIdentifier, escapeLiteral } from 'pg';
 import { z } from 'zod';
 import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
 import type { ServerDirectory } from '../catalog/server-directory.js';
@@ -42,7 +42,8 @@ export async function reserveTenant(deps: ProvisioningDeps, raw: ProvisionInput)
   const input = provisionInput.parse(raw);
   const existing = await deps.catalog.tenant.findUnique({ where: { slug: input.slug } });
   if (existing) {
-    if (existing.status !== 'provisioning') throw new TenantExistsError(input.slug);
+    // Resuming is for the same request; a different tier would silently get the first one's placement.
+    if (existing.status !== 'provisioning' || existing.tier !== input.tier) throw new TenantExistsError(input.slug);
     return existing;
   }
   const server = input.server ? await deps.servers.byName(input.server) : await deps.servers.forNewTenant();
@@ -71,7 +72,12 @@ export async function prepareStorage(deps: ProvisioningDeps, tenant: Tenant): Pr
   if (tenant.tier === 'dedicated') await ensureDatabase(server, tenant.databaseName);
   await withOwnerConnection(server, tenant.databaseName, async (client) => {
     if (tenant.tier === 'schema') {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${escapeIdentifier(tenant.schemaName)}`);
+      try {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${escapeIdentifier(tenant.schemaName)}`);
+      } catch (err) {
+        // IF NOT EXISTS is not race-safe: a concurrent provisioning that created it first gives 23505.
+        if ((err as { code?: string }).code !== '23505') throw err;
+      }
     }
     await applyMigrations(client, {
       schema: tenant.schemaName,
@@ -108,12 +114,16 @@ async function ensureDatabase(server: ServerRecord, database: string) {
     try {
       await client.query(`CREATE DATABASE ${escapeIdentifier(database)}`);
     } catch (err) {
-      if ((err as { code?: string }).code !== '42P04') throw err;
+      // A concurrent provisioning created it first: 42P04, or 23505 when both passed the check above.
+      if (!['42P04', '23505'].includes((err as { code?: string }).code ?? '')) throw err;
     }
   });
   await withOwnerConnection(server, database, async (client) => {
+    // Concurrent GRANTs on one database fail with "tuple concurrently updated": the lock, held to the
+    // end of this implicit transaction, serializes them.
     await client.query(
-      `REVOKE ALL ON DATABASE ${escapeIdentifier(database)} FROM PUBLIC;
+      `SELECT pg_advisory_xact_lock(hashtextextended(${escapeLiteral(`strata.grant.${database}`)}, 0));
+       REVOKE ALL ON DATABASE ${escapeIdentifier(database)} FROM PUBLIC;
        GRANT CONNECT ON DATABASE ${escapeIdentifier(database)} TO ${escapeIdentifier(server.runtimeRole)}`,
     );
   });
