@@ -2,9 +2,10 @@
  * Applies pending migrations to one target: the pooled tables (a database's public schema), one
  * tenant schema, one dedicated database, or the catalog. The fleet-wide runner calls this per target.
  *
- * All pending migrations of a target apply in one transaction under an advisory lock keyed by the
+ * Pending migrations of a target apply in one transaction under an advisory lock keyed by the
  * target, so concurrent runners apply each migration once and a failure leaves the target at its
- * last good version. History (name, checksum, duration) lives in the target itself.
+ * last good version (migrations marked no-transaction are the exception, see below). History
+ * (name, checksum, duration) lives in the target itself.
  */
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
@@ -64,17 +65,45 @@ export function pendingFor(applied: { name: string; checksum: string }[], migrat
   return migrations.filter((m) => !done.has(m.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/**
+ * Migrations that cannot run in a transaction (e.g. `CREATE INDEX CONCURRENTLY`) start with this
+ * line. They run alone, statement by statement (one per line ending in `;`), under a session lock,
+ * and are recorded after their last statement: a run interrupted halfway repeats them, so their
+ * statements must be idempotent (`DROP INDEX CONCURRENTLY IF EXISTS …` before creating it).
+ */
+export const noTransactionMarker = '-- strata:no-transaction';
+
+const isTransactional = (m: MigrationFolder) => !m.sql.trimStart().startsWith(noTransactionMarker);
+
 export async function applyMigrations(client: pg.ClientBase, options: ApplyOptions): Promise<AppliedMigration[]> {
+  const applied: AppliedMigration[] = [];
+  for (;;) {
+    const step = await applyTransactionalRun(client, options);
+    applied.push(...step.applied);
+    if (!step.blockedBy) return applied;
+    applied.push(...(await applyOutsideTransaction(client, options, step.blockedBy)));
+  }
+}
+
+/** Timeouts and search path for the migration's statements; `local` ties them to the transaction. */
+function settings(options: ApplyOptions, schema: string, local: boolean) {
+  return `set_config('lock_timeout', ${escapeLiteral(`${options.lockTimeoutMs ?? 10_000}ms`)}, ${local}),
+          set_config('statement_timeout', ${escapeLiteral(`${options.statementTimeoutMs ?? 300_000}ms`)}, ${local}),
+          set_config('search_path', ${escapeLiteral(schema)}, ${local})`;
+}
+
+const lockKey = (options: ApplyOptions) => `hashtextextended(${escapeLiteral(`strata.migrate.${options.schema}`)}, 0)`;
+
+/**
+ * In one transaction under the target's lock: the leading transactional pending migrations.
+ * Stops before a non-transactional one and returns it.
+ */
+async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOptions) {
   const schema = escapeIdentifier(options.schema);
   const table = `${schema}.${escapeIdentifier(historyTable)}`;
   await client.query('BEGIN');
   try {
-    await client.query(
-      `SELECT set_config('lock_timeout', ${escapeLiteral(`${options.lockTimeoutMs ?? 10_000}ms`)}, true),
-              set_config('statement_timeout', ${escapeLiteral(`${options.statementTimeoutMs ?? 300_000}ms`)}, true),
-              set_config('search_path', ${escapeLiteral(schema)}, true),
-              pg_advisory_xact_lock(hashtextextended(${escapeLiteral(`strata.migrate.${options.schema}`)}, 0))`,
-    );
+    await client.query(`SELECT ${settings(options, schema, true)}, pg_advisory_xact_lock(${lockKey(options)})`);
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${table} (
          name text PRIMARY KEY,
@@ -84,34 +113,68 @@ export async function applyMigrations(client: pg.ClientBase, options: ApplyOptio
     );
     const pending = pendingFor(await readHistory(client, options.schema), options.migrations);
     const applied: AppliedMigration[] = [];
+    let blockedBy: MigrationFolder | undefined;
     for (const migration of pending) {
-      const started = performance.now();
-      try {
-        await client.query(migration.sql);
-      } catch (cause) {
-        throw new MigrationError(`migration ${migration.name} failed: ${(cause as Error).message}`, migration.name, { cause });
+      if (!isTransactional(migration)) {
+        blockedBy = migration;
+        break;
       }
-      const durationMs = Math.round(performance.now() - started);
-      await client.query(`INSERT INTO ${table} (name, checksum, duration_ms) VALUES ($1, $2, $3)`, [
-        migration.name,
-        migration.checksum,
-        durationMs,
-      ]);
-      applied.push({ name: migration.name, durationMs });
+      applied.push(await runAndRecord(client, table, migration, [migration.sql]));
     }
-    if (applied.length > 0 && options.runtimeRole) {
-      const runtime = escapeIdentifier(options.runtimeRole);
-      await client.query(
-        `GRANT USAGE ON SCHEMA ${schema} TO ${runtime};
-         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${runtime};
-         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${runtime};
-         REVOKE ALL ON ${table} FROM ${runtime};`,
-      );
-    }
+    if (applied.length > 0) await grantRuntime(client, options, schema, table);
     await client.query('COMMIT');
-    return applied;
+    return { applied, blockedBy };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
+}
+
+async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOptions, migration: MigrationFolder) {
+  const schema = escapeIdentifier(options.schema);
+  const table = `${schema}.${escapeIdentifier(historyTable)}`;
+  await client.query(`SELECT ${settings(options, schema, false)}, pg_advisory_lock(${lockKey(options)})`);
+  try {
+    // Another runner may have finished it while this one waited for the lock.
+    const done = (await readHistory(client, options.schema)).some((h) => h.name === migration.name);
+    if (done) return [];
+    const statements = migration.sql
+      .split(/;[ \t]*$/m)
+      .map((statement) => statement.trim())
+      .filter((statement) => statement.split('\n').some((line) => line.trim() && !line.trim().startsWith('--')));
+    const applied = await runAndRecord(client, table, migration, statements);
+    await grantRuntime(client, options, schema, table);
+    return [applied];
+  } finally {
+    await client
+      .query(`SELECT pg_advisory_unlock(${lockKey(options)}); RESET lock_timeout; RESET statement_timeout; RESET search_path`)
+      .catch(() => undefined);
+  }
+}
+
+async function runAndRecord(client: pg.ClientBase, table: string, migration: MigrationFolder, statements: string[]) {
+  const started = performance.now();
+  try {
+    for (const statement of statements) await client.query(statement);
+  } catch (cause) {
+    throw new MigrationError(`migration ${migration.name} failed: ${(cause as Error).message}`, migration.name, { cause });
+  }
+  const durationMs = Math.round(performance.now() - started);
+  await client.query(`INSERT INTO ${table} (name, checksum, duration_ms) VALUES ($1, $2, $3)`, [
+    migration.name,
+    migration.checksum,
+    durationMs,
+  ]);
+  return { name: migration.name, durationMs };
+}
+
+async function grantRuntime(client: pg.ClientBase, options: ApplyOptions, schema: string, table: string) {
+  if (!options.runtimeRole) return;
+  const runtime = escapeIdentifier(options.runtimeRole);
+  await client.query(
+    `GRANT USAGE ON SCHEMA ${schema} TO ${runtime};
+     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${runtime};
+     GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${runtime};
+     REVOKE ALL ON ${table} FROM ${runtime};`,
+  );
 }

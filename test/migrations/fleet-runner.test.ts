@@ -168,3 +168,26 @@ t.test('create writes the SQL for an added column; check sees the drift', async 
 function fleetMigration(name: string, sql: string) {
   return { name, sql, checksum: checksumOf(sql) };
 }
+
+t.test('a no-transaction migration (CREATE INDEX CONCURRENTLY) applies, and resumes after failing halfway', async (t) => {
+  const target = schemas[0]!;
+  const sql = (second: string) =>
+    `-- strata:no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS "leads_tenant_id_email_idx";\nCREATE INDEX CONCURRENTLY "leads_tenant_id_email_idx" ON "leads" ("tenant_id", "email");\n${second}\n`;
+  const failing = { ...applied, tenant: [...applied.tenant, fleetMigration('20990105000000_email_idx', sql('SELECT 1/0;'))] };
+  const first = await applyFleet(await targets({ tenant: [target.slug] }), { migrations: failing });
+  t.equal(first.counts.failed, 1);
+  const indexExists = () =>
+    withOwnerConnection(platform.defaultServer, target.databaseName, async (c) =>
+      (await c.query(`SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'leads_tenant_id_email_idx'`, [target.schemaName])).rowCount,
+    );
+  t.equal(await indexExists(), 1, 'statements before the failure took effect (no transaction to undo them)');
+  const [state] = await inspectFleet(await targets({ tenant: [target.slug] }), { migrations: failing });
+  t.same(state!.pending, ['20990105000000_email_idx'], 'but the migration is not recorded');
+
+  const fixed = { ...applied, tenant: [...applied.tenant, fleetMigration('20990105000000_email_idx', sql('SELECT 1;'))] };
+  const second = await applyFleet(await targets({ tenant: [target.slug] }), { migrations: fixed });
+  t.same(second.counts, { current: 0, applied: 1, failed: 0, skipped: 0 });
+  t.equal(await indexExists(), 1);
+  const [after] = await inspectFleet(await targets({ tenant: [target.slug] }), { migrations: fixed });
+  t.same(after!.pending, []);
+});

@@ -1,0 +1,76 @@
+/**
+ * Shared plumbing of the benchmarks: a throwaway Strata installation per benchmark (its own
+ * databases, dropped afterwards), timing helpers, and results written to bench-results/.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg, { escapeIdentifier } from 'pg';
+import { pino } from 'pino';
+import { loadConfig, loadDotEnv } from '../../src/config/config.js';
+import { startEmbeddedPostgres } from '../../src/platform/embedded-postgres.js';
+import { startPlatform, type Platform } from '../../src/platform/platform.js';
+
+export const resultsDir = 'bench-results';
+
+/** Runs `fn` on a fresh installation named `bench_<name>` and removes it afterwards. */
+export async function withBenchPlatform<T>(name: string, overrides: Record<string, string>, fn: (platform: Platform) => Promise<T>): Promise<T> {
+  loadDotEnv();
+  const log = pino({ level: 'warn' });
+  const base = loadConfig(process.env);
+  // One embedded server for the whole bench run: started here if none is configured or running.
+  const embedded = base.database.url ? undefined : await startEmbeddedPostgres({ ...base.database.embedded, log });
+  const adminUrl = base.database.url ?? embedded!.url;
+  const prefix = `bench_${name}`;
+  await dropDatabases(adminUrl, prefix);
+  const platform = await startPlatform(loadConfig({ ...process.env, DATABASE_URL: adminUrl, STRATA_DB_PREFIX: prefix, ...overrides }), log);
+  try {
+    return await fn(platform);
+  } finally {
+    await platform.close();
+    await dropDatabases(adminUrl, prefix);
+    await embedded?.stop();
+  }
+}
+
+async function dropDatabases(adminUrl: string, prefix: string) {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [`${prefix}_`]);
+    for (const { datname } of rows) await admin.query(`DROP DATABASE ${escapeIdentifier(datname)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - started, value };
+}
+
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** Writes `bench-results/<name>.json` and `<name>.md`, and prints the markdown table. */
+export async function writeResults(name: string, results: { title: string; rows: Record<string, string | number>[]; notes?: string[]; data: unknown }) {
+  await mkdir(resultsDir, { recursive: true });
+  const columns = Object.keys(results.rows[0] ?? {});
+  const markdown = [
+    `## ${results.title}`,
+    '',
+    `| ${columns.join(' | ')} |`,
+    `| ${columns.map(() => '---').join(' | ')} |`,
+    ...results.rows.map((row) => `| ${columns.map((c) => String(row[c])).join(' | ')} |`),
+    '',
+    ...(results.notes ?? []).map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+  await writeFile(join(resultsDir, `${name}.json`), `${JSON.stringify({ name, at: new Date().toISOString(), ...results }, null, 2)}\n`);
+  await writeFile(join(resultsDir, `${name}.md`), markdown);
+  console.log(markdown);
+}

@@ -1,0 +1,77 @@
+/**
+ * Data-layer benchmark of the tier router: single-row reads by id through a tenant-bound client
+ * (RLS context set below Prisma, schema rewritten) against plain Prisma reads of the same rows
+ * with no tenancy at all (a BYPASSRLS superuser, explicit tenant filter), per tier, at 32
+ * concurrent callers, measured in the same run. Target (DESIGN.md §4): ≥ 85% of plain.
+ * `npm run bench -- router-reads [--seconds N]`
+ */
+import { parseArgs } from 'node:util';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from '../../src/generated/tenant/client.js';
+import { tiers } from '../../src/tenants/placement.js';
+import { provisionTenant } from '../../src/tenants/provision-tenant.js';
+import { percentile, round, withBenchPlatform, writeResults } from './bench-kit.js';
+
+const { values } = parseArgs({ args: process.argv.slice(2).filter((a) => a !== 'router-reads'), options: { seconds: { type: 'string', default: '5' } } });
+const seconds = Number(values.seconds);
+const concurrency = 32;
+const rowsPerTenant = 1000;
+
+/** `concurrency` callers reading random ids for `seconds`: reads/s and latency percentiles. */
+async function load(read: (id: string) => Promise<unknown>, ids: string[]) {
+  for (let i = 0; i < 200; i++) await read(ids[i % ids.length]!); // warm-up: connections, statement plans
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      let i = worker * 97;
+      while (performance.now() < deadline) {
+        const started = performance.now();
+        await read(ids[i++ % ids.length]!);
+        latencies.push(performance.now() - started);
+      }
+    }),
+  );
+  return { perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+await withBenchPlatform('router', { STRATA_POOL_MAX: '10', STRATA_DEDICATED_POOL_MAX: '10' }, async (platform) => {
+  const rows: Record<string, string | number>[] = [];
+  const data: Record<string, unknown> = {};
+  for (const tier of tiers) {
+    const tenant = await provisionTenant(platform.provisioning, { slug: `bench-${tier}`, name: tier, plan: 'free', tier });
+    // A neighbour with as many rows, so the pooled tier's RLS really filters.
+    const neighbour = await provisionTenant(platform.provisioning, { slug: `bench-${tier}-n`, name: tier, plan: 'free', tier });
+    const db = platform.router.clientFor(tenant);
+    await platform.router.clientFor(neighbour).lead.createMany({ data: Array.from({ length: rowsPerTenant }, (_, i) => ({ name: `n${i}` })) });
+    await db.lead.createMany({ data: Array.from({ length: rowsPerTenant }, (_, i) => ({ name: `lead ${i}` })) });
+    const ids = (await db.lead.findMany({ select: { id: true } })).map((r) => r.id).sort(() => Math.random() - 0.5);
+
+    const url = new URL(platform.adminUrl);
+    url.pathname = `/${tenant.databaseName}`;
+    const pool = new pg.Pool({ connectionString: url.toString(), max: 10 });
+    const plain = new PrismaClient({ adapter: new PrismaPg(pool, { schema: tenant.schemaName }) });
+    const baseline = await load((id) => plain.lead.findFirst({ where: { tenantId: tenant.id, id } }), ids);
+    const bound = await load((id) => db.lead.findFirst({ where: { id } }), ids);
+    await plain.$disconnect();
+    await pool.end();
+
+    const ratio = bound.perSecond / baseline.perSecond;
+    rows.push({
+      tier,
+      'plain reads/s': round(baseline.perSecond, 0),
+      'tenant-bound reads/s': round(bound.perSecond, 0),
+      ratio: `${round(ratio * 100)}%`,
+      'plain p50/p99 ms': `${round(baseline.p50, 2)} / ${round(baseline.p99, 2)}`,
+      'bound p50/p99 ms': `${round(bound.p50, 2)} / ${round(bound.p99, 2)}`,
+    });
+    data[tier] = { baseline, bound, ratio };
+  }
+  await writeResults('router-reads', {
+    title: `Tier router, data layer: reads by id at ${concurrency} concurrent callers (${seconds} s each)`,
+    rows,
+    notes: ['plain: Prisma 7 + adapter-pg as a superuser (RLS bypassed) with an explicit tenant filter; bound: the router client, RLS enforced', 'target: tenant-bound ≥ 85% of plain'],
+    data: { concurrency, seconds, rowsPerTenant, ...data },
+  });
+});
