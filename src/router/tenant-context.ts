@@ -46,6 +46,11 @@ export function runBound<T>(binding: TenantBinding, fn: () => T): T {
   return storage.run(binding, fn);
 }
 
+/** The binding, if any, without failing: for plumbing that only carries it along. */
+export function peekBinding(): TenantBinding | undefined {
+  return storage.getStore();
+}
+
 export function currentBinding(): TenantBinding {
   const binding = storage.getStore();
   if (!binding) throw new NoTenantBoundError();

@@ -10,6 +10,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/tenant/client.js';
 import type { TenantPlacement } from '../tenants/placement.js';
 import type { PoolRegistry } from './pool-registry.js';
+import { bindBatchesToTenants } from './tenant-batching.js';
 import { bindingFor, runBound, type TenantBinding } from './tenant-context.js';
 import { placeholderSchema, TenantRoutingPool } from './tenant-routing-pool.js';
 
@@ -61,6 +62,7 @@ export class TenantRouter {
     this.#base = new PrismaClient({
       adapter: new PrismaPg(new TenantRoutingPool(this.#registry), { schema: placeholderSchema }),
     });
+    bindBatchesToTenants(this.#base);
     this.#maxHandles = options.maxHandles ?? 10_000;
   }
 
