@@ -14,6 +14,8 @@ export interface TenantBinding {
   database: string;
   /** Quoted schema identifier replacing the placeholder in every statement. */
   schemaIdent: string;
+  /** Values of the context statement pipelined before a single statement: tenant id, search path. */
+  context: [tenantId: string, searchPath: string];
   /** Opens a transaction and sets the tenant context transaction-locally, in one round trip. */
   beginSql: string;
 }
@@ -36,6 +38,7 @@ export function bindingFor(tenant: TenantPlacement): TenantBinding {
     serverId: tenant.serverId,
     database: tenant.databaseName,
     schemaIdent,
+    context: [tenant.id, schemaIdent],
     beginSql:
       `BEGIN; SELECT set_config('app.tenant_id', ${escapeLiteral(tenant.id)}, true), ` +
       `set_config('search_path', ${escapeLiteral(schemaIdent)}, true)`,

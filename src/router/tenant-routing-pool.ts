@@ -1,14 +1,15 @@
 /**
  * The pg.Pool handed to Prisma's adapter. It owns no connections: each query is routed to the
- * pool of the database of the tenant bound to the call (see tenant-context.ts) and wrapped so the
- * tenant context is set transaction-locally below Prisma, where it costs one round trip instead
- * of an interactive transaction (DESIGN.md §4).
+ * pool of the database of the tenant bound to the call (see tenant-context.ts) and carries the
+ * tenant context transaction-locally, set below Prisma: pipelined with the statement itself
+ * (scoped-query.ts), or right after BEGIN in Prisma's own transactions (DESIGN.md §4).
  *
  * Prisma qualifies every table with the adapter's schema option; that placeholder is replaced by
  * the tenant's schema, which lets one Prisma client serve every tenant on every tier.
  */
 import pg from 'pg';
 import type { PoolRegistry } from './pool-registry.js';
+import { queryWithContext } from './scoped-query.js';
 import { currentBinding, type TenantBinding } from './tenant-context.js';
 
 export const placeholderSchema = '__strata_tenant__';
@@ -68,28 +69,20 @@ export class TenantRoutingPool extends pg.Pool {
   }
 
   // Only the promise forms PrismaPg uses are supported; callbacks and streams are not routed.
-  // Only the promise forms PrismaPg uses are supported; callbacks and streams are not routed.
   override query = (async (input: QueryInput) => {
     const binding = currentBinding();
     const client = await (await this.registry.poolFor(binding.serverId, binding.database)).connect();
-    // Reused only when the transaction is known to be closed; otherwise the connection is dropped.
-    let reusable = false;
+    let failure: Error | undefined;
     try {
-      await client.query(binding.beginSql);
-      try {
-        const result = await client.query(rewrite(input, binding));
-        await client.query('COMMIT');
-        reusable = true;
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').then(
-          () => (reusable = true),
-          () => undefined,
-        );
-        throw err;
-      }
+      const config = rewrite(input, binding);
+      return await queryWithContext(client, typeof config === 'string' ? { text: config } : config, binding.context);
+    } catch (err) {
+      // A statement error leaves the connection clean (its implicit transaction ended at Sync);
+      // anything without a SQLSTATE (network, protocol) may not have: drop the connection.
+      if (!(err as { code?: string }).code) failure = err as Error;
+      throw err;
     } finally {
-      client.release(reusable ? undefined : new Error('connection in unknown transaction state'));
+      client.release(failure);
     }
   }) as unknown as pg.Pool['query'];
 
