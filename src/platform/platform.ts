@@ -15,6 +15,7 @@ import { migrationDirs, readMigrations } from '../migrations/migration-files.js'
 import { PoolRegistry } from '../router/pool-registry.js';
 import { TenantRouter } from '../router/tenant-router.js';
 import { bootstrapServer } from '../servers/bootstrap-server.js';
+import { OwnerPools } from '../servers/owner-pools.js';
 import { connectionConfig, type ServerRecord, withOwnerConnection } from '../servers/server-access.js';
 import type { ProvisioningDeps } from '../tenants/provision-tenant.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.js';
@@ -104,6 +105,9 @@ export async function startPlatform(config: Config, log: Log): Promise<Platform>
     cleanup.unshift(() => router.close());
     tenants.onChange((tenantId) => (tenantId === '*' ? router.forgetAll() : router.forget(tenantId)));
 
+    const owners = new OwnerPools();
+    cleanup.unshift(() => owners.closeAll());
+
     const health = new pg.Pool({ ...connectionConfig(defaultServer, 'runtime', names.tenants), max: 1 });
     health.on('error', (err) => log.warn({ err }, 'health check connection failed'));
     cleanup.unshift(() => health.end());
@@ -117,7 +121,7 @@ export async function startPlatform(config: Config, log: Log): Promise<Platform>
       tenants,
       router,
       defaultServer,
-      provisioning: { catalog, servers, prefix: config.database.prefix, tenantMigrations },
+      provisioning: { catalog, servers, prefix: config.database.prefix, tenantMigrations, owners },
       async ping() {
         await Promise.all([catalog.$queryRaw`SELECT 1`, health.query('SELECT 1')]);
       },

@@ -9,7 +9,8 @@ import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
 import type { ServerDirectory } from '../catalog/server-directory.js';
 import { applyMigrations } from '../migrations/apply-migrations.js';
 import type { MigrationFolder } from '../migrations/migration-files.js';
-import { type ServerRecord, withOwnerConnection } from '../servers/server-access.js';
+import type { OwnerPools } from '../servers/owner-pools.js';
+import type { ServerRecord } from '../servers/server-access.js';
 import { placementNames, slugSchema, tiers } from './placement.js';
 
 export const provisionInput = z.object({
@@ -28,6 +29,7 @@ export interface ProvisioningDeps {
   /** Database name prefix (config STRATA_DB_PREFIX). */
   prefix: string;
   tenantMigrations: MigrationFolder[];
+  owners: OwnerPools;
 }
 
 export class TenantExistsError extends Error {
@@ -69,8 +71,8 @@ export async function reserveTenant(deps: ProvisioningDeps, raw: ProvisionInput)
 /** Step 2: the tenant's schema or database exists and is at the current migration version. */
 export async function prepareStorage(deps: ProvisioningDeps, tenant: Tenant): Promise<void> {
   const server = await deps.servers.byId(tenant.serverId);
-  if (tenant.tier === 'dedicated') await ensureDatabase(server, tenant.databaseName);
-  await withOwnerConnection(server, tenant.databaseName, async (client) => {
+  if (tenant.tier === 'dedicated') await ensureDatabase(deps.owners, server, tenant.databaseName);
+  await deps.owners.with(server, tenant.databaseName, async (client) => {
     if (tenant.tier === 'schema') {
       try {
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${escapeIdentifier(tenant.schemaName)}`);
@@ -107,8 +109,8 @@ export async function provisionTenant(deps: ProvisioningDeps, input: ProvisionIn
 }
 
 /** Dedicated databases are created by the owner role (CREATEDB), then closed to all but the runtime role. */
-async function ensureDatabase(server: ServerRecord, database: string) {
-  await withOwnerConnection(server, server.tenantsDatabase, async (client) => {
+async function ensureDatabase(owners: OwnerPools, server: ServerRecord, database: string) {
+  await owners.with(server, server.tenantsDatabase, async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (rowCount) return;
     try {
@@ -118,7 +120,7 @@ async function ensureDatabase(server: ServerRecord, database: string) {
       if (!['42P04', '23505'].includes((err as { code?: string }).code ?? '')) throw err;
     }
   });
-  await withOwnerConnection(server, database, async (client) => {
+  await owners.with(server, database, async (client) => {
     // Concurrent GRANTs on one database fail with "tuple concurrently updated": the lock, held to the
     // end of this implicit transaction, serializes them.
     await client.query(
