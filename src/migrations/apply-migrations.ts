@@ -42,12 +42,14 @@ export class MigrationError extends Error {
 /** Applied history of a target, oldest first; empty when it has never been migrated. */
 export async function readHistory(client: pg.ClientBase, schema: string) {
   const table = `${escapeIdentifier(schema)}.${escapeIdentifier(historyTable)}`;
-  const exists = await client.query(`SELECT to_regclass(${escapeLiteral(table)}) IS NOT NULL AS present`);
-  if (!exists.rows[0].present) return [];
-  const { rows } = await client.query<{ name: string; checksum: string }>(
-    `SELECT name, checksum FROM ${table} ORDER BY name`,
-  );
-  return rows;
+  try {
+    const { rows } = await client.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${table} ORDER BY name`);
+    return rows;
+  } catch (err) {
+    // One round trip in the common case; a target never migrated has no history table (42P01).
+    if ((err as { code?: string }).code === '42P01') return [];
+    throw err;
+  }
 }
 
 /** Throws when the target's history disagrees with the code: edited or unknown migrations. */
@@ -101,28 +103,35 @@ const lockKey = (options: ApplyOptions) => `hashtextextended(${escapeLiteral(`st
 async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOptions) {
   const schema = escapeIdentifier(options.schema);
   const table = `${schema}.${escapeIdentifier(historyTable)}`;
-  await client.query('BEGIN');
+  // Round trips dominate on a fleet of small targets: statements are sent together where possible.
+  await client.query(
+    `BEGIN;
+     SELECT ${settings(options, schema, true)}, pg_advisory_xact_lock(${lockKey(options)});
+     CREATE TABLE IF NOT EXISTS ${table} (
+       name text PRIMARY KEY,
+       checksum text NOT NULL,
+       applied_at timestamptz NOT NULL DEFAULT now(),
+       duration_ms integer NOT NULL)`,
+  );
   try {
-    await client.query(`SELECT ${settings(options, schema, true)}, pg_advisory_xact_lock(${lockKey(options)})`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${table} (
-         name text PRIMARY KEY,
-         checksum text NOT NULL,
-         applied_at timestamptz NOT NULL DEFAULT now(),
-         duration_ms integer NOT NULL)`,
-    );
     const pending = pendingFor(await readHistory(client, options.schema), options.migrations);
     const applied: AppliedMigration[] = [];
+    const records: string[] = [];
     let blockedBy: MigrationFolder | undefined;
     for (const migration of pending) {
       if (!isTransactional(migration)) {
         blockedBy = migration;
         break;
       }
-      applied.push(await runAndRecord(client, table, migration, [migration.sql]));
+      const durationMs = await run(client, migration, [migration.sql]);
+      applied.push({ name: migration.name, durationMs });
+      records.push(`(${escapeLiteral(migration.name)}, ${escapeLiteral(migration.checksum)}, ${durationMs})`);
     }
-    if (applied.length > 0) await grantRuntime(client, options, schema, table);
-    await client.query('COMMIT');
+    await client.query(
+      records.length
+        ? `INSERT INTO ${table} (name, checksum, duration_ms) VALUES ${records.join(', ')}; ${grants(options, schema, table)} COMMIT`
+        : 'COMMIT',
+    );
     return { applied, blockedBy };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -142,9 +151,14 @@ async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOpti
       .split(/;[ \t]*$/m)
       .map((statement) => statement.trim())
       .filter((statement) => statement.split('\n').some((line) => line.trim() && !line.trim().startsWith('--')));
-    const applied = await runAndRecord(client, table, migration, statements);
-    await grantRuntime(client, options, schema, table);
-    return [applied];
+    const durationMs = await run(client, migration, statements);
+    await client.query(`INSERT INTO ${table} (name, checksum, duration_ms) VALUES ($1, $2, $3)`, [
+      migration.name,
+      migration.checksum,
+      durationMs,
+    ]);
+    if (options.runtimeRole) await client.query(grants(options, schema, table));
+    return [{ name: migration.name, durationMs }];
   } finally {
     await client
       .query(`SELECT pg_advisory_unlock(${lockKey(options)}); RESET lock_timeout; RESET statement_timeout; RESET search_path`)
@@ -152,29 +166,23 @@ async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOpti
   }
 }
 
-async function runAndRecord(client: pg.ClientBase, table: string, migration: MigrationFolder, statements: string[]) {
+/** Runs a migration's statements; returns how long they took. */
+async function run(client: pg.ClientBase, migration: MigrationFolder, statements: string[]): Promise<number> {
   const started = performance.now();
   try {
     for (const statement of statements) await client.query(statement);
   } catch (cause) {
     throw new MigrationError(`migration ${migration.name} failed: ${(cause as Error).message}`, migration.name, { cause });
   }
-  const durationMs = Math.round(performance.now() - started);
-  await client.query(`INSERT INTO ${table} (name, checksum, duration_ms) VALUES ($1, $2, $3)`, [
-    migration.name,
-    migration.checksum,
-    durationMs,
-  ]);
-  return { name: migration.name, durationMs };
+  return Math.round(performance.now() - started);
 }
 
-async function grantRuntime(client: pg.ClientBase, options: ApplyOptions, schema: string, table: string) {
-  if (!options.runtimeRole) return;
+/** Row access for the runtime role on every table of the target, none on the history table. */
+function grants(options: ApplyOptions, schema: string, table: string): string {
+  if (!options.runtimeRole) return '';
   const runtime = escapeIdentifier(options.runtimeRole);
-  await client.query(
-    `GRANT USAGE ON SCHEMA ${schema} TO ${runtime};
+  return `GRANT USAGE ON SCHEMA ${schema} TO ${runtime};
      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${runtime};
      GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${runtime};
-     REVOKE ALL ON ${table} FROM ${runtime};`,
-  );
+     REVOKE ALL ON ${table} FROM ${runtime};`;
 }

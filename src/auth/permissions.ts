@@ -1,0 +1,36 @@
+/**
+ * Role-based access, in one place: which role may do what, and which records a role sees.
+ * Routes ask `can(role, action)`; data code narrows queries with the scope.
+ */
+import type { AccessClaims } from './tokens.js';
+
+export type Role = AccessClaims['role'];
+
+const everyone: Role[] = ['owner', 'admin', 'manager', 'staff'];
+const managers: Role[] = ['owner', 'admin', 'manager'];
+const administrators: Role[] = ['owner', 'admin'];
+
+/** The permission matrix. Staff act on the records they own or are assigned (see recordScope). */
+export const permissionMatrix = {
+  'users.read': everyone,
+  'users.manage': administrators,
+  'crm.read': everyone,
+  'crm.write': everyone,
+  /** Reassigning records to someone else, and deleting them. */
+  'crm.assign': managers,
+  'crm.delete': managers,
+  'settings.read': everyone,
+} as const satisfies Record<string, Role[]>;
+
+export type Action = keyof typeof permissionMatrix;
+
+export function can(role: Role, action: Action): boolean {
+  return (permissionMatrix[action] as readonly Role[]).includes(role);
+}
+
+/** Which CRM records a user sees: all of the tenant's, or only those they own or are assigned. */
+export type RecordScope = { kind: 'all' } | { kind: 'own'; userId: string };
+
+export function recordScope(claims: Pick<AccessClaims, 'role' | 'sub'>): RecordScope {
+  return managers.includes(claims.role) ? { kind: 'all' } : { kind: 'own', userId: claims.sub };
+}
