@@ -17,7 +17,7 @@ import { discoverTargets, type TargetKind } from '../src/migrations/fleet-target
 import { migrationDirs, readMigrations } from '../src/migrations/migration-files.js';
 import { diffSql } from '../src/migrations/schema-engine.js';
 import { createProgressReporter } from '../src/progress/progress-reporter.js';
-import { UsageError, withPlatform } from './cli.js';
+import { UsageError, withPlatform, withServer } from './cli.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -40,6 +40,8 @@ const positive = (flag: string, value: string | undefined) => {
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer`);
   return n;
 };
+
+if (command === 'create' || command === 'check') await withServer((adminUrl) => createOrCheck(command, adminUrl));
 
 await withPlatform(async (platform) => {
   const streams = { catalog: await readMigrations(migrationDirs.catalog), tenant: await readMigrations(migrationDirs.tenant) };
@@ -114,36 +116,37 @@ await withPlatform(async (platform) => {
       }
       return report.ok ? 0 : report.interrupted ? 130 : 1;
     }
-    case 'create':
-    case 'check': {
-      const stream = values.stream === 'catalog' ? 'catalog' : values.stream === 'tenant' ? 'tenant' : undefined;
-      if (!stream) throw new UsageError('--stream must be tenant or catalog');
-      const dir = migrationDirs[stream];
-      const sql = await diffSql(
-        { kind: 'migrations', baseDir: dir, folders: streams[stream] },
-        { kind: 'schema', path: join(dir, '..', 'schema.prisma') },
-        platform.adminUrl,
-      );
-      const empty = !sql.split('\n').some((line) => line.trim() && !line.startsWith('--'));
-      if (command === 'check') {
-        if (empty) console.log(`${stream}: schema and migrations agree`);
-        else console.error(`${stream}: the Prisma schema differs from the migrations; \`migrate create\` would write:\n${sql}`);
-        return empty ? 0 : 1;
-      }
-      const name = rest[0];
-      if (!name || !/^[a-z0-9_]{1,60}$/.test(name)) throw new UsageError('usage: migrate create <name> (lowercase letters, digits and _)');
-      if (empty) {
-        console.log(`${stream}: nothing to migrate, the schema matches the migrations`);
-        return 0;
-      }
-      const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
-      const folder = join(dir, `${stamp}_${name}`);
-      await mkdir(folder);
-      await writeFile(join(folder, 'migration.sql'), sql);
-      console.log(`wrote ${folder}/migration.sql — review it (add RLS for new tenant tables) before applying`);
-      return 0;
-    }
     default:
       throw new UsageError('usage: migrate <status|plan|apply|create|check> [options] (see scripts/migrate.ts)');
   }
 });
+
+/** create and check need a server for the schema engine's shadow database, nothing else. */
+async function createOrCheck(command: 'create' | 'check', adminUrl: string): Promise<number> {
+  const stream = values.stream === 'catalog' ? 'catalog' : values.stream === 'tenant' ? 'tenant' : undefined;
+  if (!stream) throw new UsageError('--stream must be tenant or catalog');
+  const dir = migrationDirs[stream];
+  const sql = await diffSql(
+    { kind: 'migrations', baseDir: dir, folders: await readMigrations(dir) },
+    { kind: 'schema', path: join(dir, '..', 'schema.prisma') },
+    adminUrl,
+  );
+  const empty = !sql.split('\n').some((line) => line.trim() && !line.startsWith('--'));
+  if (command === 'check') {
+    if (empty) console.log(`${stream}: schema and migrations agree`);
+    else console.error(`${stream}: the Prisma schema differs from the migrations; \`migrate create\` would write:\n${sql}`);
+    return empty ? 0 : 1;
+  }
+  const name = rest[0];
+  if (!name || !/^[a-z0-9_]{1,60}$/.test(name)) throw new UsageError('usage: migrate create <name> (lowercase letters, digits and _)');
+  if (empty) {
+    console.log(`${stream}: nothing to migrate, the schema matches the migrations`);
+    return 0;
+  }
+  const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+  const folder = join(dir, `${stamp}_${name}`);
+  await mkdir(folder);
+  await writeFile(join(folder, 'migration.sql'), sql);
+  console.log(`wrote ${folder}/migration.sql — review it (add RLS for new tenant tables) before applying`);
+  return 0;
+}
