@@ -2,15 +2,17 @@
  * Mints an access token for a tenant user, for operators until the login flow exists:
  * `npm run token -- --tenant acme [--role owner] [--sub user-id] [--ttl 3600]`.
  */
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { accessClaims, signAccessToken } from '../src/auth/tokens.js';
+import { uuidPattern } from '../src/tenants/placement.js';
 import { UsageError, withPlatform } from './cli.js';
 
 const { values } = parseArgs({
   options: {
     tenant: { type: 'string' },
     role: { type: 'string', default: 'owner' },
-    sub: { type: 'string', default: 'operator' },
+    sub: { type: 'string' },
     ttl: { type: 'string' },
   },
 });
@@ -23,5 +25,8 @@ await withPlatform(async (platform) => {
   if (!role.success) throw new UsageError(`--role must be one of ${accessClaims.shape.role.options.join(', ')}`);
   const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
   if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new UsageError('--ttl must be a positive number of seconds');
-  console.log(signAccessToken(platform.config.jwt, { sub: values.sub!, tid: tenant.id, role: role.data }, ttl));
+  // Without --sub the token names no user: good for setting up a tenant's first users.
+  const sub = values.sub ?? randomUUID();
+  if (!uuidPattern.test(sub)) throw new UsageError('--sub must be a user id (uuid)');
+  console.log(signAccessToken(platform.config.jwt, { sub, tid: tenant.id, role: role.data }, ttl));
 });

@@ -2,7 +2,7 @@
  * Test fixtures: each test file gets its own Strata installation (catalog and tenants databases
  * under a unique prefix) on the real PostgreSQL that `npm test` provides, torn down afterwards.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg, { escapeIdentifier } from 'pg';
 import { pino } from 'pino';
 import type { Test } from 'tap';
@@ -14,6 +14,7 @@ import { startPlatform, type Platform } from '../src/platform/platform.js';
 import { connectionConfig } from '../src/servers/server-access.js';
 import { tiers, type Tier } from '../src/tenants/placement.js';
 import { provisionTenant } from '../src/tenants/provision-tenant.js';
+import { createUser } from '../src/users/user-store.js';
 
 export { tiers, type Tier };
 
@@ -31,6 +32,9 @@ export function testConfig(overrides: Record<string, string> = {}) {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     STRATA_DB_PREFIX: prefix,
+    // Production limits would throttle the suites; test/http/rate-limit.test.ts lowers them instead.
+    STRATA_RATE_LIMIT_PLANS: 'free=1000000',
+    STRATA_RATE_LIMIT_ANON_PER_MINUTE: '1000000',
     ...overrides,
   });
 }
@@ -90,8 +94,19 @@ export async function testApp(t: Test, platform: Platform) {
   return app;
 }
 
-export function tokenFor(platform: Platform, tenant: Tenant, role: AccessClaims['role'] = 'owner', sub = 'user-1') {
+/** A token naming no user of the tenant (like an operator's), unless `sub` is given. */
+export function tokenFor(platform: Platform, tenant: Tenant, role: AccessClaims['role'] = 'owner', sub: string = randomUUID()) {
   return signAccessToken(platform.config.jwt, { sub, tid: tenant.id, role });
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** A real user of `tenant` (in its tier and the login index) with a token for it. */
+export async function userWithToken(platform: Platform, tenant: Tenant, role: AccessClaims['role'], password = 'correct horse battery') {
+  const email = `${role}-${randomBytes(3).toString('hex')}@${tenant.slug}.example`;
+  const { user } = await createUser(
+    { db: platform.router.clientFor(tenant), catalog: platform.catalog, tenantId: tenant.id },
+    { email, name: `${role} of ${tenant.slug}`, role, password },
+  );
+  return { user, email, password, token: signAccessToken(platform.config.jwt, { sub: user.id, tid: tenant.id, role }) };
+}

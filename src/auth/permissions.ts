@@ -14,6 +14,8 @@ const administrators: Role[] = ['owner', 'admin'];
 export const permissionMatrix = {
   'users.read': everyone,
   'users.manage': administrators,
+  /** Granting, changing or removing the owner role. */
+  'users.manage-owners': ['owner'],
   'crm.read': everyone,
   'crm.write': everyone,
   /** Reassigning records to someone else, and deleting them. */

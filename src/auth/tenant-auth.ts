@@ -9,6 +9,7 @@ import fp from 'fastify-plugin';
 import type { Tenant } from '../catalog/catalog-client.js';
 import { AppError, problems } from '../http/problems.js';
 import type { TenantClient } from '../router/tenant-router.js';
+import { type Action, can } from './permissions.js';
 import { accessClaims, type AccessClaims, jwtOptions } from './tokens.js';
 
 declare module 'fastify' {
@@ -24,7 +25,15 @@ declare module 'fastify' {
   }
 }
 
-const refused: Partial<Record<Tenant['status'], AppError>> = {
+/** The tenant slug a request's host names (`acme.<base domain>`), if hosts name tenants here. */
+export function slugFromHost(host: string | undefined, baseDomain: string | undefined): string | undefined {
+  if (!host || !baseDomain) return undefined;
+  const name = host.split(':')[0]!.toLowerCase();
+  return name.endsWith(`.${baseDomain}`) ? name.slice(0, -(baseDomain.length + 1)) : undefined;
+}
+
+/** Why a tenant in this status is not served; undefined when it is. */
+export const refused: Partial<Record<Tenant['status'], AppError>> = {
   suspended: new AppError(problems.tenantSuspended, 'This tenant is suspended; contact your administrator'),
   deleted: new AppError(problems.tenantUnavailable, 'This tenant no longer exists'),
   provisioning: new AppError(problems.tenantUnavailable, 'This tenant is still being set up'),
@@ -50,6 +59,10 @@ export const tenantAuthPlugin = fp(
       if (named !== undefined && named !== tenant.slug && named !== tenant.id) {
         throw new AppError(problems.tenantMismatch, 'X-Tenant names a tenant other than the one in the token');
       }
+      const hostSlug = slugFromHost(request.headers.host, app.platform.config.baseDomain);
+      if (hostSlug !== undefined && hostSlug !== tenant.slug) {
+        throw new AppError(problems.tenantMismatch, 'The host names a tenant other than the one in the token');
+      }
       request.claims = claims;
       request.tenant = tenant;
       request.db = app.platform.router.clientFor(tenant);
@@ -58,3 +71,17 @@ export const tenantAuthPlugin = fp(
   },
   { name: 'strata-tenant-auth', dependencies: ['strata-platform'] },
 );
+
+/** preHandler refusing callers whose role may not perform `action` (see permissions.ts). */
+export function requirePermission(action: Action) {
+  return async (request: FastifyRequest) => {
+    if (!can(request.claims.role, action)) {
+      throw new AppError(problems.forbidden, `The ${request.claims.role} role may not ${action.replace('.', ': ')}`);
+    }
+  };
+}
+
+/** Giving a record to someone other than yourself is reassignment, which needs crm.assign. */
+export function assertMayAssign(request: FastifyRequest, ...userIds: (string | null | undefined)[]) {
+  if (userIds.some((id) => id && id !== request.claims.sub)) return requirePermission('crm.assign')(request);
+}

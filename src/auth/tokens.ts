@@ -11,7 +11,8 @@ export const userRoles = ['owner', 'admin', 'manager', 'staff'] as const;
 
 /** What a verified access token must carry. */
 export const accessClaims = z.object({
-  sub: z.string().min(1).max(100),
+  /** The user's id; operators' tokens carry a random one that names no user. */
+  sub: z.uuid(),
   tid: z.uuid(),
   role: z.enum(userRoles),
   jti: z.string().min(1),

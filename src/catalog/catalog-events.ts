@@ -6,7 +6,6 @@
 import { Redis } from 'ioredis';
 import type { Log } from '../platform/log.js';
 
-const channel = 'strata:catalog:tenant-changed';
 
 export type TenantChangeListener = (tenantId: string | '*') => void;
 
@@ -15,7 +14,12 @@ export class CatalogEvents {
   readonly #subscriber: Redis;
   readonly #listeners = new Set<TenantChangeListener>();
 
-  private constructor(url: string, log: Log) {
+  private constructor(
+    url: string,
+    log: Log,
+    /** Per installation (database prefix): installations sharing a Redis must not hear each other. */
+    private readonly channel: string,
+  ) {
     const options = { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true } as const;
     this.#publisher = new Redis(url, { ...options, enableOfflineQueue: true });
     this.#subscriber = new Redis(url, options);
@@ -29,10 +33,10 @@ export class CatalogEvents {
     });
   }
 
-  static async connect(url: string, log: Log): Promise<CatalogEvents> {
-    const events = new CatalogEvents(url, log);
+  static async connect(url: string, log: Log, installation: string): Promise<CatalogEvents> {
+    const events = new CatalogEvents(url, log, `strata:${installation}:catalog:tenant-changed`);
     await Promise.all([events.#publisher.connect(), events.#subscriber.connect()]);
-    await events.#subscriber.subscribe(channel);
+    await events.#subscriber.subscribe(events.channel);
     return events;
   }
 
@@ -42,7 +46,7 @@ export class CatalogEvents {
 
   /** Every instance's listeners hear it, this one's included (through its own subscription). */
   async publishTenantChanged(tenantId: string): Promise<void> {
-    await this.#publisher.publish(channel, tenantId);
+    await this.#publisher.publish(this.channel, tenantId);
   }
 
   async close(): Promise<void> {

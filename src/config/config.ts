@@ -16,6 +16,18 @@ const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 /** Role names are interpolated into DDL, so they are restricted to plain identifiers. */
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/, 'lowercase letters, digits and _ only (max 41)');
+/** `plan=requests per minute`, comma-separated, e.g. `free=60,trial=30`. */
+const planLimitList = z
+  .string()
+  .regex(/^\s*[\w.-]{1,50}\s*=\s*[1-9]\d{0,8}\s*(,\s*[\w.-]{1,50}\s*=\s*[1-9]\d{0,8}\s*)*$/, 'a list like free=60,trial=30 (plan=requests per minute, positive)')
+  .transform((list) =>
+    Object.fromEntries(
+      list.split(',').map((entry) => {
+        const [plan, limit] = entry.split('=');
+        return [plan!.trim(), Number(limit)];
+      }),
+    ),
+  );
 
 const schema = z
   .object({
@@ -43,6 +55,8 @@ const schema = z
     JWT_TTL_SECONDS: positiveInt.default(900),
 
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    /** Tenants are also named by host: `<slug>.<base domain>` (e.g. acme.app.example.com). */
+    STRATA_BASE_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/, 'a lowercase domain name').optional(),
 
     /** Connections of the per-server pool shared by pooled and schema tenants. */
     STRATA_POOL_MAX: positiveInt.default(10),
@@ -54,6 +68,11 @@ const schema = z
     STRATA_CONNECTION_BUDGET: positiveInt.default(80),
     /** How long a catalog lookup may be served from memory when Redis invalidation is unavailable. */
     STRATA_CATALOG_CACHE_MS: z.coerce.number().int().min(0).default(1000),
+
+    /** Requests per minute per client IP on routes that serve no tenant (health, docs, login). */
+    STRATA_RATE_LIMIT_ANON_PER_MINUTE: positiveInt.default(120),
+    /** Per-plan requests per minute overriding or adding to src/plans/plan-limits.ts. */
+    STRATA_RATE_LIMIT_PLANS: planLimitList.optional(),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
@@ -81,8 +100,10 @@ export interface Config {
   };
   jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
   redisUrl: string | undefined;
+  baseDomain: string | undefined;
   router: { poolMax: number; dedicatedPoolMax: number; maxPools: number; connectionBudget: number };
   catalogCacheMs: number;
+  rateLimit: { anonymousPerMinute: number; planOverrides: Record<string, number> };
 }
 
 export class ConfigError extends Error {
@@ -114,6 +135,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     jwt: { secret: env.JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, ttlSeconds: env.JWT_TTL_SECONDS },
     redisUrl: env.REDIS_URL,
+    baseDomain: env.STRATA_BASE_DOMAIN,
     router: {
       poolMax: env.STRATA_POOL_MAX,
       dedicatedPoolMax: env.STRATA_DEDICATED_POOL_MAX,
@@ -121,6 +143,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       connectionBudget: env.STRATA_CONNECTION_BUDGET,
     },
     catalogCacheMs: env.STRATA_CATALOG_CACHE_MS,
+    rateLimit: { anonymousPerMinute: env.STRATA_RATE_LIMIT_ANON_PER_MINUTE, planOverrides: env.STRATA_RATE_LIMIT_PLANS ?? {} },
   };
 }
 

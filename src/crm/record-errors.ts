@@ -19,6 +19,14 @@ export class VersionConflictError extends Error {
   }
 }
 
+/** The record is still referenced (e.g. a lead by deals) and cannot be deleted. */
+export class RecordInUseError extends Error {
+  constructor(readonly entity: string) {
+    super(`${entity} is still referenced by other records`);
+    this.name = 'RecordInUseError';
+  }
+}
+
 /** A referenced record (owner, assignee, lead…) does not exist in this tenant. */
 export class InvalidReferenceError extends Error {
   constructor(readonly field: string) {

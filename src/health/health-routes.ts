@@ -5,10 +5,13 @@ import { AppError, problems } from '../http/problems.js';
 
 const status = z.object({ status: z.literal('ok') });
 
-export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/healthz', { schema: { response: { 200: status } } }, async () => ({ status: 'ok' as const }));
+// Probes are not rate limited: a load balancer polling from one address must never get a 429.
+const probe = { rateLimit: false } as const;
 
-  app.get('/readyz', { schema: { response: { 200: status } } }, async (request) => {
+export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get('/healthz', { config: probe, schema: { response: { 200: status } } }, async () => ({ status: 'ok' as const }));
+
+  app.get('/readyz', { config: probe, schema: { response: { 200: status } } }, async (request) => {
     try {
       await app.platform.ping();
     } catch (err) {

@@ -4,9 +4,10 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { InvalidCursorError } from '../crm/leads/lead-store.js';
-import { InvalidReferenceError, RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
+import { InvalidReferenceError, RecordInUseError, RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
+import { InvalidCursorError } from '../pagination/keyset-cursor.js';
 import { NoTenantBoundError } from '../router/tenant-context.js';
+import { EmailTakenError, LastOwnerError } from '../users/user-store.js';
 import { AppError, problemBody, problems, type ProblemKind } from './problems.js';
 
 /** Fastify's own client errors (body parsing, size, media type) by their codes. */
@@ -22,15 +23,21 @@ export function installErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let body: ReturnType<typeof problemBody>;
     if (error instanceof AppError) {
-      body = problemBody(error.problem, error.detail, error.errors);
+      body = problemBody(error.problem, error.detail, error.errors, error.extensions);
     } else if (error instanceof RecordNotFoundError) {
       body = problemBody(problems.notFound, `No such ${error.entity}`);
     } else if (error instanceof VersionConflictError) {
       body = problemBody(problems.versionConflict, error.message);
+    } else if (error instanceof RecordInUseError) {
+      body = problemBody(problems.inUse, `This ${error.entity} is still referenced (e.g. by deals); remove those first`);
     } else if (error instanceof InvalidReferenceError) {
       body = problemBody(problems.invalidRequest, 'Some fields are invalid', [
         { field: `body.${error.field}`, message: 'does not name an existing record' },
       ]);
+    } else if (error instanceof EmailTakenError) {
+      body = problemBody(problems.emailTaken, error.message);
+    } else if (error instanceof LastOwnerError) {
+      body = problemBody(problems.lastOwner, error.message);
     } else if (error instanceof InvalidCursorError) {
       body = problemBody(problems.invalidRequest, 'Some fields are invalid', [{ field: 'querystring.cursor', message: error.message }]);
     } else if (hasZodFastifySchemaValidationErrors(error)) {

@@ -7,15 +7,23 @@ export const problems = {
   invalidRequest: { code: 'STRATA_REQUEST_INVALID', status: 400, title: 'The request is invalid' },
   malformedBody: { code: 'STRATA_REQUEST_MALFORMED', status: 400, title: 'The request body could not be parsed' },
   unauthenticated: { code: 'STRATA_AUTH_UNAUTHENTICATED', status: 401, title: 'Authentication is required' },
+  invalidCredentials: { code: 'STRATA_AUTH_INVALID_CREDENTIALS', status: 401, title: 'Email or password is wrong' },
+  refreshRejected: { code: 'STRATA_AUTH_REFRESH_REJECTED', status: 401, title: 'The refresh token is not valid' },
+  tenantChoice: { code: 'STRATA_AUTH_TENANT_CHOICE', status: 409, title: 'This account exists in several tenants: name one' },
+  emailTaken: { code: 'STRATA_USER_EMAIL_TAKEN', status: 409, title: 'A user with this email already exists' },
+  lastOwner: { code: 'STRATA_USER_LAST_OWNER', status: 409, title: 'A tenant must keep at least one active owner' },
+  forbidden: { code: 'STRATA_AUTH_FORBIDDEN', status: 403, title: 'Your role does not allow this' },
   tenantMismatch: { code: 'STRATA_TENANT_MISMATCH', status: 403, title: 'The request names another tenant than the token' },
   tenantUnavailable: { code: 'STRATA_TENANT_UNAVAILABLE', status: 403, title: 'The tenant is not available' },
   notFound: { code: 'STRATA_RESOURCE_NOT_FOUND', status: 404, title: 'The resource does not exist' },
   routeNotFound: { code: 'STRATA_ROUTE_NOT_FOUND', status: 404, title: 'No such route' },
+  inUse: { code: 'STRATA_RESOURCE_IN_USE', status: 409, title: 'The resource is still referenced by others' },
   versionConflict: { code: 'STRATA_RESOURCE_VERSION_CONFLICT', status: 409, title: 'The resource was changed by someone else' },
   payloadTooLarge: { code: 'STRATA_REQUEST_TOO_LARGE', status: 413, title: 'The request body is too large' },
   unsupportedMediaType: { code: 'STRATA_REQUEST_MEDIA_TYPE', status: 415, title: 'The request body must be JSON' },
   preconditionRequired: { code: 'STRATA_REQUEST_PRECONDITION_INVALID', status: 428, title: 'If-Match must name a version' },
   tenantSuspended: { code: 'STRATA_TENANT_SUSPENDED', status: 423, title: 'The tenant is suspended' },
+  rateLimited: { code: 'STRATA_RATE_LIMITED', status: 429, title: 'Too many requests' },
   unavailable: { code: 'STRATA_SERVICE_UNAVAILABLE', status: 503, title: 'The service is temporarily unavailable' },
   internal: { code: 'STRATA_INTERNAL', status: 500, title: 'Internal error' },
 } as const;
@@ -32,14 +40,17 @@ export class AppError extends Error {
     readonly problem: ProblemKind,
     readonly detail?: string,
     readonly errors?: FieldError[],
+    /** Further members of the problem body, e.g. the tenants to choose from. */
+    readonly extensions?: Record<string, unknown>,
   ) {
     super(detail ?? problem.title);
     this.name = 'AppError';
   }
 }
 
-export function problemBody(problem: ProblemKind, detail?: string, errors?: FieldError[]) {
+export function problemBody(problem: ProblemKind, detail?: string, errors?: FieldError[], extensions?: Record<string, unknown>) {
   return {
+    ...extensions,
     type: `https://strata.dev/problems/${problem.code.toLowerCase().replaceAll('_', '-')}`,
     title: problem.title,
     status: problem.status,

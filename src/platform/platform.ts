@@ -96,7 +96,7 @@ export async function startPlatform(config: Config, log: Log): Promise<Platform>
       update: fields,
     });
 
-    const events = config.redisUrl ? await CatalogEvents.connect(config.redisUrl, log) : undefined;
+    const events = config.redisUrl ? await CatalogEvents.connect(config.redisUrl, log, config.database.prefix) : undefined;
     if (events) cleanup.unshift(() => events.close());
     // With Redis every change is pushed, so entries may live longer; without it the TTL is the bound.
     const tenants = new TenantDirectory(catalog, events ? 30_000 : config.catalogCacheMs, events);

@@ -14,7 +14,7 @@ const listLeads = (headers: Record<string, string> = {}) => app.inject({ method:
 const asBearer = (token: string) => listLeads(bearer(token));
 
 const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const claimsOf = (tenant: Tenant) => ({ sub: 'user-1', tid: tenant.id, role: 'owner', jti: randomUUID() });
+const claimsOf = (tenant: Tenant) => ({ sub: randomUUID(), tid: tenant.id, role: 'owner', jti: randomUUID() });
 
 /** Signs like the API does unless an option says otherwise. */
 function sign(claims: Record<string, unknown>, options: Partial<SignerOptions> & { key?: string } = {}) {
@@ -59,7 +59,7 @@ const refused: [string, () => Record<string, string>][] = [
   ['a tenant that does not exist', () => bearer(sign({ ...claimsOf(a), tid: randomUUID() }))],
   ['a tid that is not a uuid', () => bearer(sign({ ...claimsOf(a), tid: a.slug }))],
   ['an unknown role', () => bearer(sign({ ...claimsOf(a), role: 'superuser' }))],
-  ['no jti', () => bearer(sign({ sub: 'user-1', tid: a.id, role: 'owner' }))],
+  ['no jti', () => bearer(sign({ sub: randomUUID(), tid: a.id, role: 'owner' }))],
 ];
 
 for (const [name, headers] of refused) {

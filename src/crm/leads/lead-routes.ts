@@ -1,59 +1,61 @@
 /** /leads: CRUD of the tenant's leads, with keyset pagination and version-checked edits. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { recordScope } from '../../auth/permissions.js';
+import { assertMayAssign, requirePermission } from '../../auth/tenant-auth.js';
+import { tenantUserId } from '../../users/user-store.js';
 import { z } from 'zod';
 import type { Lead } from '../../generated/tenant/client.js';
-import { AppError, problems } from '../../http/problems.js';
+import { expectedVersion, ifMatchHeaders } from '../../http/if-match.js';
 import { createLead, deleteLead, getLead, listLeads, updateLead } from './lead-store.js';
-import { ifMatchHeaders, leadInput, leadListQuery, leadOutput, leadPage, leadParams, leadPatch } from './lead-schemas.js';
+import { leadInput, leadListQuery, leadOutput, leadPage, leadParams, leadPatch } from './lead-schemas.js';
 
 function toOutput(lead: Lead): z.infer<typeof leadOutput> {
   const { tenantId: _tenant, createdAt, updatedAt, ...rest } = lead;
   return { ...rest, createdAt: createdAt.toISOString(), updatedAt: updatedAt.toISOString() };
 }
 
-/** Parses If-Match into a version; absent means "last write wins". */
-function expectedVersion(ifMatch: string | undefined): number | undefined {
-  if (ifMatch === undefined) return undefined;
-  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(ifMatch.trim());
-  if (!match) throw new AppError(problems.preconditionRequired, 'If-Match must be an ETag this API returned, e.g. "3"');
-  return Number(match[1]);
-}
-
 const etag = (lead: Lead) => `"${lead.version}"`;
+
 
 export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', app.authenticateTenant);
 
-  app.get('/leads', { schema: { querystring: leadListQuery, response: { 200: leadPage } } }, async (request) => {
-    const page = await listLeads(request.db, request.query);
+  const read = requirePermission('crm.read');
+  const write = requirePermission('crm.write');
+
+  app.get('/leads', { preHandler: read, schema: { querystring: leadListQuery, response: { 200: leadPage } } }, async (request) => {
+    const page = await listLeads(request.db, recordScope(request.claims), request.query);
     return { items: page.items.map(toOutput), nextCursor: page.nextCursor };
   });
 
-  app.post('/leads', { schema: { body: leadInput, response: { 201: leadOutput } } }, async (request, reply) => {
-    const lead = await createLead(request.db, request.body);
+  app.post('/leads', { preHandler: write, schema: { body: leadInput, response: { 201: leadOutput } } }, async (request, reply) => {
+    await assertMayAssign(request, request.body.ownerId, request.body.assigneeId);
+    const ownerId = request.body.ownerId === undefined ? await tenantUserId(request.db, request.claims.sub) : request.body.ownerId;
+    const lead = await createLead(request.db, { ...request.body, ownerId });
     return reply.status(201).header('etag', etag(lead)).header('location', `/leads/${lead.id}`).send(toOutput(lead));
   });
 
-  app.get('/leads/:id', { schema: { params: leadParams, response: { 200: leadOutput } } }, async (request, reply) => {
-    const lead = await getLead(request.db, request.params.id);
+  app.get('/leads/:id', { preHandler: read, schema: { params: leadParams, response: { 200: leadOutput } } }, async (request, reply) => {
+    const lead = await getLead(request.db, recordScope(request.claims), request.params.id);
     return reply.header('etag', etag(lead)).send(toOutput(lead));
   });
 
   app.patch(
     '/leads/:id',
-    { schema: { params: leadParams, headers: ifMatchHeaders, body: leadPatch, response: { 200: leadOutput } } },
+    { preHandler: write, schema: { params: leadParams, headers: ifMatchHeaders, body: leadPatch, response: { 200: leadOutput } } },
     async (request, reply) => {
       const version = expectedVersion(request.headers['if-match']);
-      const lead = await updateLead(request.db, request.params.id, request.body, version);
+      await assertMayAssign(request, request.body.ownerId, request.body.assigneeId);
+      const lead = await updateLead(request.db, recordScope(request.claims), request.params.id, request.body, version);
       return reply.header('etag', etag(lead)).send(toOutput(lead));
     },
   );
 
   app.delete(
     '/leads/:id',
-    { schema: { params: leadParams, headers: ifMatchHeaders, response: { 204: z.null() } } },
+    { preHandler: requirePermission('crm.delete'), schema: { params: leadParams, headers: ifMatchHeaders, response: { 204: z.null() } } },
     async (request, reply) => {
-      await deleteLead(request.db, request.params.id, expectedVersion(request.headers['if-match']));
+      await deleteLead(request.db, recordScope(request.claims), request.params.id, expectedVersion(request.headers['if-match']));
       return reply.status(204).send(null);
     },
   );

@@ -34,9 +34,6 @@ export const leadListQuery = z
   })
   .strict();
 
-/** `If-Match: "3"` (or `3`, or a weak `W/"3"`) names the version an edit was based on. */
-export const ifMatchHeaders = z.object({ 'if-match': z.string().max(50).optional() });
-
 export const leadOutput = z.object({
   id: z.uuid(),
   name: z.string(),

@@ -1,0 +1,26 @@
+/**
+ * The catalog's login-routing index: email → tenants that have a user with that email. It holds
+ * no secret; passwords are checked in the tenant's own tier. Kept in step by the users feature.
+ */
+import type { CatalogClient } from '../catalog/catalog-client.js';
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+export async function addLoginRoute(catalog: CatalogClient, email: string, tenantId: string) {
+  const key = { email: normalizeEmail(email), tenantId };
+  await catalog.loginRoute.upsert({ where: { email_tenantId: key }, create: key, update: {} });
+}
+
+export async function removeLoginRoute(catalog: CatalogClient, email: string, tenantId: string) {
+  await catalog.loginRoute.deleteMany({ where: { email: normalizeEmail(email), tenantId } });
+}
+
+/** Tenants (not deleted) where this email may log in. */
+export async function tenantsForEmail(catalog: CatalogClient, email: string) {
+  const routes = await catalog.loginRoute.findMany({
+    where: { email: normalizeEmail(email), tenant: { status: { not: 'deleted' } } },
+    include: { tenant: true },
+    take: 50,
+  });
+  return routes.map((r) => r.tenant);
+}

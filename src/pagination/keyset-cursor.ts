@@ -1,0 +1,40 @@
+/**
+ * Opaque keyset cursors for lists ordered newest first: `(timestamp, id)` of the last row of the
+ * previous page. Only the exact form this module writes is accepted: anything looser (a year like
+ * -100000, an id of 36 dashes) would reach PostgreSQL as a value it cannot cast.
+ */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not one this API returned');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+const cursorPattern =
+  /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+export function encodeCursor(at: Date, id: string): string {
+  return Buffer.from(`${at.toISOString()}|${id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { at: Date; id: string } {
+  const match = cursorPattern.exec(Buffer.from(cursor, 'base64url').toString());
+  const at = new Date(match?.[1] ?? '');
+  // Year 0000 parses, but PostgreSQL has no such year.
+  if (!match || Number.isNaN(at.getTime()) || at.getUTCFullYear() < 1) throw new InvalidCursorError();
+  return { at, id: match[2]! };
+}
+
+/** Prisma `where` for the rows after `cursor` in (`field` desc, id desc) order; {} for the first page. */
+export function after<F extends string>(field: F, cursor: string | undefined) {
+  if (cursor === undefined) return {};
+  const { at, id } = decodeCursor(cursor);
+  return { OR: [{ [field]: { lt: at } }, { [field]: at, id: { lt: id } }] } as { OR: Record<string, unknown>[] };
+}
+
+/** Splits `limit + 1` fetched rows into a page and the cursor of the next one. */
+export function page<T extends { id: string }>(rows: T[], limit: number, at: (row: T) => Date) {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(at(last), last.id) : null };
+}

@@ -1,0 +1,54 @@
+/** Request and response shapes of tenant users. */
+import { z } from 'zod';
+import { userRoles } from '../auth/tokens.js';
+
+/** 12+ characters: length is what makes a password hard to guess. */
+const password = z.string().min(12, 'at least 12 characters').max(1024);
+
+export const userCreate = z
+  .object({
+    email: z.email().max(320),
+    name: z.string().trim().min(1).max(200),
+    role: z.enum(userRoles).default('staff'),
+    /** Omitted: a temporary password is generated and returned once. */
+    password: password.optional(),
+  })
+  .strict();
+
+export const userPatch = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    role: z.enum(userRoles).optional(),
+    status: z.enum(['active', 'deactivated']).optional(),
+    password: password.optional(),
+  })
+  .strict();
+
+export const userParams = z.object({ id: z.uuid() });
+
+export const userListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(200).optional(),
+    role: z.enum(userRoles).optional(),
+    status: z.enum(['active', 'deactivated']).optional(),
+  })
+  .strict();
+
+export const userOutput = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(userRoles),
+  status: z.enum(['active', 'deactivated']),
+  version: z.number().int(),
+  lastLoginAt: z.iso.datetime().nullable(),
+  createdAt: z.iso.datetime(),
+});
+
+export const userCreated = userOutput.extend({ temporaryPassword: z.string().optional() });
+export const userPage = z.object({ items: z.array(userOutput), nextCursor: z.string().nullable() });
+
+export type UserCreate = z.infer<typeof userCreate>;
+export type UserPatch = z.infer<typeof userPatch>;
+export type UserListQuery = z.infer<typeof userListQuery>;

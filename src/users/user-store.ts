@@ -1,0 +1,102 @@
+/**
+ * Tenant users, in the tenant's own tier (password hashes never leave it). Keeps the catalog's
+ * login-routing index in step, and enforces that a tenant always keeps an active owner.
+ */
+import { randomBytes } from 'node:crypto';
+import { addLoginRoute, normalizeEmail, removeLoginRoute } from '../auth/login-index.js';
+import { hashPassword } from '../auth/passwords.js';
+import { revokeUserTokens } from '../auth/refresh-tokens.js';
+import type { CatalogClient } from '../catalog/catalog-client.js';
+import { RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
+import type { User } from '../generated/tenant/client.js';
+import { after, page } from '../pagination/keyset-cursor.js';
+import type { TenantClient } from '../router/tenant-router.js';
+import type { UserCreate, UserListQuery, UserPatch } from './user-schemas.js';
+
+const entity = 'user';
+
+export class EmailTakenError extends Error {
+  constructor() {
+    super('a user with this email already exists in this tenant');
+    this.name = 'EmailTakenError';
+  }
+}
+
+export class LastOwnerError extends Error {
+  constructor() {
+    super('this would leave the tenant without an active owner');
+    this.name = 'LastOwnerError';
+  }
+}
+
+interface Context {
+  db: TenantClient;
+  catalog: CatalogClient;
+  tenantId: string;
+}
+
+/** `userId` when it names a user of this tenant, else null (an operator's token names none). */
+export async function tenantUserId(db: TenantClient, userId: string): Promise<string | null> {
+  const user = await db.user.findFirst({ where: { id: userId }, select: { id: true } });
+  return user?.id ?? null;
+}
+
+export async function listUsers(db: TenantClient, query: UserListQuery) {
+  const rows = await db.user.findMany({
+    where: { role: query.role, status: query.status, ...after('createdAt', query.cursor) },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: query.limit + 1,
+  });
+  return page(rows, query.limit, (user) => user.createdAt);
+}
+
+export async function getUser(db: TenantClient, id: string): Promise<User> {
+  const user = await db.user.findFirst({ where: { id } });
+  if (!user) throw new RecordNotFoundError(entity);
+  return user;
+}
+
+/** Creates a user; without a password, generates a temporary one, returned once. */
+export async function createUser(ctx: Context, input: UserCreate): Promise<{ user: User; temporaryPassword?: string }> {
+  const temporaryPassword = input.password ? undefined : randomBytes(15).toString('base64url');
+  const email = normalizeEmail(input.email);
+  const user = await ctx.db.user
+    .create({
+      data: { email, name: input.name, role: input.role, passwordHash: await hashPassword(input.password ?? temporaryPassword!) },
+    })
+    .catch((err: unknown) => {
+      // Emails are unique per tenant only: this says nothing about other tenants.
+      if ((err as { code?: string }).code === 'P2002') throw new EmailTakenError();
+      throw err;
+    });
+  await addLoginRoute(ctx.catalog, email, ctx.tenantId);
+  return { user, temporaryPassword };
+}
+
+/**
+ * Changes a user if still at `expectedVersion` (when given). Demoting or deactivating an owner
+ * locks the tenant's active owners first, so two concurrent demotions cannot remove the last one.
+ */
+export async function updateUser(ctx: Context, id: string, patch: UserPatch, expectedVersion?: number): Promise<User> {
+  const passwordHash = patch.password ? await hashPassword(patch.password) : undefined;
+  const updated = await ctx.db.$transaction(async (tx) => {
+    const current = await tx.user.findFirst({ where: { id } });
+    if (!current) throw new RecordNotFoundError(entity);
+    if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionConflictError(entity, current.version);
+    const losesOwner =
+      current.role === 'owner' && current.status === 'active' && ((patch.role && patch.role !== 'owner') || patch.status === 'deactivated');
+    if (losesOwner) {
+      // Unqualified on purpose: the transaction's search path is the tenant's schema.
+      const owners = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM users WHERE role = 'owner' AND status = 'active' FOR UPDATE`;
+      if (owners.filter((o) => o.id !== id).length === 0) throw new LastOwnerError();
+    }
+    return tx.user.update({
+      where: { tenantId_id: { tenantId: current.tenantId, id } },
+      data: { name: patch.name, role: patch.role, status: patch.status, passwordHash, version: { increment: 1 } },
+    });
+  });
+  if (patch.status === 'deactivated' || patch.password) await revokeUserTokens(ctx.db, id);
+  if (patch.status === 'deactivated') await removeLoginRoute(ctx.catalog, updated.email, ctx.tenantId);
+  if (patch.status === 'active') await addLoginRoute(ctx.catalog, updated.email, ctx.tenantId);
+  return updated;
+}
