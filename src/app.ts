@@ -4,13 +4,19 @@
  */
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { authRoutes } from './auth/auth-routes.js';
 import { tenantAuthPlugin } from './auth/tenant-auth.js';
 import type { Config } from './config/config.js';
+import { activityRoutes } from './crm/activities/activity-routes.js';
+import { dealRoutes } from './crm/deals/deal-routes.js';
 import { leadRoutes } from './crm/leads/lead-routes.js';
+import { docsPlugin } from './docs/docs-plugin.js';
 import { healthRoutes } from './health/health-routes.js';
 import { installErrorHandling, renderFrameworkError } from './http/error-handler.js';
+import { rateLimitPlugin } from './http/rate-limit.js';
 import { startPlatform, type Platform } from './platform/platform.js';
 import { platformPlugin } from './platform/platform-plugin.js';
+import { userRoutes } from './users/user-routes.js';
 
 export interface AppOptions {
   config: Config;
@@ -35,7 +41,14 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   const owned = !platform;
   await app.register(platformPlugin, { platform: platform ?? (await startPlatform(config, app.log)), owned });
   await app.register(tenantAuthPlugin);
+  // Both see only the routes registered after them: the limiter to guard them, the docs to list them.
+  await app.register(rateLimitPlugin, { config });
+  await app.register(docsPlugin);
   await app.register(healthRoutes);
+  await app.register(authRoutes);
+  await app.register(userRoutes);
   await app.register(leadRoutes);
+  await app.register(dealRoutes);
+  await app.register(activityRoutes);
   return app;
 }

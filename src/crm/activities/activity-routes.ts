@@ -1,0 +1,63 @@
+/**
+ * /activities: notes, calls, emails and meetings on the tenant's leads and deals, with keyset
+ * pagination (newest occurrence first). Roles are checked against the permission matrix; staff
+ * reach only what they wrote or what belongs to a lead or deal they see (others are 404).
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { recordScope } from '../../auth/permissions.js';
+import { requirePermission } from '../../auth/tenant-auth.js';
+import type { Activity } from '../../generated/tenant/client.js';
+import { activityInput, activityListQuery, activityOutput, activityPage, activityParams, activityPatch } from './activity-schemas.js';
+import { createActivity, deleteActivity, getActivity, listActivities, updateActivity } from './activity-store.js';
+
+function toOutput(activity: Activity): z.infer<typeof activityOutput> {
+  const { tenantId: _tenant, occurredAt, createdAt, ...rest } = activity;
+  return { ...rest, occurredAt: occurredAt.toISOString(), createdAt: createdAt.toISOString() };
+}
+
+export const activityRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.addHook('onRequest', app.authenticateTenant);
+
+  const read = requirePermission('crm.read');
+  const write = requirePermission('crm.write');
+
+  app.get(
+    '/activities',
+    { preHandler: read, schema: { querystring: activityListQuery, response: { 200: activityPage } } },
+    async (request) => {
+      const page = await listActivities(request.db, recordScope(request.claims), request.query);
+      return { items: page.items.map(toOutput), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.post(
+    '/activities',
+    { preHandler: write, schema: { body: activityInput, response: { 201: activityOutput } } },
+    async (request, reply) => {
+      const activity = await createActivity(request.db, recordScope(request.claims), request.body, request.claims.sub);
+      return reply.status(201).header('location', `/activities/${activity.id}`).send(toOutput(activity));
+    },
+  );
+
+  app.get(
+    '/activities/:id',
+    { preHandler: read, schema: { params: activityParams, response: { 200: activityOutput } } },
+    async (request) => toOutput(await getActivity(request.db, recordScope(request.claims), request.params.id)),
+  );
+
+  app.patch(
+    '/activities/:id',
+    { preHandler: write, schema: { params: activityParams, body: activityPatch, response: { 200: activityOutput } } },
+    async (request) => toOutput(await updateActivity(request.db, recordScope(request.claims), request.params.id, request.body)),
+  );
+
+  app.delete(
+    '/activities/:id',
+    { preHandler: requirePermission('crm.delete'), schema: { params: activityParams, response: { 204: z.null() } } },
+    async (request, reply) => {
+      await deleteActivity(request.db, recordScope(request.claims), request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,79 @@
+/** Request and response shapes of activities; route types are inferred from these. */
+import { z } from 'zod';
+
+export const activityKinds = ['note', 'call', 'email', 'meeting'] as const;
+
+/**
+ * The body is kept verbatim (leading spaces or blank lines may be formatting), but must hold
+ * something besides whitespace. PostgreSQL text cannot hold NUL: refused here, not as a 500.
+ */
+const body = z
+  .string()
+  .min(1)
+  .max(10_000)
+  .refine((s) => s.trim().length > 0, 'must not be blank')
+  .refine((s) => !s.includes('\0'), 'must not contain NUL characters');
+
+/**
+ * An ISO 8601 instant, with Z or an offset. It must fall within years 0001..9999 in UTC: PostgreSQL
+ * has no year 0, and the listing cursor writes a four-digit year.
+ */
+const instant = z.iso.datetime({ offset: true }).refine((s) => {
+  const year = new Date(s).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}, 'must fall within the years 0001 to 9999 (UTC)');
+
+export const activityInput = z
+  .object({
+    kind: z.enum(activityKinds),
+    body,
+    leadId: z.uuid().optional(),
+    dealId: z.uuid().optional(),
+    /** Absent: now. */
+    occurredAt: instant.optional(),
+  })
+  .strict()
+  .refine((a) => a.leadId !== undefined || a.dealId !== undefined, {
+    message: 'an activity belongs to a lead or a deal: give leadId, dealId or both',
+    path: ['leadId'],
+  })
+  .describe('An activity belongs to a lead or a deal: give leadId, dealId or both.');
+
+/** What may change on an activity: it stays with its lead, deal and author. */
+export const activityPatch = z
+  .object({
+    kind: z.enum(activityKinds),
+    body,
+    occurredAt: instant,
+  })
+  .partial()
+  .strict();
+
+export const activityParams = z.object({ id: z.uuid() });
+
+export const activityListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(200).optional(),
+    leadId: z.uuid().optional(),
+    dealId: z.uuid().optional(),
+    kind: z.enum(activityKinds).optional(),
+  })
+  .strict();
+
+export const activityOutput = z.object({
+  id: z.uuid(),
+  kind: z.enum(activityKinds),
+  body: z.string(),
+  leadId: z.string().nullable(),
+  dealId: z.string().nullable(),
+  authorId: z.string().nullable(),
+  occurredAt: z.iso.datetime(),
+  createdAt: z.iso.datetime(),
+});
+
+export const activityPage = z.object({ items: z.array(activityOutput), nextCursor: z.string().nullable() });
+
+export type ActivityInput = z.infer<typeof activityInput>;
+export type ActivityPatch = z.infer<typeof activityPatch>;
+export type ActivityListQuery = z.infer<typeof activityListQuery>;

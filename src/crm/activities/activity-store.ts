@@ -1,0 +1,88 @@
+/**
+ * Activity data access. Takes a tenant-bound client: every statement runs under the tenant's RLS
+ * context, so no query here filters by tenant. Within the tenant, every read and write is
+ * narrowed to the caller's record scope: an activity outside it is "not found", like one of
+ * another tenant, and a lead or deal outside it is no valid reference.
+ */
+import type { RecordScope } from '../../auth/permissions.js';
+import type { Activity, Prisma } from '../../generated/tenant/client.js';
+import { after, page } from '../../pagination/keyset-cursor.js';
+import type { TenantClient } from '../../router/tenant-router.js';
+import { tenantUserId } from '../../users/user-store.js';
+import { dealScope } from '../deals/deal-store.js';
+import { leadScope } from '../leads/lead-store.js';
+import { InvalidReferenceError, RecordNotFoundError, translatePrismaError } from '../record-errors.js';
+import type { ActivityInput, ActivityListQuery, ActivityPatch } from './activity-schemas.js';
+
+const entity = 'activity';
+const referenceFields = { lead_id: 'leadId', deal_id: 'dealId', author_id: 'authorId' };
+
+/**
+ * The activities `scope` sees: all of the tenant's, or those the user wrote and those of the
+ * leads and deals the user sees.
+ */
+export function activityScope(scope: RecordScope): Prisma.ActivityWhereInput {
+  if (scope.kind === 'all') return {};
+  return {
+    OR: [{ authorId: scope.userId }, { lead: { is: leadScope(scope) } }, { deal: { is: dealScope(scope) } }],
+  };
+}
+
+/** Refuses a lead or deal the caller cannot see, exactly as one that does not exist. */
+async function checkReferences(db: TenantClient, scope: RecordScope, input: Pick<ActivityInput, 'leadId' | 'dealId'>) {
+  if (input.leadId !== undefined) {
+    const lead = await db.lead.findFirst({ where: { AND: [{ id: input.leadId }, leadScope(scope)] }, select: { id: true } });
+    if (!lead) throw new InvalidReferenceError('leadId');
+  }
+  if (input.dealId !== undefined) {
+    const deal = await db.deal.findFirst({ where: { AND: [{ id: input.dealId }, dealScope(scope)] }, select: { id: true } });
+    if (!deal) throw new InvalidReferenceError('dealId');
+  }
+}
+
+/** Newest occurrence first; ties (same millisecond) by id, descending. */
+export async function listActivities(db: TenantClient, scope: RecordScope, query: ActivityListQuery) {
+  const rows = await db.activity.findMany({
+    where: {
+      leadId: query.leadId,
+      dealId: query.dealId,
+      kind: query.kind,
+      AND: [activityScope(scope), after('occurredAt', query.cursor)],
+    },
+    orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }],
+    take: query.limit + 1,
+  });
+  return page(rows, query.limit, (activity) => activity.occurredAt);
+}
+
+export async function getActivity(db: TenantClient, scope: RecordScope, id: string): Promise<Activity> {
+  const activity = await db.activity.findFirst({ where: { AND: [{ id }, activityScope(scope)] } });
+  if (!activity) throw new RecordNotFoundError(entity);
+  return activity;
+}
+
+/** Records an activity by `callerId`, its author when the caller is a user of this tenant. */
+export async function createActivity(db: TenantClient, scope: RecordScope, input: ActivityInput, callerId: string): Promise<Activity> {
+  await checkReferences(db, scope, input);
+  const authorId = await tenantUserId(db, callerId);
+  const occurredAt = input.occurredAt === undefined ? undefined : new Date(input.occurredAt);
+  return db.activity
+    .create({ data: { ...input, occurredAt, authorId } })
+    .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
+}
+
+/** Activities carry no version: the last write wins. */
+export async function updateActivity(db: TenantClient, scope: RecordScope, id: string, patch: ActivityPatch): Promise<Activity> {
+  const occurredAt = patch.occurredAt === undefined ? undefined : new Date(patch.occurredAt);
+  const [activity] = await db.activity.updateManyAndReturn({
+    where: { AND: [{ id }, activityScope(scope)] },
+    data: { ...patch, occurredAt },
+  });
+  if (!activity) throw new RecordNotFoundError(entity);
+  return activity;
+}
+
+export async function deleteActivity(db: TenantClient, scope: RecordScope, id: string): Promise<void> {
+  const { count } = await db.activity.deleteMany({ where: { AND: [{ id }, activityScope(scope)] } });
+  if (count === 0) throw new RecordNotFoundError(entity);
+}

@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import type { LightMyRequestResponse } from 'fastify';
+import { Redis } from 'ioredis';
+import t, { type Test } from 'tap';
+import { buildApp } from '../../src/app.js';
+import type { Tenant } from '../../src/catalog/catalog-client.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { problemDocument } from '../../src/docs/docs-plugin.js';
+import { rateLimitNamespace } from '../../src/http/rate-limit.js';
+import { planLimits, requestsPerMinute } from '../../src/plans/plan-limits.js';
+import { bearer, provision, startTestPlatform, testApp, tokenFor } from '../helper.js';
+
+// A plan of 3 requests a minute for the tenants under test, and 4 for requests without a tenant.
+const tinyLimit = 3;
+const anonLimit = 4;
+const platform = await startTestPlatform(t, { STRATA_RATE_LIMIT_PLANS: `tiny=${tinyLimit}`, STRATA_RATE_LIMIT_ANON_PER_MINUTE: `${anonLimit}` });
+const app = await testApp(t, platform);
+const redisUrl = platform.config.redisUrl;
+
+const tenant = (label: string, plan = 'tiny') => provision(platform, 'pooled', label, plan);
+const [a, b, c, d, e, onFree, onTypo] = await Promise.all([
+  tenant('alpha'),
+  tenant('beta'),
+  tenant('gamma'),
+  tenant('delta'),
+  tenant('epsilon'),
+  tenant('free', 'free'),
+  tenant('typo', 'enterprize'),
+]);
+
+type App = Awaited<ReturnType<typeof buildApp>>;
+const getLeads = (on: App, who: Tenant, sub: string = randomUUID()) =>
+  on.inject({ method: 'GET', url: '/leads', headers: bearer(tokenFor(platform, who, 'owner', sub)) });
+
+/** A second app on the same platform, with its own rate-limit store. */
+async function appWith(t: Test, redis: string | undefined) {
+  const other = await buildApp({ config: { ...platform.config, redisUrl: redis }, platform });
+  t.teardown(() => other.close());
+  await other.ready();
+  return other;
+}
+
+function rateLimited(t: Test, res: LightMyRequestResponse, limit: number) {
+  t.equal(res.statusCode, 429, 'answers 429');
+  t.match(res.headers['content-type'], /^application\/problem\+json/, 'as problem+json');
+  const body = res.json();
+  t.match(body, { status: 429, code: 'STRATA_RATE_LIMITED', title: 'Too many requests' });
+  t.ok(problemDocument.safeParse(body).success, 'the body is the documented problem');
+  const retryAfter = Number(res.headers['retry-after']);
+  t.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After is 1..60 seconds (${res.headers['retry-after']})`);
+  t.equal(res.headers['x-ratelimit-limit'], String(limit));
+  t.equal(res.headers['x-ratelimit-remaining'], '0');
+}
+
+/** Spends a tenant's whole minute, checking the headers on the way. */
+async function exhaust(t: Test, on: App, who: Tenant) {
+  for (let i = 1; i <= tinyLimit; i++) {
+    const res = await getLeads(on, who);
+    t.equal(res.statusCode, 200, `request ${i} of ${tinyLimit} is served`);
+    t.equal(res.headers['x-ratelimit-limit'], String(tinyLimit));
+    t.equal(res.headers['x-ratelimit-remaining'], String(tinyLimit - i));
+    t.ok(Number(res.headers['x-ratelimit-reset']) > 0, 'X-RateLimit-Reset is set');
+  }
+}
+
+async function redisKeys(t: Test) {
+  const redis = new Redis(redisUrl!);
+  t.teardown(() => redis.quit());
+  const keys: string[] = [];
+  for await (const batch of redis.scanStream({ match: `${rateLimitNamespace(platform.config)}*`, count: 100 })) keys.push(...batch);
+  return { redis, keys: keys.sort() };
+}
+
+t.test('plan limits: a known plan has its own, an unknown one the free plan’s, overrides win', async (t) => {
+  t.equal(requestsPerMinute('free'), planLimits.free.requestsPerMinute);
+  t.equal(requestsPerMinute('enterprise'), planLimits.enterprise.requestsPerMinute);
+  t.ok(planLimits.free.requestsPerMinute < planLimits.starter.requestsPerMinute, 'free is the smallest paid-for step');
+  for (const unknown of ['enterprize', '', 'constructor', '__proto__', 'toString']) {
+    t.equal(requestsPerMinute(unknown), planLimits.free.requestsPerMinute, `"${unknown}" gets the free plan's limit`);
+  }
+  t.equal(requestsPerMinute('business', { business: 7 }), 7, 'an override replaces a plan’s limit');
+  t.equal(requestsPerMinute('trial', { trial: 9 }), 9, 'an override adds a plan');
+  t.equal(requestsPerMinute('mystery', { free: 11 }), 11, 'an unknown plan follows an overridden free plan');
+});
+
+t.test('config: limits are read, and bad ones refuse to boot naming the key', async (t) => {
+  t.same(loadConfig({}).rateLimit, { anonymousPerMinute: 120, planOverrides: {} });
+  t.same(loadConfig({ STRATA_RATE_LIMIT_PLANS: ' free = 60 ,trial=5', STRATA_RATE_LIMIT_ANON_PER_MINUTE: '30' }).rateLimit, {
+    anonymousPerMinute: 30,
+    planOverrides: { free: 60, trial: 5 },
+  });
+  for (const [key, value] of [
+    ['STRATA_RATE_LIMIT_PLANS', 'free'],
+    ['STRATA_RATE_LIMIT_PLANS', 'free=0'],
+    ['STRATA_RATE_LIMIT_PLANS', 'free=-1'],
+    ['STRATA_RATE_LIMIT_PLANS', 'free=1,'],
+    ['STRATA_RATE_LIMIT_PLANS', 'a b=3'],
+    ['STRATA_RATE_LIMIT_ANON_PER_MINUTE', '0'],
+    ['STRATA_RATE_LIMIT_ANON_PER_MINUTE', 'many'],
+  ] as const) {
+    const err = t.throws(() => loadConfig({ [key]: value }), `${key}=${value} is refused`) as unknown as ConfigError;
+    t.ok(err instanceof ConfigError);
+    t.same(err.issues?.map((i) => i.key), [key], `${key}=${value}: that key is blamed`);
+  }
+});
+
+t.test('a tenant over its plan limit gets 429 while another tenant is still served', async (t) => {
+  await exhaust(t, app, a);
+  // Another user of the same tenant: the budget is the tenant's, not the user's.
+  rateLimited(t, await getLeads(app, a), tinyLimit);
+  rateLimited(t, await getLeads(app, a), tinyLimit);
+
+  const served = await getLeads(app, b);
+  t.equal(served.statusCode, 200, 'B, on the same plan, is served');
+  t.equal(served.headers['x-ratelimit-remaining'], String(tinyLimit - 1), 'B has spent one request of its own budget');
+
+  const free = await getLeads(app, onFree);
+  t.equal(free.statusCode, 200);
+  t.equal(free.headers['x-ratelimit-limit'], String(planLimits.free.requestsPerMinute), 'a free tenant has the free plan’s limit');
+  const typo = await getLeads(app, onTypo);
+  t.equal(typo.headers['x-ratelimit-limit'], String(planLimits.free.requestsPerMinute), 'an unknown plan is limited as free');
+});
+
+t.test('health probes are never limited (a load balancer polls from one address)', async (t) => {
+  for (let i = 0; i < anonLimit + 2; i++) {
+    const res = await app.inject({ method: 'GET', url: '/healthz', remoteAddress: '198.51.100.99' });
+    t.equal(res.statusCode, 200);
+    t.equal(res.headers['x-ratelimit-limit'], undefined, 'not counted');
+  }
+});
+
+t.test('requests without a tenant are limited per client IP, apart from tenant budgets', async (t) => {
+  const from = (remoteAddress: string) => app.inject({ method: 'GET', url: '/docs/json', remoteAddress });
+  for (let i = 1; i <= anonLimit; i++) {
+    const res = await from('198.51.100.7');
+    t.equal(res.statusCode, 200, `anonymous request ${i} of ${anonLimit} is served`);
+    t.equal(res.headers['x-ratelimit-limit'], String(anonLimit));
+  }
+  rateLimited(t, await from('198.51.100.7'), anonLimit);
+  t.equal((await from('198.51.100.8')).statusCode, 200, 'another IP is still served');
+
+  const tenantFromSameIp = await app.inject({
+    method: 'GET',
+    url: '/leads',
+    remoteAddress: '198.51.100.7',
+    headers: bearer(tokenFor(platform, c)),
+  });
+  t.equal(tenantFromSameIp.statusCode, 200, "a tenant's request from that IP draws on the tenant's budget");
+  t.equal(tenantFromSameIp.headers['x-ratelimit-limit'], String(tinyLimit));
+});
+
+t.test('with Redis, counters are shared by instances and keyed by tenant under strata:ratelimit:', { skip: !redisUrl && 'REDIS_URL is not set' }, async (t) => {
+  const { redis, keys } = await redisKeys(t);
+  const ns = rateLimitNamespace(platform.config);
+  t.match(ns, /^strata:ratelimit:t_[0-9a-f]{8}:$/, 'namespaced by installation');
+  t.same(await redis.get(`${ns}tenant:${a.id}`), String(tinyLimit + 2), "A's counter holds all its requests, refused ones included");
+  t.same(await redis.get(`${ns}tenant:${b.id}`), '1', "B's counter only B's");
+  t.ok(keys.includes(`${ns}tenant:${a.id}`) && keys.includes(`${ns}tenant:${b.id}`));
+  t.ok(keys.includes(`${ns}ip:198.51.100.7`), 'anonymous requests are counted by IP');
+  for (const key of keys) t.match(key.slice(ns.length), /^(tenant:[0-9a-f-]{36}|ip:.+)$/, `${key}: one tenant or one IP per key`);
+  const ttl = await redis.pttl(`${ns}tenant:${a.id}`);
+  t.ok(ttl > 0 && ttl <= 60_000, `the window expires within a minute (${ttl} ms)`);
+
+  // A second instance of the API shares the counters: A is refused there too, D is not.
+  const second = await appWith(t, redisUrl);
+  rateLimited(t, await getLeads(second, a), tinyLimit);
+  t.equal((await getLeads(second, d)).statusCode, 200);
+});
+
+t.test('without Redis, each process counts in memory', async (t) => {
+  const local = await appWith(t, undefined);
+  await exhaust(t, local, e);
+  rateLimited(t, await getLeads(local, e), tinyLimit);
+  t.equal((await getLeads(local, b)).headers['x-ratelimit-remaining'], String(tinyLimit - 1), "B's count here is this process's alone");
+  if (redisUrl) {
+    const { keys } = await redisKeys(t);
+    t.notOk(keys.some((key) => key.endsWith(e.id)), 'nothing reached Redis');
+  }
+});
+
+t.test('an unreachable Redis does not take the API down: requests are served uncounted', async (t) => {
+  const started = Date.now();
+  const stranded = await appWith(t, 'redis://127.0.0.1:1');
+  t.ok(Date.now() - started < 10_000, 'boot does not wait on Redis');
+  for (let i = 1; i <= tinyLimit + 2; i++) {
+    const res = await getLeads(stranded, d);
+    t.equal(res.statusCode, 200, `request ${i}, past the limit, is served`);
+  }
+  t.equal((await stranded.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+});
