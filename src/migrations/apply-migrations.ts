@@ -115,6 +115,7 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
   );
   try {
     const pending = pendingFor(await readHistory(client, options.schema), options.migrations);
+    if (pending.length > 0 && options.runtimeRole) await client.query(runtimeAccess(options, schema, table));
     const applied: AppliedMigration[] = [];
     const records: string[] = [];
     let blockedBy: MigrationFolder | undefined;
@@ -129,7 +130,7 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
     }
     await client.query(
       records.length
-        ? `INSERT INTO ${table} (name, checksum, duration_ms) VALUES ${records.join(', ')}; ${grants(options, schema, table)} COMMIT`
+        ? `INSERT INTO ${table} (name, checksum, duration_ms) VALUES ${records.join(', ')}; COMMIT`
         : 'COMMIT',
     );
     return { applied, blockedBy };
@@ -147,6 +148,7 @@ async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOpti
     // Another runner may have finished it while this one waited for the lock.
     const done = (await readHistory(client, options.schema)).some((h) => h.name === migration.name);
     if (done) return [];
+    if (options.runtimeRole) await client.query(runtimeAccess(options, schema, table));
     const statements = migration.sql
       .split(/;[ \t]*$/m)
       .map((statement) => statement.trim())
@@ -157,7 +159,6 @@ async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOpti
       migration.checksum,
       durationMs,
     ]);
-    if (options.runtimeRole) await client.query(grants(options, schema, table));
     return [{ name: migration.name, durationMs }];
   } finally {
     await client
@@ -177,12 +178,17 @@ async function run(client: pg.ClientBase, migration: MigrationFolder, statements
   return Math.round(performance.now() - started);
 }
 
-/** Row access for the runtime role on every table of the target, none on the history table. */
-function grants(options: ApplyOptions, schema: string, table: string): string {
+/**
+ * Row access for the runtime role on every table the migrations create, none on the history
+ * table. Default privileges grant it as each table is created: `GRANT … ON ALL TABLES IN SCHEMA`
+ * scans all of pg_class, which costs ~35 ms per target in a database of 1,000 tenant schemas.
+ * Runs before the migrations (so the tables they create are covered) and only when some are pending.
+ */
+function runtimeAccess(options: ApplyOptions, schema: string, table: string): string {
   if (!options.runtimeRole) return '';
   const runtime = escapeIdentifier(options.runtimeRole);
   return `GRANT USAGE ON SCHEMA ${schema} TO ${runtime};
-     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${runtime};
-     GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${runtime};
+     ALTER DEFAULT PRIVILEGES IN SCHEMA ${schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${runtime};
+     ALTER DEFAULT PRIVILEGES IN SCHEMA ${schema} GRANT USAGE, SELECT ON SEQUENCES TO ${runtime};
      REVOKE ALL ON ${table} FROM ${runtime};`;
 }
