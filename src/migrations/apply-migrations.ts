@@ -100,44 +100,73 @@ const lockKey = (options: ApplyOptions) => `hashtextextended(${escapeLiteral(`st
  * In one transaction under the target's lock: the leading transactional pending migrations.
  * Stops before a non-transactional one and returns it.
  */
-async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOptions) {
+async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOptions, batched = true): Promise<TransactionalRun> {
   const schema = escapeIdentifier(options.schema);
   const table = `${schema}.${escapeIdentifier(historyTable)}`;
-  // Round trips dominate on a fleet of small targets: statements are sent together where possible.
-  await client.query(
+  // Round trips dominate on a fleet of small targets (and in provisioning): statements travel
+  // together. One round trip opens, locks and reads the history; one applies and records every
+  // pending migration (each followed by its history row); one commits.
+  const opened = await client.query(
     `BEGIN;
      SELECT ${settings(options, schema, true)}, pg_advisory_xact_lock(${lockKey(options)});
      CREATE TABLE IF NOT EXISTS ${table} (
        name text PRIMARY KEY,
        checksum text NOT NULL,
        applied_at timestamptz NOT NULL DEFAULT now(),
-       duration_ms integer NOT NULL)`,
+       duration_ms integer NOT NULL);
+     SELECT name, checksum FROM ${table} ORDER BY name;
+     ${mark}`,
   );
   try {
-    const pending = pendingFor(await readHistory(client, options.schema), options.migrations);
-    if (pending.length > 0 && options.runtimeRole) await client.query(runtimeAccess(options, schema, table));
+    const history = (results(opened).at(-2)?.rows ?? []) as { name: string; checksum: string }[];
+    const pending = pendingFor(history, options.migrations);
+    const stop = pending.findIndex((m) => !isTransactional(m));
+    const run = stop === -1 ? pending : pending.slice(0, stop);
+    const access = run.length > 0 && options.runtimeRole ? runtimeAccess(options, schema, table) : '';
     const applied: AppliedMigration[] = [];
-    const records: string[] = [];
-    let blockedBy: MigrationFolder | undefined;
-    for (const migration of pending) {
-      if (!isTransactional(migration)) {
-        blockedBy = migration;
-        break;
-      }
-      const durationMs = await run(client, migration, [migration.sql]);
-      applied.push({ name: migration.name, durationMs });
-      records.push(`(${escapeLiteral(migration.name)}, ${escapeLiteral(migration.checksum)}, ${durationMs})`);
+    if (batched && run.length > 0) {
+      applied.push(...recordedRows(await client.query(`${access}\n${run.map((m) => recorded(table, m)).join('\n')}`)));
+    } else {
+      if (access) await client.query(access);
+      for (const migration of run) applied.push(...recordedRows(await runOne(client, migration, recorded(table, migration))));
     }
-    await client.query(
-      records.length
-        ? `INSERT INTO ${table} (name, checksum, duration_ms) VALUES ${records.join(', ')}; COMMIT`
-        : 'COMMIT',
-    );
-    return { applied, blockedBy };
+    await client.query('COMMIT');
+    return { applied, blockedBy: pending[run.length] };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
+    // A batch failure does not say which migration failed: replay one by one to find out.
+    if (batched && !(err instanceof MigrationError)) return applyTransactionalRun(client, options, false);
     throw err;
   }
+}
+
+interface TransactionalRun {
+  applied: AppliedMigration[];
+  /** The first pending migration that must run outside a transaction, if any. */
+  blockedBy?: MigrationFolder;
+}
+
+/** Marks the time: each history row records the time since the previous mark. */
+const mark = `SELECT set_config('strata.mark', clock_timestamp()::text, true);`;
+
+/** A migration's SQL followed by its history row (returning it) and a new mark. */
+function recorded(table: string, migration: MigrationFolder): string {
+  return `${migration.sql}
+;
+INSERT INTO ${table} (name, checksum, duration_ms)
+  SELECT ${escapeLiteral(migration.name)}, ${escapeLiteral(migration.checksum)},
+         (extract(epoch FROM clock_timestamp() - current_setting('strata.mark')::timestamptz) * 1000)::int
+  RETURNING name AS strata_applied, duration_ms;
+${mark}`;
+}
+
+const results = (result: pg.QueryResult | pg.QueryResult[]) => (Array.isArray(result) ? result : [result]);
+
+function recordedRows(result: pg.QueryResult | pg.QueryResult[]): AppliedMigration[] {
+  return results(result)
+    .flatMap((r) => r.rows as { strata_applied?: string; duration_ms: number }[])
+    .filter((row) => row.strata_applied !== undefined)
+    .map((row) => ({ name: row.strata_applied!, durationMs: row.duration_ms }));
 }
 
 async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOptions, migration: MigrationFolder) {
@@ -153,7 +182,9 @@ async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOpti
       .split(/;[ \t]*$/m)
       .map((statement) => statement.trim())
       .filter((statement) => statement.split('\n').some((line) => line.trim() && !line.trim().startsWith('--')));
-    const durationMs = await run(client, migration, statements);
+    const started = performance.now();
+    for (const statement of statements) await runOne(client, migration, statement);
+    const durationMs = Math.round(performance.now() - started);
     await client.query(`INSERT INTO ${table} (name, checksum, duration_ms) VALUES ($1, $2, $3)`, [
       migration.name,
       migration.checksum,
@@ -167,15 +198,13 @@ async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOpti
   }
 }
 
-/** Runs a migration's statements; returns how long they took. */
-async function run(client: pg.ClientBase, migration: MigrationFolder, statements: string[]): Promise<number> {
-  const started = performance.now();
+/** Runs a migration's SQL; a failure names the migration. */
+async function runOne(client: pg.ClientBase, migration: MigrationFolder, sql: string) {
   try {
-    for (const statement of statements) await client.query(statement);
+    return await client.query(sql);
   } catch (cause) {
     throw new MigrationError(`migration ${migration.name} failed: ${(cause as Error).message}`, migration.name, { cause });
   }
-  return Math.round(performance.now() - started);
 }
 
 /**
