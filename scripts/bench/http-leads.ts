@@ -28,7 +28,7 @@ async function hammer(url: string, headers: Record<string, string> = {}) {
   return { perSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
-await withBenchPlatform('http', { STRATA_RATE_LIMIT_PLANS: 'free=1000000000', LOG_LEVEL: 'silent' }, async (platform) => {
+await withBenchPlatform('http', { STRATA_RATE_LIMIT_PLANS: 'free=1000000', LOG_LEVEL: 'silent' }, async (platform) => {
   const app = await buildApp({ config: platform.config, platform });
   const strataUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 
