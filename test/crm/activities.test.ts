@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import t, { type Test } from 'tap';
+import type { LightMyRequestResponse } from 'fastify';
+import t from 'tap';
 import type { z } from 'zod';
 import { signAccessToken, type AccessClaims } from '../../src/auth/tokens.js';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
 import type { activityOutput } from '../../src/crm/activities/activity-schemas.js';
-import { bearer, startTestPlatform, tenantPairs, testApp, tiers, tokenFor } from '../helper.js';
+import { startTestPlatform, tenantPairs, testApp, tiers, tokenFor } from '../helper.js';
+import { problem, resourceClient } from './resource-client.js';
 
 type Activity = z.infer<typeof activityOutput>;
 type Role = AccessClaims['role'];
@@ -18,40 +19,13 @@ const db = (tenant: Tenant) => platform.router.clientFor(tenant);
 
 /** Requests to /activities with `token`. */
 function as(token: string) {
-  const auth = bearer(token);
-  const call = (method: InjectOptions['method'], url: string, payload?: InjectOptions['payload'], headers: Record<string, string> = {}) =>
-    app.inject({ method, url, payload, headers: { ...auth, ...headers } });
-  const api = {
-    call,
-    get: (url: string) => call('GET', url),
-    post: (body: InjectOptions['payload'], headers?: Record<string, string>) => call('POST', '/activities', body, headers),
-    patch: (id: string, body: InjectOptions['payload'], headers?: Record<string, string>) => call('PATCH', `/activities/${id}`, body, headers),
-    delete: (id: string) => call('DELETE', `/activities/${id}`),
+  const api = resourceClient<Activity>(app, token, '/activities');
+  return {
+    ...api,
     /** An activity on `on` (a leadId and/or a dealId). */
-    async create(on: { leadId?: string; dealId?: string }, fields: Record<string, unknown> = {}): Promise<Activity> {
-      const res = await api.post({ kind: 'note', body: 'Spoke about engines', ...on, ...fields });
-      if (res.statusCode !== 201) throw new Error(`creating an activity failed: ${res.statusCode} ${res.payload}`);
-      return res.json();
-    },
-    /** Every page of a listing, following nextCursor until it is null. */
-    async pages(query: string): Promise<Activity[][]> {
-      const pages: Activity[][] = [];
-      let cursor: string | null = null;
-      do {
-        const res = await api.get(`/activities?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-        if (res.statusCode !== 200) throw new Error(`listing failed: ${res.statusCode} ${res.payload}`);
-        const page: { items: Activity[]; nextCursor: string | null } = res.json();
-        pages.push(page.items);
-        cursor = page.nextCursor;
-        if (pages.length > 50) throw new Error('pagination does not end');
-      } while (cursor);
-      return pages;
-    },
-    async ids(query = 'limit=100') {
-      return (await api.pages(query)).flat().map((activity) => activity.id);
-    },
+    create: (on: { leadId?: string; dealId?: string }, fields: Record<string, unknown> = {}) =>
+      api.created({ kind: 'note', body: 'Spoke about engines', ...on, ...fields }),
   };
-  return api;
 }
 
 /** A user of `tenant` with `role`, and its API. */
@@ -66,16 +40,6 @@ const lead = (tenant: Tenant, fields: { ownerId?: string; assigneeId?: string } 
   db(tenant).lead.create({ data: { name: 'A lead', ...fields } });
 const deal = (tenant: Tenant, fields: { ownerId?: string; leadId?: string } = {}) =>
   db(tenant).deal.create({ data: { title: 'A deal', amount: '10', currency: 'EUR', ...fields } });
-
-function problem(t: Test, res: LightMyRequestResponse, status: number, code: string, label = code) {
-  t.equal(res.statusCode, status, `${label}: answers ${status}`);
-  t.match(res.headers['content-type'], /^application\/problem\+json/, `${label}: as problem+json`);
-  const body = res.json();
-  t.equal(body.status, status, `${label}: status in the body`);
-  t.equal(body.code, code, `${label}: code`);
-  t.notOk('stack' in body, `${label}: no stack`);
-  return body;
-}
 
 const sorted = (ids: string[]) => ids.toSorted();
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

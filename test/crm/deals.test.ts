@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import t, { type Test } from 'tap';
+import type { LightMyRequestResponse } from 'fastify';
+import t from 'tap';
 import type { z } from 'zod';
 import { signAccessToken, type AccessClaims } from '../../src/auth/tokens.js';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
 import type { dealOutput } from '../../src/crm/deals/deal-schemas.js';
 import { bearer, startTestPlatform, tenantPairs, testApp, tiers, tokenFor } from '../helper.js';
+import { problem, resourceClient } from './resource-client.js';
 
 type Deal = z.infer<typeof dealOutput>;
 type Role = AccessClaims['role'];
@@ -19,39 +20,8 @@ const db = (tenant: Tenant) => platform.router.clientFor(tenant);
 
 /** Requests to /deals with `token`. */
 function as(token: string) {
-  const auth = bearer(token);
-  const call = (method: InjectOptions['method'], url: string, payload?: InjectOptions['payload'], headers: Record<string, string> = {}) =>
-    app.inject({ method, url, payload, headers: { ...auth, ...headers } });
-  const api = {
-    call,
-    get: (url: string, headers?: Record<string, string>) => call('GET', url, undefined, headers),
-    post: (body: InjectOptions['payload'], headers?: Record<string, string>) => call('POST', '/deals', body, headers),
-    patch: (id: string, body: InjectOptions['payload'], headers?: Record<string, string>) => call('PATCH', `/deals/${id}`, body, headers),
-    delete: (id: string, headers?: Record<string, string>) => call('DELETE', `/deals/${id}`, undefined, headers),
-    async create(fields: Record<string, unknown> = {}): Promise<Deal> {
-      const res = await api.post({ title: 'Big deal', amount: '1000', currency: 'EUR', ...fields });
-      if (res.statusCode !== 201) throw new Error(`creating a deal failed: ${res.statusCode} ${res.payload}`);
-      return res.json();
-    },
-    /** Every page of a listing, following nextCursor until it is null. */
-    async pages(query: string): Promise<Deal[][]> {
-      const pages: Deal[][] = [];
-      let cursor: string | null = null;
-      do {
-        const res = await api.get(`/deals?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-        if (res.statusCode !== 200) throw new Error(`listing failed: ${res.statusCode} ${res.payload}`);
-        const page: { items: Deal[]; nextCursor: string | null } = res.json();
-        pages.push(page.items);
-        cursor = page.nextCursor;
-        if (pages.length > 50) throw new Error('pagination does not end');
-      } while (cursor);
-      return pages;
-    },
-    async ids(query = 'limit=100') {
-      return (await api.pages(query)).flat().map((deal) => deal.id);
-    },
-  };
-  return api;
+  const api = resourceClient<Deal>(app, token, '/deals');
+  return { ...api, create: (fields: Record<string, unknown> = {}) => api.created({ title: 'Big deal', amount: '1000', currency: 'EUR', ...fields }) };
 }
 
 /** A user of `tenant` with `role`, and its API. */
@@ -64,16 +34,6 @@ async function member(tenant: Tenant, role: Role) {
 
 function lead(tenant: Tenant, fields: { ownerId?: string; assigneeId?: string } = {}) {
   return db(tenant).lead.create({ data: { name: 'A lead', ...fields } });
-}
-
-function problem(t: Test, res: LightMyRequestResponse, status: number, code: string, label = code) {
-  t.equal(res.statusCode, status, `${label}: answers ${status}`);
-  t.match(res.headers['content-type'], /^application\/problem\+json/, `${label}: as problem+json`);
-  const body = res.json();
-  t.equal(body.status, status, `${label}: status in the body`);
-  t.equal(body.code, code, `${label}: code`);
-  t.notOk('stack' in body, `${label}: no stack`);
-  return body;
 }
 
 const sorted = (ids: string[]) => ids.toSorted();

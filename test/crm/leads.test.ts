@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import t, { type Test } from 'tap';
+import type { LightMyRequestResponse } from 'fastify';
+import t from 'tap';
 import type { z } from 'zod';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
 import type { leadOutput } from '../../src/crm/leads/lead-schemas.js';
-import { bearer, startTestPlatform, tenantPairs, testApp, tiers, tokenFor } from '../helper.js';
+import { startTestPlatform, tenantPairs, testApp, tiers, tokenFor } from '../helper.js';
+import { problem, resourceClient } from './resource-client.js';
 
 type Lead = z.infer<typeof leadOutput>;
 
@@ -15,49 +16,8 @@ const app = await testApp(t, platform);
 
 /** Requests as one tenant's user. */
 function as(tenant: Tenant) {
-  const auth = bearer(tokenFor(platform, tenant));
-  const call = (method: InjectOptions['method'], url: string, payload?: InjectOptions['payload'], headers: Record<string, string> = {}) =>
-    app.inject({ method, url, payload, headers: { ...auth, ...headers } });
-  const api = {
-    call,
-    get: (url: string, headers?: Record<string, string>) => call('GET', url, undefined, headers),
-    post: (body: InjectOptions['payload'], headers?: Record<string, string>) => call('POST', '/leads', body, headers),
-    patch: (id: string, body: InjectOptions['payload'], headers?: Record<string, string>) => call('PATCH', `/leads/${id}`, body, headers),
-    delete: (id: string, headers?: Record<string, string>) => call('DELETE', `/leads/${id}`, undefined, headers),
-    async create(fields: Record<string, unknown> = {}): Promise<Lead> {
-      const res = await api.post({ name: 'Ada Lovelace', ...fields });
-      if (res.statusCode !== 201) throw new Error(`creating a lead failed: ${res.statusCode} ${res.payload}`);
-      return res.json();
-    },
-    /** Every page of a listing, following nextCursor until it is null. */
-    async pages(query: string): Promise<Lead[][]> {
-      const pages: Lead[][] = [];
-      let cursor: string | null = null;
-      do {
-        const res = await api.get(`/leads?${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-        if (res.statusCode !== 200) throw new Error(`listing failed: ${res.statusCode} ${res.payload}`);
-        const page: { items: Lead[]; nextCursor: string | null } = res.json();
-        pages.push(page.items);
-        cursor = page.nextCursor;
-        if (pages.length > 50) throw new Error('pagination does not end');
-      } while (cursor);
-      return pages;
-    },
-    async ids(query = 'limit=100') {
-      return (await api.pages(query)).flat().map((lead) => lead.id);
-    },
-  };
-  return api;
-}
-
-function problem(t: Test, res: LightMyRequestResponse, status: number, code: string, label = code) {
-  t.equal(res.statusCode, status, `${label}: answers ${status}`);
-  t.match(res.headers['content-type'], /^application\/problem\+json/, `${label}: as problem+json`);
-  const body = res.json();
-  t.equal(body.status, status, `${label}: status in the body`);
-  t.equal(body.code, code, `${label}: code`);
-  t.notOk('stack' in body, `${label}: no stack`);
-  return body;
+  const api = resourceClient<Lead>(app, tokenFor(platform, tenant), '/leads');
+  return { ...api, create: (fields: Record<string, unknown> = {}) => api.created({ name: 'Ada Lovelace', ...fields }) };
 }
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
