@@ -91,14 +91,14 @@ export async function prepareStorage(deps: ProvisioningDeps, tenant: Tenant): Pr
 
 /** Step 3: the tenant becomes routable. */
 export async function activateTenant(deps: ProvisioningDeps, tenant: Tenant): Promise<Tenant> {
-  const { count } = await deps.catalog.tenant.updateMany({
+  const [activated] = await deps.catalog.tenant.updateManyAndReturn({
     where: { id: tenant.id, status: 'provisioning' },
     data: { status: 'active', version: { increment: 1 } },
   });
+  if (activated) return activated;
+  // A retry after activation already happened is fine; anything else left provisioning some other way.
   const current = await deps.catalog.tenant.findUniqueOrThrow({ where: { id: tenant.id } });
-  if (count === 0 && current.status !== 'active') {
-    throw new Error(`tenant ${tenant.slug} left provisioning as ${current.status}; not activating it`);
-  }
+  if (current.status !== 'active') throw new Error(`tenant ${tenant.slug} left provisioning as ${current.status}; not activating it`);
   return current;
 }
 
