@@ -3,13 +3,14 @@
  * under a unique prefix) on the real PostgreSQL that `npm test` provides, torn down afterwards.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import pg, { escapeIdentifier } from 'pg';
+import pg from 'pg';
 import { pino } from 'pino';
 import type { Test } from 'tap';
 import { buildApp } from '../src/app.js';
 import { signAccessToken, type AccessClaims } from '../src/auth/tokens.js';
 import type { Tenant } from '../src/catalog/catalog-client.js';
 import { loadConfig } from '../src/config/config.js';
+import { dropInstallation } from '../src/platform/drop-installation.js';
 import { startPlatform, type Platform } from '../src/platform/platform.js';
 import { connectionConfig } from '../src/servers/server-access.js';
 import { tiers, type Tier } from '../src/tenants/placement.js';
@@ -45,23 +46,9 @@ export async function startTestPlatform(t: Test, overrides: Record<string, strin
   const platform = await startPlatform(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   t.teardown(async () => {
     await platform.close();
-    await dropDatabases(config.database.prefix);
+    await dropInstallation(adminUrl(), config.database.prefix);
   });
   return platform;
-}
-
-export async function dropDatabases(prefix: string) {
-  const admin = new pg.Client({ connectionString: adminUrl() });
-  await admin.connect();
-  try {
-    const { rows } = await admin.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`,
-      [`${prefix}_`],
-    );
-    for (const { datname } of rows) await admin.query(`DROP DATABASE ${escapeIdentifier(datname)} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
 }
 
 /** One active tenant on `tier`, with a slug unique to this installation. */

@@ -4,9 +4,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg, { escapeIdentifier } from 'pg';
 import { pino } from 'pino';
 import { loadConfig, loadDotEnv } from '../../src/config/config.js';
+import { dropInstallation } from '../../src/platform/drop-installation.js';
 import { startEmbeddedPostgres } from '../../src/platform/embedded-postgres.js';
 import { startPlatform, type Platform } from '../../src/platform/platform.js';
 
@@ -21,25 +21,14 @@ export async function withBenchPlatform<T>(name: string, overrides: Record<strin
   const embedded = base.database.url ? undefined : await startEmbeddedPostgres({ ...base.database.embedded, log });
   const adminUrl = base.database.url ?? embedded!.url;
   const prefix = `bench_${name}`;
-  await dropDatabases(adminUrl, prefix);
+  await dropInstallation(adminUrl, prefix);
   const platform = await startPlatform(loadConfig({ ...process.env, DATABASE_URL: adminUrl, STRATA_DB_PREFIX: prefix, ...overrides }), log);
   try {
     return await fn(platform);
   } finally {
     await platform.close();
-    await dropDatabases(adminUrl, prefix);
+    await dropInstallation(adminUrl, prefix);
     await embedded?.stop();
-  }
-}
-
-async function dropDatabases(adminUrl: string, prefix: string) {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [`${prefix}_`]);
-    for (const { datname } of rows) await admin.query(`DROP DATABASE ${escapeIdentifier(datname)} WITH (FORCE)`);
-  } finally {
-    await admin.end();
   }
 }
 
