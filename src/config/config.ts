@@ -68,6 +68,8 @@ const schema = z
     STRATA_CONNECTION_BUDGET: positiveInt.default(80),
     /** How long a catalog lookup may be served from memory when Redis invalidation is unavailable. */
     STRATA_CATALOG_CACHE_MS: z.coerce.number().int().min(0).default(1000),
+    /** Migrated schemas kept ready per server, so provisioning a schema tenant is a rename; 0 disables. */
+    STRATA_SPARE_SCHEMAS: z.coerce.number().int().min(0).max(100).default(2),
 
     /** Requests per minute per client IP on routes that serve no tenant (health, docs, login). */
     STRATA_RATE_LIMIT_ANON_PER_MINUTE: positiveInt.default(120),
@@ -103,6 +105,7 @@ export interface Config {
   baseDomain: string | undefined;
   router: { poolMax: number; dedicatedPoolMax: number; maxPools: number; connectionBudget: number };
   catalogCacheMs: number;
+  spareSchemas: number;
   rateLimit: { anonymousPerMinute: number; planOverrides: Record<string, number> };
 }
 
@@ -143,6 +146,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       connectionBudget: env.STRATA_CONNECTION_BUDGET,
     },
     catalogCacheMs: env.STRATA_CATALOG_CACHE_MS,
+    spareSchemas: env.STRATA_SPARE_SCHEMAS,
     rateLimit: { anonymousPerMinute: env.STRATA_RATE_LIMIT_ANON_PER_MINUTE, planOverrides: env.STRATA_RATE_LIMIT_PLANS ?? {} },
   };
 }

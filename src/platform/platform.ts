@@ -16,6 +16,7 @@ import { PoolRegistry } from '../router/pool-registry.js';
 import { TenantRouter } from '../router/tenant-router.js';
 import { bootstrapServer } from '../servers/bootstrap-server.js';
 import { OwnerPools } from '../servers/owner-pools.js';
+import { SparePool } from '../tenants/spare-schemas.js';
 import { connectionConfig, type ServerRecord, withOwnerConnection } from '../servers/server-access.js';
 import type { ProvisioningDeps } from '../tenants/provision-tenant.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.js';
@@ -107,6 +108,9 @@ export async function startPlatform(config: Config, log: Log): Promise<Platform>
 
     const owners = new OwnerPools();
     cleanup.unshift(() => owners.closeAll());
+    const spares = new SparePool(owners, tenantMigrations, config.spareSchemas, log);
+    cleanup.unshift(() => spares.settle());
+    spares.refill(defaultServer);
 
     const health = new pg.Pool({ ...connectionConfig(defaultServer, 'runtime', names.tenants), max: 1 });
     health.on('error', (err) => log.warn({ err }, 'health check connection failed'));
@@ -121,7 +125,7 @@ export async function startPlatform(config: Config, log: Log): Promise<Platform>
       tenants,
       router,
       defaultServer,
-      provisioning: { catalog, servers, prefix: config.database.prefix, tenantMigrations, owners },
+      provisioning: { catalog, servers, prefix: config.database.prefix, tenantMigrations, owners, spares },
       async ping() {
         await Promise.all([catalog.$queryRaw`SELECT 1`, health.query('SELECT 1')]);
       },

@@ -10,6 +10,7 @@ import type { ServerDirectory } from '../catalog/server-directory.js';
 import { applyMigrations } from '../migrations/apply-migrations.js';
 import type { MigrationFolder } from '../migrations/migration-files.js';
 import type { OwnerPools } from '../servers/owner-pools.js';
+import { claimSpare, type SparePool } from './spare-schemas.js';
 import type { ServerRecord } from '../servers/server-access.js';
 import { placementNames, slugSchema, tiers } from './placement.js';
 
@@ -30,6 +31,7 @@ export interface ProvisioningDeps {
   prefix: string;
   tenantMigrations: MigrationFolder[];
   owners: OwnerPools;
+  spares: SparePool;
 }
 
 export class TenantExistsError extends Error {
@@ -73,7 +75,7 @@ export async function prepareStorage(deps: ProvisioningDeps, tenant: Tenant): Pr
   const server = await deps.servers.byId(tenant.serverId);
   if (tenant.tier === 'dedicated') await ensureDatabase(deps.owners, server, tenant.databaseName);
   await deps.owners.with(server, tenant.databaseName, async (client) => {
-    if (tenant.tier === 'schema') {
+    if (tenant.tier === 'schema' && !(await claimSpare(client, tenant.schemaName))) {
       try {
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${escapeIdentifier(tenant.schemaName)}`);
       } catch (err) {
@@ -87,6 +89,7 @@ export async function prepareStorage(deps: ProvisioningDeps, tenant: Tenant): Pr
       runtimeRole: server.runtimeRole,
     });
   });
+  if (tenant.tier === 'schema') deps.spares.refill(server);
 }
 
 /** Step 3: the tenant becomes routable. */
