@@ -106,18 +106,19 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
   // Round trips dominate on a fleet of small targets (and in provisioning): statements travel
   // together. One round trip opens, locks and reads the history; one applies and records every
   // pending migration (each followed by its history row); one commits.
-  const opened = await client.query(
-    `BEGIN;
-     SELECT ${settings(options, schema, true)}, pg_advisory_xact_lock(${lockKey(options)});
-     CREATE TABLE IF NOT EXISTS ${table} (
-       name text PRIMARY KEY,
-       checksum text NOT NULL,
-       applied_at timestamptz NOT NULL DEFAULT now(),
-       duration_ms integer NOT NULL);
-     SELECT name, checksum FROM ${table} ORDER BY name;
-     ${mark}`,
-  );
+  let inBatch = false;
   try {
+    const opened = await client.query(
+      `BEGIN;
+       SELECT ${settings(options, schema, true)}, pg_advisory_xact_lock(${lockKey(options)});
+       CREATE TABLE IF NOT EXISTS ${table} (
+         name text PRIMARY KEY,
+         checksum text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now(),
+         duration_ms integer NOT NULL);
+       SELECT name, checksum FROM ${table} ORDER BY name;
+       ${mark}`,
+    );
     const history = (results(opened).at(-2)?.rows ?? []) as { name: string; checksum: string }[];
     const pending = pendingFor(history, options.migrations);
     const stop = pending.findIndex((m) => !isTransactional(m));
@@ -125,6 +126,7 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
     const access = run.length > 0 && options.runtimeRole ? runtimeAccess(options, schema, table) : '';
     const applied: AppliedMigration[] = [];
     if (batched && run.length > 0) {
+      inBatch = true;
       applied.push(...recordedRows(await client.query(`${access}\n${run.map((m) => recorded(table, m)).join('\n')}`)));
     } else {
       if (access) await client.query(access);
@@ -135,7 +137,7 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     // A batch failure does not say which migration failed: replay one by one to find out.
-    if (batched && !(err instanceof MigrationError)) return applyTransactionalRun(client, options, false);
+    if (inBatch) return applyTransactionalRun(client, options, false);
     throw err;
   }
 }

@@ -63,9 +63,12 @@ export class SparePool {
     await this.owners.with(server, server.tenantsDatabase, async (client) => {
       const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE 'spare\\_%'`);
       for (let missing = this.size - rows[0]!.n; missing > 0; missing--) {
-        const schema = `spare_${randomBytes(8).toString('hex')}`;
-        await client.query(`CREATE SCHEMA ${escapeIdentifier(schema)}`);
-        await applyMigrations(client, { schema, migrations: this.migrations, runtimeRole: server.runtimeRole });
+        // Built under a name claimSpare does not match, and published only once fully migrated.
+        const id = randomBytes(8).toString('hex');
+        const building = escapeIdentifier(`building_spare_${id}`);
+        await client.query(`CREATE SCHEMA ${building}`);
+        await applyMigrations(client, { schema: `building_spare_${id}`, migrations: this.migrations, runtimeRole: server.runtimeRole });
+        await client.query(`ALTER SCHEMA ${building} RENAME TO ${escapeIdentifier(`spare_${id}`)}`);
       }
     });
   }

@@ -2,7 +2,7 @@ import pg, { escapeIdentifier } from 'pg';
 import t, { type Test } from 'tap';
 import { applyMigrations, historyTable, MigrationError } from '../../src/migrations/apply-migrations.js';
 import { checksumOf, type MigrationFolder } from '../../src/migrations/migration-files.js';
-import { connectionConfig } from '../../src/servers/server-access.js';
+import { connectionConfig, withOwnerConnection } from '../../src/servers/server-access.js';
 import { startTestPlatform } from '../helper.js';
 
 const platform = await startTestPlatform(t);
@@ -172,4 +172,14 @@ t.test('without a runtime role nothing is granted', async (t) => {
   await applyMigrations(db, { schema, migrations: [create] });
   const { rows } = await db.query(`SELECT has_table_privilege($1, $2, 'SELECT') AS granted`, [runtimeRole, `${schema}.items`]);
   t.equal(rows[0].granted, false);
+});
+
+// Regression: when the opening statements failed (here: no such schema), the transaction was left
+// open and aborted on the connection, and its next user got "current transaction is aborted".
+t.test('a target that cannot even be opened leaves the connection usable', async (t) => {
+  await withOwnerConnection(platform.defaultServer, platform.defaultServer.tenantsDatabase, async (client) => {
+    await t.rejects(applyMigrations(client, { schema: 'no_such_schema', migrations: [] }), { code: '3F000' });
+    const { rows } = await client.query('SELECT 1 AS one');
+    t.equal(rows[0].one, 1, 'the connection is out of the failed transaction');
+  });
 });
