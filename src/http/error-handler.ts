@@ -10,6 +10,12 @@ import { NoTenantBoundError } from '../router/tenant-context.js';
 import { EmailTakenError, LastOwnerError } from '../users/user-store.js';
 import { AppError, problemBody, problems, type ProblemKind } from './problems.js';
 
+/**
+ * Prisma's codes for a database that cannot be reached (down, gone, connection dropped): an
+ * outage of that tenant's database, not a bug. Other tenants are unaffected and keep being served.
+ */
+const unreachable = new Set(['P1001', 'P1002', 'P1003', 'P1017']);
+
 /** Fastify's own client errors (body parsing, size, media type) by their codes. */
 const fastifyProblems: Record<string, ProblemKind> = {
   FST_ERR_CTP_INVALID_JSON_BODY: problems.malformedBody,
@@ -48,6 +54,10 @@ export function installErrorHandling(app: FastifyInstance) {
       body = problemBody(problems.invalidRequest, 'Some fields are invalid', errors);
     } else if (error.code && fastifyProblems[error.code]) {
       body = problemBody(fastifyProblems[error.code]!, error.message);
+    } else if (unreachable.has(String(error.code))) {
+      request.log.error({ err: error }, 'tenant database unreachable');
+      body = problemBody(problems.unavailable, 'This tenant’s data is temporarily unreachable; retry shortly');
+      reply.header('retry-after', '5');
     } else if (error instanceof NoTenantBoundError) {
       request.log.error({ err: error }, 'tenant data reached without a tenant binding');
       body = problemBody(problems.internal);

@@ -127,21 +127,22 @@ t.test('problem bodies carry no stack or internal message', async (t) => {
   }
 });
 
-t.test('a tenant whose database is unreachable gets an opaque 500', async (t) => {
-  // An operational failure, not a client one: nothing about it may reach the client.
+t.test('a tenant whose database is unreachable gets an opaque 503; other tenants are served', async (t) => {
+  // An outage of one tenant's database: say so (retry later), but nothing about it may reach the client.
   const tenant = await provision(platform, 'dedicated', 'lost');
   const databaseName = `${tenant.databaseName}_missing`;
   await platform.catalog.tenant.update({ where: { id: tenant.id }, data: { databaseName } });
   await platform.tenants.changed(tenant.id);
 
   const res = await asBearer(tokenFor(platform, tenant));
-  t.equal(res.statusCode, 500);
+  t.equal(res.statusCode, 503);
+  t.equal(res.headers['retry-after'], '5');
   t.match(res.headers['content-type'], /^application\/problem\+json/);
-  t.same(res.json(), {
-    type: 'https://strata.dev/problems/strata-internal',
-    title: 'Internal error',
-    status: 500,
-    code: 'STRATA_INTERNAL',
-  });
+  t.same(Object.keys(res.json()).sort(), ['code', 'detail', 'status', 'title', 'type']);
+  t.equal(res.json().code, 'STRATA_SERVICE_UNAVAILABLE');
   t.notOk(res.payload.includes(databaseName));
+  t.notMatch(res.payload, /prisma|postgres|P100/i);
+
+  const healthy = await provision(platform, 'dedicated', 'healthy');
+  t.equal((await asBearer(tokenFor(platform, healthy))).statusCode, 200, 'another dedicated tenant is served');
 });
