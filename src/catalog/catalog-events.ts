@@ -40,6 +40,11 @@ export class CatalogEvents {
     return events;
   }
 
+  /** False while the subscription is down: changes announced meanwhile are not heard. */
+  get listening(): boolean {
+    return this.#subscriber.status === 'ready';
+  }
+
   onTenantChanged(listener: TenantChangeListener): void {
     this.#listeners.add(listener);
   }

@@ -1,18 +1,19 @@
 /**
  * Catalog lookups of tenants for the request path, cached in memory. With Redis, entries are
- * dropped as soon as any instance announces a change; without it, they expire after a short TTL,
- * which bounds how long a suspended tenant can still be served.
+ * dropped as soon as any instance announces a change and may live long; without it, or while the
+ * subscription is down (announcements may be missed), they expire after the short TTL, which
+ * bounds how long a suspended tenant can still be served.
  */
 import type { CatalogClient, Tenant } from './catalog-client.js';
 import type { CatalogEvents } from './catalog-events.js';
 
 export class TenantDirectory {
-  readonly #cache = new Map<string, { tenant: Tenant | null; expires: number }>();
+  readonly #cache = new Map<string, { tenant: Tenant | null; fetched: number }>();
   readonly #listeners = new Set<(tenantId: string | '*') => void>();
 
   constructor(
     private readonly catalog: CatalogClient,
-    private readonly ttlMs: number,
+    private readonly ttl: { announced: number; unannounced: number },
     private readonly events?: CatalogEvents,
   ) {
     events?.onTenantChanged((tenantId) => this.#drop(tenantId));
@@ -20,9 +21,10 @@ export class TenantDirectory {
 
   async byId(id: string): Promise<Tenant | null> {
     const hit = this.#cache.get(id);
-    if (hit && hit.expires > Date.now()) return hit.tenant;
+    const ttl = this.events?.listening ? this.ttl.announced : this.ttl.unannounced;
+    if (hit && Date.now() - hit.fetched < ttl) return hit.tenant;
     const tenant = await this.catalog.tenant.findUnique({ where: { id } });
-    this.#cache.set(id, { tenant, expires: Date.now() + this.ttlMs });
+    this.#cache.set(id, { tenant, fetched: Date.now() });
     return tenant;
   }
 

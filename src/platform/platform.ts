@@ -99,8 +99,8 @@ export async function startPlatform(config: Config, log: Log): Promise<Platform>
 
     const events = config.redisUrl ? await CatalogEvents.connect(config.redisUrl, log, config.database.prefix) : undefined;
     if (events) cleanup.unshift(() => events.close());
-    // With Redis every change is pushed, so entries may live longer; without it the TTL is the bound.
-    const tenants = new TenantDirectory(catalog, events ? 30_000 : config.catalogCacheMs, events);
+    // Changes announced over Redis let entries live longer; unannounced ones are bounded by the TTL.
+    const tenants = new TenantDirectory(catalog, { announced: 30_000, unannounced: config.catalogCacheMs }, events);
     const servers = new ServerDirectory(catalog);
     const router = new TenantRouter({ registry: new PoolRegistry(config.router, (id) => servers.byId(id), log) });
     cleanup.unshift(() => router.close());

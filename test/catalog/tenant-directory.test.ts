@@ -1,0 +1,45 @@
+import t from 'tap';
+import { pino } from 'pino';
+import { startPlatform } from '../../src/platform/platform.js';
+import { bearer, provision, startTestPlatform, testApp, tokenFor } from '../helper.js';
+
+const redisUrl = process.env.REDIS_URL;
+
+t.test('a suspension made on one instance is obeyed by another within a second', { skip: !redisUrl && 'needs REDIS_URL' }, async (t) => {
+  const first = await startTestPlatform(t, { REDIS_URL: redisUrl! });
+  // A second API instance: same installation (catalog, databases), its own caches.
+  const second = await startPlatform(first.config, pino({ level: 'silent' }));
+  t.teardown(() => second.close());
+  const appOnSecond = await testApp(t, second);
+
+  const tenant = await provision(first, 'schema', 'suspended-elsewhere');
+  const token = tokenFor(first, tenant);
+  const leads = () => appOnSecond.inject({ url: '/leads', headers: bearer(token) });
+  t.equal((await leads()).statusCode, 200, 'served, and now cached on the second instance');
+
+  await first.catalog.tenant.update({ where: { id: tenant.id }, data: { status: 'suspended', version: { increment: 1 } } });
+  await first.tenants.changed(tenant.id);
+  const started = Date.now();
+  let status = 200;
+  while (status !== 423 && Date.now() - started < 1000) {
+    status = (await leads()).statusCode;
+    if (status !== 423) await new Promise((r) => setTimeout(r, 20));
+  }
+  t.equal(status, 423, `refused on the other instance after ${Date.now() - started} ms`);
+
+  await first.catalog.tenant.update({ where: { id: tenant.id }, data: { status: 'active', version: { increment: 1 } } });
+  await first.tenants.changed(tenant.id);
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal((await leads()).statusCode, 200, 'and served again once reactivated');
+});
+
+t.test('without Redis, a change made elsewhere is seen within the cache TTL', async (t) => {
+  const first = await startTestPlatform(t, { REDIS_URL: '', STRATA_CATALOG_CACHE_MS: '300' });
+  const second = await startPlatform(first.config, pino({ level: 'silent' }));
+  t.teardown(() => second.close());
+  const tenant = await provision(first, 'pooled', 'ttl');
+  t.equal((await second.tenants.byId(tenant.id))?.status, 'active');
+  await first.catalog.tenant.update({ where: { id: tenant.id }, data: { status: 'suspended' } });
+  await new Promise((r) => setTimeout(r, 350));
+  t.equal((await second.tenants.byId(tenant.id))?.status, 'suspended');
+});
