@@ -32,6 +32,8 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
     // Our own ids (uuid) are validated by the schemas; anything longer is noise.
     routerOptions: { maxParamLength: 100 },
     requestIdHeader: false,
+    // Behind a load balancer, request.ip (and so the anonymous rate limit) must be the client's.
+    trustProxy: config.http.trustedProxies ?? false,
     frameworkErrors: (error, _request, reply) => renderFrameworkError(error, reply),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

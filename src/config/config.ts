@@ -35,6 +35,11 @@ const schema = z
     HOST: z.string().min(1).default('127.0.0.1'),
     PORT: port.default(3000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Addresses or CIDRs of the proxies in front of the API, whose X-Forwarded-For names the client. */
+    STRATA_TRUSTED_PROXIES: z
+      .string()
+      .regex(/^[0-9a-fA-F.:/]+(,\s*[0-9a-fA-F.:/]+)*$/, 'comma-separated IP addresses or CIDRs')
+      .optional(),
 
     /** A server URL with rights to create roles and databases. Unset: embedded PostgreSQL. */
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -92,7 +97,7 @@ type Env = z.infer<typeof schema>;
 
 export interface Config {
   env: Env['NODE_ENV'];
-  http: { host: string; port: number; logLevel: Env['LOG_LEVEL'] };
+  http: { host: string; port: number; logLevel: Env['LOG_LEVEL']; trustedProxies: string | undefined };
   database: {
     url: string | undefined;
     embedded: { dir: string; port: number };
@@ -128,7 +133,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const env = parsed.data;
   return {
     env: env.NODE_ENV,
-    http: { host: env.HOST, port: env.PORT, logLevel: env.LOG_LEVEL },
+    http: { host: env.HOST, port: env.PORT, logLevel: env.LOG_LEVEL, trustedProxies: env.STRATA_TRUSTED_PROXIES },
     database: {
       url: env.DATABASE_URL,
       embedded: { dir: env.STRATA_EMBEDDED_DIR, port: env.STRATA_EMBEDDED_PORT },

@@ -188,3 +188,20 @@ t.test('an unreachable Redis does not take the API down: requests are served unc
   }
   t.equal((await stranded.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
 });
+
+t.test('behind a trusted proxy, anonymous requests are counted by the forwarded client address', async (t) => {
+  const proxied = await startTestPlatform(t, { STRATA_RATE_LIMIT_ANON_PER_MINUTE: '2', STRATA_TRUSTED_PROXIES: '10.0.0.0/8' });
+  const behind = await testApp(t, proxied);
+  const from = (client: string) =>
+    behind.inject({ method: 'GET', url: '/docs/json', remoteAddress: '10.0.0.1', headers: { 'x-forwarded-for': client } });
+  t.equal((await from('203.0.113.1')).statusCode, 200);
+  t.equal((await from('203.0.113.1')).statusCode, 200);
+  t.equal((await from('203.0.113.1')).statusCode, 429, 'one client used up its budget');
+  t.equal((await from('203.0.113.2')).statusCode, 200, 'another client behind the same proxy is not limited with it');
+  const spoofed = await behind.inject({ method: 'GET', url: '/docs/json', remoteAddress: '198.51.100.50', headers: { 'x-forwarded-for': '203.0.113.9' } });
+  const again = await behind.inject({ method: 'GET', url: '/docs/json', remoteAddress: '198.51.100.50', headers: { 'x-forwarded-for': '203.0.113.10' } });
+  t.equal(spoofed.statusCode, 200);
+  t.equal(again.statusCode, 200);
+  const third = await behind.inject({ method: 'GET', url: '/docs/json', remoteAddress: '198.51.100.50', headers: { 'x-forwarded-for': '203.0.113.11' } });
+  t.equal(third.statusCode, 429, 'an untrusted peer cannot dodge its limit with X-Forwarded-For');
+});
