@@ -1,5 +1,6 @@
 /** Request and response shapes of tenant users. */
 import { z } from 'zod';
+import { pageOf, pageQuery, text } from '../http/schema-parts.js';
 import { userRoles } from '../auth/tokens.js';
 
 /** 12+ characters: length is what makes a password hard to guess. */
@@ -8,7 +9,7 @@ const password = z.string().min(12, 'at least 12 characters').max(1024);
 export const userCreate = z
   .object({
     email: z.email().max(320),
-    name: z.string().trim().min(1).max(200),
+    name: text().min(1).max(200),
     role: z.enum(userRoles).default('staff'),
     /** Omitted: a temporary password is generated and returned once. */
     password: password.optional(),
@@ -17,7 +18,7 @@ export const userCreate = z
 
 export const userPatch = z
   .object({
-    name: z.string().trim().min(1).max(200).optional(),
+    name: text().min(1).max(200).optional(),
     role: z.enum(userRoles).optional(),
     status: z.enum(['active', 'deactivated']).optional(),
     password: password.optional(),
@@ -28,8 +29,7 @@ export const userParams = z.object({ id: z.uuid() });
 
 export const userListQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(200).optional(),
+    ...pageQuery,
     role: z.enum(userRoles).optional(),
     status: z.enum(['active', 'deactivated']).optional(),
   })
@@ -47,7 +47,7 @@ export const userOutput = z.object({
 });
 
 export const userCreated = userOutput.extend({ temporaryPassword: z.string().optional() });
-export const userPage = z.object({ items: z.array(userOutput), nextCursor: z.string().nullable() });
+export const userPage = pageOf(userOutput);
 
 export type UserCreate = z.infer<typeof userCreate>;
 export type UserPatch = z.infer<typeof userPatch>;

@@ -129,3 +129,22 @@ t.test('staff see only the leads they own or are assigned; others are 404', asyn
   t.equal((await as(staff.token).patch(`/leads/${own.id}`, { assigneeId: colleague.user.id })).statusCode, 403, 'reassigning needs crm.assign');
   t.equal((await m.get(`/leads/${foreign.id}`)).json().name, "the colleague's", 'unchanged');
 });
+
+// Regression: a NUL character in a user's name reached PostgreSQL (which cannot store it) as a 500.
+t.test('bad user input is a 400 problem and creates nothing', async (t) => {
+  const tenant = await provision(platform, 'dedicated', 'badusers');
+  const owner = as((await userWithToken(platform, tenant, 'owner')).token);
+  const before = (await owner.get('/users?limit=100')).json().items.length;
+  for (const body of [
+    { email: 'nul@example.com', name: 'Ada\u0000' },
+    { email: 'not-an-email', name: 'x' },
+    { email: 'short@example.com', name: 'x', password: 'too short' },
+    { email: 'role@example.com', name: 'x', role: 'superuser' },
+    { email: 'extra@example.com', name: 'x', isAdmin: true },
+  ]) {
+    const res = await owner.post('/users', body);
+    t.equal(res.statusCode, 400, JSON.stringify(body));
+    t.equal(res.json().code, 'STRATA_REQUEST_INVALID');
+  }
+  t.equal((await owner.get('/users?limit=100')).json().items.length, before, 'nothing was written');
+});

@@ -1,5 +1,6 @@
 /** Request and response shapes of activities; route types are inferred from these. */
 import { z } from 'zod';
+import { pageOf, pageQuery } from '../../http/schema-parts.js';
 
 export const activityKinds = ['note', 'call', 'email', 'meeting'] as const;
 
@@ -53,8 +54,7 @@ export const activityParams = z.object({ id: z.uuid() });
 
 export const activityListQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(200).optional(),
+    ...pageQuery,
     leadId: z.uuid().optional(),
     dealId: z.uuid().optional(),
     kind: z.enum(activityKinds).optional(),
@@ -72,7 +72,7 @@ export const activityOutput = z.object({
   createdAt: z.iso.datetime(),
 });
 
-export const activityPage = z.object({ items: z.array(activityOutput), nextCursor: z.string().nullable() });
+export const activityPage = pageOf(activityOutput);
 
 export type ActivityInput = z.infer<typeof activityInput>;
 export type ActivityPatch = z.infer<typeof activityPatch>;

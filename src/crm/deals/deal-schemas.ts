@@ -1,10 +1,9 @@
 /** Request and response shapes of deals; route types are inferred from these. */
 import { z } from 'zod';
+import { pageOf, pageQuery, text } from '../../http/schema-parts.js';
 
 export const dealStages = ['prospecting', 'qualification', 'proposal', 'negotiation', 'won', 'lost'] as const;
 
-// PostgreSQL text cannot hold NUL: refused here, or the write would fail in the database as a 500.
-const text = () => z.string().trim().refine((s) => !s.includes('\0'), 'must not contain NUL characters');
 
 /**
  * Money travels as a decimal string, never a JSON number (a float cannot hold 0.10 exactly).
@@ -40,8 +39,7 @@ export const dealParams = z.object({ id: z.uuid() });
 
 export const dealListQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(200).optional(),
+    ...pageQuery,
     stage: z.enum(dealStages).optional(),
     leadId: z.uuid().optional(),
     ownerId: z.uuid().optional(),
@@ -62,7 +60,7 @@ export const dealOutput = z.object({
   updatedAt: z.iso.datetime(),
 });
 
-export const dealPage = z.object({ items: z.array(dealOutput), nextCursor: z.string().nullable() });
+export const dealPage = pageOf(dealOutput);
 
 export type DealInput = z.infer<typeof dealInput>;
 export type DealPatch = z.infer<typeof dealPatch>;

@@ -1,10 +1,9 @@
 /** Request and response shapes of leads; route types are inferred from these. */
 import { z } from 'zod';
+import { pageOf, pageQuery, text } from '../../http/schema-parts.js';
 
 export const leadStatuses = ['new', 'contacted', 'qualified', 'unqualified', 'converted'] as const;
 
-// PostgreSQL text cannot hold NUL: refused here, or the write would fail in the database as a 500.
-const text = () => z.string().trim().refine((s) => !s.includes('\0'), 'must not contain NUL characters');
 const optionalText = (max: number) => text().max(max).nullish();
 
 export const leadInput = z
@@ -26,8 +25,7 @@ export const leadParams = z.object({ id: z.uuid() });
 
 export const leadListQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(200).optional(),
+    ...pageQuery,
     status: z.enum(leadStatuses).optional(),
     ownerId: z.uuid().optional(),
     assigneeId: z.uuid().optional(),
@@ -49,7 +47,7 @@ export const leadOutput = z.object({
   updatedAt: z.iso.datetime(),
 });
 
-export const leadPage = z.object({ items: z.array(leadOutput), nextCursor: z.string().nullable() });
+export const leadPage = pageOf(leadOutput);
 
 export type LeadInput = z.infer<typeof leadInput>;
 export type LeadPatch = z.infer<typeof leadPatch>;
