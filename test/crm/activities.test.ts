@@ -5,7 +5,8 @@ import type { z } from 'zod';
 import { signAccessToken, type AccessClaims } from '../../src/auth/tokens.js';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
 import type { activityOutput } from '../../src/crm/activities/activity-schemas.js';
-import { startTestPlatform, tenantPairs, testApp, tiers, tokenFor } from '../helper.js';
+import { startTestPlatform, tenantPairs, testApp, tiers, tokenFor, userWithToken } from '../helper.js';
+import { uuidPattern } from '../../src/tenants/placement.js';
 import { problem, resourceClient } from './resource-client.js';
 
 type Activity = z.infer<typeof activityOutput>;
@@ -30,10 +31,8 @@ function as(token: string) {
 
 /** A user of `tenant` with `role`, and its API. */
 async function member(tenant: Tenant, role: Role) {
-  const user = await db(tenant).user.create({
-    data: { email: `${role}-${randomUUID()}@example.com`, name: `${role} of ${tenant.slug}`, passwordHash: 'x', role },
-  });
-  return { user, api: as(signAccessToken(platform.config.jwt, { sub: user.id, tid: tenant.id, role })) };
+  const { user, token } = await userWithToken(platform, tenant, role);
+  return { user, api: as(token) };
 }
 
 const lead = (tenant: Tenant, fields: { ownerId?: string; assigneeId?: string } = {}) =>
@@ -42,7 +41,6 @@ const deal = (tenant: Tenant, fields: { ownerId?: string; leadId?: string } = {}
   db(tenant).deal.create({ data: { title: 'A deal', amount: '10', currency: 'EUR', ...fields } });
 
 const sorted = (ids: string[]) => ids.toSorted();
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 for (const tier of tiers) {
   const { a, b } = pairs[tier];
@@ -71,7 +69,7 @@ for (const tier of tiers) {
       const activity: Activity = res.json();
       t.match(activity, { ...input, authorId: aliceUser.id, occurredAt: '2025-03-01T08:00:00.000Z' });
       t.equal(activity.body, input.body, 'the body is kept verbatim');
-      t.match(activity.id, uuid);
+      t.match(activity.id, uuidPattern);
       t.equal(res.headers.location, `/activities/${activity.id}`);
       t.notOk('tenantId' in activity);
       t.notOk(res.payload.includes(a.id), "the tenant's id appears nowhere in the body");

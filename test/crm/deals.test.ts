@@ -6,7 +6,8 @@ import type { z } from 'zod';
 import { signAccessToken, type AccessClaims } from '../../src/auth/tokens.js';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
 import type { dealOutput } from '../../src/crm/deals/deal-schemas.js';
-import { bearer, startTestPlatform, tenantPairs, testApp, tiers, tokenFor } from '../helper.js';
+import { bearer, startTestPlatform, tenantPairs, testApp, tiers, tokenFor, userWithToken } from '../helper.js';
+import { uuidPattern } from '../../src/tenants/placement.js';
 import { problem, resourceClient } from './resource-client.js';
 
 type Deal = z.infer<typeof dealOutput>;
@@ -26,10 +27,8 @@ function as(token: string) {
 
 /** A user of `tenant` with `role`, and its API. */
 async function member(tenant: Tenant, role: Role) {
-  const user = await db(tenant).user.create({
-    data: { email: `${role}-${randomUUID()}@example.com`, name: `${role} of ${tenant.slug}`, passwordHash: 'x', role },
-  });
-  return { user, api: as(signAccessToken(platform.config.jwt, { sub: user.id, tid: tenant.id, role })) };
+  const { user, token } = await userWithToken(platform, tenant, role);
+  return { user, api: as(token) };
 }
 
 function lead(tenant: Tenant, fields: { ownerId?: string; assigneeId?: string } = {}) {
@@ -37,7 +36,6 @@ function lead(tenant: Tenant, fields: { ownerId?: string; assigneeId?: string } 
 }
 
 const sorted = (ids: string[]) => ids.toSorted();
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 for (const tier of tiers) {
   const { a, b } = pairs[tier];
@@ -63,7 +61,7 @@ for (const tier of tiers) {
       t.equal(res.statusCode, 201);
       const deal: Deal = res.json();
       t.match(deal, { ...input, amount: '1234.50', leadId: null, ownerId: aliceUser.id, version: 1 });
-      t.match(deal.id, uuid);
+      t.match(deal.id, uuidPattern);
       t.ok(Date.parse(deal.createdAt) <= Date.now());
       t.equal(deal.updatedAt, deal.createdAt);
       t.equal(res.headers.etag, '"1"');

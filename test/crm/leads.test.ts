@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
 import type { leadOutput } from '../../src/crm/leads/lead-schemas.js';
 import { startTestPlatform, tenantPairs, testApp, tiers, tokenFor } from '../helper.js';
+import { uuidPattern } from '../../src/tenants/placement.js';
 import { problem, resourceClient } from './resource-client.js';
 
 type Lead = z.infer<typeof leadOutput>;
@@ -20,7 +21,6 @@ function as(tenant: Tenant) {
   return { ...api, create: (fields: Record<string, unknown> = {}) => api.created({ name: 'Ada Lovelace', ...fields }) };
 }
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 for (const tier of tiers) {
   const { a, b } = pairs[tier];
@@ -46,7 +46,7 @@ for (const tier of tiers) {
       t.equal(res.statusCode, 201);
       const lead: Lead = res.json();
       t.match(lead, { ...input, ownerId: null, assigneeId: null, version: 1 });
-      t.match(lead.id, uuid);
+      t.match(lead.id, uuidPattern);
       t.ok(Date.parse(lead.createdAt) <= Date.now());
       t.equal(res.headers.etag, '"1"');
       t.equal(res.headers.location, `/leads/${lead.id}`);
