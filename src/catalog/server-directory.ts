@@ -42,8 +42,4 @@ export class ServerDirectory {
     if (!row) throw new UnknownServerError('accepting new tenants');
     return row;
   }
-
-  forget(id: string): void {
-    this.#byId.delete(id);
-  }
 }

@@ -53,15 +53,6 @@ export class PoolRegistry {
     return pool;
   }
 
-  /** Closes the pool of one database, e.g. after a tenant left it. */
-  async close(serverId: string, database: string): Promise<void> {
-    const key = `${serverId}/${database}`;
-    const entry = this.#pools.get(key);
-    if (!entry) return;
-    this.#pools.delete(key);
-    await entry.pool.end();
-  }
-
   async closeAll(): Promise<void> {
     this.#closed = true;
     const entries = [...this.#pools.values()];

@@ -95,11 +95,6 @@ export class TenantRouter {
     this.#handles.clear();
   }
 
-  /** Closes the pool of one database (a dedicated tenant moved away or was evicted). */
-  closeDatabase(serverId: string, database: string): Promise<void> {
-    return this.#registry.close(serverId, database);
-  }
-
   stats() {
     return { handles: this.#handles.size, ...this.#registry.stats() };
   }
