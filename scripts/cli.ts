@@ -3,11 +3,11 @@ import { pino } from 'pino';
 import { type Config, ConfigError, loadConfig, loadDotEnv } from '../src/config/config.js';
 import { startEmbeddedPostgres } from '../src/platform/embedded-postgres.js';
 import type { Log } from '../src/platform/log.js';
-import { startPlatform, type Platform } from '../src/platform/platform.js';
+import { startPlatform, type Platform, type StartOptions } from '../src/platform/platform.js';
 
-export function withPlatform(fn: (platform: Platform) => Promise<number | void>): Promise<never> {
+export function withPlatform(fn: (platform: Platform) => Promise<number | void>, options?: StartOptions): Promise<never> {
   return run(async (config, log) => {
-    const platform = await startPlatform(config, log);
+    const platform = await startPlatform(config, log, options);
     try {
       return await fn(platform);
     } finally {

@@ -119,7 +119,7 @@ await withPlatform(async (platform) => {
     default:
       throw new UsageError('usage: migrate <status|plan|apply|create|check> [options] (see scripts/migrate.ts)');
   }
-});
+}, { migratePooled: false });
 
 /** create and check need a server for the schema engine's shadow database, nothing else. */
 async function createOrCheck(command: 'create' | 'check', adminUrl: string): Promise<number> {

@@ -43,7 +43,15 @@ export function databaseNames(prefix: string) {
   return { catalog: `${prefix}_catalog`, tenants: `${prefix}_tenants` };
 }
 
-export async function startPlatform(config: Config, log: Log): Promise<Platform> {
+export interface StartOptions {
+  /**
+   * Bring the pooled tables to the current version on start (the catalog always is). The migrate
+   * command turns it off: there, every tenant target is the runner's, status shows it pending.
+   */
+  migratePooled?: boolean;
+}
+
+export async function startPlatform(config: Config, log: Log, options: StartOptions = {}): Promise<Platform> {
   const cleanup: (() => Promise<unknown>)[] = [];
   try {
     let embedded: EmbeddedServer | undefined;
@@ -84,9 +92,11 @@ export async function startPlatform(config: Config, log: Log): Promise<Platform>
     await withOwnerConnection(draft, names.catalog, (client) =>
       applyMigrations(client, { schema: 'public', migrations: catalogMigrations }),
     );
-    await withOwnerConnection(draft, names.tenants, (client) =>
-      applyMigrations(client, { schema: 'public', migrations: tenantMigrations, runtimeRole: runtime.role }),
-    );
+    if (options.migratePooled ?? true) {
+      await withOwnerConnection(draft, names.tenants, (client) =>
+        applyMigrations(client, { schema: 'public', migrations: tenantMigrations, runtimeRole: runtime.role }),
+      );
+    }
 
     const catalog = createCatalogClient(connectionConfig(draft, 'owner', names.catalog));
     cleanup.unshift(() => catalog.$disconnect());

@@ -144,6 +144,7 @@ t.test('a runner killed mid-run is finished by the next one; nothing is recorded
     child.on('exit', () => resolve());
   });
   const states = await Promise.all(more.map(scoreState));
+  t.ok(finished >= 3, `the runner was killed mid-run, after ${finished} targets`);
   t.ok(states.some((s) => s.recorded === 0), 'the kill left some targets unmigrated');
   for (const s of states) t.equal(s.column, s.recorded === 1, 'column present exactly when recorded');
 
