@@ -4,6 +4,9 @@
  */
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { adminAuditRoutes } from './admin/admin-audit-routes.js';
+import { adminAuthPlugin } from './admin/admin-auth.js';
+import { adminAuthRoutes } from './admin/admin-auth-routes.js';
 import { authRoutes } from './auth/auth-routes.js';
 import { tenantAuthPlugin } from './auth/tenant-auth.js';
 import type { Config } from './config/config.js';
@@ -43,6 +46,7 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   const owned = !platform;
   await app.register(platformPlugin, { platform: platform ?? (await startPlatform(config, app.log)), owned });
   await app.register(tenantAuthPlugin);
+  await app.register(adminAuthPlugin);
   // Both see only the routes registered after them: the limiter to guard them, the docs to list them.
   await app.register(rateLimitPlugin, { config });
   await app.register(docsPlugin);
@@ -52,5 +56,7 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   await app.register(leadRoutes);
   await app.register(dealRoutes);
   await app.register(activityRoutes);
+  await app.register(adminAuthRoutes);
+  await app.register(adminAuditRoutes);
   return app;
 }

@@ -6,6 +6,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
 import type { Test } from 'tap';
+import { createAdminAccount } from '../src/admin/admin-accounts.js';
+import { signAdminToken } from '../src/admin/admin-tokens.js';
 import { buildApp } from '../src/app.js';
 import { signAccessToken, type AccessClaims } from '../src/auth/tokens.js';
 import type { Tenant } from '../src/catalog/catalog-client.js';
@@ -96,4 +98,13 @@ export async function userWithToken(platform: Platform, tenant: Tenant, role: Ac
     { email, name: `${role} of ${tenant.slug}`, role, password },
   );
   return { user, email, password, token: signAccessToken(platform.config.jwt, { sub: user.id, tid: tenant.id, role }) };
+}
+
+/** A new platform admin account and a bearer token for it (use with `bearer`). */
+export async function adminToken(platform: Platform): Promise<string> {
+  const admin = await createAdminAccount(platform.catalog, {
+    email: `admin-${randomBytes(4).toString('hex')}@platform.example`,
+    password: randomBytes(12).toString('base64url'),
+  });
+  return signAdminToken(platform.config.jwt, admin);
 }

@@ -10,6 +10,7 @@ const devDefaults = {
   STRATA_OWNER_PASSWORD: 'strata-owner-dev-password',
   STRATA_RUNTIME_PASSWORD: 'strata-app-dev-password',
   JWT_SECRET: 'strata-development-jwt-secret-change-me',
+  STRATA_ADMIN_PASSWORD: 'strata-admin-dev-password',
 } as const;
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -58,6 +59,12 @@ const schema = z
     JWT_ISSUER: z.string().min(1).default('strata'),
     JWT_AUDIENCE: z.string().min(1).default('strata-api'),
     JWT_TTL_SECONDS: positiveInt.default(900),
+    /** Audience of platform admins' tokens; must differ from JWT_AUDIENCE so neither kind opens the other's routes. */
+    JWT_ADMIN_AUDIENCE: z.string().min(1).default('strata-admin'),
+
+    /** The bootstrap platform admin, created (or its password reset) at boot. */
+    STRATA_ADMIN_EMAIL: z.email().max(320).default('admin@strata.local'),
+    STRATA_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').default(devDefaults.STRATA_ADMIN_PASSWORD),
 
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
     /** Tenants are also named by host: `<slug>.<base domain>` (e.g. acme.app.example.com). */
@@ -82,6 +89,9 @@ const schema = z
     STRATA_RATE_LIMIT_PLANS: planLimitList.optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.JWT_ADMIN_AUDIENCE === env.JWT_AUDIENCE) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_ADMIN_AUDIENCE'], message: 'must differ from JWT_AUDIENCE' });
+    }
     if (env.NODE_ENV !== 'production') return;
     for (const key of Object.keys(devDefaults) as (keyof typeof devDefaults)[]) {
       if (env[key] === devDefaults[key]) {
@@ -105,7 +115,9 @@ export interface Config {
     owner: { role: string; secretRef: string };
     runtime: { role: string; secretRef: string };
   };
-  jwt: { secret: string; issuer: string; audience: string; ttlSeconds: number };
+  jwt: { secret: string; issuer: string; audience: string; adminAudience: string; ttlSeconds: number };
+  /** The bootstrap admin; its password is read through the reference, like the roles' passwords. */
+  admin: { email: string; passwordSecretRef: string };
   redisUrl: string | undefined;
   baseDomain: string | undefined;
   router: { poolMax: number; dedicatedPoolMax: number; maxPools: number; connectionBudget: number };
@@ -141,7 +153,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       owner: { role: env.STRATA_OWNER_ROLE, secretRef: 'env:STRATA_OWNER_PASSWORD' },
       runtime: { role: env.STRATA_RUNTIME_ROLE, secretRef: 'env:STRATA_RUNTIME_PASSWORD' },
     },
-    jwt: { secret: env.JWT_SECRET, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, ttlSeconds: env.JWT_TTL_SECONDS },
+    jwt: {
+      secret: env.JWT_SECRET,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      adminAudience: env.JWT_ADMIN_AUDIENCE,
+      ttlSeconds: env.JWT_TTL_SECONDS,
+    },
+    admin: { email: env.STRATA_ADMIN_EMAIL.toLowerCase(), passwordSecretRef: 'env:STRATA_ADMIN_PASSWORD' },
     redisUrl: env.REDIS_URL,
     baseDomain: env.STRATA_BASE_DOMAIN,
     router: {

@@ -30,7 +30,7 @@ t.test('each bad key is named with a reason', async (t) => {
 
 t.test('production refuses public development secrets and the embedded database', async (t) => {
   const err = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as unknown as ConfigError;
-  t.same(err.issues.map((i) => i.key).sort(), ['DATABASE_URL', 'JWT_SECRET', 'STRATA_OWNER_PASSWORD', 'STRATA_RUNTIME_PASSWORD']);
+  t.same(err.issues.map((i) => i.key).sort(), ['DATABASE_URL', 'JWT_SECRET', 'STRATA_ADMIN_PASSWORD', 'STRATA_OWNER_PASSWORD', 'STRATA_RUNTIME_PASSWORD']);
 });
 
 t.test('the server refuses to boot on bad config, with a clear message and no stack', async (t) => {

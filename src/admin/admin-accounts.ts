@@ -1,0 +1,54 @@
+/**
+ * Platform admin accounts, in the catalog (they are platform staff, not tenant users, so their
+ * argon2id hashes live with the control plane). The bootstrap admin comes from the environment.
+ */
+import { normalizeEmail } from '../auth/login-index.js';
+import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import type { CatalogClient } from '../catalog/catalog-client.js';
+import { type Config, resolveSecret } from '../config/config.js';
+
+export interface AdminIdentity {
+  id: string;
+  email: string;
+}
+
+export async function createAdminAccount(catalog: CatalogClient, input: { email: string; password: string }): Promise<AdminIdentity> {
+  const account = await catalog.adminAccount.create({
+    data: { email: normalizeEmail(input.email), passwordHash: await hashPassword(input.password) },
+  });
+  return { id: account.id, email: account.email };
+}
+
+/**
+ * Creates the bootstrap admin named by the configuration, or resets its password when the
+ * environment's no longer opens it: the environment is the source of truth for that account.
+ * Safe when several instances boot at once (the email is unique; a lost race is a no-op).
+ */
+export async function ensureBootstrapAdmin(catalog: CatalogClient, config: Pick<Config, 'admin'>): Promise<void> {
+  const email = config.admin.email;
+  const password = resolveSecret(config.admin.passwordSecretRef);
+  const existing = await catalog.adminAccount.findUnique({ where: { email } });
+  if (existing && (await verifyPassword(existing.passwordHash, password))) return;
+  const passwordHash = await hashPassword(password);
+  await catalog.adminAccount
+    .upsert({ where: { email }, create: { email, passwordHash }, update: { passwordHash } })
+    .catch((err: unknown) => {
+      // Another instance created it between our read and our write.
+      if ((err as { code?: string }).code !== 'P2002') throw err;
+    });
+}
+
+/** The admin these credentials open, or null; unknown emails cost what wrong passwords do. */
+export async function verifyAdminCredentials(catalog: CatalogClient, email: string, password: string): Promise<AdminIdentity | null> {
+  const account = await catalog.adminAccount.findUnique({ where: { email: normalizeEmail(email) } });
+  const usable = account && !account.disabledAt ? account : undefined;
+  if (!(await verifyPassword(usable?.passwordHash, password))) return null;
+  await catalog.adminAccount.update({ where: { id: usable!.id }, data: { lastLoginAt: new Date() } });
+  return { id: usable!.id, email: usable!.email };
+}
+
+/** The admin a verified token names, if the account still exists and is enabled. */
+export async function activeAdmin(catalog: CatalogClient, id: string): Promise<AdminIdentity | null> {
+  const account = await catalog.adminAccount.findUnique({ where: { id }, select: { id: true, email: true, disabledAt: true } });
+  return account && !account.disabledAt ? { id: account.id, email: account.email } : null;
+}

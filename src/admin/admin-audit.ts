@@ -1,0 +1,37 @@
+/** The catalog's trail of admin actions: who (admin or operator script) did what to which tenant. */
+import type { CatalogClient } from '../catalog/catalog-client.js';
+import type { Prisma } from '../generated/catalog/client.js';
+import { after, page } from '../pagination/keyset-cursor.js';
+
+export interface AdminActionEntry {
+  /** Null for an operator script rather than an HTTP admin. */
+  adminId: string | null;
+  /** `<area>.<verb>`, e.g. `tenant.suspend`. */
+  action: string;
+  tenantId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export async function recordAdminAction(catalog: CatalogClient, entry: AdminActionEntry): Promise<void> {
+  await catalog.adminAuditEvent.create({
+    data: {
+      adminId: entry.adminId,
+      action: entry.action,
+      tenantId: entry.tenantId ?? null,
+      details: (entry.details ?? {}) as Prisma.InputJsonObject,
+    },
+  });
+}
+
+/** Newest first, by keyset; optionally one tenant's or one action's. */
+export async function listAdminActions(
+  catalog: CatalogClient,
+  query: { limit: number; cursor?: string; tenantId?: string; action?: string; adminId?: string },
+) {
+  const rows = await catalog.adminAuditEvent.findMany({
+    where: { tenantId: query.tenantId, action: query.action, adminId: query.adminId, ...after('at', query.cursor) },
+    orderBy: [{ at: 'desc' }, { id: 'desc' }],
+    take: query.limit + 1,
+  });
+  return page(rows, query.limit, (row) => row.at);
+}

@@ -1,0 +1,41 @@
+/**
+ * Authentication of platform admins on /admin routes. Admin routes register `authenticateAdmin`
+ * as an onRequest hook; it accepts only admin tokens (see admin-tokens.ts) of enabled accounts,
+ * so a tenant token is refused like no token at all. Booting also ensures the bootstrap admin.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError, problems } from '../http/problems.js';
+import { activeAdmin, type AdminIdentity, ensureBootstrapAdmin } from './admin-accounts.js';
+import { adminTokenVerifier } from './admin-tokens.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The platform admin making the request (set by authenticateAdmin on admin routes). */
+    admin: AdminIdentity;
+  }
+  interface FastifyInstance {
+    /** The admin id a bearer token names, or null when it is no valid admin token. */
+    verifyAdminToken(token: string): { id: string } | null;
+  }
+}
+
+export const adminAuthPlugin = fp(
+  async (app) => {
+    app.decorate('verifyAdminToken', adminTokenVerifier(app.platform.config.jwt));
+    await ensureBootstrapAdmin(app.platform.catalog, app.platform.config);
+  },
+  { name: 'strata-admin-auth', dependencies: ['strata-platform'] },
+);
+
+const bearerToken = (header: string | undefined) => /^Bearer ([\w.-]+)$/i.exec(header ?? '')?.[1];
+
+/** onRequest hook of admin route plugins: sets request.admin or answers 401. */
+export async function authenticateAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  const token = bearerToken(request.headers.authorization);
+  const verified = token ? request.server.verifyAdminToken(token) : null;
+  const admin = verified ? await activeAdmin(request.server.platform.catalog, verified.id) : null;
+  if (!admin) throw new AppError(problems.unauthenticated, 'A valid admin bearer token is required');
+  request.admin = admin;
+  request.log = request.log.child({ adminId: admin.id });
+}
