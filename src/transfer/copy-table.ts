@@ -1,0 +1,107 @@
+/**
+ * Streaming COPY of one tenant's rows out of and into a location (pooled tables, tenant schema or
+ * dedicated database), in COPY text format: one line per row, columns as named by the caller
+ * (default: every column but tenant_id). Used by export, import and tier moves.
+ *
+ * Every function runs on an owner connection inside `inTenantTransaction` for the tenant, so RLS
+ * binds reads and writes to it; reads also filter on tenant_id explicitly (the pooled tables hold
+ * every tenant's rows). tenant_id is never copied: the target fills it from its column default,
+ * the transaction's `app.tenant_id`, which is how an import rewrites rows to the target tenant.
+ */
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { escapeIdentifier, escapeLiteral } from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { assertTenantTransaction } from './tenant-transaction.js';
+import { dataColumns, tenantColumn, type TenantTable } from './tenant-tables.js';
+
+/** One side of a copy: a connection (inside the tenant's transaction) and the schema of the tables. */
+export interface Location {
+  client: pg.ClientBase;
+  schema: string;
+}
+
+const qualified = (schema: string, table: TenantTable) => `${escapeIdentifier(schema)}.${escapeIdentifier(table.name)}`;
+const columnList = (columns: string[]) => columns.map((c) => escapeIdentifier(c)).join(', ');
+
+/** The tenant's rows of `table` as a COPY text stream. */
+export async function copyOut(location: Location, table: TenantTable, tenantId: string, columns = dataColumns(table)): Promise<Readable> {
+  await assertTenantTransaction(location.client, tenantId);
+  checkColumns(table, columns);
+  return location.client.query(
+    copyTo(
+      `COPY (SELECT ${columnList(columns)} FROM ${qualified(location.schema, table)}
+              WHERE ${escapeIdentifier(tenantColumn)} = ${escapeLiteral(tenantId)}) TO STDOUT`,
+    ),
+  );
+}
+
+/**
+ * Loads COPY text rows into `table` for the tenant; resolves to the number of rows inserted.
+ * COPY FROM refuses a table under forced row security, even for its owner, so the rows go into a
+ * temporary staging table first and then into the table with one INSERT … SELECT, which the
+ * policy's WITH CHECK still guards (measured: ~1.4x the time of a direct COPY by a superuser).
+ */
+export async function copyIn(location: Location, table: TenantTable, tenantId: string, rows: Readable, columns = dataColumns(table)): Promise<number> {
+  await assertTenantTransaction(location.client, tenantId);
+  checkColumns(table, columns);
+  const { client } = location;
+  const list = columnList(columns);
+  const stage = escapeIdentifier(`_strata_stage_${table.name}`);
+  await client.query(`CREATE TEMP TABLE ${stage} ON COMMIT DROP AS SELECT ${list} FROM ${qualified(location.schema, table)} WITH NO DATA`);
+  await pipeline(rows, client.query(copyFrom(`COPY ${stage} (${list}) FROM STDIN`)));
+  const { rowCount } = await client.query(`INSERT INTO ${qualified(location.schema, table)} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${stage}`);
+  await client.query(`DROP TABLE ${stage}`);
+  return rowCount ?? 0;
+}
+
+/**
+ * Copies the tenant's rows of `table` from one location to another (both connections inside the
+ * tenant's transaction); `onRows` hears the running count as the rows stream through.
+ */
+export async function copyTable(options: {
+  source: Location;
+  target: Location;
+  table: TenantTable;
+  tenantId: string;
+  onRows?: (copied: number) => void;
+}): Promise<number> {
+  const { source, target, table, tenantId } = options;
+  const out = await copyOut(source, table, tenantId);
+  const rows = options.onRows ? out.pipe(countRows(options.onRows)) : out;
+  // pipe() does not forward errors: a failed COPY TO must fail the load, not end it early.
+  out.once('error', (err) => rows.destroy(err));
+  return copyIn(target, table, tenantId, rows);
+}
+
+/**
+ * A pass-through that counts COPY text rows (a row is one line: COPY escapes newlines in values),
+ * reporting the running count at most every `everyRows` rows and once at the end.
+ */
+export function countRows(onRows: (rows: number) => void, everyRows = 10_000): Transform {
+  let rows = 0;
+  let reported = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++;
+      if (rows - reported >= everyRows) {
+        reported = rows;
+        onRows(rows);
+      }
+      done(null, chunk);
+    },
+    flush(done) {
+      onRows(rows);
+      done();
+    },
+  });
+}
+
+function checkColumns(table: TenantTable, columns: string[]) {
+  const known = new Set(dataColumns(table));
+  const unknown = columns.filter((c) => !known.has(c));
+  if (unknown.length || new Set(columns).size !== columns.length) {
+    throw new Error(`columns ${JSON.stringify(columns)} do not fit table ${table.name} (${[...known].join(', ')})`);
+  }
+}
