@@ -5,7 +5,7 @@
  *   npm run migrate -- apply [--canary N] [--concurrency N] [--halt-on-error] [--json]
  *   npm run migrate -- create <name> [--stream tenant|catalog]
  *   npm run migrate -- check                      fails when schema and migrations disagree
- * Filters for status/plan/apply: --tenant <slug> --tier <catalog|pooled|schema|dedicated>
+ * Filters for status/plan/apply: --tenant <slug> --tier <catalog|pooled|schema|dedicated|spare>
  * --server <name> (each repeatable).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -14,6 +14,8 @@ import { parseArgs } from 'node:util';
 import { databaseNames } from '../src/platform/platform.js';
 import { applyFleet, inspectFleet } from '../src/migrations/fleet-runner.js';
 import { discoverTargets, type TargetKind } from '../src/migrations/fleet-targets.js';
+import type { ServerRecord } from '../src/servers/server-access.js';
+import { listSpares } from '../src/tenants/spare-schemas.js';
 import { migrationDirs, readMigrations } from '../src/migrations/migration-files.js';
 import { diffSql } from '../src/migrations/schema-engine.js';
 import { createProgressReporter } from '../src/progress/progress-reporter.js';
@@ -46,10 +48,11 @@ if (command === 'create' || command === 'check') await withServer((adminUrl) => 
 await withPlatform(async (platform) => {
   const streams = { catalog: await readMigrations(migrationDirs.catalog), tenant: await readMigrations(migrationDirs.tenant) };
   const catalogTarget = { server: platform.defaultServer, database: databaseNames(platform.config.database.prefix).catalog };
-  const tiers = ['catalog', 'pooled', 'schema', 'dedicated'];
+  const tiers = ['catalog', 'pooled', 'schema', 'dedicated', 'spare'];
   for (const tier of values.tier ?? []) if (!tiers.includes(tier)) throw new UsageError(`--tier must be one of ${tiers.join(', ')}`);
+  const spares = (server: ServerRecord) => platform.provisioning.owners.with(server, server.tenantsDatabase, listSpares);
   const targets = () =>
-    discoverTargets(platform.catalog, catalogTarget, { tenant: values.tenant, tier: values.tier as TargetKind[], server: values.server });
+    discoverTargets(platform.catalog, catalogTarget, { tenant: values.tenant, tier: values.tier as TargetKind[], server: values.server }, spares);
   const tty = !values.json && Boolean(process.stderr.isTTY);
   const progress = createProgressReporter({ tty, out: process.stdout, err: process.stderr });
   const interrupt = new AbortController();

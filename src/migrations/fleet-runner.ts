@@ -212,6 +212,10 @@ async function applyTarget(
           ms: Math.round(performance.now() - began),
         };
       } catch (err) {
+        // A spare claimed by a provisioning meanwhile is a tenant's schema now, migrated under its name.
+        if (target.kind === 'spare' && errorCode(err) === '3F000') {
+          return { ...base, status: 'current', applied: [], ms: Math.round(performance.now() - began) };
+        }
         if (!retryable.has(errorCode(err) ?? '') || attempt >= (options.lockRetries ?? 3)) throw err;
         await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
       }

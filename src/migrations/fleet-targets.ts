@@ -1,12 +1,14 @@
 /**
  * Every migration target of the fleet, discovered from the catalog: the catalog itself (its own
- * stream), each server's pooled tables, each tenant schema and each dedicated database.
+ * stream), each server's pooled tables, each tenant schema and each dedicated database; and, when
+ * the caller can list them, each server's spare schemas (see tenants/spare-schemas.ts), so a deploy
+ * leaves them current instead of the next provisioning migrating one.
  */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import type { ServerRecord } from '../servers/server-access.js';
 import type { Tier } from '../tenants/placement.js';
 
-export type TargetKind = 'catalog' | Tier;
+export type TargetKind = 'catalog' | Tier | 'spare';
 
 export interface MigrationTarget {
   /** Stable, human-readable id, e.g. `schema:acme` or `pooled:default`. */
@@ -25,10 +27,14 @@ export interface TargetFilter {
   server?: string[];
 }
 
+/** Names of the spare schemas in a server's tenants database. */
+export type SpareLister = (server: ServerRecord) => Promise<string[]>;
+
 export async function discoverTargets(
   catalog: CatalogClient,
   catalogTarget: { server: ServerRecord; database: string },
   filter: TargetFilter = {},
+  listSpares?: SpareLister,
 ): Promise<MigrationTarget[]> {
   const servers = await catalog.databaseServer.findMany({ orderBy: { name: 'asc' } });
   const byId = new Map(servers.map((s) => [s.id, s]));
@@ -57,6 +63,11 @@ export async function discoverTargets(
       tenantSlug: t.slug,
     })),
   ];
+  for (const server of listSpares ? servers : []) {
+    for (const schema of await listSpares!(server)) {
+      targets.push({ id: `spare:${server.name}:${schema}`, kind: 'spare', stream: 'tenant', server, database: server.tenantsDatabase, schema });
+    }
+  }
   return targets.filter(
     (t) =>
       (!filter.tenant?.length || (t.tenantSlug !== undefined && filter.tenant.includes(t.tenantSlug))) &&

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
-import { applyMigrations } from '../migrations/apply-migrations.js';
+import { applyMigrations, migrationLockKey } from '../migrations/apply-migrations.js';
 import type { MigrationFolder } from '../migrations/migration-files.js';
 import type { Log } from '../platform/log.js';
 import type { OwnerPools } from '../servers/owner-pools.js';
@@ -16,18 +16,34 @@ import type { ServerRecord } from '../servers/server-access.js';
 
 const code = (err: unknown) => (err as { code?: string }).code;
 
-/** Renames a spare to `schemaName`; false when there is none (or `schemaName` already exists). */
+/** The spare schemas of a tenants database, ready to be claimed. */
+export async function listSpares(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'spare\\_%' ORDER BY nspname`);
+  return rows.map((r) => r.nspname);
+}
+
+/**
+ * Renames a spare to `schemaName`; false when there is none (or `schemaName` already exists).
+ * A spare the migration runner holds (its migration lock) is passed over: renaming it mid-migration
+ * would leave the runner's work half under the old name.
+ */
 export async function claimSpare(client: pg.ClientBase, schemaName: string): Promise<boolean> {
-  const { rows } = await client.query<{ nspname: string }>(
-    `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'spare\\_%' ORDER BY nspname LIMIT 5`,
-  );
-  for (const { nspname } of rows) {
+  for (const spare of await listSpares(client)) {
     try {
-      await client.query(`ALTER SCHEMA ${escapeIdentifier(nspname)} RENAME TO ${escapeIdentifier(schemaName)}`);
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ free: boolean }>(`SELECT pg_try_advisory_xact_lock(${migrationLockKey(spare)}) AS free`);
+      if (!rows[0]!.free) {
+        await client.query('ROLLBACK');
+        continue;
+      }
+      await client.query(`ALTER SCHEMA ${escapeIdentifier(spare)} RENAME TO ${escapeIdentifier(schemaName)}`);
+      await client.query('COMMIT');
       return true;
     } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
       if (code(err) === '3F000') continue; // a concurrent provisioning claimed it first
-      if (code(err) === '42P06') return false; // the tenant's schema exists: a retried provisioning
+      // The tenant's schema exists (42P06), or a concurrent provisioning of it is committing (23505).
+      if (code(err) === '42P06' || code(err) === '23505') return false;
       throw err;
     }
   }
@@ -61,8 +77,7 @@ export class SparePool {
 
   async #fill(server: ServerRecord) {
     await this.owners.with(server, server.tenantsDatabase, async (client) => {
-      const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE 'spare\\_%'`);
-      for (let missing = this.size - rows[0]!.n; missing > 0; missing--) {
+      for (let missing = this.size - (await listSpares(client)).length; missing > 0; missing--) {
         // Built under a name claimSpare does not match, and published only once fully migrated.
         const id = randomBytes(8).toString('hex');
         const building = escapeIdentifier(`building_spare_${id}`);
