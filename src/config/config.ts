@@ -82,6 +82,11 @@ const schema = z
     STRATA_CATALOG_CACHE_MS: z.coerce.number().int().min(0).default(1000),
     /** Migrated schemas kept ready per server, so provisioning a schema tenant is a rename; 0 disables. */
     STRATA_SPARE_SCHEMAS: z.coerce.number().int().min(0).max(100).default(2),
+    /**
+     * After a tier move switches a tenant, how long its old location is kept (fenced) before it is
+     * dropped: longer than any instance can route by a stale catalog entry (30 s with Redis).
+     */
+    STRATA_MOVE_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
 
     /** Requests per minute per client IP on routes that serve no tenant (health, docs, login). */
     STRATA_RATE_LIMIT_ANON_PER_MINUTE: positiveInt.default(120),
@@ -123,6 +128,7 @@ export interface Config {
   router: { poolMax: number; dedicatedPoolMax: number; maxPools: number; connectionBudget: number };
   catalogCacheMs: number;
   spareSchemas: number;
+  moves: { graceMs: number };
   rateLimit: { anonymousPerMinute: number; planOverrides: Record<string, number> };
 }
 
@@ -171,6 +177,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     catalogCacheMs: env.STRATA_CATALOG_CACHE_MS,
     spareSchemas: env.STRATA_SPARE_SCHEMAS,
+    moves: { graceMs: env.STRATA_MOVE_GRACE_MS },
     rateLimit: { anonymousPerMinute: env.STRATA_RATE_LIMIT_ANON_PER_MINUTE, planOverrides: env.STRATA_RATE_LIMIT_PLANS ?? {} },
   };
 }

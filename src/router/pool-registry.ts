@@ -53,6 +53,14 @@ export class PoolRegistry {
     return pool;
   }
 
+  /** Closes the pool of one database (in-flight queries finish first), e.g. before it is dropped. */
+  async close(serverId: string, database: string): Promise<void> {
+    const key = `${serverId}/${database}`;
+    const entry = this.#pools.get(key);
+    this.#pools.delete(key);
+    await entry?.pool.end();
+  }
+
   async closeAll(): Promise<void> {
     this.#closed = true;
     const entries = [...this.#pools.values()];

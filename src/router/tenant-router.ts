@@ -95,6 +95,11 @@ export class TenantRouter {
     this.#handles.clear();
   }
 
+  /** Closes this instance's pool of a database no tenant is routed to any more (a moved tenant's old one). */
+  closeDatabase(serverId: string, database: string): Promise<void> {
+    return this.#registry.close(serverId, database);
+  }
+
   stats() {
     return { handles: this.#handles.size, ...this.#registry.stats() };
   }

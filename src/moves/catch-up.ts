@@ -1,0 +1,211 @@
+/**
+ * Moving rows from a move's source to its target: the bulk copy and the catch-up passes.
+ *
+ * Both run the same way: one REPEATABLE READ snapshot of the source, applied to the target in one
+ * transaction, and the change-log rows that snapshot covers deleted in the source transaction,
+ * which commits only after the target did. So after each step the target equals the source as of
+ * that snapshot (foreign keys hold at every commit), and a crash between the two commits only
+ * leaves log rows that the next pass applies again (each pass is idempotent: it copies the current
+ * state of the logged keys, whatever happened to them in between, in any order).
+ */
+import type pg from 'pg';
+import { escapeIdentifier } from 'pg';
+import { copyTable } from '../transfer/copy-table.js';
+import { tableChecksum, type TableChecksum } from '../transfer/table-checksum.js';
+import { tenantColumn, type TenantTable } from '../transfer/tenant-tables.js';
+import { inTenantTransaction } from '../transfer/tenant-transaction.js';
+import { captureSchema } from './change-capture.js';
+
+/** One end of a move: an owner connection to the database and the schema holding the tables. */
+export interface Side {
+  client: pg.ClientBase;
+  schema: string;
+  /** True when the tenant shares the tables (pooled): its rows are deleted rather than truncated. */
+  shared: boolean;
+}
+
+export class MoveVerificationError extends Error {
+  constructor(readonly mismatches: { table: string; source: TableChecksum; target: TableChecksum }[]) {
+    super(`source and target differ: ${mismatches.map((m) => `${m.table} (${m.source.rows} vs ${m.target.rows} rows)`).join(', ')}`);
+    this.name = 'MoveVerificationError';
+  }
+}
+
+const qualified = (schema: string, table: string) => `${escapeIdentifier(schema)}.${escapeIdentifier(table)}`;
+const keyMatch = (a: string, b: string, table: TenantTable) => table.primaryKey.map((c) => `${a}.${escapeIdentifier(c)} = ${b}.${escapeIdentifier(c)}`).join(' AND ');
+const chunkSize = 1000;
+
+/** Removes every row of the tenant from a location (children first), inside its tenant transaction. */
+export async function clearTenantRows(side: Side, tables: TenantTable[], tenantId: string): Promise<void> {
+  if (!side.shared) {
+    if (tables.length) await side.client.query(`TRUNCATE ${tables.map((t) => qualified(side.schema, t.name)).join(', ')}`);
+    return;
+  }
+  for (const table of [...tables].reverse()) {
+    await side.client.query(`DELETE FROM ${qualified(side.schema, table.name)} WHERE ${escapeIdentifier(tenantColumn)} = $1`, [tenantId]);
+  }
+}
+
+/** Forgets the change-log rows the current (source) transaction's snapshot sees. */
+async function consumeChanges(source: Side, tenantId: string) {
+  await source.client.query(`DELETE FROM ${captureSchema}.changes WHERE tenant_id = $1 AND schema_name = $2`, [tenantId, source.schema]);
+}
+
+/**
+ * The bulk copy: the target's rows of the tenant are replaced by the source's, table by table
+ * (referenced tables first) with streamed COPY, from one snapshot.
+ */
+export async function bulkCopy(options: {
+  source: Side;
+  target: Side;
+  tables: TenantTable[];
+  tenantId: string;
+  /** Rows to copy per table, counted in the copy's snapshot before copying starts. */
+  onTotals?: (totals: Record<string, number>) => void;
+  onRows?: (table: string, copied: number) => void;
+}): Promise<Record<string, number>> {
+  const { source, target, tables, tenantId } = options;
+  return inTenantTransaction(
+    source.client,
+    tenantId,
+    async () => {
+      const totals: Record<string, number> = {};
+      for (const table of tables) {
+        const { rows } = await source.client.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${qualified(source.schema, table.name)} WHERE ${escapeIdentifier(tenantColumn)} = $1`,
+          [tenantId],
+        );
+        totals[table.name] = Number(rows[0]!.n);
+      }
+      options.onTotals?.(totals);
+      const copied: Record<string, number> = {};
+      await inTenantTransaction(target.client, tenantId, async () => {
+        await clearTenantRows(target, tables, tenantId);
+        for (const table of tables) {
+          copied[table.name] = await copyTable({
+            source: { client: source.client, schema: source.schema },
+            target: { client: target.client, schema: target.schema },
+            table,
+            tenantId,
+            onRows: (n) => options.onRows?.(table.name, n),
+          });
+        }
+      });
+      await consumeChanges(source, tenantId);
+      return copied;
+    },
+    { isolation: 'repeatable read' },
+  );
+}
+
+export interface PassResult {
+  /** Distinct keys the pass found changed (the backlog it cleared). */
+  keys: number;
+  upserted: number;
+  deleted: number;
+  /** Per table, when the pass verified: identical on both sides (it throws otherwise). */
+  verified?: Record<string, TableChecksum>;
+}
+
+/**
+ * One catch-up pass: the rows of every logged key, as the source has them now, replace the
+ * target's (deleted there when the source no longer has them). With `verify`, the pass then
+ * compares every table of the tenant on both sides, the source as of the pass's snapshot: `counts`
+ * compares row counts, `checksums` also the order-independent checksums. A mismatch throws
+ * MoveVerificationError and nothing of the pass is committed.
+ */
+export async function catchUpPass(options: {
+  source: Side;
+  target: Side;
+  tables: TenantTable[];
+  tenantId: string;
+  verify?: 'counts' | 'checksums';
+}): Promise<PassResult> {
+  const { source, target, tables, tenantId } = options;
+  return inTenantTransaction(
+    source.client,
+    tenantId,
+    async () => {
+      const result: PassResult = { keys: 0, upserted: 0, deleted: 0 };
+      await inTenantTransaction(target.client, tenantId, async () => {
+        const deletions: { table: TenantTable; keys: unknown[] }[] = [];
+        // Upserts go referenced tables first, deletions referencing tables first (below), so every
+        // statement sees the references it needs: the snapshot is consistent, and so is the target.
+        for (const table of tables) {
+          const { rows: changed } = await source.client.query<{ key: unknown }>(
+            `SELECT DISTINCT key FROM ${captureSchema}.changes WHERE tenant_id = $1 AND schema_name = $2 AND table_name = $3`,
+            [tenantId, source.schema, table.name],
+          );
+          result.keys += changed.length;
+          const gone: unknown[] = [];
+          for (let i = 0; i < changed.length; i += chunkSize) {
+            const keys = changed.slice(i, i + chunkSize).map((r) => r.key);
+            const { rows } = await source.client.query<{ key: unknown; row: unknown }>(
+              `SELECT k.key, to_jsonb(t) AS row
+                 FROM jsonb_array_elements($1::jsonb) AS k(key)
+                 CROSS JOIN LATERAL jsonb_populate_record(NULL::${qualified(source.schema, table.name)}, k.key) AS p
+                 LEFT JOIN ${qualified(source.schema, table.name)} AS t ON ${keyMatch('t', 'p', table)}`,
+              [JSON.stringify(keys)],
+            );
+            const present = rows.filter((r) => r.row !== null).map((r) => r.row);
+            gone.push(...rows.filter((r) => r.row === null).map((r) => r.key));
+            if (present.length) result.upserted += await upsertRows(target, table, present);
+          }
+          if (gone.length) deletions.push({ table, keys: gone });
+        }
+        for (const { table, keys } of deletions.reverse()) result.deleted += await deleteRows(target, table, keys);
+        if (options.verify) result.verified = await verifyTables(source, target, tables, tenantId, options.verify);
+      });
+      await consumeChanges(source, tenantId);
+      return result;
+    },
+    { isolation: 'repeatable read' },
+  );
+}
+
+async function upsertRows(target: Side, table: TenantTable, rows: unknown[]): Promise<number> {
+  const columns = table.columns.map((c) => escapeIdentifier(c)).join(', ');
+  const updates = table.columns.filter((c) => !table.primaryKey.includes(c)).map((c) => `${escapeIdentifier(c)} = EXCLUDED.${escapeIdentifier(c)}`);
+  const { rowCount } = await target.client.query(
+    `INSERT INTO ${qualified(target.schema, table.name)} (${columns}) OVERRIDING SYSTEM VALUE
+     SELECT ${columns} FROM jsonb_populate_recordset(NULL::${qualified(target.schema, table.name)}, $1::jsonb)
+     ON CONFLICT (${table.primaryKey.map((c) => escapeIdentifier(c)).join(', ')})
+     ${updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'}`,
+    [JSON.stringify(rows)],
+  );
+  return rowCount ?? 0;
+}
+
+async function deleteRows(target: Side, table: TenantTable, keys: unknown[]): Promise<number> {
+  const { rowCount } = await target.client.query(
+    `DELETE FROM ${qualified(target.schema, table.name)} AS t
+      USING jsonb_populate_recordset(NULL::${qualified(target.schema, table.name)}, $1::jsonb) AS k
+      WHERE ${keyMatch('t', 'k', table)}`,
+    [JSON.stringify(keys)],
+  );
+  return rowCount ?? 0;
+}
+
+/** Both sides' figures per table (each inside its tenant transaction); throws on any difference. */
+async function verifyTables(source: Side, target: Side, tables: TenantTable[], tenantId: string, mode: 'counts' | 'checksums') {
+  const measure = async (side: Side) => {
+    const out: Record<string, TableChecksum> = {};
+    for (const table of tables) {
+      if (mode === 'checksums') out[table.name] = await tableChecksum(side.client, side.schema, table, tenantId);
+      else {
+        const { rows } = await side.client.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${qualified(side.schema, table.name)} WHERE ${escapeIdentifier(tenantColumn)} = $1`,
+          [tenantId],
+        );
+        out[table.name] = { rows: Number(rows[0]!.n), checksum: '' };
+      }
+    }
+    return out;
+  };
+  const [ours, theirs] = await Promise.all([measure(source), measure(target)]);
+  const mismatches = tables
+    .map((t) => ({ table: t.name, source: ours[t.name]!, target: theirs[t.name]! }))
+    .filter((m) => m.source.rows !== m.target.rows || m.source.checksum !== m.target.checksum);
+  if (mismatches.length) throw new MoveVerificationError(mismatches);
+  return ours;
+}

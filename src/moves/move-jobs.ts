@@ -1,0 +1,173 @@
+/**
+ * Move jobs in the catalog: requesting a move (the target's placement is fixed here, once),
+ * recording a job's phase and progress, cancelling, and the tenant's tier history.
+ *
+ * One move per tenant at a time: `active_tenant_id` is unique and set until the job is finished,
+ * cleanup of the source included (a new move must not land on a location still being cleaned).
+ */
+import { randomUUID } from 'node:crypto';
+import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
+import type { Prisma, TenantMove } from '../generated/catalog/client.js';
+import type { Platform } from '../platform/platform.js';
+import type { ServerRecord } from '../servers/server-access.js';
+import { placementNames, type Tier } from '../tenants/placement.js';
+
+export type { TenantMove };
+export type MovePhase = TenantMove['phase'];
+
+/** The phases in order; a job records the one it is in (or resumes at). See run-move.ts. */
+export const forwardPhases = ['prepare', 'capture', 'copy', 'catchup', 'verify', 'fence', 'final', 'flip', 'invalidate', 'cleanup', 'done'] as const;
+
+/** Phases after which the tenant is served from the target: too late to cancel. */
+export const flippedPhases: readonly MovePhase[] = ['invalidate', 'cleanup', 'done'];
+
+export class MoveRefusedError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'not-found' | 'conflict' | 'invalid',
+  ) {
+    super(message);
+    this.name = 'MoveRefusedError';
+  }
+}
+
+export interface MoveRequest {
+  tenantId: string;
+  targetTier: Tier;
+  /** Catalog name of the target server; default: the tenant's current server. */
+  targetServer?: string;
+  /** Who asked: an admin id, or null for an operator script. */
+  requestedBy: string | null;
+}
+
+/** A name on the target server nothing else uses: the tier's usual one, else with the job's suffix. */
+async function freeTargetNames(platform: Platform, tenant: Tenant, tier: Tier, server: ServerRecord, jobId: string) {
+  const prefix = platform.config.database.prefix;
+  const base = placementNames(prefix, tenant.slug, tier, server.tenantsDatabase);
+  if (tier === 'pooled') return base;
+  const suffix = `_${jobId.replaceAll('-', '').slice(0, 6)}`;
+  return platform.provisioning.owners.with(server, server.tenantsDatabase, async (client) => {
+    if (tier === 'schema') {
+      const taken = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [base.schemaName]);
+      return taken.rowCount ? { ...base, schemaName: `${base.schemaName}${suffix}` } : base;
+    }
+    const taken = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [base.databaseName]);
+    // PostgreSQL names stop at 63 bytes (longer ones are cut silently): shorten before suffixing.
+    return taken.rowCount ? { ...base, databaseName: `${base.databaseName.slice(0, 63 - suffix.length)}${suffix}` } : base;
+  });
+}
+
+/**
+ * Records a move of an active tenant and marks the tenant `moving` (still served: only the
+ * statuses in tenant-auth's `refused` are not). Returns the job; run it with runMove.
+ */
+export async function requestMove(platform: Platform, request: MoveRequest): Promise<TenantMove> {
+  const { catalog } = platform;
+  const tenant = await catalog.tenant.findUnique({ where: { id: request.tenantId } });
+  if (!tenant || tenant.status === 'deleted') throw new MoveRefusedError('No such tenant', 'not-found');
+  if (tenant.status === 'moving') throw new MoveRefusedError('The tenant already has a move under way', 'conflict');
+  if (tenant.status !== 'active') throw new MoveRefusedError(`The tenant is ${tenant.status}; only active tenants can be moved`, 'conflict');
+  const server = request.targetServer
+    ? await catalog.databaseServer.findUnique({ where: { name: request.targetServer } })
+    : await catalog.databaseServer.findUnique({ where: { id: tenant.serverId } });
+  if (!server) throw new MoveRefusedError(`No database server named ${request.targetServer}`, 'invalid');
+  if (request.targetTier === tenant.tier && server.id === tenant.serverId) {
+    throw new MoveRefusedError(`The tenant is already ${tenant.tier} on server ${server.name}`, 'invalid');
+  }
+  const id = randomUUID();
+  const names = await freeTargetNames(platform, tenant, request.targetTier, server, id);
+  try {
+    return await catalog.$transaction(async (tx) => {
+      const job = await tx.tenantMove.create({
+        data: {
+          id,
+          tenantId: tenant.id,
+          activeTenantId: tenant.id,
+          fromTier: tenant.tier,
+          fromServerId: tenant.serverId,
+          fromSchema: tenant.schemaName,
+          fromDatabase: tenant.databaseName,
+          toTier: request.targetTier,
+          toServerId: server.id,
+          toSchema: names.schemaName,
+          toDatabase: names.databaseName,
+          requestedBy: request.requestedBy,
+        },
+      });
+      // Checked again inside the transaction: a suspension racing the request wins.
+      const { count } = await tx.tenant.updateMany({ where: { id: tenant.id, status: 'active' }, data: { status: 'moving' } });
+      if (count !== 1) throw new MoveRefusedError('The tenant changed status while the move was being requested', 'conflict');
+      return job;
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'P2002') {
+      throw new MoveRefusedError('The tenant already has a move under way (cleanup of its last move included)', 'conflict');
+    }
+    throw err;
+  }
+}
+
+/**
+ * Asks a move to stop and roll back. Refused once the catalog has flipped (the tenant is served
+ * from the target: rolling back then would be a move of its own).
+ */
+export async function requestCancel(catalog: CatalogClient, jobId: string): Promise<TenantMove> {
+  const job = await catalog.tenantMove.findUnique({ where: { id: jobId } });
+  if (!job) throw new MoveRefusedError('No such move', 'not-found');
+  if (job.status !== 'running') throw new MoveRefusedError(`The move is already ${job.status}`, 'conflict');
+  const [updated] = await catalog.tenantMove.updateManyAndReturn({
+    where: { id: jobId, status: 'running', phase: { notIn: [...flippedPhases, 'flip'] } },
+    data: { cancelRequested: true },
+  });
+  if (!updated) throw new MoveRefusedError('The tenant has already switched to its new location; cancelling is no longer possible', 'conflict');
+  return updated;
+}
+
+export async function setPhase(catalog: CatalogClient, jobId: string, phase: MovePhase, extra: Prisma.TenantMoveUpdateInput = {}) {
+  return catalog.tenantMove.update({ where: { id: jobId }, data: { phase, ...extra } });
+}
+
+export async function saveProgress(catalog: CatalogClient, jobId: string, progress: MoveProgress) {
+  await catalog.tenantMove.update({ where: { id: jobId }, data: { progress: progress as unknown as Prisma.InputJsonObject } });
+}
+
+/** What a job records of its progress (the `progress` column). */
+export interface MoveProgress {
+  tables?: Record<string, { copied: number; total: number }>;
+  copyStartedAt?: string;
+  copyMs?: number;
+  catchUpPasses?: number;
+  caughtUpKeys?: number;
+  verified?: Record<string, { rows: number; checksum: string }>;
+  fenceMs?: number;
+  cleanupAfter?: string;
+}
+
+/** Unfinished jobs (e.g. to resume after a restart), oldest first. */
+export function unfinishedMoves(catalog: CatalogClient) {
+  return catalog.tenantMove.findMany({ where: { status: 'running' }, orderBy: { createdAt: 'asc' } });
+}
+
+/** Every move of a tenant, newest first: finished ones are its tier history. */
+export function tenantMoves(catalog: CatalogClient, tenantId: string) {
+  return catalog.tenantMove.findMany({ where: { tenantId }, orderBy: { createdAt: 'desc' } });
+}
+
+/** Percentage and ETA of a job, from its recorded progress. */
+export function progressSummary(job: TenantMove, now = Date.now()) {
+  const progress = job.progress as MoveProgress;
+  const tables = progress.tables ?? {};
+  const total = Object.values(tables).reduce((n, t) => n + t.total, 0);
+  const copied = Object.values(tables).reduce((n, t) => n + Math.min(t.copied, t.total), 0);
+  const index = forwardPhases.indexOf(job.phase as (typeof forwardPhases)[number]);
+  let percent: number;
+  if (job.status === 'succeeded') percent = 100;
+  else if (index <= forwardPhases.indexOf('copy')) percent = total ? Math.floor((copied / total) * 90) : 0;
+  else percent = Math.min(99, 90 + index - forwardPhases.indexOf('copy'));
+  let etaSeconds: number | null = null;
+  if (job.phase === 'copy' && progress.copyStartedAt && copied > 0) {
+    const elapsed = (now - Date.parse(progress.copyStartedAt)) / 1000;
+    etaSeconds = Math.round((elapsed / copied) * (total - copied));
+  }
+  return { percent: job.phase === 'rollback' ? null : percent, etaSeconds, rowsCopied: copied, rowsTotal: total };
+}

@@ -1,0 +1,322 @@
+/**
+ * The tier move runner: takes a job recorded by requestMove through its phases, each idempotent
+ * and recorded in the catalog before it starts, so a runner killed anywhere resumes where it was.
+ *
+ *   prepare     create + migrate the target (same migration history as the source, or refuse)
+ *   capture     log the tenant's writes in the source (change-capture.ts)
+ *   copy        streamed COPY of every table from one source snapshot (catch-up.ts)
+ *   catchup     apply logged changes, pass after pass, until the backlog is small
+ *   verify      one more pass, then row counts and checksums of every table on both sides
+ *   fence       the source refuses the tenant's writes (503 + Retry-After); reads go on
+ *   final       last pass (only what changed since the previous one), counts, sequences
+ *   flip        one catalog transaction: the tenant's placement, version + 1, the job's phase
+ *   invalidate  every API instance drops its cached entry and routing handle (Redis pub/sub)
+ *   cleanup     after the grace period: drop the source (or delete its pooled rows, fence kept)
+ *
+ * Writes are refused only between fence and invalidate. Until flip, a cancel (or a failure) rolls
+ * back: the target is removed, capture and fence are lifted, and the tenant never left the source.
+ * After flip, the remaining phases only move forward, retried until they succeed.
+ *
+ * One runner per job: a session advisory lock on a dedicated catalog connection, released by
+ * PostgreSQL when the runner's process dies, so a resumed job can never run twice at once.
+ */
+import pg from 'pg';
+import type { Tenant } from '../catalog/catalog-client.js';
+import type { Prisma } from '../generated/catalog/client.js';
+import type { Platform } from '../platform/platform.js';
+import { databaseNames } from '../platform/platform.js';
+import type { ProgressEvent } from '../progress/progress-reporter.js';
+import { connectionConfig } from '../servers/server-access.js';
+import { tenantTables, type TenantTable } from '../transfer/tenant-tables.js';
+import { fenceWrites, startCapture, stopCapture } from './change-capture.js';
+import { bulkCopy, catchUpPass, type Side } from './catch-up.js';
+import { migrationNames, prepareTarget, removeLocation, withLocation, type Location } from './move-locations.js';
+import { flippedPhases, type MovePhase, type MoveProgress, saveProgress, setPhase, type TenantMove } from './move-jobs.js';
+
+export interface RunMoveOptions {
+  /** Stops the runner between steps (e.g. at shutdown); the job stays resumable. */
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Awaited as each phase starts, after it is recorded (tests stop the process here). */
+  onPhase?: (phase: MovePhase) => void | Promise<void>;
+  /** Wait after the flip before the source is removed; default config STRATA_MOVE_GRACE_MS. */
+  graceMs?: number;
+  /** Catch-up stops passing (and fences) once a pass finds at most this many changed rows. */
+  fenceBacklog?: number;
+  maxCatchUpPasses?: number;
+}
+
+export class MoveBusyError extends Error {
+  constructor(jobId: string) {
+    super(`move ${jobId} is being run by another process`);
+    this.name = 'MoveBusyError';
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason as Error)), { once: true });
+  });
+
+const source = (job: TenantMove): Location => ({ tier: job.fromTier, serverId: job.fromServerId, schema: job.fromSchema, database: job.fromDatabase });
+const target = (job: TenantMove): Location => ({ tier: job.toTier, serverId: job.toServerId, schema: job.toSchema, database: job.toDatabase });
+const side = (client: pg.ClientBase, location: Location): Side => ({ client, schema: location.schema, shared: location.tier === 'pooled' });
+
+/** Runs (or resumes) a move to its end: succeeded, cancelled or failed. */
+export async function runMove(platform: Platform, jobId: string, options: RunMoveOptions = {}): Promise<TenantMove> {
+  const lock = new pg.Client(connectionConfig(platform.defaultServer, 'owner', databaseNames(platform.config.database.prefix).catalog));
+  await lock.connect();
+  try {
+    const { rows } = await lock.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended('strata.move.' || $1::text, 0)) AS ok`, [jobId]);
+    if (!rows[0]!.ok) throw new MoveBusyError(jobId);
+    return await new MoveRun(platform, jobId, options).run();
+  } finally {
+    await lock.end().catch(() => undefined);
+  }
+}
+
+class MoveRun {
+  #job!: TenantMove;
+  #progress: MoveProgress = {};
+  #lastSaved = 0;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly jobId: string,
+    private readonly options: RunMoveOptions,
+  ) {}
+
+  get #catalog() {
+    return this.platform.catalog;
+  }
+
+  #emit(event: ProgressEvent) {
+    this.options.onProgress?.({ job: this.jobId, ...event });
+  }
+
+  async run(): Promise<TenantMove> {
+    this.#job = await this.#catalog.tenantMove.findUniqueOrThrow({ where: { id: this.jobId } });
+    this.#progress = this.#job.progress as MoveProgress;
+    while (this.#job.status === 'running') {
+      this.options.signal?.throwIfAborted();
+      const job = this.#job;
+      if (job.cancelRequested && job.phase !== 'rollback' && !flippedPhases.includes(job.phase)) {
+        this.#job = await setPhase(this.#catalog, job.id, 'rollback');
+        continue;
+      }
+      this.#emit({ event: 'move.phase', phase: job.phase });
+      await this.options.onPhase?.(job.phase);
+      let next: MovePhase;
+      try {
+        next = await this.#step(job.phase);
+      } catch (err) {
+        if (this.options.signal?.aborted) throw err;
+        await this.#failed(err);
+        continue;
+      }
+      if (next !== job.phase) this.#job = await setPhase(this.#catalog, job.id, next);
+      // A cancel arriving while the phase ran is seen before the next one starts.
+      this.#job = await this.#catalog.tenantMove.findUniqueOrThrow({ where: { id: this.jobId } });
+    }
+    this.#emit({ event: 'move.finished', status: this.#job.status, error: this.#job.error });
+    return this.#job;
+  }
+
+  /**
+   * Before the flip commits a failure rolls back (a failed flip changed nothing); after it, and in
+   * rollback itself, the phase is retried until it succeeds.
+   */
+  async #failed(err: unknown) {
+    const message = err instanceof Error ? err.message : String(err);
+    this.platform.log.warn({ err, job: this.jobId, phase: this.#job.phase }, 'tier move step failed');
+    this.#emit({ event: 'move.failed', phase: this.#job.phase, error: message });
+    if (this.#job.phase === 'rollback' || flippedPhases.includes(this.#job.phase)) {
+      this.#job = await this.#catalog.tenantMove.update({ where: { id: this.jobId }, data: { error: message } });
+      await sleep(1000, this.options.signal);
+      return;
+    }
+    this.#job = await setPhase(this.#catalog, this.jobId, 'rollback', { error: message });
+  }
+
+  async #step(phase: MovePhase): Promise<MovePhase> {
+    switch (phase) {
+      case 'prepare':
+        return this.#prepare();
+      case 'capture':
+        await this.#withSource((client, tables) => startCapture(client, this.#job.fromSchema, tables, this.#job.tenantId));
+        return 'copy';
+      case 'copy':
+        return this.#copy();
+      case 'catchup':
+        return this.#catchUp();
+      case 'verify': {
+        const pass = await this.#pass('checksums');
+        this.#progress.verified = pass.verified;
+        await saveProgress(this.#catalog, this.jobId, this.#progress);
+        return 'fence';
+      }
+      case 'fence':
+        this.#job = await setPhase(this.#catalog, this.jobId, 'fence', { fencedAt: this.#job.fencedAt ?? new Date() });
+        await this.#withSource((client, tables) => fenceWrites(client, this.#job.fromSchema, tables, this.#job.tenantId));
+        return 'final';
+      case 'final':
+        await this.#pass('counts');
+        await this.#checkVersions();
+        return 'flip';
+      case 'flip':
+        return this.#flip();
+      case 'invalidate':
+        await this.platform.tenants.changed(this.#job.tenantId);
+        return 'cleanup';
+      case 'cleanup':
+        return this.#cleanup();
+      case 'rollback':
+        return this.#rollback();
+      case 'done':
+        await this.#finish('succeeded');
+        return 'done';
+    }
+  }
+
+  async #tenant(): Promise<Tenant> {
+    return this.#catalog.tenant.findUniqueOrThrow({ where: { id: this.#job.tenantId } });
+  }
+
+  async #withSource<T>(fn: (client: pg.Client, tables: TenantTable[]) => Promise<T>): Promise<T> {
+    return withLocation(this.platform, source(this.#job), async (client) => fn(client, await tenantTables(client, this.#job.fromSchema)));
+  }
+
+  /** Both ends, each on its own connection; the tables are the source's. */
+  async #withSides<T>(fn: (from: Side, to: Side, tables: TenantTable[]) => Promise<T>): Promise<T> {
+    return this.#withSource((sourceClient, tables) =>
+      withLocation(this.platform, target(this.#job), (targetClient) => fn(side(sourceClient, source(this.#job)), side(targetClient, target(this.#job)), tables)),
+    );
+  }
+
+  async #prepare(): Promise<MovePhase> {
+    await prepareTarget(this.platform, await this.#tenant(), target(this.#job));
+    await this.#checkVersions();
+    return 'capture';
+  }
+
+  /** Rows are copied column by column: both ends must be at the same migration version. */
+  async #checkVersions() {
+    const [from, to] = await Promise.all([
+      withLocation(this.platform, source(this.#job), (c) => migrationNames(c, this.#job.fromSchema)),
+      withLocation(this.platform, target(this.#job), (c) => migrationNames(c, this.#job.toSchema)),
+    ]);
+    if (from.join() !== to.join()) {
+      throw new Error(
+        `source and target are at different migration versions (${from.at(-1) ?? 'none'} vs ${to.at(-1) ?? 'none'}): ` +
+          'bring every target to the current version (npm run migrate -- apply) and move again',
+      );
+    }
+  }
+
+  async #copy(): Promise<MovePhase> {
+    const started = performance.now();
+    this.#progress = { ...this.#progress, tables: {}, copyStartedAt: new Date().toISOString() };
+    await this.#withSides((from, to, tables) =>
+      bulkCopy({
+        source: from,
+        target: to,
+        tables,
+        tenantId: this.#job.tenantId,
+        onTotals: (totals) => {
+          this.#progress.tables = Object.fromEntries(Object.entries(totals).map(([t, total]) => [t, { copied: 0, total }]));
+          void this.#saveThrottled(true);
+        },
+        onRows: (table, copied) => {
+          const entry = this.#progress.tables![table];
+          if (entry) entry.copied = copied;
+          this.#emit({ event: 'move.copied', table, copied, total: entry?.total ?? copied });
+          void this.#saveThrottled(false);
+        },
+      }),
+    );
+    this.#progress.copyMs = Math.round(performance.now() - started);
+    await saveProgress(this.#catalog, this.jobId, this.#progress);
+    return 'catchup';
+  }
+
+  async #saveThrottled(force: boolean) {
+    if (!force && Date.now() - this.#lastSaved < 1000) return;
+    this.#lastSaved = Date.now();
+    await saveProgress(this.#catalog, this.jobId, this.#progress).catch((err: unknown) =>
+      this.platform.log.warn({ err, job: this.jobId }, 'saving move progress failed'),
+    );
+  }
+
+  async #pass(verify?: 'counts' | 'checksums') {
+    const pass = await this.#withSides((from, to, tables) => catchUpPass({ source: from, target: to, tables, tenantId: this.#job.tenantId, verify }));
+    this.#progress.catchUpPasses = (this.#progress.catchUpPasses ?? 0) + 1;
+    this.#progress.caughtUpKeys = (this.#progress.caughtUpKeys ?? 0) + pass.keys;
+    this.#emit({ event: 'move.caughtup', keys: pass.keys, upserted: pass.upserted, deleted: pass.deleted, verified: !!verify });
+    return pass;
+  }
+
+  /** Passes until one finds a small backlog, so the fenced final pass has little to do. */
+  async #catchUp(): Promise<MovePhase> {
+    const maxPasses = this.options.maxCatchUpPasses ?? 20;
+    for (let n = 1; n <= maxPasses; n++) {
+      const pass = await this.#pass();
+      if (pass.keys <= (this.options.fenceBacklog ?? 200)) break;
+      const { cancelRequested } = await this.#catalog.tenantMove.findUniqueOrThrow({ where: { id: this.jobId } });
+      if (cancelRequested) break;
+    }
+    await saveProgress(this.#catalog, this.jobId, this.#progress);
+    return 'verify';
+  }
+
+  /** One catalog transaction: the tenant's new placement and the job past its flip, or neither. */
+  async #flip(): Promise<MovePhase> {
+    const job = this.#job;
+    const cleanupAfter = new Date(Date.now() + (this.options.graceMs ?? this.platform.config.moves.graceMs));
+    await this.#catalog.$transaction(async (tx) => {
+      const moved = await tx.$executeRaw`
+        UPDATE tenants
+           SET tier = ${job.toTier}::"TenantTier", server_id = ${job.toServerId}::uuid,
+               schema_name = ${job.toSchema}, database_name = ${job.toDatabase}, version = version + 1,
+               status = CASE WHEN status = 'moving' THEN 'active'::"TenantStatus" ELSE status END, updated_at = now()
+         WHERE id = ${job.tenantId}::uuid AND server_id = ${job.fromServerId}::uuid
+           AND schema_name = ${job.fromSchema} AND database_name = ${job.fromDatabase}`;
+      if (moved !== 1) throw new Error('the tenant is no longer at the move’s source in the catalog; not switching it');
+      this.#progress = { ...this.#progress, cleanupAfter: cleanupAfter.toISOString() };
+      if (job.fencedAt) this.#progress.fenceMs = Date.now() - job.fencedAt.getTime();
+      await tx.tenantMove.update({
+        where: { id: job.id },
+        data: { phase: 'invalidate', flippedAt: new Date(), progress: this.#progress as Prisma.InputJsonObject },
+      });
+    });
+    return 'invalidate';
+  }
+
+  async #cleanup(): Promise<MovePhase> {
+    const after = Date.parse(this.#progress.cleanupAfter ?? '') || 0;
+    if (after > Date.now()) {
+      this.#emit({ event: 'move.grace', until: new Date(after).toISOString() });
+      await sleep(after - Date.now(), this.options.signal);
+    }
+    await removeLocation(this.platform, this.#job.tenantId, source(this.#job));
+    return 'done';
+  }
+
+  async #rollback(): Promise<MovePhase> {
+    const job = this.#job;
+    await removeLocation(this.platform, job.tenantId, target(job));
+    await withLocation(this.platform, source(job), (client) => stopCapture(client, job.fromSchema, job.tenantId));
+    await this.#catalog.tenant.updateMany({ where: { id: job.tenantId, status: 'moving' }, data: { status: 'active' } });
+    await this.platform.tenants.changed(job.tenantId);
+    await this.#finish(job.cancelRequested ? 'cancelled' : 'failed');
+    return 'rollback';
+  }
+
+  async #finish(status: TenantMove['status']) {
+    this.#job = await this.#catalog.tenantMove.update({
+      where: { id: this.jobId },
+      data: { status, activeTenantId: null, finishedAt: new Date() },
+    });
+  }
+}
