@@ -7,12 +7,16 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { adminAuditRoutes } from './admin/admin-audit-routes.js';
 import { adminAuthPlugin } from './admin/admin-auth.js';
 import { adminAuthRoutes } from './admin/admin-auth-routes.js';
+import { tenantAdminRoutes } from './admin/tenant-admin-routes.js';
 import { authRoutes } from './auth/auth-routes.js';
 import { tenantAuthPlugin } from './auth/tenant-auth.js';
 import type { Config } from './config/config.js';
 import { activityRoutes } from './crm/activities/activity-routes.js';
 import { dealRoutes } from './crm/deals/deal-routes.js';
 import { leadRoutes } from './crm/leads/lead-routes.js';
+import { planRoutes } from './plans/plan-routes.js';
+import { settingsRoutes } from './settings/settings-routes.js';
+import { usagePlugin } from './usage/usage-plugin.js';
 import { docsPlugin } from './docs/docs-plugin.js';
 import { healthRoutes } from './health/health-routes.js';
 import { installErrorHandling, renderFrameworkError } from './http/error-handler.js';
@@ -47,6 +51,7 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   await app.register(platformPlugin, { platform: platform ?? (await startPlatform(config, app.log)), owned });
   await app.register(tenantAuthPlugin);
   await app.register(adminAuthPlugin);
+  await app.register(usagePlugin);
   // Both see only the routes registered after them: the limiter to guard them, the docs to list them.
   await app.register(rateLimitPlugin, { config });
   await app.register(docsPlugin);
@@ -58,5 +63,8 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   await app.register(activityRoutes);
   await app.register(adminAuthRoutes);
   await app.register(adminAuditRoutes);
+  await app.register(tenantAdminRoutes);
+  await app.register(planRoutes);
+  await app.register(settingsRoutes);
   return app;
 }

@@ -92,6 +92,8 @@ const schema = z
     STRATA_RATE_LIMIT_ANON_PER_MINUTE: positiveInt.default(120),
     /** Per-plan requests per minute overriding or adding to src/plans/plan-limits.ts. */
     STRATA_RATE_LIMIT_PLANS: planLimitList.optional(),
+    /** How often each instance adds its in-memory per-tenant request counts to the catalog. */
+    STRATA_USAGE_FLUSH_MS: z.coerce.number().int().min(100).default(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_ADMIN_AUDIENCE === env.JWT_AUDIENCE) {
@@ -130,6 +132,7 @@ export interface Config {
   spareSchemas: number;
   moves: { graceMs: number };
   rateLimit: { anonymousPerMinute: number; planOverrides: Record<string, number> };
+  usageFlushMs: number;
 }
 
 export class ConfigError extends Error {
@@ -179,6 +182,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     spareSchemas: env.STRATA_SPARE_SCHEMAS,
     moves: { graceMs: env.STRATA_MOVE_GRACE_MS },
     rateLimit: { anonymousPerMinute: env.STRATA_RATE_LIMIT_ANON_PER_MINUTE, planOverrides: env.STRATA_RATE_LIMIT_PLANS ?? {} },
+    usageFlushMs: env.STRATA_USAGE_FLUSH_MS,
   };
 }
 

@@ -57,7 +57,7 @@ const rateLimitedResponse = problemResponse('Too many requests for this tenant (
  * tenant's user (app.authenticateTenant). test/docs/docs.test.ts checks this list against what
  * each route answers without a token. A route may also state `schema.security` itself.
  */
-const publicRoutes = [/^\/healthz$/, /^\/readyz$/, /^\/auth\//];
+const publicRoutes = [/^\/healthz$/, /^\/readyz$/, /^\/auth\//, /^\/admin\/auth\/login$/];
 
 /** A feature's tag: the first path segment, with a few routes filed under the feature they belong to. */
 const tagAliases: Record<string, string> = { healthz: 'health', readyz: 'health', me: 'auth' };
@@ -99,7 +99,7 @@ export const docsPlugin = fp(
         info: { title: packageJson.name, version: packageJson.version, description: packageJson.description },
         components: {
           securitySchemes: {
-            [bearerScheme]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token (POST /auth/login)' },
+            [bearerScheme]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token: a tenant user’s (POST /auth/login), or on /admin routes a platform admin’s (POST /admin/auth/login)' },
           },
         },
       },

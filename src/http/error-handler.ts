@@ -4,9 +4,12 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { TenantNotFoundError, TenantStateError } from '../admin/tenant-lifecycle.js';
+import { UnknownServerError } from '../catalog/server-directory.js';
 import { InvalidReferenceError, RecordInUseError, RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
 import { InvalidCursorError } from '../pagination/keyset-cursor.js';
 import { NoTenantBoundError } from '../router/tenant-context.js';
+import { TenantExistsError } from '../tenants/provision-tenant.js';
 import { EmailTakenError, LastOwnerError } from '../users/user-store.js';
 import { AppError, problemBody, problems, type ProblemKind } from './problems.js';
 
@@ -44,6 +47,14 @@ export function installErrorHandling(app: FastifyInstance) {
       body = problemBody(problems.emailTaken, error.message);
     } else if (error instanceof LastOwnerError) {
       body = problemBody(problems.lastOwner, error.message);
+    } else if (error instanceof TenantNotFoundError) {
+      body = problemBody(problems.notFound, 'No such tenant');
+    } else if (error instanceof TenantStateError) {
+      body = problemBody(problems.tenantState, error.message, undefined, { tenantStatus: error.tenant.status });
+    } else if (error instanceof TenantExistsError) {
+      body = problemBody(problems.tenantExists, error.message);
+    } else if (error instanceof UnknownServerError) {
+      body = problemBody(problems.invalidRequest, 'Some fields are invalid', [{ field: 'body.server', message: error.message }]);
     } else if (error instanceof InvalidCursorError) {
       body = problemBody(problems.invalidRequest, 'Some fields are invalid', [{ field: 'querystring.cursor', message: error.message }]);
     } else if (hasZodFastifySchemaValidationErrors(error)) {

@@ -1,6 +1,6 @@
 /**
  * Rate limits, per minute. A tenant request counts against its tenant — all of the tenant's
- * users share one budget — at its plan's limit (src/plans/plan-limits.ts); any other request
+ * users share one budget — at its plan's limit (src/plans/plan-limits.ts) or its config's; any other request
  * (health, docs, login) counts against its client IP at STRATA_RATE_LIMIT_ANON_PER_MINUTE.
  * A refused request is a 429 problem with Retry-After; every counted one carries X-RateLimit-*.
  *
@@ -15,7 +15,7 @@ import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 import type { Tenant } from '../catalog/catalog-client.js';
 import type { Config } from '../config/config.js';
-import { requestsPerMinute } from '../plans/plan-limits.js';
+import { tenantSettings } from '../settings/tenant-config.js';
 import { AppError, problems } from './problems.js';
 
 const windowMs = 60_000;
@@ -47,7 +47,7 @@ export const rateLimitPlugin = fp<{ config: Config }>(
       keyGenerator: rateLimitKey,
       max: (request) => {
         const tenant = tenantOf(request);
-        return tenant ? requestsPerMinute(tenant.plan, planOverrides) : anonymousPerMinute;
+        return tenant ? tenantSettings(tenant, planOverrides).limits.requestsPerMinute : anonymousPerMinute;
       },
       redis,
       nameSpace: rateLimitNamespace(config),

@@ -1,27 +1,77 @@
 /**
- * What each plan may do. Today: how many requests per minute a tenant may make, counted for the
- * whole tenant (all its users together). A plan the table does not know gets the free plan's
- * limits, so a typo in the catalog can never grant more than the least.
+ * The plans: for each, the tier a new tenant gets, its limits and its features. A table in code
+ * rather than in the catalog: a plan's features are gates in this code (requireFeature), so a plan
+ * only means something together with the code that reads it, and both ship in one deploy. Per
+ * tenant, the config document (src/settings/tenant-config.ts) may override limits and features;
+ * STRATA_RATE_LIMIT_PLANS overrides or adds requests-per-minute limits per plan.
+ *
+ * A plan the table does not know gets the free plan, so a typo in the catalog can never grant
+ * more than the least.
  */
-export const planLimits = {
-  free: { requestsPerMinute: 120 },
-  starter: { requestsPerMinute: 600 },
-  business: { requestsPerMinute: 3000 },
-  enterprise: { requestsPerMinute: 12000 },
-} as const;
+import type { Tier } from '../tenants/placement.js';
 
-export type Plan = keyof typeof planLimits;
+export interface PlanLimits {
+  /** Requests per minute, for the whole tenant (all its users together). */
+  requestsPerMinute: number;
+  /** Users (active or not; null: no limit). */
+  users: number | null;
+  leads: number | null;
+  /** Storage in MiB, shown against usage (not enforced on writes). */
+  storageMb: number | null;
+}
 
-/** The plan whose limits apply to a plan the table does not know. */
+export const featureNames = ['deals', 'activities', 'auditLog'] as const;
+export type Feature = (typeof featureNames)[number];
+
+export interface PlanDefinition {
+  defaultTier: Tier;
+  limits: PlanLimits;
+  features: Record<Feature, boolean>;
+}
+
+export const plans = {
+  free: {
+    defaultTier: 'pooled',
+    limits: { requestsPerMinute: 120, users: 10, leads: 1_000, storageMb: 100 },
+    features: { deals: true, activities: true, auditLog: false },
+  },
+  starter: {
+    defaultTier: 'pooled',
+    limits: { requestsPerMinute: 600, users: 50, leads: 25_000, storageMb: 1_024 },
+    features: { deals: true, activities: true, auditLog: true },
+  },
+  business: {
+    defaultTier: 'schema',
+    limits: { requestsPerMinute: 3000, users: 500, leads: 500_000, storageMb: 20_480 },
+    features: { deals: true, activities: true, auditLog: true },
+  },
+  enterprise: {
+    defaultTier: 'dedicated',
+    limits: { requestsPerMinute: 12000, users: null, leads: null, storageMb: null },
+    features: { deals: true, activities: true, auditLog: true },
+  },
+} as const satisfies Record<string, PlanDefinition>;
+
+export type Plan = keyof typeof plans;
+export const planNames = Object.keys(plans) as Plan[];
+
+/** The plan whose definition applies to a plan the table does not know. */
 export const fallbackPlan: Plan = 'free';
+
+export const isPlan = (plan: string): plan is Plan => Object.hasOwn(plans, plan);
+
+/** The definition of `plan`, or the fallback plan's. */
+export function planDefinition(plan: string): PlanDefinition {
+  // Object.hasOwn: plan names come from the catalog and must not reach Object.prototype ("constructor").
+  return isPlan(plan) ? plans[plan] : plans[fallbackPlan];
+}
 
 /**
  * Requests per minute for a tenant on `plan`. `overrides` (STRATA_RATE_LIMIT_PLANS) change a
  * plan's limit or add a plan; an unknown plan gets the fallback plan's limit, overridden or not.
  */
 export function requestsPerMinute(plan: string, overrides: Readonly<Record<string, number>> = {}): number {
-  // Object.hasOwn: plan names come from the catalog and must not reach Object.prototype ("constructor").
   if (Object.hasOwn(overrides, plan)) return overrides[plan]!;
-  if (Object.hasOwn(planLimits, plan)) return planLimits[plan as Plan].requestsPerMinute;
+  if (isPlan(plan)) return plans[plan].limits.requestsPerMinute;
   return requestsPerMinute(fallbackPlan, overrides);
 }

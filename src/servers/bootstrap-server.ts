@@ -47,6 +47,10 @@ export async function bootstrapServer(spec: ServerBootstrap): Promise<void> {
     await admin.query(
       `ALTER ROLE ${runtime} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD ${escapeLiteral(spec.runtime.password)}`,
     );
+    // Purging a dedicated tenant drops its database WITH (FORCE), which must end the runtime
+    // role's connections every API instance still holds to it; pg_signal_backend allows exactly
+    // that (signalling non-superuser sessions), nothing more.
+    await admin.query(`GRANT pg_signal_backend TO ${owner}`);
     for (const database of spec.databases) {
       const name = escapeIdentifier(database.name);
       const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database.name]);

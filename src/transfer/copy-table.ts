@@ -8,7 +8,7 @@
  * every tenant's rows). tenant_id is never copied: the target fills it from its column default,
  * the transaction's `app.tenant_id`, which is how an import rewrites rows to the target tenant.
  */
-import { Transform, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
@@ -58,7 +58,8 @@ export async function copyIn(location: Location, table: TenantTable, tenantId: s
 
 /**
  * Copies the tenant's rows of `table` from one location to another (both connections inside the
- * tenant's transaction); `onRows` hears the running count as the rows stream through.
+ * tenant's transaction); `onRows` hears the running count as the rows stream through. After a
+ * failure the source connection may still be in COPY: end it rather than reuse it.
  */
 export async function copyTable(options: {
   source: Location;
@@ -69,33 +70,26 @@ export async function copyTable(options: {
 }): Promise<number> {
   const { source, target, table, tenantId } = options;
   const out = await copyOut(source, table, tenantId);
-  const rows = options.onRows ? out.pipe(countRows(options.onRows)) : out;
-  // pipe() does not forward errors: a failed COPY TO must fail the load, not end it early.
-  out.once('error', (err) => rows.destroy(err));
-  return copyIn(target, table, tenantId, rows);
+  return copyIn(target, table, tenantId, Readable.from(options.onRows ? countRows(out, options.onRows) : out));
 }
 
 /**
- * A pass-through that counts COPY text rows (a row is one line: COPY escapes newlines in values),
- * reporting the running count at most every `everyRows` rows and once at the end.
+ * Passes COPY text through, counting rows (a row is one line: COPY escapes newlines in values) and
+ * reporting the running count at most every `everyRows` rows and once at the end. A generator
+ * rather than a Transform, so an error of the source reaches whoever reads it.
  */
-export function countRows(onRows: (rows: number) => void, everyRows = 10_000): Transform {
+export async function* countRows(source: AsyncIterable<Buffer>, onRows: (rows: number) => void, everyRows = 10_000): AsyncGenerator<Buffer> {
   let rows = 0;
   let reported = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++;
-      if (rows - reported >= everyRows) {
-        reported = rows;
-        onRows(rows);
-      }
-      done(null, chunk);
-    },
-    flush(done) {
+  for await (const chunk of source) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++;
+    if (rows - reported >= everyRows) {
+      reported = rows;
       onRows(rows);
-      done();
-    },
-  });
+    }
+    yield chunk;
+  }
+  onRows(rows);
 }
 
 function checkColumns(table: TenantTable, columns: string[]) {

@@ -7,7 +7,7 @@ import type { Tenant } from '../../src/catalog/catalog-client.js';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { problemDocument } from '../../src/docs/docs-plugin.js';
 import { rateLimitNamespace } from '../../src/http/rate-limit.js';
-import { planLimits, requestsPerMinute } from '../../src/plans/plan-limits.js';
+import { plans, requestsPerMinute } from '../../src/plans/plan-limits.js';
 import { bearer, provision, startTestPlatform, testApp, tokenFor } from '../helper.js';
 
 // A plan of 3 requests a minute for the tenants under test, and 4 for requests without a tenant.
@@ -72,11 +72,11 @@ async function redisKeys(t: Test) {
 }
 
 t.test('plan limits: a known plan has its own, an unknown one the free plan’s, overrides win', async (t) => {
-  t.equal(requestsPerMinute('free'), planLimits.free.requestsPerMinute);
-  t.equal(requestsPerMinute('enterprise'), planLimits.enterprise.requestsPerMinute);
-  t.ok(planLimits.free.requestsPerMinute < planLimits.starter.requestsPerMinute, 'free is the smallest paid-for step');
+  t.equal(requestsPerMinute('free'), plans.free.limits.requestsPerMinute);
+  t.equal(requestsPerMinute('enterprise'), plans.enterprise.limits.requestsPerMinute);
+  t.ok(plans.free.limits.requestsPerMinute < plans.starter.limits.requestsPerMinute, 'free is the smallest paid-for step');
   for (const unknown of ['enterprize', '', 'constructor', '__proto__', 'toString']) {
-    t.equal(requestsPerMinute(unknown), planLimits.free.requestsPerMinute, `"${unknown}" gets the free plan's limit`);
+    t.equal(requestsPerMinute(unknown), plans.free.limits.requestsPerMinute, `"${unknown}" gets the free plan's limit`);
   }
   t.equal(requestsPerMinute('business', { business: 7 }), 7, 'an override replaces a plan’s limit');
   t.equal(requestsPerMinute('trial', { trial: 9 }), 9, 'an override adds a plan');
@@ -116,9 +116,9 @@ t.test('a tenant over its plan limit gets 429 while another tenant is still serv
 
   const free = await getLeads(app, onFree);
   t.equal(free.statusCode, 200);
-  t.equal(free.headers['x-ratelimit-limit'], String(planLimits.free.requestsPerMinute), 'a free tenant has the free plan’s limit');
+  t.equal(free.headers['x-ratelimit-limit'], String(plans.free.limits.requestsPerMinute), 'a free tenant has the free plan’s limit');
   const typo = await getLeads(app, onTypo);
-  t.equal(typo.headers['x-ratelimit-limit'], String(planLimits.free.requestsPerMinute), 'an unknown plan is limited as free');
+  t.equal(typo.headers['x-ratelimit-limit'], String(plans.free.limits.requestsPerMinute), 'an unknown plan is limited as free');
 });
 
 t.test('health probes are never limited (a load balancer polls from one address)', async (t) => {

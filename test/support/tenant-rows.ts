@@ -8,6 +8,8 @@ import { escapeLiteral } from 'pg';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
 import type { Platform } from '../../src/platform/platform.js';
 import { withOwnerConnection } from '../../src/servers/server-access.js';
+import { tableChecksum, type TableChecksum } from '../../src/transfer/table-checksum.js';
+import { tenantTables } from '../../src/transfer/tenant-tables.js';
 import { inTenantTransaction } from '../../src/transfer/tenant-transaction.js';
 
 /** Rows written per table for `leads` leads. */
@@ -49,4 +51,25 @@ export async function seedTenantRows(platform: Platform, tenant: Tenant, leads: 
       );
     }),
   );
+}
+
+/**
+ * Per-table row counts and checksums of `asTenantId`'s rows in `location` (default: the tenant's
+ * own id and placement), read as the owner inside the tenant's transaction.
+ */
+export async function tenantChecksums(platform: Platform, tenant: Tenant, asTenantId = tenant.id, location: Tenant = tenant) {
+  const server = await platform.servers.byId(location.serverId);
+  return withOwnerConnection(server, location.databaseName, async (client) => {
+    const tables = await tenantTables(client, location.schemaName);
+    return inTenantTransaction(
+      client,
+      asTenantId,
+      async () => {
+        const sums: Record<string, TableChecksum> = {};
+        for (const table of tables) sums[table.name] = await tableChecksum(client, location.schemaName, table, asTenantId);
+        return sums;
+      },
+      { isolation: 'repeatable read', readOnly: true },
+    );
+  });
 }

@@ -1,13 +1,12 @@
 import t from 'tap';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
-import type { Platform } from '../../src/platform/platform.js';
 import { withOwnerConnection } from '../../src/servers/server-access.js';
 import { copyTable } from '../../src/transfer/copy-table.js';
-import { tableChecksum, type TableChecksum } from '../../src/transfer/table-checksum.js';
+import { tableChecksum } from '../../src/transfer/table-checksum.js';
 import { tenantTables, type TenantTable } from '../../src/transfer/tenant-tables.js';
 import { inTenantTransaction } from '../../src/transfer/tenant-transaction.js';
 import { provision, startTestPlatform, tenantPairs, tiers } from '../helper.js';
-import { seedTenantRows, seededCounts } from '../support/tenant-rows.js';
+import { seedTenantRows, seededCounts, tenantChecksums } from '../support/tenant-rows.js';
 
 const platform = await startTestPlatform(t);
 const pairs = await tenantPairs(platform);
@@ -17,23 +16,7 @@ for (const tier of tiers) {
   await seedTenantRows(platform, pairs[tier].b, leads / 3);
 }
 
-/** Per-table checksums of `tenant` in its own location. */
-async function checksums(platform: Platform, tenant: Tenant, asTenantId = tenant.id, location: Tenant = tenant) {
-  const server = await platform.servers.byId(location.serverId);
-  return withOwnerConnection(server, location.databaseName, async (client) => {
-    const tables = await tenantTables(client, location.schemaName);
-    return inTenantTransaction(
-      client,
-      asTenantId,
-      async () => {
-        const sums: Record<string, TableChecksum> = {};
-        for (const table of tables) sums[table.name] = await tableChecksum(client, location.schemaName, table, asTenantId);
-        return sums;
-      },
-      { isolation: 'repeatable read', readOnly: true },
-    );
-  });
-}
+const checksums = tenantChecksums;
 
 async function ownerQuery(tenant: Tenant, sql: string, params: unknown[] = []) {
   const server = await platform.servers.byId(tenant.serverId);

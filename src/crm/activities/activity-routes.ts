@@ -10,6 +10,7 @@ import { requirePermission } from '../../auth/tenant-auth.js';
 import type { Activity } from '../../generated/tenant/client.js';
 import { activityInput, activityListQuery, activityOutput, activityPage, activityParams, activityPatch } from './activity-schemas.js';
 import { createActivity, deleteActivity, getActivity, listActivities, updateActivity } from './activity-store.js';
+import { requireFeature } from '../../settings/require-feature.js';
 
 function toOutput(activity: Activity): z.infer<typeof activityOutput> {
   const { tenantId: _tenant, occurredAt, createdAt, ...rest } = activity;
@@ -18,6 +19,7 @@ function toOutput(activity: Activity): z.infer<typeof activityOutput> {
 
 export const activityRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', app.authenticateTenant);
+  app.addHook('onRequest', requireFeature('activities'));
 
   const read = requirePermission('crm.read');
   const write = requirePermission('crm.write');

@@ -10,6 +10,7 @@ import type { Deal } from '../../generated/tenant/client.js';
 import { expectedVersion, ifMatchHeaders } from '../../http/if-match.js';
 import { dealInput, dealListQuery, dealOutput, dealPage, dealParams, dealPatch } from './deal-schemas.js';
 import { createDeal, deleteDeal, getDeal, listDeals, updateDeal } from './deal-store.js';
+import { requireFeature } from '../../settings/require-feature.js';
 
 function toOutput(deal: Deal): z.infer<typeof dealOutput> {
   const { tenantId: _tenant, amount, closeDate, createdAt, updatedAt, ...rest } = deal;
@@ -26,6 +27,7 @@ const etag = (deal: Deal) => `"${deal.version}"`;
 
 export const dealRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', app.authenticateTenant);
+  app.addHook('onRequest', requireFeature('deals'));
 
   const read = requirePermission('crm.read');
   const write = requirePermission('crm.write');

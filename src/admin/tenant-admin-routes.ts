@@ -1,0 +1,98 @@
+/**
+ * /admin/tenants: the tenant lifecycle for platform admins (see tenant-lifecycle.ts): create,
+ * list, show (placement, effective settings, usage), update, suspend, reactivate, delete, purge.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Tenant } from '../catalog/catalog-client.js';
+import { after, page } from '../pagination/keyset-cursor.js';
+import { tenantSettings } from '../settings/tenant-config.js';
+import { tenantUsage } from '../usage/tenant-usage.js';
+import { authenticateAdmin } from './admin-auth.js';
+import {
+  tenantCreate,
+  tenantCreated,
+  tenantDetail,
+  tenantListQuery,
+  tenantOutput,
+  tenantPage,
+  tenantParams,
+  tenantPatch,
+  tenantSuspend,
+} from './tenant-admin-schemas.js';
+import { changeStatus, createTenant, currentSuspension, findTenant, updateTenant } from './tenant-lifecycle.js';
+import { purgeTenant } from './tenant-purge.js';
+
+function toOutput(tenant: Tenant): z.infer<typeof tenantOutput> {
+  const { id, slug, name, plan, tier, status, version } = tenant;
+  return { id, slug, name, plan, tier, status, version, createdAt: tenant.createdAt.toISOString(), updatedAt: tenant.updatedAt.toISOString() };
+}
+
+export const tenantAdminRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.addHook('onRequest', authenticateAdmin);
+  const { platform } = app;
+  const byId = { schema: { params: tenantParams, response: { 200: tenantOutput } } };
+
+  app.post('/admin/tenants', { schema: { body: tenantCreate, response: { 201: tenantCreated } } }, async (request, reply) => {
+    const { tenant, owner } = await createTenant(platform, request.admin.id, request.body);
+    return reply
+      .status(201)
+      .header('location', `/admin/tenants/${tenant.id}`)
+      .header('cache-control', 'no-store')
+      .send({ tenant: toOutput(tenant), owner });
+  });
+
+  app.get('/admin/tenants', { schema: { querystring: tenantListQuery, response: { 200: tenantPage } } }, async (request) => {
+    const { status, tier, plan, search, limit, cursor } = request.query;
+    const rows = await platform.catalog.tenant.findMany({
+      where: {
+        status,
+        tier,
+        plan,
+        AND: [
+          search ? { OR: [{ slug: { contains: search, mode: 'insensitive' } }, { name: { contains: search, mode: 'insensitive' } }] } : {},
+          after('createdAt', cursor),
+        ],
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+    });
+    const result = page(rows, limit, (t) => t.createdAt);
+    return { items: result.items.map(toOutput), nextCursor: result.nextCursor };
+  });
+
+  app.get('/admin/tenants/:id', { schema: { params: tenantParams, response: { 200: tenantDetail } } }, async (request) => {
+    const tenant = await findTenant(platform, request.params.id);
+    const server = await platform.servers.byId(tenant.serverId);
+    // This instance's uncounted requests first, so the figures include everything it served.
+    await app.requestCounter.flush();
+    const servable = tenant.status !== 'deleted' && tenant.status !== 'provisioning';
+    return {
+      ...toOutput(tenant),
+      placement: { server: server.name, host: server.host, port: server.port, schema: tenant.schemaName, database: tenant.databaseName },
+      config: tenant.config as Record<string, unknown>,
+      settings: tenantSettings(tenant, platform.config.rateLimit.planOverrides),
+      suspension: await currentSuspension(platform, tenant),
+      usage: servable ? await tenantUsage(platform, tenant) : { requests: { today: 0, last30Days: 0 }, rows: {}, storageBytes: null },
+    };
+  });
+
+  app.patch('/admin/tenants/:id', { schema: { params: tenantParams, body: tenantPatch, response: { 200: tenantOutput } } }, async (request) =>
+    toOutput(await updateTenant(platform, request.admin.id, request.params.id, request.body)),
+  );
+
+  app.post('/admin/tenants/:id/suspend', { schema: { ...byId.schema, body: tenantSuspend } }, async (request) =>
+    toOutput(await changeStatus(platform, request.admin.id, request.params.id, 'suspend', { reason: request.body.reason })),
+  );
+
+  app.post('/admin/tenants/:id/reactivate', byId, async (request) =>
+    toOutput(await changeStatus(platform, request.admin.id, request.params.id, 'reactivate')),
+  );
+
+  app.delete('/admin/tenants/:id', byId, async (request) => toOutput(await changeStatus(platform, request.admin.id, request.params.id, 'delete')));
+
+  app.post('/admin/tenants/:id/purge', { schema: { params: tenantParams, response: { 204: z.null() } } }, async (request, reply) => {
+    await purgeTenant(platform, request.admin.id, request.params.id);
+    return reply.status(204).send(null);
+  });
+};

@@ -1,0 +1,28 @@
+/** GET /admin/plans: every plan with its default tier, limits and features. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authenticateAdmin } from '../admin/admin-auth.js';
+import { tiers } from '../tenants/placement.js';
+import { planNames, plans, requestsPerMinute } from './plan-limits.js';
+import { featuresOutput, limitsOutput } from './plan-schemas.js';
+
+const planList = z.object({
+  items: z.array(
+    z.object({
+      name: z.string(),
+      defaultTier: z.enum(tiers),
+      limits: limitsOutput,
+      features: featuresOutput,
+    }),
+  ),
+});
+
+export const planRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.addHook('onRequest', authenticateAdmin);
+  const overrides = app.platform.config.rateLimit.planOverrides;
+
+  app.get('/admin/plans', { schema: { response: { 200: planList } } }, async () => ({
+    // Requests per minute as enforced, i.e. with STRATA_RATE_LIMIT_PLANS applied.
+    items: planNames.map((name) => ({ name, ...plans[name], limits: { ...plans[name].limits, requestsPerMinute: requestsPerMinute(name, overrides) } })),
+  }));
+};

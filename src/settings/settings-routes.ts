@@ -1,0 +1,21 @@
+/** GET /settings: what a tenant's front end needs to theme itself and show the right features. */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { featuresOutput, limitsOutput } from '../plans/plan-schemas.js';
+import { tenantConfig, tenantSettings } from './tenant-config.js';
+
+export const settingsOutput = z.object({
+  plan: z.string(),
+  features: featuresOutput,
+  branding: tenantConfig.shape.branding.unwrap(),
+  limits: limitsOutput,
+});
+
+export const settingsRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.addHook('onRequest', app.authenticateTenant);
+
+  app.get('/settings', { schema: { response: { 200: settingsOutput.extend({ tenant: z.object({ id: z.uuid(), slug: z.string(), name: z.string() }) }) } } }, async (request) => {
+    const { id, slug, name } = request.tenant;
+    return { tenant: { id, slug, name }, ...tenantSettings(request.tenant, app.platform.config.rateLimit.planOverrides) };
+  });
+};

@@ -1,0 +1,137 @@
+/**
+ * The Strata tenant archive, version 1: one self-delimiting byte stream, written and read in one
+ * pass without knowing any size up front (which a tar stream would need for each entry).
+ *
+ *     STRATA-TENANT-ARCHIVE 1\n
+ *     <manifest as one line of JSON>\n
+ *     <rows of manifest.tables[0] in COPY text format, one line per row>
+ *     \.\n
+ *     … one section per table, in manifest order …
+ *
+ * COPY text escapes backslashes in values, so no row can be the line `\.` that ends a section.
+ * Rows carry the columns listed in the manifest, never tenant_id: the importing tenant's id is
+ * filled in by the target. Timestamps are written in UTC, dates in ISO form, so an archive loads
+ * identically into any tier of any Strata whose tenant migrations are the same.
+ */
+import { z } from 'zod';
+
+export const archiveMagic = 'STRATA-TENANT-ARCHIVE 1';
+export const archiveMediaType = 'application/vnd.strata.tenant-archive';
+/** Ends a table's section; preceded by the newline of the last row, if any. */
+export const sectionEnd = '\\.\n';
+const maxHeaderLine = 4 * 1024 * 1024;
+
+export const archiveManifest = z.object({
+  format: z.literal('strata-tenant-archive'),
+  formatVersion: z.literal(1),
+  exportedAt: z.iso.datetime(),
+  tenant: z.object({ id: z.string(), slug: z.string(), name: z.string(), plan: z.string() }),
+  source: z.object({ tier: z.string(), server: z.string() }),
+  /** Names of the tenant migrations applied at the source: the data's schema version. */
+  migrations: z.array(z.string()),
+  tables: z.array(
+    z.object({
+      name: z.string().min(1),
+      columns: z.array(z.string().min(1)).min(1),
+      rows: z.number().int().nonnegative(),
+      checksum: z.string().regex(/^-?\d+$/),
+    }),
+  ),
+});
+export type ArchiveManifest = z.infer<typeof archiveManifest>;
+
+export function archiveHeader(manifest: ArchiveManifest): string {
+  return `${archiveMagic}\n${JSON.stringify(manifest)}\n`;
+}
+
+/** The archive is not a (complete, well-formed) Strata tenant archive. */
+export class ArchiveFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArchiveFormatError';
+  }
+}
+
+const newline = 0x0a;
+const terminator = Buffer.from(`\n${sectionEnd}`);
+
+/** Reads an archive from a byte stream: the header, then each table's rows as they arrive. */
+export class ArchiveReader {
+  readonly #chunks: AsyncIterator<Buffer | string>;
+  #buffer: Buffer = Buffer.alloc(0);
+
+  constructor(input: AsyncIterable<Buffer | string>) {
+    this.#chunks = input[Symbol.asyncIterator]();
+  }
+
+  async manifest(): Promise<ArchiveManifest> {
+    const magic = await this.#line();
+    if (magic !== archiveMagic) throw new ArchiveFormatError(`not a Strata tenant archive (expected the line "${archiveMagic}")`);
+    let json: unknown;
+    try {
+      json = JSON.parse(await this.#line());
+    } catch {
+      throw new ArchiveFormatError('the manifest is not valid JSON');
+    }
+    const parsed = archiveManifest.safeParse(json);
+    if (!parsed.success) {
+      throw new ArchiveFormatError(`the manifest is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'manifest'}: ${i.message}`).join('; ')}`);
+    }
+    return parsed.data;
+  }
+
+  /** The COPY text of the next section, without its end line; must be consumed before the next call. */
+  async *section(): AsyncGenerator<Buffer> {
+    while (this.#buffer.length < sectionEnd.length) await this.#fill('a table section');
+    if (this.#buffer.subarray(0, sectionEnd.length).toString() === sectionEnd) {
+      this.#buffer = this.#buffer.subarray(sectionEnd.length);
+      return;
+    }
+    for (;;) {
+      const end = this.#buffer.indexOf(terminator);
+      if (end !== -1) {
+        const rows = this.#buffer.subarray(0, end + 1);
+        this.#buffer = this.#buffer.subarray(end + terminator.length);
+        yield rows;
+        return;
+      }
+      // Keep what could be the start of a terminator split across chunks.
+      const keep = terminator.length - 1;
+      if (this.#buffer.length > keep) {
+        const rows = this.#buffer.subarray(0, this.#buffer.length - keep);
+        this.#buffer = this.#buffer.subarray(this.#buffer.length - keep);
+        yield rows;
+      }
+      await this.#fill('a table section');
+    }
+  }
+
+  /** Throws unless the stream ends here. */
+  async end(): Promise<void> {
+    if (this.#buffer.length || !(await this.#next()).done) throw new ArchiveFormatError('unexpected data after the last table');
+  }
+
+  async #line(): Promise<string> {
+    for (;;) {
+      const at = this.#buffer.indexOf(newline);
+      if (at !== -1) {
+        const line = this.#buffer.subarray(0, at).toString('utf8');
+        this.#buffer = this.#buffer.subarray(at + 1);
+        return line;
+      }
+      if (this.#buffer.length > maxHeaderLine) throw new ArchiveFormatError('the archive header is too long');
+      await this.#fill('the header');
+    }
+  }
+
+  async #fill(expecting: string) {
+    const next = await this.#next();
+    if (next.done) throw new ArchiveFormatError(`the archive ends early, in ${expecting}`);
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, chunk]) : chunk;
+  }
+
+  #next() {
+    return this.#chunks.next();
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Export: a tenant's whole data as a Strata tenant archive (format: ./archive-format.ts), streamed
+ * from any tier. Every table is read in one REPEATABLE READ transaction, so the archive is one
+ * consistent snapshot and its manifest's counts and checksums describe exactly the rows written.
+ */
+import type { Tenant } from '../catalog/catalog-client.js';
+import { readHistory } from '../migrations/apply-migrations.js';
+import type { Platform } from '../platform/platform.js';
+import { withOwnerConnection } from '../servers/server-access.js';
+import { archiveHeader, sectionEnd, type ArchiveManifest } from './archive-format.js';
+import { copyOut, countRows } from './copy-table.js';
+import { tableChecksum } from './table-checksum.js';
+import { dataColumns, tenantTables } from './tenant-tables.js';
+import { inTenantTransaction } from './tenant-transaction.js';
+import { TransferStateError, type TransferProgress } from './transfer-progress.js';
+
+export interface ExportOptions {
+  onProgress?: (event: TransferProgress) => void;
+}
+
+/** Writes the archive to `out` (left open: the caller ends it) and returns its manifest. */
+export async function exportTenant(platform: Platform, tenant: Tenant, out: NodeJS.WritableStream, options: ExportOptions = {}): Promise<ArchiveManifest> {
+  if (tenant.status === 'provisioning') throw new TransferStateError(`tenant ${tenant.slug} is still being provisioned`);
+  const report = options.onProgress ?? (() => undefined);
+  const server = await platform.servers.byId(tenant.serverId);
+  return withOwnerConnection(server, tenant.databaseName, (client) =>
+    inTenantTransaction(
+      client,
+      tenant.id,
+      async () => {
+        const location = { client, schema: tenant.schemaName };
+        const tables = await tenantTables(client, tenant.schemaName);
+        const manifest: ArchiveManifest = {
+          format: 'strata-tenant-archive',
+          formatVersion: 1,
+          exportedAt: new Date().toISOString(),
+          tenant: { id: tenant.id, slug: tenant.slug, name: tenant.name, plan: tenant.plan },
+          source: { tier: tenant.tier, server: server.name },
+          migrations: (await readHistory(client, tenant.schemaName)).map((m) => m.name),
+          tables: [],
+        };
+        // Checksums first (same snapshot as the rows), so the manifest can lead the archive.
+        for (const table of tables) {
+          manifest.tables.push({ name: table.name, columns: dataColumns(table), ...(await tableChecksum(client, tenant.schemaName, table, tenant.id)) });
+        }
+        report({ event: 'export.started', tenant: tenant.slug, tables: tables.length, rows: totalRows(manifest) });
+        await write(out, archiveHeader(manifest));
+        for (const [i, table] of tables.entries()) {
+          const expected = manifest.tables[i]!.rows;
+          let written = 0;
+          let reported = 0;
+          const onRows = (rows: number) => {
+            report({ event: 'export.rows', table: table.name, rows, advance: rows - reported });
+            reported = rows;
+            written = rows;
+          };
+          for await (const chunk of countRows(await copyOut(location, table, tenant.id), onRows)) await write(out, chunk);
+          // One snapshot: anything else means the archive would not match its own manifest.
+          if (written !== expected) throw new Error(`${table.name}: wrote ${written} rows, the snapshot counted ${expected}`);
+          await write(out, sectionEnd);
+          report({ event: 'export.table', table: table.name, rows: written });
+        }
+        return manifest;
+      },
+      { isolation: 'repeatable read', readOnly: true },
+    ),
+  );
+}
+
+export const totalRows = (manifest: ArchiveManifest) => manifest.tables.reduce((n, t) => n + t.rows, 0);
+
+/** Writes with backpressure; rejects if the destination fails or closes first. */
+function write(out: NodeJS.WritableStream, chunk: Buffer | string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    const onClose = () => reject(new Error('the archive destination closed before the export finished'));
+    const settle = () => {
+      out.off('error', onError);
+      out.off('close', onClose);
+      resolve();
+    };
+    out.once('error', onError);
+    out.once('close', onClose);
+    if (out.write(chunk)) settle();
+    else out.once('drain', settle);
+  });
+}

@@ -1,0 +1,18 @@
+/** What export and import report while they run, and the state errors they share. */
+import type { ProgressEvent } from '../progress/progress-reporter.js';
+
+/** `advance` is the number of rows this event adds to the running total (for progress bars). */
+export type TransferProgress = ProgressEvent &
+  (
+    | { event: 'export.started' | 'import.started'; tenant: string; tables: number; rows: number }
+    | { event: 'export.rows' | 'import.rows'; table: string; rows: number; advance: number }
+    | { event: 'export.table' | 'import.table'; table: string; rows: number }
+  );
+
+/** The tenant is in no state to export or import (e.g. still provisioning). */
+export class TransferStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransferStateError';
+  }
+}

@@ -1,0 +1,24 @@
+/** Counts every request served to a tenant (see request-counter.ts); flushes on close. */
+import fp from 'fastify-plugin';
+import type { Tenant } from '../catalog/catalog-client.js';
+import { RequestCounter } from './request-counter.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    requestCounter: RequestCounter;
+  }
+}
+
+export const usagePlugin = fp(
+  async (app) => {
+    const counter = new RequestCounter(app.platform.catalog, app.log, app.platform.config.usageFlushMs);
+    app.decorate('requestCounter', counter);
+    app.addHook('onResponse', async (request) => {
+      // Set by authenticateTenant: requests refused before (bad token, suspended) serve no tenant.
+      const tenant = request.tenant as Tenant | undefined;
+      if (tenant) counter.count(tenant.id);
+    });
+    app.addHook('onClose', () => counter.close());
+  },
+  { name: 'strata-usage', dependencies: ['strata-platform'] },
+);
