@@ -18,6 +18,7 @@ import {
   tenantPage,
   tenantParams,
   tenantPatch,
+  tenantPurged,
   tenantSuspend,
 } from './tenant-admin-schemas.js';
 import { changeStatus, createTenant, currentSuspension, findTenant, updateTenant } from './tenant-lifecycle.js';
@@ -91,8 +92,8 @@ export const tenantAdminRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.delete('/admin/tenants/:id', byId, async (request) => toOutput(await changeStatus(platform, request.admin.id, request.params.id, 'delete')));
 
-  app.post('/admin/tenants/:id/purge', { schema: { params: tenantParams, response: { 204: z.null() } } }, async (request, reply) => {
-    await purgeTenant(platform, request.admin.id, request.params.id);
-    return reply.status(204).send(null);
+  app.post('/admin/tenants/:id/purge', { schema: { params: tenantParams, response: { 200: tenantPurged } } }, async (request) => {
+    const { archive, rows } = await purgeTenant(platform, request.admin.id, request.params.id);
+    return { purged: request.params.id, archive, rows };
   });
 };

@@ -74,3 +74,10 @@ export const tenantCreated = z.object({
   /** The owner's generated password is in this answer only. */
   owner: z.object({ id: z.uuid(), email: z.string(), password: z.string() }),
 });
+
+export const tenantPurged = z.object({
+  purged: z.uuid(),
+  /** Path of the export archive taken before the data was dropped, on the API host. */
+  archive: z.string(),
+  rows: z.number().int(),
+});

@@ -1,21 +1,28 @@
 /**
- * Purging a soft-deleted tenant: its data goes (dedicated: the database; schema: the schema;
- * pooled: its rows in every tenant table), then its catalog rows (login routes, usage and the
- * tenant itself, by cascade). The admin audit trail keeps the record of it. Each step is safe to
+ * Purging a soft-deleted tenant: an export archive is written first (STRATA_PURGE_EXPORT_DIR),
+ * then its data goes (dedicated: the database; schema: the schema; pooled: its rows in every
+ * tenant table), then its catalog rows (login routes, usage and the tenant itself, by cascade).
+ * The admin audit trail keeps the record of it, with the archive's path. Each step is safe to
  * repeat, and the catalog row goes last, so a purge interrupted half way is finished by running
  * it again.
  */
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { escapeIdentifier } from 'pg';
 import type { Tenant } from '../catalog/catalog-client.js';
 import type { Platform } from '../platform/platform.js';
+import { exportTenant, totalRows } from '../transfer/export-tenant.js';
 import { inTenantTransaction } from '../transfer/tenant-transaction.js';
 import { tenantTables } from '../transfer/tenant-tables.js';
 import { recordAdminAction } from './admin-audit.js';
 import { findTenant, TenantStateError } from './tenant-lifecycle.js';
 
-export async function purgeTenant(platform: Platform, actor: string | null, id: string, details: Record<string, unknown> = {}): Promise<Tenant> {
+export async function purgeTenant(platform: Platform, actor: string | null, id: string): Promise<{ tenant: Tenant; archive: string; rows: number }> {
   const tenant = await findTenant(platform, id);
   if (tenant.status !== 'deleted') throw new TenantStateError(tenant, 'purged before it is deleted');
+  const { archive, rows } = await exportBeforePurge(platform, tenant);
   await dropTenantData(platform, tenant);
   await platform.catalog.tenant.delete({ where: { id } });
   await platform.tenants.changed(id);
@@ -23,9 +30,27 @@ export async function purgeTenant(platform: Platform, actor: string | null, id: 
     adminId: actor,
     action: 'tenant.purge',
     tenantId: id,
-    details: { slug: tenant.slug, tier: tenant.tier, schema: tenant.schemaName, database: tenant.databaseName, ...details },
+    details: { slug: tenant.slug, tier: tenant.tier, schema: tenant.schemaName, database: tenant.databaseName, archive, rows },
   });
-  return tenant;
+  return { tenant, archive, rows };
+}
+
+/** The archive is complete on disk (flushed and closed) before any data is dropped; a failed export stops the purge. */
+async function exportBeforePurge(platform: Platform, tenant: Tenant) {
+  const dir = resolve(platform.config.purgeExportDir);
+  await mkdir(dir, { recursive: true });
+  const archive = join(dir, `${tenant.slug}-${tenant.id}-${new Date().toISOString().replace(/[:.]/g, '-')}.strata`);
+  const out = createWriteStream(archive, { flags: 'wx' });
+  try {
+    const manifest = await exportTenant(platform, tenant, out);
+    out.end();
+    await finished(out);
+    return { archive, rows: totalRows(manifest) };
+  } catch (err) {
+    out.destroy();
+    await rm(archive, { force: true });
+    throw err;
+  }
 }
 
 async function dropTenantData(platform: Platform, tenant: Tenant) {

@@ -94,6 +94,8 @@ const schema = z
     STRATA_RATE_LIMIT_PLANS: planLimitList.optional(),
     /** How often each instance adds its in-memory per-tenant request counts to the catalog. */
     STRATA_USAGE_FLUSH_MS: z.coerce.number().int().min(100).default(10_000),
+    /** Where purging a tenant first writes its export archive. */
+    STRATA_PURGE_EXPORT_DIR: z.string().min(1).default('.strata/exports'),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_ADMIN_AUDIENCE === env.JWT_AUDIENCE) {
@@ -133,6 +135,7 @@ export interface Config {
   moves: { graceMs: number };
   rateLimit: { anonymousPerMinute: number; planOverrides: Record<string, number> };
   usageFlushMs: number;
+  purgeExportDir: string;
 }
 
 export class ConfigError extends Error {
@@ -183,6 +186,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     moves: { graceMs: env.STRATA_MOVE_GRACE_MS },
     rateLimit: { anonymousPerMinute: env.STRATA_RATE_LIMIT_ANON_PER_MINUTE, planOverrides: env.STRATA_RATE_LIMIT_PLANS ?? {} },
     usageFlushMs: env.STRATA_USAGE_FLUSH_MS,
+    purgeExportDir: env.STRATA_PURGE_EXPORT_DIR,
   };
 }
 

@@ -1,10 +1,14 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { escapeIdentifier } from 'pg';
 import t from 'tap';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
 import { withOwnerConnection } from '../../src/servers/server-access.js';
 import { adminToken, bearer, provision, startTestPlatform, testApp, tiers, type Tier } from '../helper.js';
 
-const platform = await startTestPlatform(t);
+const exportDir = await mkdtemp(join(tmpdir(), 'strata-purge-'));
+const platform = await startTestPlatform(t, { STRATA_PURGE_EXPORT_DIR: exportDir });
 const app = await testApp(t, platform);
 const admin = bearer(await adminToken(platform));
 const server = platform.defaultServer;
@@ -222,7 +226,13 @@ for (const tier of tiers) {
     if (tier === 'pooled') t.ok((await pooledRows(tenant.id)) >= 2, 'its pooled rows are there before the purge');
 
     const purged = await call('POST', `/admin/tenants/${tenant.id}/purge`);
-    t.equal(purged.statusCode, 204, purged.body);
+    t.equal(purged.statusCode, 200, purged.body);
+    const { archive, rows } = purged.json();
+    t.ok(archive.startsWith(exportDir), 'the export archive is in the configured directory');
+    t.equal(rows, 3, 'the export holds the owner, the lead and the owner’s refresh token');
+    const [magic, manifest] = (await readFile(archive, 'utf8')).split('\n');
+    t.equal(magic, 'STRATA-TENANT-ARCHIVE 1');
+    t.match(JSON.parse(manifest!), { tenant: { id: tenant.id } });
     if (tier === 'pooled') t.equal(await pooledRows(tenant.id), 0, 'no pooled rows left');
     else t.notOk(await storageExists(row), 'no schema or database left');
     t.equal(await platform.catalog.tenant.count({ where: { id: tenant.id } }), 0, 'no catalog row');
