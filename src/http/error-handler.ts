@@ -19,6 +19,12 @@ import { AppError, problemBody, problems, type ProblemKind } from './problems.js
  */
 const unreachable = new Set(['P1001', 'P1002', 'P1003', 'P1017']);
 
+/**
+ * Prisma's code for a transaction that could not start (no connection within STRATA_TRANSACTION_WAIT_MS)
+ * or outlived its timeout: the tenant's pool is saturated for now, a transient condition.
+ */
+const transactionTimedOut = 'P2028';
+
 /** Fastify's own client errors (body parsing, size, media type) by their codes. */
 const fastifyProblems: Record<string, ProblemKind> = {
   FST_ERR_CTP_INVALID_JSON_BODY: problems.malformedBody,
@@ -69,6 +75,10 @@ export function installErrorHandling(app: FastifyInstance) {
       request.log.error({ err: error }, 'tenant database unreachable');
       body = problemBody(problems.unavailable, 'This tenant’s data is temporarily unreachable; retry shortly');
       reply.header('retry-after', '5');
+    } else if (error.code === transactionTimedOut) {
+      request.log.warn({ err: error }, 'tenant transaction timed out');
+      body = problemBody(problems.unavailable, 'This tenant’s database is busy; retry shortly');
+      reply.header('retry-after', '1');
     } else if (error instanceof NoTenantBoundError) {
       request.log.error({ err: error }, 'tenant data reached without a tenant binding');
       body = problemBody(problems.internal);

@@ -112,7 +112,10 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
     // Changes announced over Redis let entries live longer; unannounced ones are bounded by the TTL.
     const tenants = new TenantDirectory(catalog, { announced: 30_000, unannounced: config.catalogCacheMs }, events);
     const servers = new ServerDirectory(catalog);
-    const router = new TenantRouter({ registry: new PoolRegistry(config.router, (id) => servers.byId(id), log) });
+    const router = new TenantRouter({
+      registry: new PoolRegistry(config.router, (id) => servers.byId(id), log),
+      transactionWaitMs: config.router.transactionWaitMs,
+    });
     cleanup.unshift(() => router.close());
     tenants.onChange((tenantId) => (tenantId === '*' ? router.forgetAll() : router.forget(tenantId)));
 

@@ -68,6 +68,11 @@ export class PoolRegistry {
     await Promise.all(entries.map((e) => e.pool.end()));
   }
 
+  /** The open pools, for inspection: between statements their connections must carry no tenant context. */
+  openPools(): pg.Pool[] {
+    return [...this.#pools.values()].map((e) => e.pool);
+  }
+
   stats() {
     let connections = 0;
     let budgeted = 0;

@@ -44,6 +44,11 @@ export interface TenantRouterOptions {
   registry: PoolRegistry;
   /** Tenant handles kept for reuse (each ~5 KB). */
   maxHandles?: number;
+  /**
+   * How long a transaction may wait for a connection (Prisma's maxWait, 2 s by default). Single
+   * statements queue for their pool without limit; transactions should not give up much sooner.
+   */
+  transactionWaitMs?: number;
 }
 
 interface Handle {
@@ -61,6 +66,7 @@ export class TenantRouter {
     this.#registry = options.registry;
     this.#base = new PrismaClient({
       adapter: new PrismaPg(new TenantRoutingPool(this.#registry), { schema: placeholderSchema }),
+      transactionOptions: { maxWait: options.transactionWaitMs },
     });
     bindBatchesToTenants(this.#base);
     this.#maxHandles = options.maxHandles ?? 10_000;
@@ -98,6 +104,11 @@ export class TenantRouter {
   /** Closes this instance's pool of a database no tenant is routed to any more (a moved tenant's old one). */
   closeDatabase(serverId: string, database: string): Promise<void> {
     return this.#registry.close(serverId, database);
+  }
+
+  /** The runtime-role pools it routes to, open right now (see PoolRegistry.openPools). */
+  openPools() {
+    return this.#registry.openPools();
   }
 
   stats() {
