@@ -3,7 +3,7 @@
  * build from here, optionally around a platform they started themselves.
  */
 import Fastify, { type FastifyServerOptions } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { adminAuditRoutes } from './admin/admin-audit-routes.js';
 import { adminAuthPlugin } from './admin/admin-auth.js';
 import { adminAuthRoutes } from './admin/admin-auth-routes.js';
@@ -21,6 +21,7 @@ import { docsPlugin } from './docs/docs-plugin.js';
 import { healthRoutes } from './health/health-routes.js';
 import { installErrorHandling, renderFrameworkError } from './http/error-handler.js';
 import { rateLimitPlugin } from './http/rate-limit.js';
+import { responseSerializerCompiler } from './http/response-serializer.js';
 import { startPlatform, type Platform } from './platform/platform.js';
 import { platformPlugin } from './platform/platform-plugin.js';
 import { userRoutes } from './users/user-routes.js';
@@ -44,7 +45,7 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
     frameworkErrors: (error, _request, reply) => renderFrameworkError(error, reply),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(responseSerializerCompiler);
   installErrorHandling(app);
 
   const owned = !platform;

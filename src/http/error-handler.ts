@@ -9,6 +9,7 @@ import { UnknownServerError } from '../catalog/server-directory.js';
 import { InvalidReferenceError, RecordInUseError, RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
 import { InvalidCursorError } from '../pagination/keyset-cursor.js';
 import { NoTenantBoundError } from '../router/tenant-context.js';
+import { TenantDatabaseUnreachableError } from '../router/tenant-sql.js';
 import { TenantExistsError } from '../tenants/provision-tenant.js';
 import { EmailTakenError, LastOwnerError } from '../users/user-store.js';
 import { AppError, problemBody, problems, type ProblemKind } from './problems.js';
@@ -71,7 +72,7 @@ export function installErrorHandling(app: FastifyInstance) {
       body = problemBody(problems.invalidRequest, 'Some fields are invalid', errors);
     } else if (error.code && fastifyProblems[error.code]) {
       body = problemBody(fastifyProblems[error.code]!, error.message);
-    } else if (unreachable.has(String(error.code))) {
+    } else if (unreachable.has(String(error.code)) || error instanceof TenantDatabaseUnreachableError) {
       request.log.error({ err: error }, 'tenant database unreachable');
       body = problemBody(problems.unavailable, 'This tenant’s data is temporarily unreachable; retry shortly');
       reply.header('retry-after', '5');

@@ -13,8 +13,9 @@ import type { PoolRegistry } from './pool-registry.js';
 import { bindBatchesToTenants } from './tenant-batching.js';
 import { bindingFor, runBound, type TenantBinding } from './tenant-context.js';
 import { placeholderSchema, TenantRoutingPool } from './tenant-routing-pool.js';
+import { tenantSql, type TenantSql } from './tenant-sql.js';
 
-function bindClient(base: PrismaClient, binding: TenantBinding) {
+function bindClient(base: PrismaClient, pool: TenantRoutingPool, binding: TenantBinding) {
   const extended = base.$extends({
     name: 'strata-tenant',
     query: {
@@ -24,6 +25,7 @@ function bindClient(base: PrismaClient, binding: TenantBinding) {
       },
     },
   });
+  const sql = tenantSql(pool, binding);
   // Interactive and batch transactions open their connection outside any model operation.
   return new Proxy(extended, {
     get(target, prop, receiver) {
@@ -31,9 +33,10 @@ function bindClient(base: PrismaClient, binding: TenantBinding) {
         return (...args: unknown[]) =>
           runBound(binding, async () => await (target.$transaction as (...a: unknown[]) => Promise<unknown>)(...args));
       }
+      if (prop === '$rows') return sql.$rows;
       return Reflect.get(target, prop, receiver);
     },
-  });
+  }) as typeof extended & TenantSql;
 }
 
 /** A Prisma client that can reach only one tenant's rows. */
@@ -59,13 +62,15 @@ interface Handle {
 export class TenantRouter {
   readonly #registry: PoolRegistry;
   readonly #base: PrismaClient;
+  readonly #pool: TenantRoutingPool;
   readonly #handles = new Map<string, Handle>();
   readonly #maxHandles: number;
 
   constructor(options: TenantRouterOptions) {
     this.#registry = options.registry;
+    this.#pool = new TenantRoutingPool(this.#registry);
     this.#base = new PrismaClient({
-      adapter: new PrismaPg(new TenantRoutingPool(this.#registry), { schema: placeholderSchema }),
+      adapter: new PrismaPg(this.#pool, { schema: placeholderSchema }),
       transactionOptions: { maxWait: options.transactionWaitMs },
     });
     bindBatchesToTenants(this.#base);
@@ -80,7 +85,7 @@ export class TenantRouter {
       this.#handles.set(tenant.id, hit);
       return hit.client;
     }
-    const client = bindClient(this.#base, bindingFor(tenant));
+    const client = bindClient(this.#base, this.#pool, bindingFor(tenant));
     this.#handles.delete(tenant.id);
     this.#handles.set(tenant.id, { placement: { ...tenant }, client });
     if (this.#handles.size > this.#maxHandles) this.#handles.delete(this.#handles.keys().next().value!);

@@ -71,11 +71,16 @@ export class TenantRoutingPool extends pg.Pool {
   // Only the promise forms PrismaPg uses are supported; callbacks and streams are not routed.
   override query = (async (input: QueryInput) => {
     const binding = currentBinding();
+    const config = rewrite(input, binding);
+    return this.queryFor(binding, typeof config === 'string' ? { text: config } : config);
+  }) as unknown as pg.Pool['query'];
+
+  /** One statement on a connection of `binding`'s database, with its tenant context. */
+  async queryFor(binding: TenantBinding, config: pg.QueryConfig): Promise<pg.QueryResult> {
     const client = await (await this.registry.poolFor(binding.serverId, binding.database)).connect();
     let failure: Error | undefined;
     try {
-      const config = rewrite(input, binding);
-      return await queryWithContext(client, typeof config === 'string' ? { text: config } : config, binding.context);
+      return await queryWithContext(client, config, binding.context);
     } catch (err) {
       // A statement error leaves the connection clean (its implicit transaction ended at Sync);
       // anything without a SQLSTATE (network, protocol) may not have: drop the connection.
@@ -84,7 +89,7 @@ export class TenantRoutingPool extends pg.Pool {
     } finally {
       client.release(failure);
     }
-  }) as unknown as pg.Pool['query'];
+  }
 
   override connect = (async () => {
     const binding = currentBinding();

@@ -4,9 +4,10 @@
  * The record scope narrows further to what the caller's role may see; out of scope is not found.
  */
 import type { RecordScope } from '../../auth/permissions.js';
-import type { Lead } from '../../generated/tenant/client.js';
-import { after, page } from '../../pagination/keyset-cursor.js';
+import { type Lead, Prisma } from '../../generated/tenant/client.js';
+import { decodeCursor, page } from '../../pagination/keyset-cursor.js';
 import type { TenantClient } from '../../router/tenant-router.js';
+import { selectList, SqlWhere } from '../../router/tenant-sql.js';
 import { RecordInUseError, RecordNotFoundError, translatePrismaError, VersionConflictError } from '../record-errors.js';
 import type { LeadInput, LeadListQuery, LeadPatch } from './lead-schemas.js';
 
@@ -18,22 +19,29 @@ export function leadScope(scope: RecordScope) {
   return scope.kind === 'all' ? {} : { OR: [{ ownerId: scope.userId }, { assigneeId: scope.userId }] };
 }
 
+// Reads, the hot path, go around Prisma (src/router/tenant-sql.ts); writes stay with Prisma.
+const leadColumns = selectList(Prisma.LeadScalarFieldEnum);
+
+/** Staff see the leads they own or are assigned (leadScope, in SQL). */
+function inScope(where: SqlWhere, scope: RecordScope): SqlWhere {
+  return scope.kind === 'all' ? where : where.add('(owner_id = $ OR assignee_id = $)', scope.userId, scope.userId);
+}
+
 export async function listLeads(db: TenantClient, scope: RecordScope, query: LeadListQuery) {
-  const rows = await db.lead.findMany({
-    where: {
-      status: query.status,
-      ownerId: query.ownerId,
-      assigneeId: query.assigneeId,
-      AND: [leadScope(scope), after('createdAt', query.cursor)],
-    },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: query.limit + 1,
-  });
+  const where = new SqlWhere().addIf(query.status, 'status = $').addIf(query.ownerId, 'owner_id = $').addIf(query.assigneeId, 'assignee_id = $');
+  inScope(where, scope);
+  if (query.cursor !== undefined) {
+    const { at, id } = decodeCursor(query.cursor);
+    where.add('(created_at < $ OR (created_at = $ AND id < $))', at, at, id);
+  }
+  const limit = where.param(query.limit + 1);
+  const rows = await db.$rows<Lead>(`SELECT ${leadColumns} FROM leads ${where} ORDER BY created_at DESC, id DESC LIMIT ${limit}`, where.values);
   return page(rows, query.limit, (lead) => lead.createdAt);
 }
 
 export async function getLead(db: TenantClient, scope: RecordScope, id: string): Promise<Lead> {
-  const lead = await db.lead.findFirst({ where: { id, ...leadScope(scope) } });
+  const where = inScope(new SqlWhere().add('id = $', id), scope);
+  const [lead] = await db.$rows<Lead>(`SELECT ${leadColumns} FROM leads ${where}`, where.values);
   if (!lead) throw new RecordNotFoundError(entity);
   return lead;
 }
