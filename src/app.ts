@@ -14,6 +14,7 @@ import type { Config } from './config/config.js';
 import { activityRoutes } from './crm/activities/activity-routes.js';
 import { dealRoutes } from './crm/deals/deal-routes.js';
 import { leadRoutes } from './crm/leads/lead-routes.js';
+import { moveRoutes } from './moves/move-routes.js';
 import { planRoutes } from './plans/plan-routes.js';
 import { settingsRoutes } from './settings/settings-routes.js';
 import { usagePlugin } from './usage/usage-plugin.js';
@@ -64,6 +65,7 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   await app.register(activityRoutes);
   await app.register(adminAuthRoutes);
   await app.register(adminAuditRoutes);
+  await app.register(moveRoutes);
   await app.register(tenantAdminRoutes);
   await app.register(planRoutes);
   await app.register(settingsRoutes);

@@ -7,6 +7,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { TenantNotFoundError, TenantStateError } from '../admin/tenant-lifecycle.js';
 import { UnknownServerError } from '../catalog/server-directory.js';
 import { InvalidReferenceError, RecordInUseError, RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
+import { isFencedWrite } from '../moves/change-capture.js';
 import { InvalidCursorError } from '../pagination/keyset-cursor.js';
 import { NoTenantBoundError } from '../router/tenant-context.js';
 import { TenantDatabaseUnreachableError } from '../router/tenant-sql.js';
@@ -72,6 +73,10 @@ export function installErrorHandling(app: FastifyInstance) {
       body = problemBody(problems.invalidRequest, 'Some fields are invalid', errors);
     } else if (error.code && fastifyProblems[error.code]) {
       body = problemBody(fastifyProblems[error.code]!, error.message);
+    } else if (isFencedWrite(error)) {
+      // A tier move's write fence (src/moves/change-capture.ts): reads go on, writes retry shortly.
+      body = problemBody(problems.tenantMoving, 'Writes are paused for a moment while this tenant moves; retry shortly');
+      reply.header('retry-after', '1');
     } else if (unreachable.has(String(error.code)) || error instanceof TenantDatabaseUnreachableError) {
       request.log.error({ err: error }, 'tenant database unreachable');
       body = problemBody(problems.unavailable, 'This tenant’s data is temporarily unreachable; retry shortly');

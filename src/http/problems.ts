@@ -29,6 +29,8 @@ export const problems = {
   tenantSuspended: { code: 'STRATA_TENANT_SUSPENDED', status: 423, title: 'The tenant is suspended' },
   rateLimited: { code: 'STRATA_RATE_LIMITED', status: 429, title: 'Too many requests' },
   unavailable: { code: 'STRATA_SERVICE_UNAVAILABLE', status: 503, title: 'The service is temporarily unavailable' },
+  tenantMoving: { code: 'STRATA_TENANT_MOVING', status: 503, title: 'The tenant is switching to another tier; writes are paused briefly' },
+  moveConflict: { code: 'STRATA_MOVE_CONFLICT', status: 409, title: 'The move cannot be started or changed in the current state' },
   internal: { code: 'STRATA_INTERNAL', status: 500, title: 'Internal error' },
 } as const;
 

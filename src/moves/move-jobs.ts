@@ -6,6 +6,7 @@
  * cleanup of the source included (a new move must not land on a location still being cleaned).
  */
 import { randomUUID } from 'node:crypto';
+import { recordAdminAction } from '../admin/admin-audit.js';
 import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
 import type { Prisma, TenantMove } from '../generated/catalog/client.js';
 import type { Platform } from '../platform/platform.js';
@@ -76,9 +77,10 @@ export async function requestMove(platform: Platform, request: MoveRequest): Pro
   }
   const id = randomUUID();
   const names = await freeTargetNames(platform, tenant, request.targetTier, server, id);
+  let job: TenantMove;
   try {
-    return await catalog.$transaction(async (tx) => {
-      const job = await tx.tenantMove.create({
+    job = await catalog.$transaction(async (tx) => {
+      const created = await tx.tenantMove.create({
         data: {
           id,
           tenantId: tenant.id,
@@ -97,7 +99,7 @@ export async function requestMove(platform: Platform, request: MoveRequest): Pro
       // Checked again inside the transaction: a suspension racing the request wins.
       const { count } = await tx.tenant.updateMany({ where: { id: tenant.id, status: 'active' }, data: { status: 'moving' } });
       if (count !== 1) throw new MoveRefusedError('The tenant changed status while the move was being requested', 'conflict');
-      return job;
+      return created;
     });
   } catch (err) {
     if ((err as { code?: string }).code === 'P2002') {
@@ -105,13 +107,20 @@ export async function requestMove(platform: Platform, request: MoveRequest): Pro
     }
     throw err;
   }
+  await recordAdminAction(catalog, {
+    adminId: request.requestedBy,
+    action: 'tenant.move.request',
+    tenantId: tenant.id,
+    details: { jobId: job.id, from: { tier: job.fromTier, server: tenant.serverId }, to: { tier: job.toTier, server: server.name } },
+  });
+  return job;
 }
 
 /**
  * Asks a move to stop and roll back. Refused once the catalog has flipped (the tenant is served
  * from the target: rolling back then would be a move of its own).
  */
-export async function requestCancel(catalog: CatalogClient, jobId: string): Promise<TenantMove> {
+export async function requestCancel(catalog: CatalogClient, jobId: string, adminId: string | null): Promise<TenantMove> {
   const job = await catalog.tenantMove.findUnique({ where: { id: jobId } });
   if (!job) throw new MoveRefusedError('No such move', 'not-found');
   if (job.status !== 'running') throw new MoveRefusedError(`The move is already ${job.status}`, 'conflict');
@@ -120,6 +129,7 @@ export async function requestCancel(catalog: CatalogClient, jobId: string): Prom
     data: { cancelRequested: true },
   });
   if (!updated) throw new MoveRefusedError('The tenant has already switched to its new location; cancelling is no longer possible', 'conflict');
+  await recordAdminAction(catalog, { adminId, action: 'tenant.move.cancel', tenantId: job.tenantId, details: { jobId } });
   return updated;
 }
 
@@ -153,21 +163,25 @@ export function tenantMoves(catalog: CatalogClient, tenantId: string) {
   return catalog.tenantMove.findMany({ where: { tenantId }, orderBy: { createdAt: 'desc' } });
 }
 
+/** How far a move is, in percent: the copy is the first 90 %, each later phase one more. */
+export function movePercent(phase: MovePhase, rowsCopied: number, rowsTotal: number): number {
+  if (phase === 'done') return 100;
+  const index = forwardPhases.indexOf(phase as (typeof forwardPhases)[number]);
+  if (index <= forwardPhases.indexOf('copy')) return rowsTotal ? Math.floor((Math.min(rowsCopied, rowsTotal) / rowsTotal) * 90) : 0;
+  return Math.min(99, 90 + index - forwardPhases.indexOf('copy'));
+}
+
 /** Percentage and ETA of a job, from its recorded progress. */
 export function progressSummary(job: TenantMove, now = Date.now()) {
   const progress = job.progress as MoveProgress;
-  const tables = progress.tables ?? {};
-  const total = Object.values(tables).reduce((n, t) => n + t.total, 0);
-  const copied = Object.values(tables).reduce((n, t) => n + Math.min(t.copied, t.total), 0);
-  const index = forwardPhases.indexOf(job.phase as (typeof forwardPhases)[number]);
-  let percent: number;
-  if (job.status === 'succeeded') percent = 100;
-  else if (index <= forwardPhases.indexOf('copy')) percent = total ? Math.floor((copied / total) * 90) : 0;
-  else percent = Math.min(99, 90 + index - forwardPhases.indexOf('copy'));
+  const tables = Object.values(progress.tables ?? {});
+  const total = tables.reduce((n, t) => n + t.total, 0);
+  const copied = tables.reduce((n, t) => n + Math.min(t.copied, t.total), 0);
   let etaSeconds: number | null = null;
   if (job.phase === 'copy' && progress.copyStartedAt && copied > 0) {
     const elapsed = (now - Date.parse(progress.copyStartedAt)) / 1000;
     etaSeconds = Math.round((elapsed / copied) * (total - copied));
   }
-  return { percent: job.phase === 'rollback' ? null : percent, etaSeconds, rowsCopied: copied, rowsTotal: total };
+  const percent = job.status === 'succeeded' ? 100 : job.phase === 'rollback' ? null : movePercent(job.phase, copied, total);
+  return { percent, etaSeconds, rowsCopied: copied, rowsTotal: total };
 }

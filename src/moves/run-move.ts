@@ -21,6 +21,7 @@
  * PostgreSQL when the runner's process dies, so a resumed job can never run twice at once.
  */
 import pg from 'pg';
+import { recordAdminAction } from '../admin/admin-audit.js';
 import type { Tenant } from '../catalog/catalog-client.js';
 import type { Prisma } from '../generated/catalog/client.js';
 import type { Platform } from '../platform/platform.js';
@@ -226,6 +227,7 @@ class MoveRun {
         tenantId: this.#job.tenantId,
         onTotals: (totals) => {
           this.#progress.tables = Object.fromEntries(Object.entries(totals).map(([t, total]) => [t, { copied: 0, total }]));
+          this.#emit({ event: 'move.totals', totals });
           void this.#saveThrottled(true);
         },
         onRows: (table, copied) => {
@@ -317,6 +319,13 @@ class MoveRun {
     this.#job = await this.#catalog.tenantMove.update({
       where: { id: this.jobId },
       data: { status, activeTenantId: null, finishedAt: new Date() },
+    });
+    const { tenantId, fromTier, toTier, error } = this.#job;
+    await recordAdminAction(this.#catalog, {
+      adminId: null,
+      action: `tenant.move.${status}`,
+      tenantId,
+      details: { jobId: this.jobId, from: fromTier, to: toTier, ...(error && { error }), fenceMs: this.#progress.fenceMs },
     });
   }
 }

@@ -12,8 +12,8 @@ export interface ProgressEvent {
 
 export interface ProgressReporter {
   start(total: number, label: string): void;
-  /** Reports an event; `advance` counts it towards the total. */
-  report(event: ProgressEvent, advance?: boolean): void;
+  /** Reports an event; `advance` counts it (or that many units, e.g. rows) towards the total. */
+  report(event: ProgressEvent, advance?: boolean | number): void;
   finish(summary: ProgressEvent): void;
 }
 
@@ -58,8 +58,8 @@ class TerminalBar implements ProgressReporter {
     this.#draw(true);
   }
 
-  report(event: ProgressEvent, advance = true) {
-    if (advance) this.#done++;
+  report(event: ProgressEvent, advance: boolean | number = true) {
+    this.#done += advance === true ? 1 : Number(advance);
     if (event.event.endsWith('failed')) {
       this.#failed++;
       this.err.write(`\r\x1b[2K✗ ${String(event.target ?? '')} ${String(event.error ?? '')}\n`);

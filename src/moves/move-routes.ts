@@ -1,0 +1,55 @@
+/**
+ * Tier moves for platform admins: request (202, the job runs in the background of this process),
+ * watch, cancel, and a tenant's move history. Unfinished jobs are resumed when the app starts.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { authenticateAdmin } from '../admin/admin-auth.js';
+import { AppError, problems } from '../http/problems.js';
+import { MoveRefusedError, requestCancel, requestMove, tenantMoves } from './move-jobs.js';
+import { jobParams, moveList, moveRequestBody, moveView, tenantParams, toMoveView } from './move-schemas.js';
+import { MoveWorker } from './move-worker.js';
+
+/** The move core's refusals as HTTP problems (the core knows nothing of HTTP). */
+function asProblem(err: unknown): never {
+  if (!(err instanceof MoveRefusedError)) throw err;
+  if (err.reason === 'not-found') throw new AppError(problems.notFound, err.message);
+  if (err.reason === 'conflict') throw new AppError(problems.moveConflict, err.message);
+  throw new AppError(problems.invalidRequest, 'Some fields are invalid', [{ field: 'body', message: err.message }]);
+}
+
+export const moveRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { platform } = app;
+  const worker = new MoveWorker(platform);
+  app.addHook('onReady', () => worker.resumeUnfinished());
+  app.addHook('onClose', () => worker.close());
+  app.addHook('onRequest', authenticateAdmin);
+
+  app.post(
+    '/admin/tenants/:id/moves',
+    { schema: { params: tenantParams, body: moveRequestBody, response: { 202: moveView } } },
+    async (request, reply) => {
+      const job = await requestMove(platform, { tenantId: request.params.id, ...request.body, requestedBy: request.admin.id }).catch(asProblem);
+      worker.start(job.id);
+      return reply.status(202).header('location', `/admin/moves/${job.id}`).send(toMoveView(job));
+    },
+  );
+
+  app.get('/admin/tenants/:id/moves', { schema: { params: tenantParams, response: { 200: moveList } } }, async (request) => {
+    const tenant = await platform.catalog.tenant.findUnique({ where: { id: request.params.id }, select: { id: true } });
+    if (!tenant) throw new AppError(problems.notFound, 'No such tenant');
+    return { items: (await tenantMoves(platform.catalog, tenant.id)).map(toMoveView) };
+  });
+
+  app.get('/admin/moves/:jobId', { schema: { params: jobParams, response: { 200: moveView } } }, async (request) => {
+    const job = await platform.catalog.tenantMove.findUnique({ where: { id: request.params.jobId } });
+    if (!job) throw new AppError(problems.notFound, 'No such move');
+    return toMoveView(job);
+  });
+
+  app.post('/admin/moves/:jobId/cancel', { schema: { params: jobParams, response: { 202: moveView } } }, async (request, reply) => {
+    const job = await requestCancel(platform.catalog, request.params.jobId, request.admin.id).catch(asProblem);
+    // The runner rolls back at its next step; a job no process runs (its runner died) is rolled back here.
+    worker.start(job.id);
+    return reply.status(202).send(toMoveView(job));
+  });
+};
