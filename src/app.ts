@@ -25,6 +25,7 @@ import { rateLimitPlugin } from './http/rate-limit.js';
 import { responseSerializerCompiler } from './http/response-serializer.js';
 import { startPlatform, type Platform } from './platform/platform.js';
 import { platformPlugin } from './platform/platform-plugin.js';
+import { transferRoutes } from './transfer/transfer-routes.js';
 import { userRoutes } from './users/user-routes.js';
 
 export interface AppOptions {
@@ -69,5 +70,6 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   await app.register(tenantAdminRoutes);
   await app.register(planRoutes);
   await app.register(settingsRoutes);
+  await app.register(transferRoutes);
   return app;
 }

@@ -89,6 +89,8 @@ const schema = z
      * dropped: longer than any instance can route by a stale catalog entry (30 s with Redis).
      */
     STRATA_MOVE_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
+    /** Largest tenant archive POST /admin/tenants/:id/import accepts, in bytes (streamed, never buffered). */
+    STRATA_IMPORT_MAX_BYTES: positiveInt.default(4 * 1024 ** 3),
 
     /** Requests per minute per client IP on routes that serve no tenant (health, docs, login). */
     STRATA_RATE_LIMIT_ANON_PER_MINUTE: positiveInt.default(120),
@@ -135,6 +137,7 @@ export interface Config {
   catalogCacheMs: number;
   spareSchemas: number;
   moves: { graceMs: number };
+  transfer: { importMaxBytes: number };
   rateLimit: { anonymousPerMinute: number; planOverrides: Record<string, number> };
   usageFlushMs: number;
   purgeExportDir: string;
@@ -187,6 +190,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     catalogCacheMs: env.STRATA_CATALOG_CACHE_MS,
     spareSchemas: env.STRATA_SPARE_SCHEMAS,
     moves: { graceMs: env.STRATA_MOVE_GRACE_MS },
+    transfer: { importMaxBytes: env.STRATA_IMPORT_MAX_BYTES },
     rateLimit: { anonymousPerMinute: env.STRATA_RATE_LIMIT_ANON_PER_MINUTE, planOverrides: env.STRATA_RATE_LIMIT_PLANS ?? {} },
     usageFlushMs: env.STRATA_USAGE_FLUSH_MS,
     purgeExportDir: env.STRATA_PURGE_EXPORT_DIR,

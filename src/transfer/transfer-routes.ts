@@ -1,0 +1,115 @@
+/**
+ * Admin endpoints of export and import (archive format: ./archive-format.ts). Both stream: the
+ * export is written to the response as it is read, and the import reads the request body as it
+ * arrives (never buffered whole), bounded by STRATA_IMPORT_MAX_BYTES.
+ *
+ *     GET  /admin/tenants/:id/export   → the archive (attachment)
+ *     POST /admin/tenants/:id/import   ← the archive as application/vnd.strata.tenant-archive or application/octet-stream
+ */
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { recordAdminAction } from '../admin/admin-audit.js';
+import { authenticateAdmin } from '../admin/admin-auth.js';
+import { tenantParams } from '../admin/tenant-admin-schemas.js';
+import { findTenant } from '../admin/tenant-lifecycle.js';
+import { AppError, problems } from '../http/problems.js';
+import { ArchiveFormatError, archiveMediaType } from './archive-format.js';
+import { exportTenant } from './export-tenant.js';
+import { importTenant, ImportRefusedError, ImportVerificationError } from './import-tenant.js';
+import { TransferStateError } from './transfer-progress.js';
+
+const importResult = z.object({
+  tenantId: z.uuid(),
+  rows: z.number().int(),
+  tables: z.array(z.object({ name: z.string(), rows: z.number().int() })),
+  source: z.object({ tenant: z.string(), tier: z.string(), exportedAt: z.string() }),
+});
+
+/** Transfer failures a caller can act on, as problems; anything else stays a 500. */
+function asProblem(err: unknown): unknown {
+  if (err instanceof ArchiveFormatError) return new AppError(problems.archiveInvalid, err.message);
+  if (err instanceof ImportVerificationError) return new AppError(problems.archiveMismatch, err.message);
+  if (err instanceof ImportRefusedError) return new AppError(err.reason === 'not-empty' ? problems.tenantNotEmpty : problems.archiveVersion, err.message);
+  if (err instanceof TransferStateError) return new AppError(problems.tenantState, err.message);
+  return err;
+}
+
+/**
+ * The upload, failing once it exceeds `limit` bytes or is cut off. On failure the rest of the
+ * upload is drained, not destroyed, so the client still receives the problem response.
+ */
+function limitedBody(body: Readable, limit: number): Readable {
+  let bytes = 0;
+  const guard = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(bytes > limit ? new AppError(problems.payloadTooLarge, `archives are limited to ${limit} bytes (STRATA_IMPORT_MAX_BYTES)`) : null, chunk);
+    },
+  });
+  // pipe() forwards no errors: without these, an aborted upload would leave the import waiting.
+  body.once('error', (err) => guard.destroy(err));
+  body.once('close', () => body.readableEnded || guard.destroy(new Error('the upload was cut off')));
+  guard.once('error', () => {
+    body.unpipe(guard);
+    body.resume();
+  });
+  return body.pipe(guard);
+}
+
+export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.addHook('onRequest', authenticateAdmin);
+  const { platform } = app;
+  const maxBytes = platform.config.transfer.importMaxBytes;
+  // The body stays a stream: the default parsers (JSON, text) would buffer it, so only these apply here.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser([archiveMediaType, 'application/octet-stream'], (_request, payload, done) => done(null, payload));
+
+  app.get('/admin/tenants/:id/export', { schema: { params: tenantParams } }, async (request, reply) => {
+    const tenant = await findTenant(platform, request.params.id);
+    if (tenant.status === 'provisioning') throw asProblem(new TransferStateError(`tenant ${tenant.slug} is still being provisioned`));
+    const out = new PassThrough();
+    exportTenant(platform, tenant, out).then(
+      async (manifest) => {
+        out.end();
+        const rows = manifest.tables.reduce((n, x) => n + x.rows, 0);
+        await recordAdminAction(platform.catalog, { adminId: request.admin.id, action: 'tenant.export', tenantId: tenant.id, details: { rows } });
+      },
+      (err: unknown) => {
+        // The status line is sent: the client sees a cut-off archive, which import refuses.
+        request.log.error({ err, tenantId: tenant.id }, 'tenant export failed');
+        out.destroy(err as Error);
+      },
+    ).catch((err: unknown) => request.log.error({ err }, 'recording the export failed'));
+    const stamp = new Date().toISOString().replaceAll(':', '').replace(/\..*/, 'Z');
+    return reply
+      .type(archiveMediaType)
+      .header('content-disposition', `attachment; filename="${tenant.slug}-${stamp}.strata"`)
+      .send(out);
+  });
+
+  app.post('/admin/tenants/:id/import', { schema: { params: tenantParams, response: { 200: importResult } } }, async (request) => {
+    const tenant = await findTenant(platform, request.params.id);
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > maxBytes) throw new AppError(problems.payloadTooLarge, `archives are limited to ${maxBytes} bytes (STRATA_IMPORT_MAX_BYTES)`);
+    if (!request.body) throw new AppError(problems.archiveInvalid, 'the request has no body: send the archive');
+    try {
+      const result = await importTenant(platform, tenant, limitedBody(request.body as Readable, maxBytes));
+      const { manifest } = result;
+      await recordAdminAction(platform.catalog, {
+        adminId: request.admin.id,
+        action: 'tenant.import',
+        tenantId: tenant.id,
+        details: { rows: result.rows, from: manifest.tenant.slug, fromTenantId: manifest.tenant.id, exportedAt: manifest.exportedAt },
+      });
+      return {
+        tenantId: tenant.id,
+        rows: result.rows,
+        tables: result.tables,
+        source: { tenant: manifest.tenant.slug, tier: manifest.source.tier, exportedAt: manifest.exportedAt },
+      };
+    } catch (err) {
+      throw asProblem(err);
+    }
+  });
+};

@@ -1,0 +1,88 @@
+import { Readable } from 'node:stream';
+import t from 'tap';
+import { archiveMediaType } from '../../src/transfer/archive-format.js';
+import { adminToken, bearer, provision, startTestPlatform, testApp, tiers, tokenFor } from '../helper.js';
+import { seedTenantRows, seededCounts, tenantChecksums } from '../support/tenant-rows.js';
+
+const maxBytes = 96 * 1024;
+const platform = await startTestPlatform(t, { STRATA_IMPORT_MAX_BYTES: String(maxBytes) });
+const app = await testApp(t, platform);
+const admin = bearer(await adminToken(platform));
+const leads = 150;
+const source = await provision(platform, 'pooled', 'source');
+await seedTenantRows(platform, source, leads);
+const neighbour = await provision(platform, 'pooled', 'neighbour');
+await seedTenantRows(platform, neighbour, 30);
+
+const exportOf = (id: string, headers: Record<string, string> = admin) => app.inject({ method: 'GET', url: `/admin/tenants/${id}/export`, headers });
+const importInto = (id: string, payload: Buffer | Readable | string, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url: `/admin/tenants/${id}/import`, headers: { ...admin, 'content-type': archiveMediaType, ...headers }, payload });
+const totalSeeded = Object.values(seededCounts(leads)).reduce((a, b) => a + b);
+
+let archive: Buffer;
+
+t.test('export needs an admin: no token or a tenant token gets 401', async (t) => {
+  for (const headers of [{}, bearer(tokenFor(platform, source, 'owner'))]) {
+    const res = await exportOf(source.id, headers);
+    t.equal(res.statusCode, 401);
+    t.equal(res.json().code, 'STRATA_AUTH_UNAUTHENTICATED');
+  }
+  const res = await importInto(source.id, 'x', { authorization: `Bearer ${tokenFor(platform, source, 'owner')}` });
+  t.equal(res.statusCode, 401, 'import too');
+});
+
+t.test('GET /admin/tenants/:id/export streams the archive as an attachment, and is audited', async (t) => {
+  const res = await exportOf(source.id);
+  t.equal(res.statusCode, 200);
+  t.equal(res.headers['content-type'], archiveMediaType);
+  t.match(res.headers['content-disposition'], /^attachment; filename="source-pooled-\d{4}-\d{2}-\d{2}T\d{6}Z\.strata"$/);
+  archive = res.rawPayload;
+  const manifest = JSON.parse(archive.toString('utf8').split('\n')[1]!);
+  t.equal(manifest.tenant.id, source.id);
+  t.equal(manifest.tables.reduce((n: number, x: { rows: number }) => n + x.rows, 0), totalSeeded, "the source's rows only, not its neighbour's");
+  const audit = await platform.catalog.adminAuditEvent.findMany({ where: { tenantId: source.id, action: 'tenant.export' } });
+  t.equal(audit.length, 1);
+  t.match(audit[0]!.details, { rows: totalSeeded });
+});
+
+t.test('an unknown tenant is 404, a malformed id 400', async (t) => {
+  t.equal((await exportOf('6f1c2a4e-0000-4000-8000-000000000000')).statusCode, 404);
+  t.equal((await exportOf('nope')).statusCode, 400);
+});
+
+t.test('POST /admin/tenants/:id/import restores the archive into an empty tenant on every tier', async (t) => {
+  for (const tier of tiers) {
+    const target = await provision(platform, tier, 'restored');
+    // A stream without content-length, as curl -T sends it.
+    const res = await importInto(target.id, Readable.from([archive.subarray(0, 1000), archive.subarray(1000)]), { 'content-type': 'application/octet-stream' });
+    t.equal(res.statusCode, 200, res.body);
+    t.match(res.json(), { tenantId: target.id, rows: totalSeeded, source: { tenant: 'source-pooled', tier: 'pooled' } });
+    t.same(await tenantChecksums(platform, target), await tenantChecksums(platform, source), `${tier}: same counts and checksums`);
+    const audit = await platform.catalog.adminAuditEvent.findMany({ where: { tenantId: target.id, action: 'tenant.import' } });
+    t.match(audit[0]?.details, { rows: totalSeeded, fromTenantId: source.id });
+
+    const again = await importInto(target.id, archive);
+    t.equal(again.statusCode, 409, `${tier}: a second import is refused`);
+    t.equal(again.json().code, 'STRATA_TRANSFER_TENANT_NOT_EMPTY');
+    t.equal(again.headers['content-type'], 'application/problem+json; charset=utf-8');
+  }
+});
+
+t.test('bad uploads get 4xx problems and leave the tenant empty', async (t) => {
+  const target = await provision(platform, 'schema', 'bad-uploads');
+  const tampered = Buffer.from(archive.toString('utf8').replace('\tLead 3\t', '\tLead 4\t'));
+  const cases: [string, () => ReturnType<typeof importInto>, number, string][] = [
+    ['tampered rows', () => importInto(target.id, tampered), 422, 'STRATA_TRANSFER_ARCHIVE_MISMATCH'],
+    ['not an archive', () => importInto(target.id, 'hello'), 422, 'STRATA_TRANSFER_ARCHIVE_INVALID'],
+    ['no body', () => importInto(target.id, ''), 422, 'STRATA_TRANSFER_ARCHIVE_INVALID'],
+    ['JSON instead of an archive', () => importInto(target.id, '{"a":1}', { 'content-type': 'application/json' }), 415, 'STRATA_REQUEST_MEDIA_TYPE'],
+    ['a declared length over the limit', () => importInto(target.id, Buffer.alloc(maxBytes + 1, 'x')), 413, 'STRATA_REQUEST_TOO_LARGE'],
+    ['a stream growing past the limit', () => importInto(target.id, Readable.from([archive, Buffer.alloc(maxBytes, 'x')])), 413, 'STRATA_REQUEST_TOO_LARGE'],
+  ];
+  for (const [label, upload, status, code] of cases) {
+    const res = await upload();
+    t.equal(res.statusCode, status, label);
+    t.equal(res.json().code, code, label);
+  }
+  t.ok(Object.values(await tenantChecksums(platform, target)).every((x) => x.rows === 0), 'still empty');
+});
