@@ -22,6 +22,8 @@ export const permissionMatrix = {
   'crm.assign': managers,
   'crm.delete': managers,
   'settings.read': everyone,
+  /** The tenant's audit trail (who changed which record). */
+  'audit.read': administrators,
 } as const satisfies Record<string, Role[]>;
 
 export type Action = keyof typeof permissionMatrix;

@@ -9,6 +9,7 @@ import { UnknownServerError } from '../catalog/server-directory.js';
 import { InvalidReferenceError, RecordInUseError, RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
 import { isFencedWrite } from '../moves/change-capture.js';
 import { InvalidCursorError } from '../pagination/keyset-cursor.js';
+import { QuotaExceededError } from '../plans/quotas.js';
 import { NoTenantBoundError } from '../router/tenant-context.js';
 import { TenantDatabaseUnreachableError } from '../router/tenant-sql.js';
 import { TenantExistsError } from '../tenants/provision-tenant.js';
@@ -55,6 +56,8 @@ export function installErrorHandling(app: FastifyInstance) {
       body = problemBody(problems.emailTaken, error.message);
     } else if (error instanceof LastOwnerError) {
       body = problemBody(problems.lastOwner, error.message);
+    } else if (error instanceof QuotaExceededError) {
+      body = problemBody(problems.quotaExceeded, error.message, undefined, { resource: error.resource, limit: error.limit });
     } else if (error instanceof TenantNotFoundError) {
       body = problemBody(problems.notFound, 'No such tenant');
     } else if (error instanceof TenantStateError) {

@@ -4,10 +4,14 @@ import { AppError, problems } from '../http/problems.js';
 import type { Feature } from '../plans/plan-limits.js';
 import { tenantSettings } from './tenant-config.js';
 
-/** Use after authenticateTenant. Costs no round trip: the settings come from the cached catalog row. */
+/** The settings of the request's tenant (after authenticateTenant); no round trip: from the cached catalog row. */
+export function requestSettings(request: FastifyRequest) {
+  return tenantSettings(request.tenant, request.server.platform.config.rateLimit.planOverrides);
+}
+
 export function requireFeature(feature: Feature) {
   return async (request: FastifyRequest) => {
-    const { features } = tenantSettings(request.tenant, request.server.platform.config.rateLimit.planOverrides);
+    const { features } = requestSettings(request);
     if (!features[feature]) throw new AppError(problems.featureDisabled, `The ${feature} feature is not enabled for this tenant`);
   };
 }

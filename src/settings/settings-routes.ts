@@ -1,6 +1,7 @@
 /** GET /settings: what a tenant's front end needs to theme itself and show the right features. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { requirePermission } from '../auth/tenant-auth.js';
 import { featuresOutput, limitsOutput } from '../plans/plan-schemas.js';
 import { tenantConfig, tenantSettings } from './tenant-config.js';
 
@@ -14,7 +15,7 @@ export const settingsOutput = z.object({
 export const settingsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', app.authenticateTenant);
 
-  app.get('/settings', { schema: { response: { 200: settingsOutput.extend({ tenant: z.object({ id: z.uuid(), slug: z.string(), name: z.string() }) }) } } }, async (request) => {
+  app.get('/settings', { preHandler: requirePermission('settings.read'), schema: { response: { 200: settingsOutput.extend({ tenant: z.object({ id: z.uuid(), slug: z.string(), name: z.string() }) }) } } }, async (request) => {
     const { id, slug, name } = request.tenant;
     return { tenant: { id, slug, name }, ...tenantSettings(request.tenant, app.platform.config.rateLimit.planOverrides) };
   });

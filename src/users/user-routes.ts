@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requirePermission } from '../auth/tenant-auth.js';
+import { requestSettings } from '../settings/require-feature.js';
 import type { User } from '../generated/tenant/client.js';
 import { expectedVersion, ifMatchHeaders } from '../http/if-match.js';
 import { createUser, getUser, listUsers, updateUser } from './user-store.js';
@@ -27,7 +28,13 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', app.authenticateTenant);
   const read = requirePermission('users.read');
   const manage = requirePermission('users.manage');
-  const context = (request: FastifyRequest) => ({ db: request.db, catalog: app.platform.catalog, tenantId: request.tenant.id });
+  const context = (request: FastifyRequest) => ({
+    db: request.db,
+    catalog: app.platform.catalog,
+    tenantId: request.tenant.id,
+    actorId: request.claims.sub,
+    maxUsers: requestSettings(request).limits.users,
+  });
 
   app.get('/users', { preHandler: read, schema: { querystring: userListQuery, response: { 200: userPage } } }, async (request) => {
     const page = await listUsers(request.db, request.query);

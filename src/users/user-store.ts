@@ -6,10 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { addLoginRoute, normalizeEmail, removeLoginRoute } from '../auth/login-index.js';
 import { hashPassword } from '../auth/passwords.js';
 import { revokeUserTokens } from '../auth/refresh-tokens.js';
+import { recordChange } from '../audit/tenant-audit.js';
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import { RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
 import type { User } from '../generated/tenant/client.js';
 import { after, page } from '../pagination/keyset-cursor.js';
+import { assertBelowLimit } from '../plans/quotas.js';
 import type { TenantClient } from '../router/tenant-router.js';
 import type { UserCreate, UserListQuery, UserPatch } from './user-schemas.js';
 
@@ -33,7 +35,13 @@ interface Context {
   db: TenantClient;
   catalog: CatalogClient;
   tenantId: string;
+  /** Who makes the change, for the tenant's audit trail; null or absent: the platform. */
+  actorId?: string | null;
+  /** The tenant's limit of active users (its plan's, or its config's); null or absent: none. */
+  maxUsers?: number | null;
 }
+
+const actor = (ctx: Context) => ({ actorId: ctx.actorId ?? null });
 
 /** `userId` when it names a user of this tenant, else null (an operator's token names none). */
 export async function tenantUserId(db: TenantClient, userId: string): Promise<string | null> {
@@ -60,9 +68,13 @@ export async function getUser(db: TenantClient, id: string): Promise<User> {
 export async function createUser(ctx: Context, input: UserCreate): Promise<{ user: User; temporaryPassword?: string }> {
   const temporaryPassword = input.password ? undefined : randomBytes(15).toString('base64url');
   const email = normalizeEmail(input.email);
-  const user = await ctx.db.user
-    .create({
-      data: { email, name: input.name, role: input.role, passwordHash: await hashPassword(input.password ?? temporaryPassword!) },
+  const passwordHash = await hashPassword(input.password ?? temporaryPassword!);
+  const user = await ctx.db
+    .$transaction(async (tx) => {
+      await assertBelowLimit(tx, 'users', ctx.maxUsers);
+      const created = await tx.user.create({ data: { email, name: input.name, role: input.role, passwordHash } });
+      await recordChange(tx, actor(ctx), { entity, entityId: created.id, action: 'create', changes: { email, name: input.name, role: input.role } });
+      return created;
     })
     .catch((err: unknown) => {
       // Emails are unique per tenant only: this says nothing about other tenants.
@@ -90,10 +102,15 @@ export async function updateUser(ctx: Context, id: string, patch: UserPatch, exp
       const owners = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM users WHERE role = 'owner' AND status = 'active' FOR UPDATE`;
       if (owners.filter((o) => o.id !== id).length === 0) throw new LastOwnerError();
     }
-    return tx.user.update({
+    if (patch.status === 'active' && current.status !== 'active') await assertBelowLimit(tx, 'users', ctx.maxUsers);
+    const user = await tx.user.update({
       where: { tenantId_id: { tenantId: current.tenantId, id } },
       data: { name: patch.name, role: patch.role, status: patch.status, passwordHash, version: { increment: 1 } },
     });
+    // The password itself never reaches the trail, only that it changed.
+    const changes = { name: patch.name, role: patch.role, status: patch.status, ...(patch.password && { password: 'changed' }) };
+    await recordChange(tx, actor(ctx), { entity, entityId: id, action: 'update', changes });
+    return user;
   });
   if (patch.status === 'deactivated' || patch.password) await revokeUserTokens(ctx.db, id);
   if (patch.status === 'deactivated') await removeLoginRoute(ctx.catalog, updated.email, ctx.tenantId);

@@ -46,7 +46,7 @@ async function pooledRows(tenantId: string) {
 
 async function createVia(slug: string, plan: string, tier?: Tier) {
   const res = await call('POST', '/admin/tenants', { slug, name: `Tenant ${slug}`, plan, tier, owner: { email: `owner@${slug}.example`, name: 'Owner' } });
-  t.equal(res.statusCode, 201, res.body);
+  if (res.statusCode !== 201) throw new Error(`creating ${slug}: ${res.body}`);
   return res.json() as { tenant: { id: string; slug: string; tier: Tier; status: string }; owner: { id: string; email: string; password: string } };
 }
 
@@ -92,7 +92,7 @@ for (const tier of tiers) {
       status: 'active',
       placement: { server: 'default', schema: row.schemaName, database: row.databaseName },
       settings: { plan: planFor[tier] },
-      usage: { rows: { users: 1, leads: 1, deals: 0 } },
+      usage: { rows: { users: 1, leads: 1, deals: 0, audit_events: 2 } },
     });
     t.ok(shown.json().usage.requests.today >= 2, 'requests served to the tenant are counted');
     if (tier === 'pooled') t.equal(shown.json().usage.storageBytes, null);
@@ -229,7 +229,7 @@ for (const tier of tiers) {
     t.equal(purged.statusCode, 200, purged.body);
     const { archive, rows } = purged.json();
     t.ok(archive.startsWith(exportDir), 'the export archive is in the configured directory');
-    t.equal(rows, 3, 'the export holds the owner, the lead and the owner’s refresh token');
+    t.equal(rows, 5, 'the export holds the owner, the lead, the owner’s refresh token and the two audit events');
     const [magic, manifest] = (await readFile(archive, 'utf8')).split('\n');
     t.equal(magic, 'STRATA-TENANT-ARCHIVE 1');
     t.match(JSON.parse(manifest!), { tenant: { id: tenant.id } });

@@ -2,6 +2,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { recordScope } from '../../auth/permissions.js';
 import { assertMayAssign, requirePermission } from '../../auth/tenant-auth.js';
+import { actorOf } from '../../audit/tenant-audit.js';
+import { requestSettings } from '../../settings/require-feature.js';
 import { tenantUserId } from '../../users/user-store.js';
 import { z } from 'zod';
 import type { Lead } from '../../generated/tenant/client.js';
@@ -44,7 +46,7 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post('/leads', { preHandler: write, schema: { body: leadInput, response: { 201: leadOutput } } }, async (request, reply) => {
     await assertMayAssign(request, request.body.ownerId, request.body.assigneeId);
     const ownerId = request.body.ownerId === undefined ? await tenantUserId(request.db, request.claims.sub) : request.body.ownerId;
-    const lead = await createLead(request.db, { ...request.body, ownerId });
+    const lead = await createLead(request.db, { ...request.body, ownerId }, { ...actorOf(request.claims), maxLeads: requestSettings(request).limits.leads });
     return reply.status(201).header('etag', etag(lead)).header('location', `/leads/${lead.id}`).send(toOutput(lead));
   });
 
@@ -59,7 +61,7 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const version = expectedVersion(request.headers['if-match']);
       await assertMayAssign(request, request.body.ownerId, request.body.assigneeId);
-      const lead = await updateLead(request.db, recordScope(request.claims), request.params.id, request.body, version);
+      const lead = await updateLead(request.db, recordScope(request.claims), request.params.id, request.body, version, actorOf(request.claims));
       return reply.header('etag', etag(lead)).send(toOutput(lead));
     },
   );
@@ -68,7 +70,7 @@ export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
     '/leads/:id',
     { preHandler: requirePermission('crm.delete'), schema: { params: leadParams, headers: ifMatchHeaders, response: { 204: z.null() } } },
     async (request, reply) => {
-      await deleteLead(request.db, recordScope(request.claims), request.params.id, expectedVersion(request.headers['if-match']));
+      await deleteLead(request.db, recordScope(request.claims), request.params.id, expectedVersion(request.headers['if-match']), actorOf(request.claims));
       return reply.status(204).send(null);
     },
   );

@@ -8,6 +8,8 @@ import { type Lead, Prisma } from '../../generated/tenant/client.js';
 import { decodeCursor, page } from '../../pagination/keyset-cursor.js';
 import type { TenantClient } from '../../router/tenant-router.js';
 import { selectList, SqlWhere } from '../../router/tenant-sql.js';
+import { type Actor, platformActor, recordChange } from '../../audit/tenant-audit.js';
+import { assertBelowLimit } from '../../plans/quotas.js';
 import { RecordInUseError, RecordNotFoundError, translatePrismaError, VersionConflictError } from '../record-errors.js';
 import type { LeadInput, LeadListQuery, LeadPatch } from './lead-schemas.js';
 
@@ -46,8 +48,19 @@ export async function getLead(db: TenantClient, scope: RecordScope, id: string):
   return lead;
 }
 
-export async function createLead(db: TenantClient, input: LeadInput): Promise<Lead> {
-  return db.lead.create({ data: input }).catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
+/**
+ * Creates a lead and its audit record in one transaction; with `maxLeads` (the tenant's plan
+ * limit), refuses with QuotaExceededError once the tenant holds that many.
+ */
+export async function createLead(db: TenantClient, input: LeadInput, actor: Actor & { maxLeads?: number | null } = platformActor): Promise<Lead> {
+  return db
+    .$transaction(async (tx) => {
+      await assertBelowLimit(tx, 'leads', actor.maxLeads);
+      const lead = await tx.lead.create({ data: input });
+      await recordChange(tx, actor, { entity, entityId: lead.id, action: 'create', changes: input });
+      return lead;
+    })
+    .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
 }
 
 /** Applies `patch` if the lead is still at `expectedVersion` (when given); bumps the version. */
@@ -57,19 +70,28 @@ export async function updateLead(
   id: string,
   patch: LeadPatch,
   expectedVersion?: number,
+  actor: Actor = platformActor,
 ): Promise<Lead> {
-  const [lead] = await db.lead
-    .updateManyAndReturn({
-      where: { id, ...leadScope(scope), ...(expectedVersion !== undefined && { version: expectedVersion }) },
-      data: { ...patch, version: { increment: 1 } },
+  const lead = await db
+    .$transaction(async (tx) => {
+      const [updated] = await tx.lead.updateManyAndReturn({
+        where: { id, ...leadScope(scope), ...(expectedVersion !== undefined && { version: expectedVersion }) },
+        data: { ...patch, version: { increment: 1 } },
+      });
+      if (updated) await recordChange(tx, actor, { entity, entityId: id, action: 'update', changes: patch });
+      return updated;
     })
     .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
   return lead ?? explainMiss(db, scope, id);
 }
 
-export async function deleteLead(db: TenantClient, scope: RecordScope, id: string, expectedVersion?: number): Promise<void> {
-  const { count } = await db.lead
-    .deleteMany({ where: { id, ...leadScope(scope), ...(expectedVersion !== undefined && { version: expectedVersion }) } })
+export async function deleteLead(db: TenantClient, scope: RecordScope, id: string, expectedVersion?: number, actor: Actor = platformActor): Promise<void> {
+  const { count } = await db
+    .$transaction(async (tx) => {
+      const deleted = await tx.lead.deleteMany({ where: { id, ...leadScope(scope), ...(expectedVersion !== undefined && { version: expectedVersion }) } });
+      if (deleted.count) await recordChange(tx, actor, { entity, entityId: id, action: 'delete' });
+      return deleted;
+    })
     .catch((err: unknown) => {
       // Deals keep their lead: the foreign key refuses, and the caller is told why.
       if ((err as { code?: string }).code === 'P2003') throw new RecordInUseError(entity);
