@@ -1,0 +1,67 @@
+import { pino } from 'pino';
+import t from 'tap';
+import { startPlatform } from '../../src/platform/platform.js';
+import { adminToken, bearer, provision, startTestPlatform, testApp, userWithToken } from '../helper.js';
+
+const redisUrl = process.env.REDIS_URL;
+
+/** Polls until `request` answers `status`, for at most `ms`; returns how long it took (or -1). */
+async function within(ms: number, status: number, request: () => Promise<{ statusCode: number }>) {
+  const started = Date.now();
+  while (Date.now() - started < ms) {
+    if ((await request()).statusCode === status) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return -1;
+}
+
+t.test('admin changes on one instance are obeyed by another within a second', { skip: !redisUrl && 'needs REDIS_URL' }, async (t) => {
+  const first = await startTestPlatform(t, { REDIS_URL: redisUrl! });
+  // A second API instance: same installation (catalog, databases, Redis channel), its own caches.
+  const second = await startPlatform(first.config, pino({ level: 'silent' }));
+  t.teardown(() => second.close());
+  const adminApp = await testApp(t, first);
+  const otherApp = await testApp(t, second);
+  const admin = bearer(await adminToken(first));
+
+  for (const tier of ['pooled', 'dedicated'] as const) {
+    const tenant = await provision(first, tier, 'elsewhere', 'starter');
+    const owner = await userWithToken(first, tenant, 'owner');
+    const onOther = (url: string) => () => otherApp.inject({ url, headers: bearer(owner.token) });
+    t.equal((await onOther('/leads')()).statusCode, 200, `${tier}: served, and now cached on the other instance`);
+    t.equal((await onOther('/deals')()).statusCode, 200);
+
+    const suspend = await adminApp.inject({ method: 'POST', url: `/admin/tenants/${tenant.id}/suspend`, headers: admin, payload: { reason: 'abuse report' } });
+    t.equal(suspend.statusCode, 200);
+    const refusedAfter = await within(1000, 423, onOther('/leads'));
+    t.ok(refusedAfter >= 0, `${tier}: suspension obeyed by the other instance after ${refusedAfter} ms`);
+
+    await adminApp.inject({ method: 'POST', url: `/admin/tenants/${tenant.id}/reactivate`, headers: admin });
+    const servedAfter = await within(1000, 200, onOther('/leads'));
+    t.ok(servedAfter >= 0, `${tier}: reactivation obeyed after ${servedAfter} ms`);
+
+    // A config change (a feature switched off) reaches the other instance the same way.
+    await adminApp.inject({ method: 'PATCH', url: `/admin/tenants/${tenant.id}`, headers: admin, payload: { config: { features: { deals: false } } } });
+    const disabledAfter = await within(1000, 403, onOther('/deals'));
+    t.ok(disabledAfter >= 0, `${tier}: feature switch obeyed after ${disabledAfter} ms`);
+
+    await adminApp.inject({ method: 'DELETE', url: `/admin/tenants/${tenant.id}`, headers: admin });
+    const goneAfter = await within(1000, 403, onOther('/leads'));
+    t.ok(goneAfter >= 0, `${tier}: deletion obeyed after ${goneAfter} ms`);
+  }
+});
+
+t.test('without Redis, the other instance obeys within the catalog cache TTL', async (t) => {
+  const first = await startTestPlatform(t, { REDIS_URL: '', STRATA_CATALOG_CACHE_MS: '300' });
+  const second = await startPlatform(first.config, pino({ level: 'silent' }));
+  t.teardown(() => second.close());
+  const adminApp = await testApp(t, first);
+  const otherApp = await testApp(t, second);
+  const tenant = await provision(first, 'schema', 'ttl-bound');
+  const owner = await userWithToken(first, tenant, 'owner');
+  const leads = () => otherApp.inject({ url: '/leads', headers: bearer(owner.token) });
+  t.equal((await leads()).statusCode, 200);
+  await adminApp.inject({ method: 'POST', url: `/admin/tenants/${tenant.id}/suspend`, headers: bearer(await adminToken(first)), payload: { reason: 'test' } });
+  const after = await within(1000, 423, leads);
+  t.ok(after >= 0 && after <= 1000, `obeyed after ${after} ms (TTL 300 ms)`);
+});
