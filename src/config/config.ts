@@ -54,6 +54,12 @@ const schema = z
     STRATA_OWNER_PASSWORD: z.string().min(1).default(devDefaults.STRATA_OWNER_PASSWORD),
     STRATA_RUNTIME_ROLE: identifier.default('strata_app'),
     STRATA_RUNTIME_PASSWORD: z.string().min(1).default(devDefaults.STRATA_RUNTIME_PASSWORD),
+    /**
+     * Where tenant traffic to the default server connects instead of DATABASE_URL's host and port,
+     * e.g. a PgBouncer in transaction mode (infra/pgbouncer.ini). Owner work always goes direct.
+     */
+    STRATA_RUNTIME_HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address').optional(),
+    STRATA_RUNTIME_PORT: port.optional(),
 
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(devDefaults.JWT_SECRET),
     JWT_ISSUER: z.string().min(1).default('strata'),
@@ -126,7 +132,8 @@ export interface Config {
     embedded: { dir: string; port: number };
     prefix: string;
     owner: { role: string; secretRef: string };
-    runtime: { role: string; secretRef: string };
+    /** host/port: null when tenant traffic connects where DATABASE_URL does. */
+    runtime: { role: string; secretRef: string; host: string | null; port: number | null };
   };
   jwt: { secret: string; issuer: string; audience: string; adminAudience: string; ttlSeconds: number };
   /** The bootstrap admin; its password is read through the reference, like the roles' passwords. */
@@ -168,7 +175,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       embedded: { dir: env.STRATA_EMBEDDED_DIR, port: env.STRATA_EMBEDDED_PORT },
       prefix: env.STRATA_DB_PREFIX,
       owner: { role: env.STRATA_OWNER_ROLE, secretRef: 'env:STRATA_OWNER_PASSWORD' },
-      runtime: { role: env.STRATA_RUNTIME_ROLE, secretRef: 'env:STRATA_RUNTIME_PASSWORD' },
+      runtime: {
+        role: env.STRATA_RUNTIME_ROLE,
+        secretRef: 'env:STRATA_RUNTIME_PASSWORD',
+        host: env.STRATA_RUNTIME_HOST ?? null,
+        port: env.STRATA_RUNTIME_PORT ?? null,
+      },
     },
     jwt: {
       secret: env.JWT_SECRET,

@@ -83,6 +83,8 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
       ownerSecretRef: owner.secretRef,
       runtimeRole: runtime.role,
       runtimeSecretRef: runtime.secretRef,
+      runtimeHost: runtime.host,
+      runtimePort: runtime.port,
       maxConnections: config.router.connectionBudget,
     };
     const [catalogMigrations, tenantMigrations] = await Promise.all([

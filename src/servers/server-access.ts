@@ -10,6 +10,9 @@ export interface ServerRecord {
   name: string;
   host: string;
   port: number;
+  /** Where runtime-role connections go (e.g. PgBouncer); null: host/port. */
+  runtimeHost: string | null;
+  runtimePort: number | null;
   tenantsDatabase: string;
   ownerRole: string;
   ownerSecretRef: string;
@@ -21,9 +24,12 @@ export interface ServerRecord {
 export type ServerRole = 'owner' | 'runtime';
 
 export function connectionConfig(server: ServerRecord, role: ServerRole, database: string): PoolConfig {
+  // Tenant traffic may pass a pooler in transaction mode: its context is only ever transaction-local.
+  // Owner work (DDL, advisory locks, COPY) needs a session of its own and always goes direct.
+  const runtime = role === 'runtime';
   return {
-    host: server.host,
-    port: server.port,
+    host: (runtime && server.runtimeHost) || server.host,
+    port: (runtime && server.runtimePort) || server.port,
     database,
     user: role === 'owner' ? server.ownerRole : server.runtimeRole,
     password: resolveSecret(role === 'owner' ? server.ownerSecretRef : server.runtimeSecretRef),
