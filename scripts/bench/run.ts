@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resultsDir } from './bench-kit.js';
 
-const benches = ['router-reads', 'http-leads', 'migrate-fleet', 'tenant-move'] as const;
+const benches = ['router-reads', 'http-leads', 'migrate-fleet', 'transfer', 'tenant-move'] as const;
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const flags = process.argv.slice(2).filter((a) => a.startsWith('-'));
 const selected = names.length ? names : benches;
