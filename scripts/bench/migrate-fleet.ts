@@ -79,9 +79,11 @@ await withBenchPlatform('migrate', { STRATA_POOL_MAX: '4' }, async (platform) =>
   const naiveDdl = await timed(() => naiveLoop(targets, second));
   for (const run of [strataNoop, strataDdl]) if (!run.value.ok) throw new Error(`fleet run failed: ${JSON.stringify(run.value.counts)}`);
 
+  // Targets (migration-runner issue) are for 1,000 schema tenants; a smaller fleet is only indicative.
+  const outcome = (ms: number, limitMs: number, speedup: number) => (ms <= limitMs && speedup >= 10 ? 'yes' : 'no');
   const rows = [
-    { run: 'no-op apply (all current)', targets: targets.length, 'strata ms': round(strataNoop.ms, 0), 'naive loop ms': round(naiveNoop.ms, 0), speedup: `${round(naiveNoop.ms / strataNoop.ms)}×` },
-    { run: 'ADD COLUMN + CREATE INDEX', targets: targets.length, 'strata ms': round(strataDdl.ms, 0), 'naive loop ms': round(naiveDdl.ms, 0), speedup: `${round(naiveDdl.ms / strataDdl.ms)}×` },
+    { run: 'no-op apply (all current)', targets: targets.length, 'strata ms': round(strataNoop.ms, 0), 'naive loop ms': round(naiveNoop.ms, 0), speedup: `${round(naiveNoop.ms / strataNoop.ms)}×`, target: '≤ 2 s, ≥ 10×', met: outcome(strataNoop.ms, 2_000, naiveNoop.ms / strataNoop.ms) },
+    { run: 'ADD COLUMN + CREATE INDEX', targets: targets.length, 'strata ms': round(strataDdl.ms, 0), 'naive loop ms': round(naiveDdl.ms, 0), speedup: `${round(naiveDdl.ms / strataDdl.ms)}×`, target: '≤ 10 s, ≥ 10×', met: outcome(strataDdl.ms, 10_000, naiveDdl.ms / strataDdl.ms) },
   ];
   await writeResults('migrate-fleet', {
     title: `Migration runner: ${schemaCount} schema tenants + ${dedicatedCount} dedicated + pooled`,

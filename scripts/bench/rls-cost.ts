@@ -1,0 +1,153 @@
+/**
+ * What the RLS predicate costs (proof-of-isolation issue). The pooled leads table is loaded in
+ * bulk with N rows of M tenants (default 1,000,000 / 100); the same indexed queries then run as
+ * the runtime role under RLS (tenant context set, no tenant filter in the SQL) and as a
+ * superuser, which bypasses RLS, with an explicit `WHERE tenant_id`: sequential on one connection
+ * each, alternating query by query. The ratio of median latencies is the predicate's cost. The RLS
+ * plans are kept: the policy's `tenant_id = current_setting(…)::uuid` is an index condition,
+ * computed once per scan (current_setting is stable), never a per-row filter.
+ * `npm run bench -- rls-cost [--rows N] [--tenants N] [--queries N] [--rounds N]`
+ */
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { connectionConfig } from '../../src/servers/server-access.js';
+import { percentile, round, timed, withBenchPlatform, writeResults } from './bench-kit.js';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== 'rls-cost'),
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    tenants: { type: 'string', default: '100' },
+    queries: { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const rowCount = Number(values.rows);
+const tenantCount = Number(values.tenants);
+const queries = Number(values.queries);
+const rounds = Number(values.rounds);
+
+interface Shape {
+  name: string;
+  /** Under RLS: no tenant in the SQL. */
+  rls: { text: string; values: (tenant: string, id: string) => unknown[] };
+  /** Bypassing RLS: the tenant made explicit. */
+  explicit: { text: string; values: (tenant: string, id: string) => unknown[] };
+}
+
+const shapes: Shape[] = [
+  {
+    name: 'lead by id',
+    rls: { text: 'SELECT * FROM leads WHERE id = $1', values: (_t, id) => [id] },
+    explicit: { text: 'SELECT * FROM leads WHERE tenant_id = $1 AND id = $2', values: (t, id) => [t, id] },
+  },
+  {
+    name: 'first page (20, newest first)',
+    rls: { text: 'SELECT * FROM leads ORDER BY created_at DESC, id DESC LIMIT 21', values: () => [] },
+    explicit: { text: 'SELECT * FROM leads WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 21', values: (t) => [t] },
+  },
+  {
+    name: 'count by status',
+    rls: { text: `SELECT count(*) FROM leads WHERE status = 'qualified'`, values: () => [] },
+    explicit: { text: `SELECT count(*) FROM leads WHERE tenant_id = $1 AND status = 'qualified'`, values: (t) => [t] },
+  },
+];
+
+await withBenchPlatform('rls', {}, async (platform) => {
+  const server = platform.defaultServer;
+  const database = server.tenantsDatabase;
+  const url = new URL(platform.adminUrl);
+  url.pathname = `/${database}`;
+  const superuser = new pg.Client({ connectionString: url.toString() });
+  const runtime = new pg.Client(connectionConfig(server, 'runtime', database));
+  await Promise.all([superuser.connect(), runtime.connect()]);
+  try {
+    console.error(`loading ${rowCount} leads of ${tenantCount} tenants`);
+    const load = await timed(async () => {
+      // One statement: generate_series, no round trip per row. The superuser is not subject to RLS.
+      await superuser.query(
+        `INSERT INTO leads (tenant_id, id, name, status, created_at, updated_at)
+         SELECT t.id, gen_random_uuid(), 'lead ' || g,
+                (ARRAY['new', 'contacted', 'qualified', 'unqualified', 'converted'])[1 + g % 5]::"LeadStatus",
+                now() - g * interval '1 second', now()
+           FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, $1::int)) t, generate_series(1, $2::int) g`,
+        [tenantCount, Math.ceil(rowCount / tenantCount)],
+      );
+      await superuser.query('VACUUM ANALYZE leads');
+    });
+    const { rows: sample } = await superuser.query<{ tenant_id: string; id: string }>(
+      `SELECT tenant_id, id FROM leads TABLESAMPLE SYSTEM (1) LIMIT $1`,
+      [queries],
+    );
+
+    const setTenant = (tenant: string) => runtime.query(`SELECT set_config('app.tenant_id', $1, false)`, [tenant]);
+    /**
+     * `queries` statements per side, one tenant after another, the two sides alternating query by
+     * query (so drifting load on a shared machine hits both alike): each side's median in µs.
+     * The runtime role's context is set untimed before its statement.
+     */
+    async function measure(shape: Shape): Promise<{ explicit: number; rls: number }> {
+      const times = { explicit: [] as number[], rls: [] as number[] };
+      for (let i = 0; i < queries; i++) {
+        const { tenant_id: tenant, id } = sample[i % sample.length]!;
+        await setTenant(tenant);
+        for (const side of i % 2 ? (['rls', 'explicit'] as const) : (['explicit', 'rls'] as const)) {
+          const client = side === 'rls' ? runtime : superuser;
+          const started = performance.now();
+          await client.query(shape[side].text, shape[side].values(tenant, id));
+          times[side].push((performance.now() - started) * 1000);
+        }
+      }
+      return { explicit: percentile(times.explicit, 50), rls: percentile(times.rls, 50) };
+    }
+
+    async function warmUp(shape: Shape) {
+      const { tenant_id: tenant, id } = sample[0]!;
+      await setTenant(tenant);
+      await runtime.query(shape.rls.text, shape.rls.values(tenant, id));
+      await superuser.query(shape.explicit.text, shape.explicit.values(tenant, id));
+    }
+
+    const rows: Record<string, string | number>[] = [];
+    const data: Record<string, unknown> = {};
+    for (const shape of shapes) {
+      for (let i = 0; i < 50; i++) await warmUp(shape); // connections' caches
+      const runs: { explicit: number; rls: number; ratio: number }[] = [];
+      for (let r = 0; r < rounds; r++) {
+        const { explicit, rls } = await measure(shape);
+        runs.push({ explicit, rls, ratio: rls / explicit });
+      }
+      const { tenant_id: tenant, id } = sample[0]!;
+      await setTenant(tenant);
+      const plan = (await runtime.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${shape.rls.text}`, shape.rls.values(tenant, id))).rows.map(
+        (r: { 'QUERY PLAN': string }) => r['QUERY PLAN'],
+      );
+      const ratios = runs.map((r) => r.ratio);
+      const worst = Math.max(...ratios);
+      const indexCond = plan.some((line) => /Index Cond: .*tenant_id = .*current_setting/.test(line));
+      rows.push({
+        query: shape.name,
+        'explicit WHERE p50 µs': runs.map((r) => round(r.explicit, 0)).join(', '),
+        'RLS p50 µs': runs.map((r) => round(r.rls, 0)).join(', '),
+        'RLS / explicit': `${round(Math.min(...ratios), 2)}–${round(worst, 2)}×`,
+        target: '≤ 1.1×',
+        met: worst <= 1.1 ? 'yes' : 'no',
+        'policy as index condition': indexCond ? 'yes' : 'no',
+      });
+      data[shape.name] = { runs, plan };
+    }
+
+    await writeResults('rls-cost', {
+      title: `RLS predicate cost: ${rowCount.toLocaleString('en')} leads of ${tenantCount} tenants, ${queries} queries × ${rounds} rounds per side`,
+      rows,
+      notes: [
+        `bulk load (one INSERT … SELECT over generate_series, then VACUUM ANALYZE): ${round(load.ms / 1000)} s`,
+        'RLS: the runtime role with app.tenant_id set (untimed) and no tenant in the SQL; explicit: a superuser (RLS bypassed) with WHERE tenant_id; median latency per query, one connection each, loopback, the sides alternating query by query',
+        'each cell lists one value per round; met = the worst round meets the target',
+      ],
+      data: { rowCount, tenantCount, queries, rounds, loadMs: load.ms, ...data },
+    });
+  } finally {
+    await Promise.all([superuser.end(), runtime.end()]);
+  }
+});
