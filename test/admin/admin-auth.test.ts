@@ -7,7 +7,8 @@ import { hashPassword } from '../../src/auth/passwords.js';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { adminToken, bearer, provision, startTestPlatform, testApp, tokenFor } from '../helper.js';
 
-const platform = await startTestPlatform(t);
+// No spare schemas: nothing here measures provisioning speed, and building them only adds load.
+const platform = await startTestPlatform(t, { STRATA_SPARE_SCHEMAS: '0' });
 const app = await testApp(t, platform);
 const tenant = await provision(platform, 'pooled', 'alpha');
 const { jwt } = platform.config;

@@ -16,7 +16,7 @@ async function within(ms: number, status: number, request: () => Promise<{ statu
 }
 
 t.test('admin changes on one instance are obeyed by another within a second', { skip: !redisUrl && 'needs REDIS_URL' }, async (t) => {
-  const first = await startTestPlatform(t, { REDIS_URL: redisUrl! });
+  const first = await startTestPlatform(t, { REDIS_URL: redisUrl!, STRATA_SPARE_SCHEMAS: '0' });
   // A second API instance: same installation (catalog, databases, Redis channel), its own caches.
   const second = await startPlatform(first.config, pino({ level: 'silent' }));
   t.teardown(() => second.close());
@@ -52,7 +52,7 @@ t.test('admin changes on one instance are obeyed by another within a second', { 
 });
 
 t.test('without Redis, the other instance obeys within the catalog cache TTL', async (t) => {
-  const first = await startTestPlatform(t, { REDIS_URL: '', STRATA_CATALOG_CACHE_MS: '300' });
+  const first = await startTestPlatform(t, { REDIS_URL: '', STRATA_CATALOG_CACHE_MS: '300', STRATA_SPARE_SCHEMAS: '0' });
   const second = await startPlatform(first.config, pino({ level: 'silent' }));
   t.teardown(() => second.close());
   const adminApp = await testApp(t, first);

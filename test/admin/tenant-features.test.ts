@@ -1,7 +1,8 @@
 import t from 'tap';
 import { adminToken, bearer, provision, startTestPlatform, testApp, tiers, userWithToken } from '../helper.js';
 
-const platform = await startTestPlatform(t);
+// No spare schemas: nothing here measures provisioning speed, and building them only adds load.
+const platform = await startTestPlatform(t, { STRATA_SPARE_SCHEMAS: '0' });
 const app = await testApp(t, platform);
 const admin = bearer(await adminToken(platform));
 
@@ -73,6 +74,12 @@ for (const tier of tiers) {
     t.match(userTrail[0].changes, { status: 'deactivated' });
     t.equal((await B.get(`/audit?entityId=${lead.id}`)).json().items.length, 0, 'B cannot read A’s trail');
     const allB = (await B.get('/audit?limit=100')).json().items;
+    const deal = (await B.post('/deals', { title: 'Big one', amount: '1200.50', currency: 'EUR' })).json();
+    t.equal((await B.patch(`/deals/${deal.id}`, { stage: 'won' })).statusCode, 200);
+    const note = (await B.post('/activities', { kind: 'note', body: 'called', dealId: deal.id })).json();
+    t.equal((await B.del(`/activities/${note.id}`)).statusCode, 204);
+    const crmTrail = (await B.get('/audit?limit=4')).json().items.map((e: { action: string; entityId: string }) => [e.action, e.entityId]);
+    t.same(crmTrail, [['activity.delete', note.id], ['activity.create', note.id], ['deal.update', deal.id], ['deal.create', deal.id]], 'deals and activities are audited too');
     const leadsOfB = allB.filter((e: { entity: string }) => e.entity === 'lead');
     t.equal(leadsOfB.length, 4);
     t.ok(leadsOfB.every((e: { actorId: string }) => e.actorId === ownerB.user.id), 'made by B’s owner');

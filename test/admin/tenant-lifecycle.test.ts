@@ -8,7 +8,8 @@ import { withOwnerConnection } from '../../src/servers/server-access.js';
 import { adminToken, bearer, provision, startTestPlatform, testApp, tiers, type Tier } from '../helper.js';
 
 const exportDir = await mkdtemp(join(tmpdir(), 'strata-purge-'));
-const platform = await startTestPlatform(t, { STRATA_PURGE_EXPORT_DIR: exportDir });
+// No spare schemas: nothing here measures provisioning speed, and building them only adds load.
+const platform = await startTestPlatform(t, { STRATA_PURGE_EXPORT_DIR: exportDir, STRATA_SPARE_SCHEMAS: '0' });
 const app = await testApp(t, platform);
 const admin = bearer(await adminToken(platform));
 const server = platform.defaultServer;

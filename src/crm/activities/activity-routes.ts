@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { actorOf } from '../../audit/tenant-audit.js';
 import { recordScope } from '../../auth/permissions.js';
 import { requirePermission } from '../../auth/tenant-auth.js';
 import type { Activity } from '../../generated/tenant/client.js';
@@ -51,14 +52,14 @@ export const activityRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch(
     '/activities/:id',
     { preHandler: write, schema: { params: activityParams, body: activityPatch, response: { 200: activityOutput } } },
-    async (request) => toOutput(await updateActivity(request.db, recordScope(request.claims), request.params.id, request.body)),
+    async (request) => toOutput(await updateActivity(request.db, recordScope(request.claims), request.params.id, request.body, actorOf(request.claims))),
   );
 
   app.delete(
     '/activities/:id',
     { preHandler: requirePermission('crm.delete'), schema: { params: activityParams, response: { 204: z.null() } } },
     async (request, reply) => {
-      await deleteActivity(request.db, recordScope(request.claims), request.params.id);
+      await deleteActivity(request.db, recordScope(request.claims), request.params.id, actorOf(request.claims));
       return reply.status(204).send(null);
     },
   );

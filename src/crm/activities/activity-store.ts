@@ -4,6 +4,7 @@
  * narrowed to the caller's record scope: an activity outside it is "not found", like one of
  * another tenant, and a lead or deal outside it is no valid reference.
  */
+import { type Actor, platformActor, recordChange } from '../../audit/tenant-audit.js';
 import type { RecordScope } from '../../auth/permissions.js';
 import type { Activity, Prisma } from '../../generated/tenant/client.js';
 import { after, page } from '../../pagination/keyset-cursor.js';
@@ -66,23 +67,32 @@ export async function createActivity(db: TenantClient, scope: RecordScope, input
   await checkReferences(db, scope, input);
   const authorId = await tenantUserId(db, callerId);
   const occurredAt = input.occurredAt === undefined ? undefined : new Date(input.occurredAt);
-  return db.activity
-    .create({ data: { ...input, occurredAt, authorId } })
+  return db
+    .$transaction(async (tx) => {
+      const activity = await tx.activity.create({ data: { ...input, occurredAt, authorId } });
+      await recordChange(tx, { actorId: callerId }, { entity, entityId: activity.id, action: 'create', changes: input });
+      return activity;
+    })
     .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
 }
 
 /** Activities carry no version: the last write wins. */
-export async function updateActivity(db: TenantClient, scope: RecordScope, id: string, patch: ActivityPatch): Promise<Activity> {
+export async function updateActivity(db: TenantClient, scope: RecordScope, id: string, patch: ActivityPatch, actor: Actor = platformActor): Promise<Activity> {
   const occurredAt = patch.occurredAt === undefined ? undefined : new Date(patch.occurredAt);
-  const [activity] = await db.activity.updateManyAndReturn({
-    where: { AND: [{ id }, activityScope(scope)] },
-    data: { ...patch, occurredAt },
+  const activity = await db.$transaction(async (tx) => {
+    const [updated] = await tx.activity.updateManyAndReturn({ where: { AND: [{ id }, activityScope(scope)] }, data: { ...patch, occurredAt } });
+    if (updated) await recordChange(tx, actor, { entity, entityId: id, action: 'update', changes: patch });
+    return updated;
   });
   if (!activity) throw new RecordNotFoundError(entity);
   return activity;
 }
 
-export async function deleteActivity(db: TenantClient, scope: RecordScope, id: string): Promise<void> {
-  const { count } = await db.activity.deleteMany({ where: { AND: [{ id }, activityScope(scope)] } });
+export async function deleteActivity(db: TenantClient, scope: RecordScope, id: string, actor: Actor = platformActor): Promise<void> {
+  const { count } = await db.$transaction(async (tx) => {
+    const deleted = await tx.activity.deleteMany({ where: { AND: [{ id }, activityScope(scope)] } });
+    if (deleted.count) await recordChange(tx, actor, { entity, entityId: id, action: 'delete' });
+    return deleted;
+  });
   if (count === 0) throw new RecordNotFoundError(entity);
 }

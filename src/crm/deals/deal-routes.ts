@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { actorOf } from '../../audit/tenant-audit.js';
 import { recordScope } from '../../auth/permissions.js';
 import { assertMayAssign, requirePermission } from '../../auth/tenant-auth.js';
 import type { Deal } from '../../generated/tenant/client.js';
@@ -69,7 +70,7 @@ export const dealRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const version = expectedVersion(request.headers['if-match']);
       await assertMayAssign(request, request.body.ownerId);
-      const deal = await updateDeal(request.db, recordScope(request.claims), request.params.id, request.body, version);
+      const deal = await updateDeal(request.db, recordScope(request.claims), request.params.id, request.body, version, actorOf(request.claims));
       return reply.header('etag', etag(deal)).send(toOutput(deal));
     },
   );
@@ -78,7 +79,7 @@ export const dealRoutes: FastifyPluginAsyncZod = async (app) => {
     '/deals/:id',
     { preHandler: requirePermission('crm.delete'), schema: { params: dealParams, headers: ifMatchHeaders, response: { 204: z.null() } } },
     async (request, reply) => {
-      await deleteDeal(request.db, recordScope(request.claims), request.params.id, expectedVersion(request.headers['if-match']));
+      await deleteDeal(request.db, recordScope(request.claims), request.params.id, expectedVersion(request.headers['if-match']), actorOf(request.claims));
       return reply.status(204).send(null);
     },
   );

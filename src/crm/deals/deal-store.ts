@@ -4,6 +4,7 @@
  * narrowed to the caller's record scope: a deal outside it is "not found", like one of another
  * tenant, and a lead outside it is no valid reference.
  */
+import { type Actor, platformActor, recordChange } from '../../audit/tenant-audit.js';
 import type { RecordScope } from '../../auth/permissions.js';
 import type { Deal, Prisma } from '../../generated/tenant/client.js';
 import { after, page } from '../../pagination/keyset-cursor.js';
@@ -64,27 +65,46 @@ export async function getDeal(db: TenantClient, scope: RecordScope, id: string):
 export async function createDeal(db: TenantClient, scope: RecordScope, input: DealInput, callerId: string): Promise<Deal> {
   await checkLead(db, scope, input.leadId);
   const ownerId = input.ownerId === undefined ? await tenantUserId(db, callerId) : input.ownerId;
-  return db.deal
-    .create({ data: { ...input, ownerId, closeDate: toDate(input.closeDate) } })
+  return db
+    .$transaction(async (tx) => {
+      const deal = await tx.deal.create({ data: { ...input, ownerId, closeDate: toDate(input.closeDate) } });
+      await recordChange(tx, { actorId: callerId }, { entity, entityId: deal.id, action: 'create', changes: { ...input, ownerId } });
+      return deal;
+    })
     .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
 }
 
 /** Applies `patch` if the deal is in scope and still at `expectedVersion` (when given); bumps the version. */
-export async function updateDeal(db: TenantClient, scope: RecordScope, id: string, patch: DealPatch, expectedVersion?: number): Promise<Deal> {
+export async function updateDeal(
+  db: TenantClient,
+  scope: RecordScope,
+  id: string,
+  patch: DealPatch,
+  expectedVersion?: number,
+  actor: Actor = platformActor,
+): Promise<Deal> {
   await checkLead(db, scope, patch.leadId);
-  const [deal] = await db.deal
-    .updateManyAndReturn({
-      where: { AND: [{ id, ...(expectedVersion !== undefined && { version: expectedVersion }) }, dealScope(scope)] },
-      data: { ...patch, closeDate: toDate(patch.closeDate), version: { increment: 1 } },
+  const deal = await db
+    .$transaction(async (tx) => {
+      const [updated] = await tx.deal.updateManyAndReturn({
+        where: { AND: [{ id, ...(expectedVersion !== undefined && { version: expectedVersion }) }, dealScope(scope)] },
+        data: { ...patch, closeDate: toDate(patch.closeDate), version: { increment: 1 } },
+      });
+      if (updated) await recordChange(tx, actor, { entity, entityId: id, action: 'update', changes: patch });
+      return updated;
     })
     .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
   return deal ?? explainMiss(db, scope, id);
 }
 
 /** Deletes the deal (and, by cascade, its activities) if in scope and at `expectedVersion` (when given). */
-export async function deleteDeal(db: TenantClient, scope: RecordScope, id: string, expectedVersion?: number): Promise<void> {
-  const { count } = await db.deal.deleteMany({
-    where: { AND: [{ id, ...(expectedVersion !== undefined && { version: expectedVersion }) }, dealScope(scope)] },
+export async function deleteDeal(db: TenantClient, scope: RecordScope, id: string, expectedVersion?: number, actor: Actor = platformActor): Promise<void> {
+  const { count } = await db.$transaction(async (tx) => {
+    const deleted = await tx.deal.deleteMany({
+      where: { AND: [{ id, ...(expectedVersion !== undefined && { version: expectedVersion }) }, dealScope(scope)] },
+    });
+    if (deleted.count) await recordChange(tx, actor, { entity, entityId: id, action: 'delete' });
+    return deleted;
   });
   if (count === 0) await explainMiss(db, scope, id);
 }
