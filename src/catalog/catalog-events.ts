@@ -16,7 +16,7 @@ export class CatalogEvents {
 
   private constructor(
     url: string,
-    log: Log,
+    private readonly log: Log,
     /** Per installation (database prefix): installations sharing a Redis must not hear each other. */
     private readonly channel: string,
   ) {
@@ -49,9 +49,17 @@ export class CatalogEvents {
     this.#listeners.add(listener);
   }
 
-  /** Every instance's listeners hear it, this one's included (through its own subscription). */
+  /**
+   * Every instance's listeners hear it, this one's included (through its own subscription). The
+   * change is already in the catalog when this is called, so an unreachable Redis is logged, not
+   * thrown: failing the caller would not undo the change, only hide it (an admin's suspension
+   * answered 500, its audit entry never written). Instances that miss the news still drop the entry
+   * by TTL: the short one while their own subscription is down, at most 30 s otherwise.
+   */
   async publishTenantChanged(tenantId: string): Promise<void> {
-    await this.#publisher.publish(this.channel, tenantId);
+    await this.#publisher.publish(this.channel, tenantId).catch((err: unknown) => {
+      this.log.warn({ err, tenantId }, 'could not announce a tenant change over Redis; other instances rely on their cache TTL');
+    });
   }
 
   async close(): Promise<void> {

@@ -88,9 +88,13 @@ export async function startPgBouncer(t: Test, options: PgBouncerOptions): Promis
   const child: ChildProcess = spawn('pgbouncer', [...(user ? ['-u', user] : []), ini], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+  // tap runs a file's teardowns once its event loop is idle: a referenced child would keep it busy forever.
+  child.unref();
+  (child.stderr as unknown as { unref(): void }).unref();
   const exited = once(child, 'exit');
   t.teardown(async () => {
     if (child.exitCode === null) {
+      child.ref(); // its exit must be awaited even in a teardown, when nothing else keeps the process up
       child.kill('SIGTERM');
       await exited;
     }
