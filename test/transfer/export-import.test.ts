@@ -1,4 +1,5 @@
 import { Readable, Writable } from 'node:stream';
+import pg from 'pg';
 import t, { type Test } from 'tap';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
 import { withOwnerConnection } from '../../src/servers/server-access.js';
@@ -7,7 +8,7 @@ import { exportTenant } from '../../src/transfer/export-tenant.js';
 import { importTenant, ImportRefusedError, ImportVerificationError } from '../../src/transfer/import-tenant.js';
 import { inTenantTransaction } from '../../src/transfer/tenant-transaction.js';
 import type { TransferProgress } from '../../src/transfer/transfer-progress.js';
-import { provision, startTestPlatform, tiers, type Tier } from '../helper.js';
+import { adminUrl, provision, startTestPlatform, tiers, type Tier } from '../helper.js';
 import { seedTenantRows, seededCounts, tenantChecksums } from '../support/tenant-rows.js';
 
 const platform = await startTestPlatform(t);
@@ -128,4 +129,32 @@ t.test('a tampered, truncated or mismatched archive is refused and the tenant st
     }
     await isEmpty(t, target);
   }
+});
+
+t.test('an export whose destination fails mid-stream rejects promptly and releases its connection', async (t) => {
+  const tenant = sources.pooled;
+  let written = 0;
+  const out = new Writable({
+    highWaterMark: 1024,
+    write(chunk: Buffer, _encoding, done) {
+      written += chunk.length;
+      // Fail once the rows are flowing, the way a client that hangs up does.
+      if (written > 20_000) done(new Error('client went away'));
+      else setTimeout(done, 1);
+    },
+  });
+  out.on('error', () => undefined);
+  const started = Date.now();
+  await t.rejects(exportTenant(platform, tenant, out), /client went away|destination closed/);
+  t.ok(Date.now() - started < 10_000, 'no hang');
+  const server = await platform.servers.byId(tenant.serverId);
+  const url = new URL(adminUrl());
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  t.teardown(() => admin.end());
+  const { rows } = await admin.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND datname = $2 AND state <> 'idle' AND query ILIKE 'COPY%'`,
+    [server.ownerRole, tenant.databaseName],
+  );
+  t.equal(rows[0].n, 0, 'no COPY left running');
 });
