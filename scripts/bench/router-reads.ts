@@ -18,14 +18,13 @@ const seconds = Number(values.seconds);
 const concurrency = 32;
 const rowsPerTenant = 1000;
 
-/** `concurrency` callers reading random ids for `seconds`: reads/s and latency percentiles. */
-async function load(read: (id: string) => Promise<unknown>, ids: string[]) {
-  for (let i = 0; i < 200; i++) await read(ids[i % ids.length]!); // warm-up: connections, statement plans
+/** `concurrency` callers reading ids for `ms`: the latency of each read. */
+async function slice(read: (id: string) => Promise<unknown>, ids: string[], ms: number): Promise<number[]> {
   const latencies: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
+  const deadline = performance.now() + ms;
   await Promise.all(
     Array.from({ length: concurrency }, async (_, worker) => {
-      let i = worker * 97;
+      let i = worker * 97 + latencies.length;
       while (performance.now() < deadline) {
         const started = performance.now();
         await read(ids[i++ % ids.length]!);
@@ -33,7 +32,23 @@ async function load(read: (id: string) => Promise<unknown>, ids: string[]) {
       }
     }),
   );
-  return { perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return latencies;
+}
+
+/**
+ * Plain and bound reads taking turns in one-second slices, `seconds` each in all, so load from
+ * elsewhere on a shared machine falls on both alike: reads/s and latency percentiles per side.
+ */
+async function compare(plain: (id: string) => Promise<unknown>, bound: (id: string) => Promise<unknown>, ids: string[]) {
+  for (let i = 0; i < 200; i++) await Promise.all([plain(ids[i % ids.length]!), bound(ids[i % ids.length]!)]); // warm-up
+  const latencies = { plain: [] as number[], bound: [] as number[] };
+  for (let i = 0; i < seconds; i++) {
+    for (const side of i % 2 ? (['bound', 'plain'] as const) : (['plain', 'bound'] as const)) {
+      latencies[side].push(...(await slice(side === 'plain' ? plain : bound, ids, 1000)));
+    }
+  }
+  const summary = (ms: number[]) => ({ perSecond: ms.length / seconds, p50: percentile(ms, 50), p99: percentile(ms, 99) });
+  return { baseline: summary(latencies.plain), bound: summary(latencies.bound) };
 }
 
 await withBenchPlatform('router', { STRATA_POOL_MAX: '10', STRATA_DEDICATED_POOL_MAX: '10' }, async (platform) => {
@@ -70,8 +85,7 @@ await withBenchPlatform('router', { STRATA_POOL_MAX: '10', STRATA_DEDICATED_POOL
       },
     };
     for (const [shape, read] of Object.entries(shapes)) {
-      const baseline = await load(read.plain, ids);
-      const bound = await load(read.bound, ids);
+      const { baseline, bound } = await compare(read.plain, read.bound, ids);
       const ratio = bound.perSecond / baseline.perSecond;
       rows.push({
         measure: `${tier} ${shape}`,
@@ -89,7 +103,7 @@ await withBenchPlatform('router', { STRATA_POOL_MAX: '10', STRATA_DEDICATED_POOL
     await pool.end();
   }
   await writeResults('router-reads', {
-    title: `Tier router, data layer: reads by id at ${concurrency} concurrent callers (${seconds} s each)`,
+    title: `Tier router, data layer: reads by id at ${concurrency} concurrent callers (${seconds} s per side, in alternating 1 s slices)`,
     rows,
     notes: [
       'plain: Prisma 7 + adapter-pg as a superuser (RLS bypassed) with an explicit tenant filter; bound: the router client, RLS enforced',

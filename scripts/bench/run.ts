@@ -17,7 +17,7 @@ type Bench = (typeof benches)[number];
 
 /** Sizes for the all-in-one run (full size: run the benchmark alone, e.g. `npm run bench -- router-scale`). */
 const allInOne: Partial<Record<Bench, string[]>> = {
-  'http-leads': ['--seconds', '4'],
+  'http-leads': ['--seconds', '6'],
   'router-scale': ['--tenants', '1000'],
   'migrate-fleet': ['--schemas', '500'],
 };
