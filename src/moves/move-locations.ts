@@ -28,6 +28,23 @@ export async function withLocation<T>(platform: Platform, location: Location, fn
   return withOwnerConnection(await platform.servers.byId(location.serverId), location.database, fn);
 }
 
+/**
+ * Sequences owned by the location's tables (serial or identity columns). Strata's tenant tables
+ * key on UUIDs and have none; a move refuses a location that does, rather than copy its rows and
+ * leave the target's counters behind the copied values.
+ */
+export async function ownedSequences(client: pg.ClientBase, schema: string): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT s.relname AS name
+       FROM pg_class s
+       JOIN pg_namespace n ON n.oid = s.relnamespace
+       JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype IN ('a', 'i')
+      WHERE s.relkind = 'S' AND n.nspname = $1`,
+    [schema],
+  );
+  return rows.map((r) => r.name);
+}
+
 /** Names of the migrations a location has applied, in order. */
 export async function migrationNames(client: pg.ClientBase, schema: string): Promise<string[]> {
   return (await readHistory(client, schema)).map((h) => h.name);

@@ -2,13 +2,13 @@
  * The tier move runner: takes a job recorded by requestMove through its phases, each idempotent
  * and recorded in the catalog before it starts, so a runner killed anywhere resumes where it was.
  *
- *   prepare     create + migrate the target (same migration history as the source, or refuse)
+ *   prepare     create + migrate the target (same migration history as the source, no sequences)
  *   capture     log the tenant's writes in the source (change-capture.ts)
  *   copy        streamed COPY of every table from one source snapshot (catch-up.ts)
  *   catchup     apply logged changes, pass after pass, until the backlog is small
  *   verify      one more pass, then row counts and checksums of every table on both sides
  *   fence       the source refuses the tenant's writes (503 + Retry-After); reads go on
- *   final       last pass (only what changed since the previous one), counts, sequences
+ *   final       last pass (only what changed since verify), its tables' counts, versions again
  *   flip        one catalog transaction: the tenant's placement, version + 1, the job's phase
  *   invalidate  every API instance drops its cached entry and routing handle (Redis pub/sub)
  *   cleanup     after the grace period: drop the source (or delete its pooled rows, fence kept)
@@ -31,7 +31,7 @@ import { connectionConfig } from '../servers/server-access.js';
 import { tenantTables, type TenantTable } from '../transfer/tenant-tables.js';
 import { fenceWrites, startCapture, stopCapture } from './change-capture.js';
 import { bulkCopy, catchUpPass, type Side } from './catch-up.js';
-import { migrationNames, prepareTarget, removeLocation, withLocation, type Location } from './move-locations.js';
+import { migrationNames, ownedSequences, prepareTarget, removeLocation, type Location } from './move-locations.js';
 import { flippedPhases, type MovePhase, type MoveProgress, saveProgress, setPhase, type TenantMove } from './move-jobs.js';
 
 export interface RunMoveOptions {
@@ -82,6 +82,8 @@ class MoveRun {
   #job!: TenantMove;
   #progress: MoveProgress = {};
   #lastSaved = 0;
+  readonly #clients = new Map<'source' | 'target', pg.Client>();
+  #tableList: TenantTable[] | undefined;
 
   constructor(
     private readonly platform: Platform,
@@ -98,6 +100,14 @@ class MoveRun {
   }
 
   async run(): Promise<TenantMove> {
+    try {
+      return await this.#run();
+    } finally {
+      await this.#closeClients();
+    }
+  }
+
+  async #run(): Promise<TenantMove> {
     this.#job = await this.#catalog.tenantMove.findUniqueOrThrow({ where: { id: this.jobId } });
     this.#progress = this.#job.progress as MoveProgress;
     while (this.#job.status === 'running') {
@@ -113,6 +123,7 @@ class MoveRun {
       try {
         next = await this.#step(job.phase);
       } catch (err) {
+        await this.#closeClients();
         if (this.options.signal?.aborted) throw err;
         await this.#failed(err);
         continue;
@@ -185,18 +196,47 @@ class MoveRun {
     return this.#catalog.tenant.findUniqueOrThrow({ where: { id: this.#job.tenantId } });
   }
 
+  /**
+   * An owner connection to one end, kept from phase to phase: connecting costs tens of ms, which
+   * the fenced phases should not pay. Closed after a failure and before anything is dropped.
+   */
+  async #client(end: 'source' | 'target'): Promise<pg.Client> {
+    let client = this.#clients.get(end);
+    if (!client) {
+      const location = end === 'source' ? source(this.#job) : target(this.#job);
+      client = new pg.Client(connectionConfig(await this.platform.servers.byId(location.serverId), 'owner', location.database));
+      client.on('error', () => undefined); // surfaces as the failure of the query under way
+      await client.connect();
+      this.#clients.set(end, client);
+    }
+    return client;
+  }
+
+  async #closeClients() {
+    const clients = [...this.#clients.values()];
+    this.#clients.clear();
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  }
+
+  /** The source tables, read once per run (a migration meanwhile fails the version check). */
+  async #tables(): Promise<TenantTable[]> {
+    this.#tableList ??= await tenantTables(await this.#client('source'), this.#job.fromSchema);
+    return this.#tableList;
+  }
+
   async #withSource<T>(fn: (client: pg.Client, tables: TenantTable[]) => Promise<T>): Promise<T> {
-    return withLocation(this.platform, source(this.#job), async (client) => fn(client, await tenantTables(client, this.#job.fromSchema)));
+    return fn(await this.#client('source'), await this.#tables());
   }
 
   /** Both ends, each on its own connection; the tables are the source's. */
   async #withSides<T>(fn: (from: Side, to: Side, tables: TenantTable[]) => Promise<T>): Promise<T> {
-    return this.#withSource((sourceClient, tables) =>
-      withLocation(this.platform, target(this.#job), (targetClient) => fn(side(sourceClient, source(this.#job)), side(targetClient, target(this.#job)), tables)),
-    );
+    const [from, to] = [await this.#client('source'), await this.#client('target')];
+    return fn(side(from, source(this.#job)), side(to, target(this.#job)), await this.#tables());
   }
 
   async #prepare(): Promise<MovePhase> {
+    const sequences = await ownedSequences(await this.#client('source'), this.#job.fromSchema);
+    if (sequences.length) throw new Error(`the tenant's tables own sequences (${sequences.join(', ')}), whose values a move does not carry`);
     await prepareTarget(this.platform, await this.#tenant(), target(this.#job));
     await this.#checkVersions();
     return 'capture';
@@ -205,8 +245,8 @@ class MoveRun {
   /** Rows are copied column by column: both ends must be at the same migration version. */
   async #checkVersions() {
     const [from, to] = await Promise.all([
-      withLocation(this.platform, source(this.#job), (c) => migrationNames(c, this.#job.fromSchema)),
-      withLocation(this.platform, target(this.#job), (c) => migrationNames(c, this.#job.toSchema)),
+      this.#client('source').then((c) => migrationNames(c, this.#job.fromSchema)),
+      this.#client('target').then((c) => migrationNames(c, this.#job.toSchema)),
     ]);
     if (from.join() !== to.join()) {
       throw new Error(
@@ -296,6 +336,7 @@ class MoveRun {
   }
 
   async #cleanup(): Promise<MovePhase> {
+    await this.#closeClients();
     const after = Date.parse(this.#progress.cleanupAfter ?? '') || 0;
     if (after > Date.now()) {
       this.#emit({ event: 'move.grace', until: new Date(after).toISOString() });
@@ -307,8 +348,9 @@ class MoveRun {
 
   async #rollback(): Promise<MovePhase> {
     const job = this.#job;
+    await this.#closeClients();
     await removeLocation(this.platform, job.tenantId, target(job));
-    await withLocation(this.platform, source(job), (client) => stopCapture(client, job.fromSchema, job.tenantId));
+    await stopCapture(await this.#client('source'), job.fromSchema, job.tenantId);
     await this.#catalog.tenant.updateMany({ where: { id: job.tenantId, status: 'moving' }, data: { status: 'active' } });
     await this.platform.tenants.changed(job.tenantId);
     await this.#finish(job.cancelRequested ? 'cancelled' : 'failed');

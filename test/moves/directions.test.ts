@@ -10,7 +10,7 @@ import { runMove } from '../../src/moves/run-move.js';
 import type { Tier } from '../../src/tenants/placement.js';
 import { provision, startTestPlatform } from '../helper.js';
 import { seedTenantRows, seededCounts } from '../support/tenant-rows.js';
-import { assertWritesPresent, distinctTenantIds, placementOf, rowsAt, startWriteLoop } from './move-support.js';
+import { assertWritesPresent, distinctTenantIds, foreignKeysAt, placementOf, rowsAt, startWriteLoop } from './move-support.js';
 
 const platform = await startTestPlatform(t);
 
@@ -58,6 +58,7 @@ for (const [from, to] of directions) {
     if (from === 'pooled') t.ok(left !== 'gone' && Object.values(left).every((n) => n === 0), `no row of the tenant left in the pooled tables: ${JSON.stringify(left)}`);
     else t.equal(left, 'gone', 'the source location is dropped');
 
+    t.same(await foreignKeysAt(platform, placementOf(moved)), await foreignKeysAt(platform, placementOf(neighbour)), 'the target has every foreign key, validated');
     if (to === 'dedicated') t.same(await distinctTenantIds(platform.adminUrl, placementOf(moved)), [tenant.id], 'the dedicated target holds one tenant');
 
     t.same(neighbourReport.errors, [], 'the neighbour saw no errors');

@@ -163,6 +163,20 @@ export async function distinctTenantIds(superuserUrl: string, location: Location
   }
 }
 
+/** The foreign keys of a location (table, name, definition with the schema left out), sorted. */
+export async function foreignKeysAt(platform: Platform, location: Location): Promise<string[]> {
+  const server = await platform.servers.byId(location.serverId);
+  return withOwnerConnection(server, location.database, async (client) => {
+    const { rows } = await client.query<{ fk: string }>(
+      `SELECT c.relname || ' ' || f.conname || ' ' || replace(pg_get_constraintdef(f.oid), quote_ident(n.nspname) || '.', '') AS fk
+         FROM pg_constraint f JOIN pg_class c ON c.oid = f.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE f.contype = 'f' AND n.nspname = $1 AND f.convalidated ORDER BY 1`,
+      [location.schema],
+    );
+    return rows.map((r) => r.fk);
+  });
+}
+
 export const placementOf = (tenant: Tenant): Location => ({
   tier: tenant.tier,
   serverId: tenant.serverId,
