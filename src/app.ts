@@ -8,6 +8,7 @@ import { adminAuditRoutes } from './admin/admin-audit-routes.js';
 import { adminAuthPlugin } from './admin/admin-auth.js';
 import { adminAuthRoutes } from './admin/admin-auth-routes.js';
 import { tenantAdminRoutes } from './admin/tenant-admin-routes.js';
+import { adminTenantAuditRoutes, tenantAuditRoutes } from './audit/audit-routes.js';
 import { authRoutes } from './auth/auth-routes.js';
 import { tenantAuthPlugin } from './auth/tenant-auth.js';
 import type { Config } from './config/config.js';
@@ -70,6 +71,8 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   await app.register(tenantAdminRoutes);
   await app.register(planRoutes);
   await app.register(settingsRoutes);
+  await app.register(tenantAuditRoutes);
+  await app.register(adminTenantAuditRoutes);
   await app.register(transferRoutes);
   return app;
 }
