@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resultsDir, round } from './bench-kit.js';
 
-const benches = ['router-reads', 'http-leads', 'rls-cost', 'router-scale', 'migrate-fleet'] as const;
+const benches = ['router-reads', 'http-leads', 'rls-cost', 'router-scale', 'migrate-fleet', 'transfer', 'tenant-move'] as const;
 type Bench = (typeof benches)[number];
 
 /** Sizes for the all-in-one run (full size: run the benchmark alone, e.g. `npm run bench -- router-scale`). */
@@ -20,6 +20,8 @@ const allInOne: Partial<Record<Bench, string[]>> = {
   'http-leads': ['--seconds', '6'],
   'router-scale': ['--tenants', '1000'],
   'migrate-fleet': ['--schemas', '500'],
+  transfer: ['--leads', '30000'],
+  'tenant-move': ['--rows', '60000'],
 };
 
 const args = process.argv.slice(2);
