@@ -32,7 +32,7 @@ function toOutput(tenant: Tenant): z.infer<typeof tenantOutput> {
 export const tenantAdminRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', authenticateAdmin);
   const { platform } = app;
-  const byId = { schema: { params: tenantParams, response: { 200: tenantOutput } } };
+  const statusChange = { schema: { params: tenantParams, response: { 200: tenantOutput } } };
 
   app.post('/admin/tenants', { schema: { body: tenantCreate, response: { 201: tenantCreated } } }, async (request, reply) => {
     const { tenant, owner } = await createTenant(platform, request.admin.id, request.body);
@@ -82,15 +82,15 @@ export const tenantAdminRoutes: FastifyPluginAsyncZod = async (app) => {
     toOutput(await updateTenant(platform, request.admin.id, request.params.id, request.body)),
   );
 
-  app.post('/admin/tenants/:id/suspend', { schema: { ...byId.schema, body: tenantSuspend } }, async (request) =>
+  app.post('/admin/tenants/:id/suspend', { schema: { ...statusChange.schema, body: tenantSuspend } }, async (request) =>
     toOutput(await changeStatus(platform, request.admin.id, request.params.id, 'suspend', { reason: request.body.reason })),
   );
 
-  app.post('/admin/tenants/:id/reactivate', byId, async (request) =>
+  app.post('/admin/tenants/:id/reactivate', statusChange, async (request) =>
     toOutput(await changeStatus(platform, request.admin.id, request.params.id, 'reactivate')),
   );
 
-  app.delete('/admin/tenants/:id', byId, async (request) => toOutput(await changeStatus(platform, request.admin.id, request.params.id, 'delete')));
+  app.delete('/admin/tenants/:id', statusChange, async (request) => toOutput(await changeStatus(platform, request.admin.id, request.params.id, 'delete')));
 
   app.post('/admin/tenants/:id/purge', { schema: { params: tenantParams, response: { 200: tenantPurged } } }, async (request) => {
     const { archive, rows } = await purgeTenant(platform, request.admin.id, request.params.id);

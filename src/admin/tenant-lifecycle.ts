@@ -19,7 +19,7 @@ export class TenantStateError extends Error {
     readonly tenant: Tenant,
     action: string,
   ) {
-    super(`A ${tenant.status} tenant cannot be ${action}`);
+    super(`The tenant is ${tenant.status}: it cannot be ${action}`);
     this.name = 'TenantStateError';
   }
 }

@@ -60,6 +60,26 @@ t.test('admin tenant routes refuse callers without an admin token', async (t) =>
   }
 });
 
+t.test('a malformed tenant id is a 400, an unknown one a 404, on every tenant route', async (t) => {
+  const unknown = '00000000-0000-4000-8000-000000000000';
+  const routes: [('GET' | 'POST' | 'PATCH' | 'DELETE'), string, object?][] = [
+    ['GET', ''],
+    ['PATCH', '', { name: 'x' }],
+    ['POST', '/suspend', { reason: 'x' }],
+    ['POST', '/reactivate'],
+    ['DELETE', ''],
+    ['POST', '/purge'],
+    ['GET', '/audit'],
+  ];
+  for (const [method, suffix, body] of routes) {
+    const bad = await call(method, `/admin/tenants/not-a-uuid${suffix}`, body);
+    t.equal(bad.statusCode, 400, `${method} …${suffix}: malformed`);
+    const missing = await call(method, `/admin/tenants/${unknown}${suffix}`, body);
+    t.equal(missing.statusCode, 404, `${method} …${suffix}: unknown`);
+    t.equal(missing.json().code, 'STRATA_RESOURCE_NOT_FOUND');
+  }
+});
+
 t.test('GET /admin/plans lists each plan with its default tier, limits and features', async (t) => {
   const res = await call('GET', '/admin/plans');
   t.equal(res.statusCode, 200);
