@@ -13,7 +13,7 @@ import { withLocation } from '../../src/moves/move-locations.js';
 import { runMove } from '../../src/moves/run-move.js';
 import { startPlatform } from '../../src/platform/platform.js';
 import { tenantTables } from '../../src/transfer/tenant-tables.js';
-import { adminToken, bearer, provision, startTestPlatform, testApp, tokenFor } from '../helper.js';
+import { adminToken, bearer, provision, runtimeConnection, startTestPlatform, testApp, tokenFor } from '../helper.js';
 import { seedTenantRows } from '../support/tenant-rows.js';
 import { placementOf, rowsAt } from './move-support.js';
 
@@ -117,6 +117,11 @@ t.test('while fenced, writes get 503 with Retry-After and reads still work', asy
   t.equal((await app.inject({ method: 'GET', url: '/leads', headers })).statusCode, 200, 'reads go on');
   const other = await app.inject({ method: 'POST', url: '/leads', headers: bearer(tokenFor(platform, neighbour)), payload: { name: 'not fenced' } });
   t.equal(other.statusCode, 201, 'another tenant in the same tables writes as usual');
+  // The change log names rows of whichever tenants are moving: tenant traffic cannot see or touch it.
+  const runtime = await runtimeConnection(t, platform, neighbour);
+  for (const sql of ['SELECT * FROM strata_moves.changes', 'SELECT * FROM strata_moves.moving', 'DELETE FROM strata_moves.moving']) {
+    await t.rejects(runtime.query(sql), { code: '42501' }, `the runtime role is refused: ${sql}`);
+  }
 });
 
 t.test('a second API instance sharing Redis routes to the new place within 1 s of the switch', async (t) => {
