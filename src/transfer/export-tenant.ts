@@ -18,9 +18,14 @@ export interface ExportOptions {
   onProgress?: (event: TransferProgress) => void;
 }
 
+/** Throws unless the tenant's data can be exported (its storage may not exist while provisioning). */
+export function assertExportable(tenant: Tenant): void {
+  if (tenant.status === 'provisioning') throw new TransferStateError(`tenant ${tenant.slug} is still being provisioned`);
+}
+
 /** Writes the archive to `out` (left open: the caller ends it) and returns its manifest. */
 export async function exportTenant(platform: Platform, tenant: Tenant, out: NodeJS.WritableStream, options: ExportOptions = {}): Promise<ArchiveManifest> {
-  if (tenant.status === 'provisioning') throw new TransferStateError(`tenant ${tenant.slug} is still being provisioned`);
+  assertExportable(tenant);
   const report = options.onProgress ?? (() => undefined);
   const server = await platform.servers.byId(tenant.serverId);
   return withOwnerConnection(server, tenant.databaseName, (client) =>

@@ -15,7 +15,7 @@ import { tenantParams } from '../admin/tenant-admin-schemas.js';
 import { findTenant } from '../admin/tenant-lifecycle.js';
 import { AppError, problems } from '../http/problems.js';
 import { ArchiveFormatError, archiveMediaType } from './archive-format.js';
-import { exportTenant } from './export-tenant.js';
+import { assertExportable, exportTenant, totalRows } from './export-tenant.js';
 import { importTenant, ImportRefusedError, ImportVerificationError } from './import-tenant.js';
 import { TransferStateError } from './transfer-progress.js';
 
@@ -67,13 +67,17 @@ export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/admin/tenants/:id/export', { schema: { params: tenantParams } }, async (request, reply) => {
     const tenant = await findTenant(platform, request.params.id);
-    if (tenant.status === 'provisioning') throw asProblem(new TransferStateError(`tenant ${tenant.slug} is still being provisioned`));
+    // Refusals must come before the stream starts: after that the status line is sent.
+    try {
+      assertExportable(tenant);
+    } catch (err) {
+      throw asProblem(err);
+    }
     const out = new PassThrough();
     exportTenant(platform, tenant, out).then(
       async (manifest) => {
         out.end();
-        const rows = manifest.tables.reduce((n, x) => n + x.rows, 0);
-        await recordAdminAction(platform.catalog, { adminId: request.admin.id, action: 'tenant.export', tenantId: tenant.id, details: { rows } });
+        await recordAdminAction(platform.catalog, { adminId: request.admin.id, action: 'tenant.export', tenantId: tenant.id, details: { rows: totalRows(manifest) } });
       },
       (err: unknown) => {
         // The status line is sent: the client sees a cut-off archive, which import refuses.

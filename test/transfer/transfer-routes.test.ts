@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import t from 'tap';
+import { reserveTenant } from '../../src/tenants/provision-tenant.js';
 import { archiveMediaType } from '../../src/transfer/archive-format.js';
 import { adminToken, bearer, provision, startTestPlatform, testApp, tiers, tokenFor } from '../helper.js';
 import { seedTenantRows, seededCounts, tenantChecksums } from '../support/tenant-rows.js';
@@ -85,4 +86,13 @@ t.test('bad uploads get 4xx problems and leave the tenant empty', async (t) => {
     t.equal(res.json().code, code, label);
   }
   t.ok(Object.values(await tenantChecksums(platform, target)).every((x) => x.rows === 0), 'still empty');
+});
+
+t.test('a tenant still being provisioned can be neither exported nor imported into (409)', async (t) => {
+  const pending = await reserveTenant(platform.provisioning, { slug: 'half-made', name: 'half made', plan: 'free', tier: 'schema' });
+  for (const res of [await exportOf(pending.id), await importInto(pending.id, archive)]) {
+    t.equal(res.statusCode, 409);
+    t.equal(res.json().code, 'STRATA_TENANT_STATE');
+    t.match(res.json().detail, /half-made/);
+  }
 });
