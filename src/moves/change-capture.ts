@@ -32,8 +32,13 @@ export const captureSchema = 'strata_moves';
 export const fencedSqlState = 'SMV01';
 const triggerName = 'strata_move_guard';
 
-/** How long the barrier waits for the location's in-flight writes before it backs off and retries. */
-const barrierLockTimeout = '2s';
+/**
+ * How long the barrier waits for the location's in-flight writes before it backs off and retries.
+ * Short, because writers queue behind a waiting lock: on shared pooled tables a long transaction
+ * (e.g. another move's bulk load into them) must not stall every pooled tenant's writes.
+ */
+const barrierLockTimeout = '300ms';
+const barrierAttempts = 20;
 
 const ensureSql = `
   SELECT pg_advisory_xact_lock(hashtextextended('strata.moves.capture', 0));
@@ -105,8 +110,8 @@ async function underWriteBarrier(client: pg.ClientBase, schema: string, tables: 
       return;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if (code(err) !== '55P03' || attempt >= 10) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      if (code(err) !== '55P03' || attempt >= barrierAttempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * attempt)));
     }
   }
 }

@@ -125,10 +125,16 @@ export async function requestCancel(catalog: CatalogClient, jobId: string, admin
   if (!job) throw new MoveRefusedError('No such move', 'not-found');
   if (job.status !== 'running') throw new MoveRefusedError(`The move is already ${job.status}`, 'conflict');
   const [updated] = await catalog.tenantMove.updateManyAndReturn({
-    where: { id: jobId, status: 'running', phase: { notIn: [...flippedPhases, 'flip'] } },
+    where: { id: jobId, status: 'running', phase: { notIn: [...flippedPhases, 'flip', 'rollback'] } },
     data: { cancelRequested: true },
   });
-  if (!updated) throw new MoveRefusedError('The tenant has already switched to its new location; cancelling is no longer possible', 'conflict');
+  if (!updated) {
+    const now = await catalog.tenantMove.findUniqueOrThrow({ where: { id: jobId } });
+    throw new MoveRefusedError(
+      now.phase === 'rollback' ? 'The move is already rolling back' : 'The tenant has already switched to its new location; cancelling is no longer possible',
+      'conflict',
+    );
+  }
   await recordAdminAction(catalog, { adminId, action: 'tenant.move.cancel', tenantId: job.tenantId, details: { jobId } });
   return updated;
 }
