@@ -11,7 +11,7 @@ import { isFencedWrite } from '../moves/change-capture.js';
 import { InvalidCursorError } from '../pagination/keyset-cursor.js';
 import { QuotaExceededError } from '../plans/quotas.js';
 import { NoTenantBoundError } from '../router/tenant-context.js';
-import { TenantDatabaseUnreachableError } from '../router/tenant-sql.js';
+import { databaseUnreachable, driverCause, TenantDatabaseUnreachableError } from '../router/tenant-sql.js';
 import { TenantExistsError } from '../tenants/provision-tenant.js';
 import { EmailTakenError, LastOwnerError } from '../users/user-store.js';
 import { AppError, problemBody, problems, type ProblemKind } from './problems.js';
@@ -19,8 +19,16 @@ import { AppError, problemBody, problems, type ProblemKind } from './problems.js
 /**
  * Prisma's codes for a database that cannot be reached (down, gone, connection dropped): an
  * outage of that tenant's database, not a bug. Other tenants are unaffected and keep being served.
+ * A server shutting down or starting up (57P01, 57P03) arrives under other codes (P2010, P2039…),
+ * with the SQLSTATE in the driver's cause: those count too, as do pg's own connection errors.
  */
 const unreachable = new Set(['P1001', 'P1002', 'P1003', 'P1017']);
+// pg's own "Connection terminated unexpectedly" (no code) is passed on by Prisma's adapter untouched.
+const isUnreachable = (error: FastifyError) =>
+  unreachable.has(String(error.code)) ||
+  error instanceof TenantDatabaseUnreachableError ||
+  (!!driverCause(error) && databaseUnreachable(driverCause(error))) ||
+  (!error.code && databaseUnreachable(error));
 
 /**
  * Prisma's code for a transaction that could not start (no connection within STRATA_TRANSACTION_WAIT_MS)
@@ -80,7 +88,7 @@ export function installErrorHandling(app: FastifyInstance) {
       // A tier move's write fence (src/moves/change-capture.ts): reads go on, writes retry shortly.
       body = problemBody(problems.tenantMoving, 'Writes are paused for a moment while this tenant moves; retry shortly');
       reply.header('retry-after', '1');
-    } else if (unreachable.has(String(error.code)) || error instanceof TenantDatabaseUnreachableError) {
+    } else if (isUnreachable(error)) {
       request.log.error({ err: error }, 'tenant database unreachable');
       body = problemBody(problems.unavailable, 'This tenant’s data is temporarily unreachable; retry shortly');
       reply.header('retry-after', '5');

@@ -27,10 +27,21 @@ export class TenantDatabaseUnreachableError extends Error {
 // errors (ECONNREFUSED, ETIMEDOUT…), and pg's own messages for a dropped or timed-out connection.
 const unreachableStates = /^(08|57P0[1-3]|3D000)/;
 
-function unreachable(err: unknown): boolean {
+/** True when a pg error (or a pg error found by driverCause) means the database cannot be reached now. */
+export function databaseUnreachable(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string') return unreachableStates.test(code) || code.startsWith('E');
   return err instanceof Error && /Connection terminated|timeout exceeded when trying to connect/.test(err.message);
+}
+
+/**
+ * The pg error under one raised through Prisma's pg adapter, if any: Prisma's errors carry it in
+ * meta.driverAdapterError (e.g. P2010 for 57P01 "terminating connection due to administrator
+ * command"), and some paths throw the adapter's DriverAdapterError itself.
+ */
+export function driverCause(err: unknown): unknown {
+  const e = err as { name?: unknown; cause?: unknown; meta?: { driverAdapterError?: { cause?: unknown } } } | undefined;
+  return e?.meta?.driverAdapterError?.cause ?? (e?.name === 'DriverAdapterError' ? e.cause : undefined);
 }
 
 export function tenantSql(pool: TenantRoutingPool, binding: TenantBinding): TenantSql {
@@ -39,7 +50,7 @@ export function tenantSql(pool: TenantRoutingPool, binding: TenantBinding): Tena
       try {
         return (await pool.queryFor(binding, { text, values })).rows as T[];
       } catch (err) {
-        throw unreachable(err) ? new TenantDatabaseUnreachableError(err) : err;
+        throw databaseUnreachable(err) ? new TenantDatabaseUnreachableError(err) : err;
       }
     },
   };

@@ -3,6 +3,7 @@
  * prepared like any server Strata places tenants on (owner and runtime roles, a migrated tenants
  * database) and registered in the platform's catalog. `stop()`/`start()` simulate an outage of
  * that server only; the shared PostgreSQL is never touched. Everything is removed at test end.
+ * `startPrivatePostgres` is the bare server, e.g. as a whole platform's DATABASE_URL for fault tests.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -17,18 +18,23 @@ import { bootstrapServer } from '../../src/servers/bootstrap-server.js';
 import { withOwnerConnection, type ServerRecord } from '../../src/servers/server-access.js';
 import { freePort } from './free-port.js';
 
-export interface ExtraServer {
-  /** Its catalog row. */
-  server: ServerRecord;
+export interface PrivatePostgres {
   /** Superuser URL. */
   url: string;
+  port: number;
   /** Shuts the server down (fast shutdown: sessions are terminated), keeping its data. */
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
 }
 
-export async function startExtraServer(t: Test, platform: Platform, name = `extra-${randomBytes(3).toString('hex')}`): Promise<ExtraServer> {
+export interface ExtraServer extends Omit<PrivatePostgres, 'port'> {
+  /** Its catalog row. */
+  server: ServerRecord;
+}
+
+/** A private embedded PostgreSQL on a free loopback port, removed at test end; nothing else on it. */
+export async function startPrivatePostgres(t: Test, name = 'private'): Promise<PrivatePostgres> {
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
   const databaseDir = join(tmpdir(), `strata-${name}-${randomBytes(4).toString('hex')}`);
@@ -64,11 +70,13 @@ export async function startExtraServer(t: Test, platform: Platform, name = `extr
     await stop();
     await rm(databaseDir, { recursive: true, force: true });
   });
-
   await postgres.initialise();
   await start();
-  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, port, stop, start };
+}
 
+export async function startExtraServer(t: Test, platform: Platform, name = `extra-${randomBytes(3).toString('hex')}`): Promise<ExtraServer> {
+  const { url, port, stop, start } = await startPrivatePostgres(t, name);
   const { owner, runtime } = platform.config.database;
   const tenantsDatabase = databaseNames(platform.config.database.prefix).tenants;
   await bootstrapServer({
