@@ -11,8 +11,12 @@
  * COPY text escapes backslashes in values, so no row can be the line `\.` that ends a section.
  * Rows carry the columns listed in the manifest, never tenant_id: the importing tenant's id is
  * filled in by the target. Timestamps are written in UTC, dates in ISO form, so an archive loads
- * identically into any tier of any Strata whose tenant migrations are the same.
+ * identically into any tier of any Strata whose tenant migrations are the same. An archive may be
+ * gzip-compressed as a whole (`.strata.gz`); readers detect that by its first bytes.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { z } from 'zod';
 
 export const archiveMagic = 'STRATA-TENANT-ARCHIVE 1';
@@ -133,5 +137,35 @@ export class ArchiveReader {
 
   #next() {
     return this.#chunks.next();
+  }
+}
+
+/** The archive's bytes, decompressed if they are gzip (detected by the gzip magic bytes). */
+export async function* decompressed(input: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+  const chunks = input[Symbol.asyncIterator]();
+  const first = await chunks.next();
+  if (first.done) return;
+  const head = typeof first.value === 'string' ? Buffer.from(first.value) : first.value;
+  const rest = { [Symbol.asyncIterator]: () => chunks };
+  if (head[0] !== 0x1f || head[1] !== 0x8b) {
+    yield head;
+    for await (const chunk of rest) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    return;
+  }
+  const gunzip = createGunzip();
+  // pipeline destroys gunzip with the error if either side fails, so the reader below sees it.
+  pipeline(
+    Readable.from((async function* () {
+      yield head;
+      yield* rest;
+    })()),
+    gunzip,
+  ).catch(() => undefined);
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } catch (err) {
+    // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR…) mean bad bytes; others come from the source as they are.
+    if (/^Z_/.test((err as { code?: string }).code ?? '')) throw new ArchiveFormatError(`the gzip stream is damaged: ${(err as Error).message}`);
+    throw err;
   }
 }

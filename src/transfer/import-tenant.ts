@@ -11,7 +11,7 @@ import type { Tenant } from '../catalog/catalog-client.js';
 import { readHistory } from '../migrations/apply-migrations.js';
 import type { Platform } from '../platform/platform.js';
 import { withOwnerConnection } from '../servers/server-access.js';
-import { ArchiveFormatError, ArchiveReader, type ArchiveManifest } from './archive-format.js';
+import { ArchiveFormatError, ArchiveReader, decompressed, type ArchiveManifest } from './archive-format.js';
 import { copyIn, countRows } from './copy-table.js';
 import { totalRows } from './export-tenant.js';
 import { tableChecksum } from './table-checksum.js';
@@ -61,7 +61,7 @@ export async function importTenant(
     throw new TransferStateError(`tenant ${tenant.slug} is ${tenant.status}; import needs an active or suspended tenant`);
   }
   const report = options.onProgress ?? (() => undefined);
-  const reader = new ArchiveReader(input);
+  const reader = new ArchiveReader(decompressed(input));
   const manifest = await reader.manifest();
   const server = await platform.servers.byId(tenant.serverId);
   return withOwnerConnection(server, tenant.databaseName, (client) =>

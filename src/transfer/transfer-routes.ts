@@ -3,10 +3,12 @@
  * export is written to the response as it is read, and the import reads the request body as it
  * arrives (never buffered whole), bounded by STRATA_IMPORT_MAX_BYTES.
  *
- *     GET  /admin/tenants/:id/export   → the archive (attachment)
- *     POST /admin/tenants/:id/import   ← the archive as application/vnd.strata.tenant-archive or application/octet-stream
+ *     GET  /admin/tenants/:id/export[?gzip=true]   → the archive (attachment), gzip-compressed if asked
+ *     POST /admin/tenants/:id/import               ← the archive (plain or gzip) as application/vnd.strata.tenant-archive,
+ *                                                    application/gzip or application/octet-stream
  */
 import { PassThrough, Transform, type Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { recordAdminAction } from '../admin/admin-audit.js';
@@ -18,6 +20,8 @@ import { ArchiveFormatError, archiveMediaType } from './archive-format.js';
 import { assertExportable, exportTenant, totalRows } from './export-tenant.js';
 import { importTenant, ImportRefusedError, ImportVerificationError } from './import-tenant.js';
 import { TransferStateError } from './transfer-progress.js';
+
+const exportQuery = z.object({ gzip: z.enum(['true', 'false']).optional() }).strict();
 
 const importResult = z.object({
   tenantId: z.uuid(),
@@ -63,9 +67,9 @@ export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
   const maxBytes = platform.config.transfer.importMaxBytes;
   // The body stays a stream: the default parsers (JSON, text) would buffer it, so only these apply here.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser([archiveMediaType, 'application/octet-stream'], (_request, payload, done) => done(null, payload));
+  app.addContentTypeParser([archiveMediaType, 'application/gzip', 'application/octet-stream'], (_request, payload, done) => done(null, payload));
 
-  app.get('/admin/tenants/:id/export', { schema: { params: tenantParams } }, async (request, reply) => {
+  app.get('/admin/tenants/:id/export', { schema: { params: tenantParams, querystring: exportQuery } }, async (request, reply) => {
     const tenant = await findTenant(platform, request.params.id);
     // Refusals must come before the stream starts: after that the status line is sent.
     try {
@@ -73,7 +77,14 @@ export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
     } catch (err) {
       throw asProblem(err);
     }
-    const out = new PassThrough();
+    const gzip = request.query.gzip === 'true';
+    const body = new PassThrough();
+    const out = gzip ? createGzip() : body;
+    if (gzip) {
+      out.pipe(body);
+      // pipe() links neither failures nor a client hanging up: either end going away stops the other.
+      body.once('close', () => out.destroy());
+    }
     exportTenant(platform, tenant, out).then(
       async (manifest) => {
         out.end();
@@ -83,13 +94,14 @@ export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
         // The status line is sent: the client sees a cut-off archive, which import refuses.
         request.log.error({ err, tenantId: tenant.id }, 'tenant export failed');
         out.destroy(err as Error);
+        body.destroy(err as Error);
       },
     ).catch((err: unknown) => request.log.error({ err }, 'recording the export failed'));
     const stamp = new Date().toISOString().replaceAll(':', '').replace(/\..*/, 'Z');
     return reply
-      .type(archiveMediaType)
-      .header('content-disposition', `attachment; filename="${tenant.slug}-${stamp}.strata"`)
-      .send(out);
+      .type(gzip ? 'application/gzip' : archiveMediaType)
+      .header('content-disposition', `attachment; filename="${tenant.slug}-${stamp}.strata${gzip ? '.gz' : ''}"`)
+      .send(body);
   });
 
   app.post('/admin/tenants/:id/import', { schema: { params: tenantParams, response: { 200: importResult } } }, async (request) => {

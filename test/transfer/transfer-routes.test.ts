@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import t from 'tap';
 import { reserveTenant } from '../../src/tenants/provision-tenant.js';
 import { archiveMediaType } from '../../src/transfer/archive-format.js';
@@ -95,4 +96,25 @@ t.test('a tenant still being provisioned can be neither exported nor imported in
     t.equal(res.json().code, 'STRATA_TENANT_STATE');
     t.match(res.json().detail, /half-made/);
   }
+});
+
+t.test('?gzip=true exports a gzip archive, which import recognises by itself', async (t) => {
+  const res = await app.inject({ method: 'GET', url: `/admin/tenants/${source.id}/export?gzip=true`, headers: admin });
+  t.equal(res.statusCode, 200);
+  t.equal(res.headers['content-type'], 'application/gzip');
+  t.match(res.headers['content-disposition'], /\.strata\.gz"$/);
+  const gz = res.rawPayload;
+  t.same([...gz.subarray(0, 2)], [0x1f, 0x8b]);
+  t.ok(gunzipSync(gz).toString('utf8').startsWith('STRATA-TENANT-ARCHIVE 1\n'));
+  t.ok(gz.length < archive.length / 2, `compressed ${archive.length} → ${gz.length} bytes`);
+
+  const target = await provision(platform, 'dedicated', 'from-gzip');
+  const damaged = await importInto(target.id, gz.subarray(0, gz.length - 40), { 'content-type': 'application/gzip' });
+  t.equal(damaged.statusCode, 422, 'a cut-off gzip archive is refused');
+  t.equal(damaged.json().code, 'STRATA_TRANSFER_ARCHIVE_INVALID');
+  const ok = await importInto(target.id, gz, { 'content-type': 'application/gzip' });
+  t.equal(ok.statusCode, 200, ok.body);
+  t.same(await tenantChecksums(platform, target), await tenantChecksums(platform, source));
+  const bad = await app.inject({ method: 'GET', url: `/admin/tenants/${source.id}/export?gzip=yes`, headers: admin });
+  t.equal(bad.statusCode, 400, 'gzip is true or false');
 });

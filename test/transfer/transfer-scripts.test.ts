@@ -62,3 +62,14 @@ t.test('usage errors: unknown tenant, missing flags', async (t) => {
   t.match(missing.stderr, /usage: npm run import/);
   t.notOk(await readFile(join(dir, 'x.strata')).catch(() => null), 'nothing written for a refused export');
 });
+
+t.test('--gzip writes a compressed archive that import reads as it is', async (t) => {
+  const file = join(dir, 'source.strata.gz');
+  const res = await run('export-tenant', ['--tenant', source.slug, '--out', file, '--gzip']);
+  t.equal(res.code, 0, res.stderr);
+  t.same([...(await readFile(file)).subarray(0, 2)], [0x1f, 0x8b], 'gzip bytes');
+  const target = await provision(platform, 'pooled', 'script-gzip');
+  const imported = await run('import-tenant', ['--tenant', target.slug, '--in', file]);
+  t.equal(imported.code, 0, imported.stderr);
+  t.same(await tenantChecksums(platform, target), await tenantChecksums(platform, source));
+});
