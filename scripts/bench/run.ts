@@ -18,7 +18,7 @@ type Bench = (typeof benches)[number];
 /** Sizes for the all-in-one run (full size: run the benchmark alone, e.g. `npm run bench -- router-scale`). */
 const allInOne: Partial<Record<Bench, string[]>> = {
   'http-leads': ['--seconds', '6'],
-  'router-scale': ['--tenants', '1000'],
+  'router-scale': ['--tenants', '500'],
   'migrate-fleet': ['--schemas', '500'],
   transfer: ['--leads', '30000'],
   'tenant-move': ['--rows', '60000'],
