@@ -28,8 +28,8 @@ export interface Side {
 }
 
 export class MoveVerificationError extends Error {
-  constructor(readonly mismatches: { table: string; source: TableChecksum; target: TableChecksum }[]) {
-    super(`source and target differ: ${mismatches.map((m) => `${m.table} (${m.source.rows} vs ${m.target.rows} rows)`).join(', ')}`);
+  constructor(readonly mismatches: string[]) {
+    super(`source and target differ: ${mismatches.join('; ')}`);
     this.name = 'MoveVerificationError';
   }
 }
@@ -37,6 +37,8 @@ export class MoveVerificationError extends Error {
 const qualified = (schema: string, table: string) => `${escapeIdentifier(schema)}.${escapeIdentifier(table)}`;
 const keyMatch = (a: string, b: string, table: TenantTable) => table.primaryKey.map((c) => `${a}.${escapeIdentifier(c)} = ${b}.${escapeIdentifier(c)}`).join(' AND ');
 const chunkSize = 1000;
+/** A JSON array of values that are JSON text already (as PostgreSQL wrote them). */
+const jsonArray = (items: string[]) => `[${items.join(',')}]`;
 
 /** Removes every row of the tenant from a location (children first), inside its tenant transaction. */
 export async function clearTenantRows(side: Side, tables: TenantTable[], tenantId: string): Promise<void> {
@@ -148,10 +150,11 @@ export interface PassResult {
 /**
  * One catch-up pass: the rows of every logged key, as the source has them now, replace the
  * target's (deleted there when the source no longer has them). With `verify`, the pass then
- * compares the tenant's tables on both sides, the source as of the pass's snapshot: `checksums`
- * compares every table's row count and order-independent checksum; `counts` compares the row
- * counts of the tables this pass changed, which is enough right after a `checksums` pass: the
- * others changed on neither side since (only the mover writes to the target). A mismatch throws
+ * compares both sides, the source as of the pass's snapshot: `checksums` compares every table's
+ * row count and order-independent checksum; `keys` compares, row by row, only the keys this pass
+ * applied, which proves the sides equal right after a `checksums` pass (every other row changed
+ * on neither side since: only the mover writes to the target) at a cost that grows with the
+ * backlog, not with the tenant: that is the check made while writes are fenced. A mismatch throws
  * MoveVerificationError and nothing of the pass is committed.
  */
 export async function catchUpPass(options: {
@@ -159,7 +162,7 @@ export async function catchUpPass(options: {
   target: Side;
   tables: TenantTable[];
   tenantId: string;
-  verify?: 'counts' | 'checksums';
+  verify?: 'keys' | 'checksums';
 }): Promise<PassResult> {
   const { source, target, tables, tenantId } = options;
   return inTenantTransaction(
@@ -168,36 +171,39 @@ export async function catchUpPass(options: {
     async () => {
       const result: PassResult = { keys: 0, upserted: 0, deleted: 0 };
       await inTenantTransaction(target.client, tenantId, async () => {
-        const deletions: { table: TenantTable; keys: unknown[] }[] = [];
-        const touched = new Set<string>();
+        const deletions: { table: TenantTable; keys: string[] }[] = [];
+        const applied: { table: TenantTable; present: string[]; gone: string[] }[] = [];
         // Upserts go referenced tables first, deletions referencing tables first (below), so every
         // statement sees the references it needs: the snapshot is consistent, and so is the target.
         for (const table of tables) {
-          const { rows: changed } = await source.client.query<{ key: unknown }>(
-            `SELECT DISTINCT key FROM ${captureSchema}.changes WHERE tenant_id = $1 AND schema_name = $2 AND table_name = $3`,
+          // Rows and keys travel as jsonb text, never parsed by JavaScript: a numeric or bigint
+          // beyond 2^53 would lose digits in a JS number.
+          const { rows: changed } = await source.client.query<{ key: string }>(
+            `SELECT DISTINCT key::text AS key FROM ${captureSchema}.changes WHERE tenant_id = $1 AND schema_name = $2 AND table_name = $3`,
             [tenantId, source.schema, table.name],
           );
           result.keys += changed.length;
-          if (changed.length) touched.add(table.name);
-          const gone: unknown[] = [];
+          const gone: string[] = [];
           for (let i = 0; i < changed.length; i += chunkSize) {
             const keys = changed.slice(i, i + chunkSize).map((r) => r.key);
-            const { rows } = await source.client.query<{ key: unknown; row: unknown }>(
-              `SELECT k.key, to_jsonb(t) AS row
+            const { rows } = await source.client.query<{ key: string; row: string | null }>(
+              `SELECT k.key::text AS key, to_jsonb(t)::text AS row
                  FROM jsonb_array_elements($1::jsonb) AS k(key)
                  CROSS JOIN LATERAL jsonb_populate_record(NULL::${qualified(source.schema, table.name)}, k.key) AS p
                  LEFT JOIN ${qualified(source.schema, table.name)} AS t ON ${keyMatch('t', 'p', table)}`,
-              [JSON.stringify(keys)],
+              [jsonArray(keys)],
             );
-            const present = rows.filter((r) => r.row !== null).map((r) => r.row);
-            gone.push(...rows.filter((r) => r.row === null).map((r) => r.key));
+            const present = rows.filter((r) => r.row !== null).map((r) => r.row!);
+            const absent = rows.filter((r) => r.row === null).map((r) => r.key);
+            gone.push(...absent);
             if (present.length) result.upserted += await upsertRows(target, table, present);
+            if (options.verify === 'keys') applied.push({ table, present, gone: absent });
           }
           if (gone.length) deletions.push({ table, keys: gone });
         }
         for (const { table, keys } of deletions.reverse()) result.deleted += await deleteRows(target, table, keys);
-        if (options.verify === 'checksums') result.verified = await verifyTables(source, target, tables, tenantId, 'checksums');
-        if (options.verify === 'counts') result.verified = await verifyTables(source, target, tables.filter((t) => touched.has(t.name)), tenantId, 'counts');
+        if (options.verify === 'checksums') result.verified = await verifyTables(source, target, tables, tenantId);
+        if (options.verify === 'keys') await verifyKeys(target, applied);
       });
       await consumeChanges(source, tenantId);
       return result;
@@ -206,7 +212,7 @@ export async function catchUpPass(options: {
   );
 }
 
-async function upsertRows(target: Side, table: TenantTable, rows: unknown[]): Promise<number> {
+async function upsertRows(target: Side, table: TenantTable, rows: string[]): Promise<number> {
   const columns = table.columns.map((c) => escapeIdentifier(c)).join(', ');
   const updates = table.columns.filter((c) => !table.primaryKey.includes(c)).map((c) => `${escapeIdentifier(c)} = EXCLUDED.${escapeIdentifier(c)}`);
   const { rowCount } = await target.client.query(
@@ -214,41 +220,52 @@ async function upsertRows(target: Side, table: TenantTable, rows: unknown[]): Pr
      SELECT ${columns} FROM jsonb_populate_recordset(NULL::${qualified(target.schema, table.name)}, $1::jsonb)
      ON CONFLICT (${table.primaryKey.map((c) => escapeIdentifier(c)).join(', ')})
      ${updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'}`,
-    [JSON.stringify(rows)],
+    [jsonArray(rows)],
   );
   return rowCount ?? 0;
 }
 
-async function deleteRows(target: Side, table: TenantTable, keys: unknown[]): Promise<number> {
+async function deleteRows(target: Side, table: TenantTable, keys: string[]): Promise<number> {
   const { rowCount } = await target.client.query(
     `DELETE FROM ${qualified(target.schema, table.name)} AS t
       USING jsonb_populate_recordset(NULL::${qualified(target.schema, table.name)}, $1::jsonb) AS k
       WHERE ${keyMatch('t', 'k', table)}`,
-    [JSON.stringify(keys)],
+    [jsonArray(keys)],
   );
   return rowCount ?? 0;
 }
 
-/** Both sides' figures per table (each inside its tenant transaction); throws on any difference. */
-async function verifyTables(source: Side, target: Side, tables: TenantTable[], tenantId: string, mode: 'counts' | 'checksums') {
+/** Both sides' counts and checksums per table (each inside its tenant transaction); throws on any difference. */
+async function verifyTables(source: Side, target: Side, tables: TenantTable[], tenantId: string) {
   const measure = async (side: Side) => {
     const out: Record<string, TableChecksum> = {};
-    for (const table of tables) {
-      if (mode === 'checksums') out[table.name] = await tableChecksum(side.client, side.schema, table, tenantId);
-      else {
-        const { rows } = await side.client.query<{ n: string }>(
-          `SELECT count(*) AS n FROM ${qualified(side.schema, table.name)} WHERE ${escapeIdentifier(tenantColumn)} = $1`,
-          [tenantId],
-        );
-        out[table.name] = { rows: Number(rows[0]!.n), checksum: '' };
-      }
-    }
+    for (const table of tables) out[table.name] = await tableChecksum(side.client, side.schema, table, tenantId);
     return out;
   };
   const [ours, theirs] = await Promise.all([measure(source), measure(target)]);
   const mismatches = tables
-    .map((t) => ({ table: t.name, source: ours[t.name]!, target: theirs[t.name]! }))
-    .filter((m) => m.source.rows !== m.target.rows || m.source.checksum !== m.target.checksum);
+    .filter((t) => ours[t.name]!.rows !== theirs[t.name]!.rows || ours[t.name]!.checksum !== theirs[t.name]!.checksum)
+    .map((t) => `${t.name}: ${ours[t.name]!.rows} rows (checksum ${ours[t.name]!.checksum}) vs ${theirs[t.name]!.rows} (${theirs[t.name]!.checksum})`);
   if (mismatches.length) throw new MoveVerificationError(mismatches);
   return ours;
+}
+
+/** Each applied key on the target: the source's row exactly (as jsonb, compared by PostgreSQL), or no row. */
+async function verifyKeys(target: Side, applied: { table: TenantTable; present: string[]; gone: string[] }[]) {
+  const mismatches: string[] = [];
+  for (const { table, present, gone } of applied) {
+    const name = qualified(target.schema, table.name);
+    const { rows } = await target.client.query<{ differing: number; lingering: number }>(
+      `SELECT (SELECT count(*)::int FROM jsonb_array_elements($1::jsonb) AS s(row)
+                CROSS JOIN LATERAL jsonb_populate_record(NULL::${name}, s.row) AS p
+                LEFT JOIN ${name} AS t ON ${keyMatch('t', 'p', table)}
+               WHERE to_jsonb(t) IS DISTINCT FROM s.row) AS differing,
+              (SELECT count(*)::int FROM jsonb_populate_recordset(NULL::${name}, $2::jsonb) AS k
+                JOIN ${name} AS t ON ${keyMatch('t', 'k', table)}) AS lingering`,
+      [jsonArray(present), jsonArray(gone)],
+    );
+    const { differing, lingering } = rows[0]!;
+    if (differing || lingering) mismatches.push(`${table.name}: ${differing} rows differ, ${lingering} deleted rows remain`);
+  }
+  if (mismatches.length) throw new MoveVerificationError(mismatches);
 }

@@ -8,7 +8,7 @@
  *   catchup     apply logged changes, pass after pass, until the backlog is small
  *   verify      one more pass, then row counts and checksums of every table on both sides
  *   fence       the source refuses the tenant's writes (503 + Retry-After); reads go on
- *   final       last pass (only what changed since verify), its tables' counts, versions again
+ *   final       last pass (only what changed since verify), its rows compared key by key, versions
  *   flip        one catalog transaction: the tenant's placement, version + 1, the job's phase
  *   invalidate  every API instance drops its cached entry and routing handle (Redis pub/sub)
  *   cleanup     after the grace period: drop the source (or delete its pooled rows, fence kept)
@@ -174,7 +174,7 @@ class MoveRun {
         await this.#withSource((client, tables) => fenceWrites(client, this.#job.fromSchema, tables, this.#job.tenantId));
         return 'final';
       case 'final':
-        await this.#pass('counts');
+        await this.#pass('keys');
         await this.#checkVersions();
         return 'flip';
       case 'flip':
@@ -291,7 +291,7 @@ class MoveRun {
     );
   }
 
-  async #pass(verify?: 'counts' | 'checksums') {
+  async #pass(verify?: 'keys' | 'checksums') {
     const pass = await this.#withSides((from, to, tables) => catchUpPass({ source: from, target: to, tables, tenantId: this.#job.tenantId, verify }));
     this.#progress.catchUpPasses = (this.#progress.catchUpPasses ?? 0) + 1;
     this.#progress.caughtUpKeys = (this.#progress.caughtUpKeys ?? 0) + pass.keys;
@@ -360,7 +360,8 @@ class MoveRun {
   async #finish(status: TenantMove['status']) {
     this.#job = await this.#catalog.tenantMove.update({
       where: { id: this.jobId },
-      data: { status, activeTenantId: null, finishedAt: new Date() },
+      // A success clears the error of a retried step (it is in the log); a failure keeps its cause.
+      data: { status, activeTenantId: null, finishedAt: new Date(), ...(status === 'succeeded' && { error: null }) },
     });
     const { tenantId, fromTier, toTier, error } = this.#job;
     await recordAdminAction(this.#catalog, {

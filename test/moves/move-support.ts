@@ -31,11 +31,13 @@ export interface WriteLoopReport {
   leads: Map<string, string>;
   /** Activity id → lead id; gone with their lead (ON DELETE CASCADE). */
   activities: Map<string, string>;
+  /** Deal id → its amount, digits beyond a JS number's precision (must survive the catch-up exactly). */
+  deals: Map<string, string>;
 }
 
 /** Writes until stopped, one at a time, each retried after a fence refusal until acknowledged. */
 export function startWriteLoop(platform: Platform, tenantId: string, options: { pauseMs?: number } = {}): WriteLoop {
-  const report: WriteLoopReport = { writes: 0, fenced: 0, errors: [], latencies: [], leads: new Map(), activities: new Map() };
+  const report: WriteLoopReport = { writes: 0, fenced: 0, errors: [], latencies: [], leads: new Map(), activities: new Map(), deals: new Map() };
   let running = true;
   let n = 0;
   const db = async () => platform.router.clientFor((await platform.tenants.byId(tenantId))!);
@@ -72,6 +74,13 @@ export function startWriteLoop(platform: Platform, tenantId: string, options: { 
             await (await db()).lead.updateMany({ where: { id: pick }, data: { name, version: { increment: 1 } } });
           });
           report.leads.set(pick, name);
+        } else if (n % 10 === 3) {
+          const id = randomUUID();
+          const amount = `${9_007_199_254_740_993n + BigInt(n)}.${String(n % 100).padStart(2, '0')}`;
+          await acknowledged(async () => {
+            await (await db()).deal.create({ data: { id, title: `deal ${n}`, amount, currency: 'EUR' } });
+          });
+          report.deals.set(id, amount);
         } else if (n % 5 === 2 && pick) {
           const id = randomUUID();
           await acknowledged(async () => {
@@ -111,6 +120,8 @@ export async function assertWritesPresent(t: Test, platform: Platform, tenantId:
   const activityIds = [...report.activities.keys()];
   const activities = await db.activity.count({ where: { id: { in: activityIds } } });
   t.equal(activities, activityIds.length, `${label}: every acknowledged activity is there (${activityIds.length})`);
+  const deals = await db.deal.findMany({ where: { id: { in: [...report.deals.keys()] } }, select: { id: true, amount: true } });
+  t.same(new Map(deals.map((d) => [d.id, d.amount.toFixed(2)])), report.deals, `${label}: every acknowledged deal, its amount to the cent`);
   t.same(report.errors, [], `${label}: no write failed other than refusals by the fence`);
 }
 
