@@ -148,7 +148,8 @@ await withBenchPlatform('tenant_move', { STRATA_SPARE_SCHEMAS: '0' }, async (pla
     rows,
     notes: [
       'Plain COPY: superuser, `COPY (SELECT … WHERE tenant_id = …) TO STDOUT` piped into `COPY … FROM STDIN` of same-shaped tables (indexes included, no foreign keys, no RLS), same server, same run.',
-      'The move copies under the tenant’s RLS context as the owner role; COPY FROM refuses forced RLS, so rows go through a temporary staging table (src/transfer/copy-table.ts).',
+      'The move copies as the owner role under the tenant’s RLS context, from one REPEATABLE READ snapshot, into a dedicated target loaded with direct COPY (FORCE RLS lifted and foreign keys re-added in the copy’s transaction, src/moves/catch-up.ts).',
+      'The fence is timed from the fenced barrier to the catalog switch; writes refused meanwhile retry after 20 ms. Figures on a shared, heavily loaded 2-core machine vary from run to run.',
       `Command: npm run bench -- tenant-move ${values.full ? '--full' : `--rows ${wantedRows}`}`,
     ],
     data: { totalRows, plain, progress, samples: during.length, fenced, maxWrite },
