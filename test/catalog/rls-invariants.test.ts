@@ -37,6 +37,9 @@ interface TableFacts {
   rls: boolean;
   forced: boolean;
   tenant_index: boolean;
+  /** Unique indexes and foreign keys whose first column is not tenant_id. */
+  unscoped_unique: string[];
+  unscoped_fkeys: string[];
   policies: { cmd: string; permissive: string; qual: string | null; with_check: string | null }[];
 }
 
@@ -47,6 +50,12 @@ const tableFacts = `
                   WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS has_tenant_id,
          EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
                   WHERE i.indrelid = c.oid AND a.attname = 'tenant_id') AS tenant_index,
+         array(SELECT ic.relname::text FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                 LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                WHERE i.indrelid = c.oid AND i.indisunique AND a.attname IS DISTINCT FROM 'tenant_id') AS unscoped_unique,
+         array(SELECT k.conname::text FROM pg_constraint k
+                 LEFT JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+                WHERE k.conrelid = c.oid AND k.contype = 'f' AND a.attname IS DISTINCT FROM 'tenant_id') AS unscoped_fkeys,
          coalesce((SELECT json_agg(json_build_object('cmd', p.cmd, 'permissive', p.permissive, 'qual', p.qual, 'with_check', p.with_check))
                      FROM pg_policies p WHERE p.schemaname = n.nspname AND p.tablename = c.relname), '[]') AS policies
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -68,6 +77,9 @@ for (const target of targets) {
       t.ok(facts.has_tenant_id, `${at} has tenant_id`);
       t.ok(facts.rls && facts.forced, `${at} has row security enabled and forced`);
       t.ok(facts.tenant_index, `${at} has an index led by tenant_id`);
+      // A key without tenant_id first would make one tenant's values collide with (and so reveal) another's.
+      t.same(facts.unscoped_unique, [], `${at}: every unique index leads with tenant_id`);
+      t.same(facts.unscoped_fkeys, [], `${at}: every foreign key leads with tenant_id (another tenant's row is no valid target)`);
       t.equal(facts.owner, owner.role, `${at} is owned by the owner role`);
       t.ok(
         facts.policies.some((p) => p.cmd === 'ALL' && bindsTenant(p.qual) && bindsTenant(p.with_check)),
@@ -99,6 +111,18 @@ t.test('the runtime role has no power to bypass row security', async (t) => {
     db.query('SELECT rolsuper, rolbypassrls, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = $1', [runtime.role]),
   );
   t.same(rows, [{ rolsuper: false, rolbypassrls: false, rolcreatedb: false, rolcreaterole: false }]);
+  // Membership in another role (the owner, a superuser) would let it SET ROLE past every policy.
+  const { rows: memberships } = await withOwnerConnection(server, server.tenantsDatabase, (db) =>
+    db.query(
+      `SELECT g.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid WHERE r.rolname = $1`,
+      [runtime.role],
+    ),
+  );
+  t.same(memberships, [], 'it is a member of no role');
+  const { rows: databases } = await withOwnerConnection(server, server.tenantsDatabase, (db) =>
+    db.query(`SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = $1)`, [runtime.role]),
+  );
+  t.same(databases, [], 'it owns no database');
 });
 
 t.test('the runtime role cannot connect to the catalog', async (t) => {
