@@ -23,7 +23,6 @@
 import pg from 'pg';
 import { recordAdminAction } from '../admin/admin-audit.js';
 import type { Tenant } from '../catalog/catalog-client.js';
-import type { Prisma } from '../generated/catalog/client.js';
 import type { Platform } from '../platform/platform.js';
 import { databaseNames } from '../platform/platform.js';
 import type { ProgressEvent } from '../progress/progress-reporter.js';
@@ -312,26 +311,29 @@ class MoveRun {
     return 'verify';
   }
 
-  /** One catalog transaction: the tenant's new placement and the job past its flip, or neither. */
+  /**
+   * One catalog statement, so one atomic round trip inside the fence: the tenant's new placement
+   * and the job past its flip, or neither (when the tenant is no longer at the source).
+   */
   async #flip(): Promise<MovePhase> {
     const job = this.#job;
     const cleanupAfter = new Date(Date.now() + (this.options.graceMs ?? this.platform.config.moves.graceMs));
-    await this.#catalog.$transaction(async (tx) => {
-      const moved = await tx.$executeRaw`
+    const progress: MoveProgress = { ...this.#progress, cleanupAfter: cleanupAfter.toISOString() };
+    if (job.fencedAt) progress.fenceMs = Date.now() - job.fencedAt.getTime();
+    const flipped = await this.#catalog.$executeRaw`
+      WITH moved AS (
         UPDATE tenants
            SET tier = ${job.toTier}::"TenantTier", server_id = ${job.toServerId}::uuid,
                schema_name = ${job.toSchema}, database_name = ${job.toDatabase}, version = version + 1,
                status = CASE WHEN status = 'moving' THEN 'active'::"TenantStatus" ELSE status END, updated_at = now()
          WHERE id = ${job.tenantId}::uuid AND server_id = ${job.fromServerId}::uuid
-           AND schema_name = ${job.fromSchema} AND database_name = ${job.fromDatabase}`;
-      if (moved !== 1) throw new Error('the tenant is no longer at the move’s source in the catalog; not switching it');
-      this.#progress = { ...this.#progress, cleanupAfter: cleanupAfter.toISOString() };
-      if (job.fencedAt) this.#progress.fenceMs = Date.now() - job.fencedAt.getTime();
-      await tx.tenantMove.update({
-        where: { id: job.id },
-        data: { phase: 'invalidate', flippedAt: new Date(), progress: this.#progress as Prisma.InputJsonObject },
-      });
-    });
+           AND schema_name = ${job.fromSchema} AND database_name = ${job.fromDatabase}
+        RETURNING id)
+      UPDATE tenant_moves
+         SET phase = 'invalidate'::"MovePhase", flipped_at = now(), updated_at = now(), progress = ${JSON.stringify(progress)}::jsonb
+       WHERE id = ${job.id}::uuid AND EXISTS (SELECT 1 FROM moved)`;
+    if (flipped !== 1) throw new Error('the tenant is no longer at the move’s source in the catalog; not switching it');
+    this.#progress = progress;
     return 'invalidate';
   }
 
