@@ -31,11 +31,18 @@ const isText = (input: QueryInput, sql: string) => (typeof input === 'string' ? 
  */
 class BoundConnection {
   #open = false;
+  #failure: Error | undefined;
+  readonly #onError = (err: Error) => {
+    this.#failure = err;
+  };
 
   constructor(
     private readonly client: pg.PoolClient,
     private readonly binding: TenantBinding,
-  ) {}
+  ) {
+    // See queryFor: a checked-out client needs an 'error' listener of its own.
+    client.on('error', this.#onError);
+  }
 
   async query(input: QueryInput) {
     if (isText(input, 'BEGIN')) {
@@ -49,7 +56,8 @@ class BoundConnection {
   }
 
   release(err?: Error | boolean) {
-    this.client.release(err ?? (this.#open ? new Error('released with a transaction open') : undefined));
+    this.client.removeListener('error', this.#onError);
+    this.client.release(err ?? this.#failure ?? (this.#open ? new Error('released with a transaction open') : undefined));
   }
 
   on(event: string, listener: (...args: unknown[]) => void) {
@@ -79,6 +87,13 @@ export class TenantRoutingPool extends pg.Pool {
   async queryFor(binding: TenantBinding, config: pg.QueryConfig): Promise<pg.QueryResult> {
     const client = await (await this.registry.poolFor(binding.serverId, binding.database)).connect();
     let failure: Error | undefined;
+    // pg-pool takes its idle 'error' listener off a client it hands out. Without one, a server ending
+    // the session just after the statement (a restart: 57P01) was an uncaught exception that killed
+    // the process (found by test/adversarial/postgres-restart.test.ts). The connection is dropped instead.
+    const onError = (err: Error) => {
+      failure = err;
+    };
+    client.on('error', onError);
     try {
       return await queryWithContext(client, config, binding.context);
     } catch (err) {
@@ -87,6 +102,7 @@ export class TenantRoutingPool extends pg.Pool {
       if (!(err as { code?: string }).code) failure = err as Error;
       throw err;
     } finally {
+      client.removeListener('error', onError);
       client.release(failure);
     }
   }
