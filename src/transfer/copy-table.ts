@@ -25,16 +25,29 @@ export interface Location {
 const qualified = (schema: string, table: TenantTable) => `${escapeIdentifier(schema)}.${escapeIdentifier(table.name)}`;
 const columnList = (columns: string[]) => columns.map((c) => escapeIdentifier(c)).join(', ');
 
-/** The tenant's rows of `table` as a COPY text stream. */
-export async function copyOut(location: Location, table: TenantTable, tenantId: string, columns = dataColumns(table)): Promise<Readable> {
+/**
+ * The tenant's rows of `table` as COPY text chunks. A reader that stops early (its destination
+ * failed) leaves the rest of the COPY to be drained and discarded: destroying the stream instead
+ * would leave the connection paused mid-COPY, and the ROLLBACK queued behind it would never run.
+ */
+export async function copyOut(location: Location, table: TenantTable, tenantId: string, columns = dataColumns(table)): Promise<AsyncGenerator<Buffer>> {
   await assertTenantTransaction(location.client, tenantId);
   checkColumns(table, columns);
-  return location.client.query(
+  const stream = location.client.query(
     copyTo(
       `COPY (SELECT ${columnList(columns)} FROM ${qualified(location.schema, table)}
               WHERE ${escapeIdentifier(tenantColumn)} = ${escapeLiteral(tenantId)}) TO STDOUT`,
     ),
   );
+  return (async function* () {
+    let complete = false;
+    try {
+      for await (const chunk of stream.iterator({ destroyOnReturn: false })) yield chunk as Buffer;
+      complete = true;
+    } finally {
+      if (!complete && !stream.destroyed) stream.resume();
+    }
+  })();
 }
 
 /**

@@ -3,6 +3,7 @@
  * from any tier. Every table is read in one REPEATABLE READ transaction, so the archive is one
  * consistent snapshot and its manifest's counts and checksums describe exactly the rows written.
  */
+import type { Writable } from 'node:stream';
 import type { Tenant } from '../catalog/catalog-client.js';
 import { readHistory } from '../migrations/apply-migrations.js';
 import type { Platform } from '../platform/platform.js';
@@ -76,6 +77,10 @@ export const totalRows = (manifest: ArchiveManifest) => manifest.tables.reduce((
 
 /** Writes with backpressure; rejects if the destination fails or closes first. */
 function write(out: NodeJS.WritableStream, chunk: Buffer | string): Promise<void> {
+  // A destination that failed after an earlier write has already emitted its error and close.
+  if ((out as Writable).destroyed || (out as Writable).writableEnded) {
+    return Promise.reject(new Error('the archive destination closed before the export finished'));
+  }
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     const onClose = () => reject(new Error('the archive destination closed before the export finished'));
