@@ -31,7 +31,7 @@ const unreachableStates = /^(08|57P0[1-3]|3D000)/;
 export function databaseUnreachable(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string') return unreachableStates.test(code) || code.startsWith('E');
-  return err instanceof Error && /Connection terminated|timeout exceeded when trying to connect/.test(err.message);
+  return err instanceof Error && /Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable/.test(err.message);
 }
 
 /**
