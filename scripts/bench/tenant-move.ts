@@ -129,19 +129,19 @@ await withBenchPlatform('tenant_move', { STRATA_SPARE_SCHEMAS: '0' }, async (pla
   const outside = samples.filter((s) => s.at < started).map((s) => s.ms);
   const maxWrite = Math.max(...during);
   const rows = [
-    { measure: 'rows moved (all tables)', value: copied },
-    { measure: 'plain COPY pipe, rows/s', value: Math.round(plainRate) },
-    { measure: 'move bulk copy, rows/s', value: Math.round(moveRate) },
-    { measure: 'move copy / plain COPY', value: `${round((moveRate / plainRate) * 100)} % (target ≥ 50 %)` },
-    { measure: 'move time to switch, ms', value: Math.round(switchedAt - started) },
-    { measure: 'move time incl. cleanup, ms', value: Math.round(doneAt - started) },
-    { measure: 'write fence (fence → switch), ms', value: `${progress.fenceMs} (target ≤ 1000)` },
-    { measure: 'fence: barrier / final pass + checks / flip, ms', value: `${phaseMs('fence', 'final')} / ${phaseMs('final', 'flip')} / ${phaseMs('flip', 'invalidate')}` },
-    { measure: 'phases: prepare+capture / copy / catch-up / verify, ms', value: `${phaseMs('prepare', 'copy')} / ${phaseMs('copy', 'catchup')} / ${phaseMs('catchup', 'verify')} / ${phaseMs('verify', 'fence')}` },
-    { measure: 'writes during the move / refused by the fence', value: `${during.length} / ${fenced}` },
-    { measure: 'write latency during the move: p50 / p99 / max, ms', value: `${round(percentile(during, 50))} / ${round(percentile(during, 99))} / ${round(maxWrite)}` },
-    { measure: 'write latency before the move: p50 / p99, ms', value: `${round(percentile(outside, 50))} / ${round(percentile(outside, 99))}` },
-    { measure: 'catch-up passes (keys caught up)', value: `${progress.catchUpPasses} (${progress.caughtUpKeys})` },
+    { measure: 'rows moved (all tables)', value: copied, target: '—', met: '' },
+    { measure: 'plain COPY pipe, rows/s', value: Math.round(plainRate), target: '—', met: '' },
+    { measure: 'move bulk copy, rows/s', value: Math.round(moveRate), target: '—', met: '' },
+    { measure: 'move copy / plain COPY', value: `${round((moveRate / plainRate) * 100)} %`, target: '≥ 50 %', met: moveRate / plainRate >= 0.5 ? 'yes' : 'no' },
+    { measure: 'move time to switch, ms', value: Math.round(switchedAt - started), target: '—', met: '' },
+    { measure: 'move time incl. cleanup, ms', value: Math.round(doneAt - started), target: '—', met: '' },
+    { measure: 'write fence (fence → switch), ms', value: progress.fenceMs ?? 'n/a', target: '≤ 1000', met: (progress.fenceMs ?? Infinity) <= 1000 ? 'yes' : 'no' },
+    { measure: 'fence: barrier / final pass + checks / flip, ms', value: `${phaseMs('fence', 'final')} / ${phaseMs('final', 'flip')} / ${phaseMs('flip', 'invalidate')}`, target: '—', met: '' },
+    { measure: 'phases: prepare+capture / copy / catch-up / verify, ms', value: `${phaseMs('prepare', 'copy')} / ${phaseMs('copy', 'catchup')} / ${phaseMs('catchup', 'verify')} / ${phaseMs('verify', 'fence')}`, target: '—', met: '' },
+    { measure: 'writes during the move / refused by the fence', value: `${during.length} / ${fenced}`, target: '—', met: '' },
+    { measure: 'write latency during the move: p50 / p99 / max, ms', value: `${round(percentile(during, 50))} / ${round(percentile(during, 99))} / ${round(maxWrite)}`, target: '—', met: '' },
+    { measure: 'write latency before the move: p50 / p99, ms', value: `${round(percentile(outside, 50))} / ${round(percentile(outside, 99))}`, target: '—', met: '' },
+    { measure: 'catch-up passes (keys caught up)', value: `${progress.catchUpPasses} (${progress.caughtUpKeys})`, target: '—', met: '' },
   ];
   await writeResults('tenant-move', {
     title: `Tier move: pooled → dedicated, ${totalRows.toLocaleString('en')} rows, ${values['writes-per-second']} writes/s`,
