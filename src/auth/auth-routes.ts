@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Tenant } from '../catalog/catalog-client.js';
 import { AppError, problems } from '../http/problems.js';
 import { slugSchema } from '../tenants/placement.js';
+import { findUser } from '../users/user-store.js';
 import { normalizeEmail, tenantsForEmail } from './login-index.js';
 import { verifyPassword } from './passwords.js';
 import { issueRefreshToken, parseRefreshToken, RefreshRejectedError, revokeByToken, rotateRefreshToken } from './refresh-tokens.js';
@@ -66,7 +67,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     const matches: { tenant: Tenant; user: { id: string; role: AccessClaims['role'] } }[] = [];
     for (const tenant of candidates) {
       if (tenant.status === 'provisioning') continue;
-      const user = await app.platform.router.clientFor(tenant).user.findFirst({ where: { email, status: 'active' } });
+      const user = await findUser(app.platform.router.clientFor(tenant), { email, status: 'active' });
       if (await verifyPassword(user?.passwordHash, request.body.password)) matches.push({ tenant, user: user! });
     }
     if (candidates.length === 0) await verifyPassword(undefined, request.body.password);
@@ -92,7 +93,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     const db = app.platform.router.clientFor(tenant);
     try {
       const rotated = await rotateRefreshToken(db, tenant.id, parsed.secret);
-      const user = await db.user.findFirst({ where: { id: rotated.userId, status: 'active' } });
+      const user = await findUser(db, { id: rotated.userId, status: 'active' });
       if (!user) throw new RefreshRejectedError('revoked');
       return signIn(app, tenant, user, rotated.token);
     } catch (err) {
@@ -113,7 +114,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/me', { onRequest: app.authenticateTenant, schema: { response: { 200: me } } }, async (request) => {
-    const user = await request.db.user.findFirst({ where: { id: request.claims.sub } });
+    const user = await findUser(request.db, { id: request.claims.sub });
     if (!user) throw new AppError(problems.unauthenticated, 'A valid bearer token is required');
     const { id, slug, name } = request.tenant;
     return { id: user.id, email: user.email, name: user.name, role: user.role, tenant: { id, slug, name } };

@@ -4,12 +4,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requirePermission } from '../auth/tenant-auth.js';
 import { requestSettings } from '../settings/require-feature.js';
-import type { User } from '../generated/tenant/client.js';
 import { expectedVersion, ifMatchHeaders } from '../http/if-match.js';
-import { createUser, getUser, listUsers, updateUser } from './user-store.js';
+import { createUser, getUser, listUsers, updateUser, type UserRecord } from './user-store.js';
 import { userCreate, userCreated, userListQuery, userOutput, userPage, userParams, userPatch } from './user-schemas.js';
 
-function toOutput(user: User): z.infer<typeof userOutput> {
+function toOutput(user: UserRecord): z.infer<typeof userOutput> {
   return {
     id: user.id,
     email: user.email,
@@ -22,7 +21,7 @@ function toOutput(user: User): z.infer<typeof userOutput> {
   };
 }
 
-const etag = (user: User) => `"${user.version}"`;
+const etag = (user: UserRecord) => `"${user.version}"`;
 
 export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', app.authenticateTenant);

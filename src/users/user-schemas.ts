@@ -3,6 +3,10 @@ import { z } from 'zod';
 import { pageOf, pageQuery, text } from '../http/schema-parts.js';
 import { userRoles } from '../auth/tokens.js';
 
+export const userStatuses = ['active', 'deactivated'] as const;
+export type UserStatus = (typeof userStatuses)[number];
+export type UserRole = (typeof userRoles)[number];
+
 /** 12+ characters: length is what makes a password hard to guess. */
 const password = z.string().min(12, 'at least 12 characters').max(1024);
 
@@ -20,7 +24,7 @@ export const userPatch = z
   .object({
     name: text().min(1).max(200).optional(),
     role: z.enum(userRoles).optional(),
-    status: z.enum(['active', 'deactivated']).optional(),
+    status: z.enum(userStatuses).optional(),
     password: password.optional(),
   })
   .strict();
@@ -31,7 +35,7 @@ export const userListQuery = z
   .object({
     ...pageQuery,
     role: z.enum(userRoles).optional(),
-    status: z.enum(['active', 'deactivated']).optional(),
+    status: z.enum(userStatuses).optional(),
   })
   .strict();
 
@@ -40,7 +44,7 @@ export const userOutput = z.object({
   email: z.string(),
   name: z.string(),
   role: z.enum(userRoles),
-  status: z.enum(['active', 'deactivated']),
+  status: z.enum(userStatuses),
   version: z.number().int(),
   lastLoginAt: z.iso.datetime().nullable(),
   createdAt: z.iso.datetime(),

@@ -9,11 +9,15 @@ import { revokeUserTokens } from '../auth/refresh-tokens.js';
 import { recordChange } from '../audit/tenant-audit.js';
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import { RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
-import type { User } from '../generated/tenant/client.js';
+import type { Prisma, User } from '../generated/tenant/client.js';
+import type { WithValues } from '../crm/domain-values.js';
 import { after, page } from '../pagination/keyset-cursor.js';
 import { assertBelowLimit } from '../plans/quotas.js';
 import type { TenantClient } from '../router/tenant-router.js';
-import type { UserCreate, UserListQuery, UserPatch } from './user-schemas.js';
+import type { UserCreate, UserListQuery, UserPatch, UserRole, UserStatus } from './user-schemas.js';
+
+/** A user as stored: role and status are values of the user_role and user_status domains. */
+export type UserRecord = WithValues<User, { role: UserRole; status: UserStatus }>;
 
 const entity = 'user';
 
@@ -55,17 +59,22 @@ export async function listUsers(db: TenantClient, query: UserListQuery) {
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: query.limit + 1,
   });
-  return page(rows, query.limit, (user) => user.createdAt);
+  return page(rows as UserRecord[], query.limit, (user) => user.createdAt);
 }
 
-export async function getUser(db: TenantClient, id: string): Promise<User> {
-  const user = await db.user.findFirst({ where: { id } });
+/** The first of the tenant's users matching `where`, or null. */
+export async function findUser(db: TenantClient, where: Prisma.UserWhereInput): Promise<UserRecord | null> {
+  return (await db.user.findFirst({ where })) as UserRecord | null;
+}
+
+export async function getUser(db: TenantClient, id: string): Promise<UserRecord> {
+  const user = await findUser(db, { id });
   if (!user) throw new RecordNotFoundError(entity);
   return user;
 }
 
 /** Creates a user; without a password, generates a temporary one, returned once. */
-export async function createUser(ctx: Context, input: UserCreate): Promise<{ user: User; temporaryPassword?: string }> {
+export async function createUser(ctx: Context, input: UserCreate): Promise<{ user: UserRecord; temporaryPassword?: string }> {
   const temporaryPassword = input.password ? undefined : randomBytes(15).toString('base64url');
   const email = normalizeEmail(input.email);
   const passwordHash = await hashPassword(input.password ?? temporaryPassword!);
@@ -74,7 +83,7 @@ export async function createUser(ctx: Context, input: UserCreate): Promise<{ use
       await assertBelowLimit(tx, 'users', ctx.maxUsers);
       const created = await tx.user.create({ data: { email, name: input.name, role: input.role, passwordHash } });
       await recordChange(tx, actor(ctx), { entity, entityId: created.id, action: 'create', changes: { email, name: input.name, role: input.role } });
-      return created;
+      return created as UserRecord;
     })
     .catch((err: unknown) => {
       // Emails are unique per tenant only: this says nothing about other tenants.
@@ -89,7 +98,7 @@ export async function createUser(ctx: Context, input: UserCreate): Promise<{ use
  * Changes a user if still at `expectedVersion` (when given). Demoting or deactivating an owner
  * locks the tenant's active owners first, so two concurrent demotions cannot remove the last one.
  */
-export async function updateUser(ctx: Context, id: string, patch: UserPatch, expectedVersion?: number): Promise<User> {
+export async function updateUser(ctx: Context, id: string, patch: UserPatch, expectedVersion?: number): Promise<UserRecord> {
   const passwordHash = patch.password ? await hashPassword(patch.password) : undefined;
   const updated = await ctx.db.$transaction(async (tx) => {
     const current = await tx.user.findFirst({ where: { id } });
@@ -110,7 +119,7 @@ export async function updateUser(ctx: Context, id: string, patch: UserPatch, exp
     // The password itself never reaches the trail, only that it changed.
     const changes = { name: patch.name, role: patch.role, status: patch.status, ...(patch.password && { password: 'changed' }) };
     await recordChange(tx, actor(ctx), { entity, entityId: id, action: 'update', changes });
-    return user;
+    return user as UserRecord;
   });
   if (patch.status === 'deactivated' || patch.password) await revokeUserTokens(ctx.db, id);
   if (patch.status === 'deactivated') await removeLoginRoute(ctx.catalog, updated.email, ctx.tenantId);

@@ -28,21 +28,21 @@ export async function seedTenantRows(platform: Platform, tenant: Tenant, leads: 
       await client.query(
         `INSERT INTO users (id, email, name, password_hash, role, created_at, updated_at)
          SELECT md5('u' || g)::uuid, 'user' || g || '@seed.example', 'User ' || g, 'not-a-hash-' || g,
-                (ARRAY['owner','admin','manager','staff'])[1 + g % 4]::"UserRole", ${at} + g * interval '1 s', ${at} + g * interval '1 s'
+                (ARRAY['owner','admin','manager','staff'])[1 + g % 4], ${at} + g * interval '1 s', ${at} + g * interval '1 s'
            FROM generate_series(1, ${users}) g;
          INSERT INTO leads (id, name, company, email, status, owner_id, version, created_at, updated_at)
          SELECT md5('l' || g)::uuid, 'Lead ' || g || CASE WHEN g % 7 = 0 THEN E'\\ttab \\\\ back\\nline é 🚀' ELSE '' END,
                 CASE WHEN g % 2 = 0 THEN 'Company ' || g END, 'lead' || g || '@seed.example',
-                (ARRAY['new','contacted','qualified','unqualified','converted'])[1 + g % 5]::"LeadStatus",
+                (ARRAY['new','contacted','qualified','unqualified','converted'])[1 + g % 5],
                 md5('u' || (1 + g % ${users}))::uuid, 1 + g % 3, ${at} + g * interval '1 ms', ${at} + g * interval '2 ms'
            FROM generate_series(1, ${leads}) g;
          INSERT INTO deals (id, title, amount, currency, stage, lead_id, owner_id, close_date, created_at, updated_at)
          SELECT md5('d' || g)::uuid, 'Deal ' || g, (g * 12.5)::numeric(18, 2), 'EUR',
-                (ARRAY['prospecting','qualification','proposal','negotiation','won','lost'])[1 + g % 6]::"DealStage",
+                (ARRAY['prospecting','qualification','proposal','negotiation','won','lost'])[1 + g % 6],
                 md5('l' || g)::uuid, md5('u' || (1 + g % ${users}))::uuid, date '2026-06-01' + g % 200, ${at}, ${at}
            FROM generate_series(1, ${deals}) g;
          INSERT INTO activities (id, kind, body, lead_id, deal_id, author_id, occurred_at, created_at)
-         SELECT md5('a' || g)::uuid, (ARRAY['note','call','email','meeting'])[1 + g % 4]::"ActivityKind",
+         SELECT md5('a' || g)::uuid, (ARRAY['note','call','email','meeting'])[1 + g % 4],
                 'Talked about deal ' || g, md5('l' || g)::uuid, md5('d' || g)::uuid, md5('u' || (1 + g % ${users}))::uuid, ${at}, ${at}
            FROM generate_series(1, ${activities}) g;
          INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, expires_at, created_at)

@@ -8,12 +8,11 @@ import { z } from 'zod';
 import { actorOf } from '../../audit/tenant-audit.js';
 import { recordScope } from '../../auth/permissions.js';
 import { requirePermission } from '../../auth/tenant-auth.js';
-import type { Activity } from '../../generated/tenant/client.js';
 import { activityInput, activityListQuery, activityOutput, activityPage, activityParams, activityPatch } from './activity-schemas.js';
-import { createActivity, deleteActivity, getActivity, listActivities, updateActivity } from './activity-store.js';
+import { type ActivityRecord, createActivity, deleteActivity, getActivity, listActivities, updateActivity } from './activity-store.js';
 import { requireFeature } from '../../settings/require-feature.js';
 
-function toOutput(activity: Activity): z.infer<typeof activityOutput> {
+function toOutput(activity: ActivityRecord): z.infer<typeof activityOutput> {
   const { tenantId: _tenant, occurredAt, createdAt, ...rest } = activity;
   return { ...rest, occurredAt: occurredAt.toISOString(), createdAt: createdAt.toISOString() };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { pageOf, pageQuery } from '../../http/schema-parts.js';
 
 export const activityKinds = ['note', 'call', 'email', 'meeting'] as const;
+export type ActivityKind = (typeof activityKinds)[number];
 
 /**
  * The body is kept verbatim (leading spaces or blank lines may be formatting), but must hold

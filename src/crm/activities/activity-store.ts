@@ -13,7 +13,11 @@ import { tenantUserId } from '../../users/user-store.js';
 import { dealScope } from '../deals/deal-store.js';
 import { leadScope } from '../leads/lead-store.js';
 import { InvalidReferenceError, RecordNotFoundError, translatePrismaError } from '../record-errors.js';
-import type { ActivityInput, ActivityListQuery, ActivityPatch } from './activity-schemas.js';
+import type { WithValues } from '../domain-values.js';
+import type { ActivityInput, ActivityKind, ActivityListQuery, ActivityPatch } from './activity-schemas.js';
+
+/** An activity as stored: its kind is one of the activity_kind domain's values. */
+export type ActivityRecord = WithValues<Activity, { kind: ActivityKind }>;
 
 const entity = 'activity';
 const referenceFields = { lead_id: 'leadId', deal_id: 'dealId', author_id: 'authorId' };
@@ -53,17 +57,17 @@ export async function listActivities(db: TenantClient, scope: RecordScope, query
     orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }],
     take: query.limit + 1,
   });
-  return page(rows, query.limit, (activity) => activity.occurredAt);
+  return page(rows as ActivityRecord[], query.limit, (activity) => activity.occurredAt);
 }
 
-export async function getActivity(db: TenantClient, scope: RecordScope, id: string): Promise<Activity> {
+export async function getActivity(db: TenantClient, scope: RecordScope, id: string): Promise<ActivityRecord> {
   const activity = await db.activity.findFirst({ where: { AND: [{ id }, activityScope(scope)] } });
   if (!activity) throw new RecordNotFoundError(entity);
-  return activity;
+  return activity as ActivityRecord;
 }
 
 /** Records an activity by `callerId`, its author when the caller is a user of this tenant. */
-export async function createActivity(db: TenantClient, scope: RecordScope, input: ActivityInput, callerId: string): Promise<Activity> {
+export async function createActivity(db: TenantClient, scope: RecordScope, input: ActivityInput, callerId: string): Promise<ActivityRecord> {
   await checkReferences(db, scope, input);
   const authorId = await tenantUserId(db, callerId);
   const occurredAt = input.occurredAt === undefined ? undefined : new Date(input.occurredAt);
@@ -71,13 +75,13 @@ export async function createActivity(db: TenantClient, scope: RecordScope, input
     .$transaction(async (tx) => {
       const activity = await tx.activity.create({ data: { ...input, occurredAt, authorId } });
       await recordChange(tx, { actorId: callerId }, { entity, entityId: activity.id, action: 'create', changes: input });
-      return activity;
+      return activity as ActivityRecord;
     })
     .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
 }
 
 /** Activities carry no version: the last write wins. */
-export async function updateActivity(db: TenantClient, scope: RecordScope, id: string, patch: ActivityPatch, actor: Actor = platformActor): Promise<Activity> {
+export async function updateActivity(db: TenantClient, scope: RecordScope, id: string, patch: ActivityPatch, actor: Actor = platformActor): Promise<ActivityRecord> {
   const occurredAt = patch.occurredAt === undefined ? undefined : new Date(patch.occurredAt);
   const activity = await db.$transaction(async (tx) => {
     const [updated] = await tx.activity.updateManyAndReturn({ where: { AND: [{ id }, activityScope(scope)] }, data: { ...patch, occurredAt } });
@@ -85,7 +89,7 @@ export async function updateActivity(db: TenantClient, scope: RecordScope, id: s
     return updated;
   });
   if (!activity) throw new RecordNotFoundError(entity);
-  return activity;
+  return activity as ActivityRecord;
 }
 
 export async function deleteActivity(db: TenantClient, scope: RecordScope, id: string, actor: Actor = platformActor): Promise<void> {

@@ -7,13 +7,12 @@ import { z } from 'zod';
 import { actorOf } from '../../audit/tenant-audit.js';
 import { recordScope } from '../../auth/permissions.js';
 import { assertMayAssign, requirePermission } from '../../auth/tenant-auth.js';
-import type { Deal } from '../../generated/tenant/client.js';
 import { expectedVersion, ifMatchHeaders } from '../../http/if-match.js';
 import { dealInput, dealListQuery, dealOutput, dealPage, dealParams, dealPatch } from './deal-schemas.js';
-import { createDeal, deleteDeal, getDeal, listDeals, updateDeal } from './deal-store.js';
+import { createDeal, type DealRecord, deleteDeal, getDeal, listDeals, updateDeal } from './deal-store.js';
 import { requireFeature } from '../../settings/require-feature.js';
 
-function toOutput(deal: Deal): z.infer<typeof dealOutput> {
+function toOutput(deal: DealRecord): z.infer<typeof dealOutput> {
   const { tenantId: _tenant, amount, closeDate, createdAt, updatedAt, ...rest } = deal;
   return {
     ...rest,
@@ -24,7 +23,7 @@ function toOutput(deal: Deal): z.infer<typeof dealOutput> {
   };
 }
 
-const etag = (deal: Deal) => `"${deal.version}"`;
+const etag = (deal: DealRecord) => `"${deal.version}"`;
 
 export const dealRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', app.authenticateTenant);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { pageOf, pageQuery, text } from '../../http/schema-parts.js';
 
 export const dealStages = ['prospecting', 'qualification', 'proposal', 'negotiation', 'won', 'lost'] as const;
-
+export type DealStage = (typeof dealStages)[number];
 
 /**
  * Money travels as a decimal string, never a JSON number (a float cannot hold 0.10 exactly).

@@ -12,7 +12,11 @@ import type { TenantClient } from '../../router/tenant-router.js';
 import { tenantUserId } from '../../users/user-store.js';
 import { leadScope } from '../leads/lead-store.js';
 import { InvalidReferenceError, RecordNotFoundError, translatePrismaError, VersionConflictError } from '../record-errors.js';
-import type { DealInput, DealListQuery, DealPatch } from './deal-schemas.js';
+import type { WithValues } from '../domain-values.js';
+import type { DealInput, DealListQuery, DealPatch, DealStage } from './deal-schemas.js';
+
+/** A deal as stored: its stage is one of the deal_stage domain's values. */
+export type DealRecord = WithValues<Deal, { stage: DealStage }>;
 
 const entity = 'deal';
 const referenceFields = { lead_id: 'leadId', owner_id: 'ownerId' };
@@ -48,13 +52,13 @@ export async function listDeals(db: TenantClient, scope: RecordScope, query: Dea
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: query.limit + 1,
   });
-  return page(rows, query.limit, (deal) => deal.createdAt);
+  return page(rows as DealRecord[], query.limit, (deal) => deal.createdAt);
 }
 
-export async function getDeal(db: TenantClient, scope: RecordScope, id: string): Promise<Deal> {
+export async function getDeal(db: TenantClient, scope: RecordScope, id: string): Promise<DealRecord> {
   const deal = await db.deal.findFirst({ where: { AND: [{ id }, dealScope(scope)] } });
   if (!deal) throw new RecordNotFoundError(entity);
-  return deal;
+  return deal as DealRecord;
 }
 
 /**
@@ -62,14 +66,14 @@ export async function getDeal(db: TenantClient, scope: RecordScope, id: string):
  * this tenant, and no owner otherwise. Whether the caller may name another owner is the route's
  * question (a permission), not this one's.
  */
-export async function createDeal(db: TenantClient, scope: RecordScope, input: DealInput, callerId: string): Promise<Deal> {
+export async function createDeal(db: TenantClient, scope: RecordScope, input: DealInput, callerId: string): Promise<DealRecord> {
   await checkLead(db, scope, input.leadId);
   const ownerId = input.ownerId === undefined ? await tenantUserId(db, callerId) : input.ownerId;
   return db
     .$transaction(async (tx) => {
       const deal = await tx.deal.create({ data: { ...input, ownerId, closeDate: toDate(input.closeDate) } });
       await recordChange(tx, { actorId: callerId }, { entity, entityId: deal.id, action: 'create', changes: { ...input, ownerId } });
-      return deal;
+      return deal as DealRecord;
     })
     .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
 }
@@ -82,7 +86,7 @@ export async function updateDeal(
   patch: DealPatch,
   expectedVersion?: number,
   actor: Actor = platformActor,
-): Promise<Deal> {
+): Promise<DealRecord> {
   await checkLead(db, scope, patch.leadId);
   const deal = await db
     .$transaction(async (tx) => {
@@ -91,7 +95,7 @@ export async function updateDeal(
         data: { ...patch, closeDate: toDate(patch.closeDate), version: { increment: 1 } },
       });
       if (updated) await recordChange(tx, actor, { entity, entityId: id, action: 'update', changes: patch });
-      return updated;
+      return updated as DealRecord | undefined;
     })
     .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
   return deal ?? explainMiss(db, scope, id);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { pageOf, pageQuery, text } from '../../http/schema-parts.js';
 
 export const leadStatuses = ['new', 'contacted', 'qualified', 'unqualified', 'converted'] as const;
+export type LeadStatus = (typeof leadStatuses)[number];
 
 const optionalText = (max: number) => text().max(max).nullish();
 

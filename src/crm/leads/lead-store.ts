@@ -11,7 +11,11 @@ import { selectList, SqlWhere } from '../../router/tenant-sql.js';
 import { type Actor, platformActor, recordChange } from '../../audit/tenant-audit.js';
 import { assertBelowLimit } from '../../plans/quotas.js';
 import { RecordInUseError, RecordNotFoundError, translatePrismaError, VersionConflictError } from '../record-errors.js';
-import type { LeadInput, LeadListQuery, LeadPatch } from './lead-schemas.js';
+import type { WithValues } from '../domain-values.js';
+import type { LeadInput, LeadListQuery, LeadPatch, LeadStatus } from './lead-schemas.js';
+
+/** A lead as stored: its status is one of the lead_status domain's values. */
+export type LeadRecord = WithValues<Lead, { status: LeadStatus }>;
 
 const entity = 'lead';
 const referenceFields = { owner_id: 'ownerId', assignee_id: 'assigneeId' };
@@ -37,13 +41,13 @@ export async function listLeads(db: TenantClient, scope: RecordScope, query: Lea
     where.add('(created_at < $ OR (created_at = $ AND id < $))', at, at, id);
   }
   const limit = where.param(query.limit + 1);
-  const rows = await db.$rows<Lead>(`SELECT ${leadColumns} FROM leads ${where} ORDER BY created_at DESC, id DESC LIMIT ${limit}`, where.values);
+  const rows = await db.$rows<LeadRecord>(`SELECT ${leadColumns} FROM leads ${where} ORDER BY created_at DESC, id DESC LIMIT ${limit}`, where.values);
   return page(rows, query.limit, (lead) => lead.createdAt);
 }
 
-export async function getLead(db: TenantClient, scope: RecordScope, id: string): Promise<Lead> {
+export async function getLead(db: TenantClient, scope: RecordScope, id: string): Promise<LeadRecord> {
   const where = inScope(new SqlWhere().add('id = $', id), scope);
-  const [lead] = await db.$rows<Lead>(`SELECT ${leadColumns} FROM leads ${where}`, where.values);
+  const [lead] = await db.$rows<LeadRecord>(`SELECT ${leadColumns} FROM leads ${where}`, where.values);
   if (!lead) throw new RecordNotFoundError(entity);
   return lead;
 }
@@ -52,13 +56,13 @@ export async function getLead(db: TenantClient, scope: RecordScope, id: string):
  * Creates a lead and its audit record in one transaction; with `maxLeads` (the tenant's plan
  * limit), refuses with QuotaExceededError once the tenant holds that many.
  */
-export async function createLead(db: TenantClient, input: LeadInput, actor: Actor & { maxLeads?: number | null } = platformActor): Promise<Lead> {
+export async function createLead(db: TenantClient, input: LeadInput, actor: Actor & { maxLeads?: number | null } = platformActor): Promise<LeadRecord> {
   return db
     .$transaction(async (tx) => {
       await assertBelowLimit(tx, 'leads', actor.maxLeads);
       const lead = await tx.lead.create({ data: input });
       await recordChange(tx, actor, { entity, entityId: lead.id, action: 'create', changes: input });
-      return lead;
+      return lead as LeadRecord;
     })
     .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
 }
@@ -71,7 +75,7 @@ export async function updateLead(
   patch: LeadPatch,
   expectedVersion?: number,
   actor: Actor = platformActor,
-): Promise<Lead> {
+): Promise<LeadRecord> {
   const lead = await db
     .$transaction(async (tx) => {
       const [updated] = await tx.lead.updateManyAndReturn({
@@ -79,7 +83,7 @@ export async function updateLead(
         data: { ...patch, version: { increment: 1 } },
       });
       if (updated) await recordChange(tx, actor, { entity, entityId: id, action: 'update', changes: patch });
-      return updated;
+      return updated as LeadRecord | undefined;
     })
     .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
   return lead ?? explainMiss(db, scope, id);
