@@ -9,6 +9,10 @@ import type { CatalogEvents } from './catalog-events.js';
 
 export class TenantDirectory {
   readonly #cache = new Map<string, { tenant: Tenant | null; fetched: number }>();
+  /** Lookups on their way: concurrent first requests of a tenant share one catalog round trip. */
+  readonly #pending = new Map<string, Promise<Tenant | null>>();
+  /** Bumped by every change heard: a lookup that started before one must not cache what it read. */
+  #generation = 0;
   readonly #listeners = new Set<(tenantId: string | '*') => void>();
 
   constructor(
@@ -19,13 +23,26 @@ export class TenantDirectory {
     events?.onTenantChanged((tenantId) => this.#drop(tenantId));
   }
 
-  async byId(id: string): Promise<Tenant | null> {
+  byId(id: string): Promise<Tenant | null> {
     const hit = this.#cache.get(id);
     const ttl = this.events?.listening ? this.ttl.announced : this.ttl.unannounced;
-    if (hit && Date.now() - hit.fetched < ttl) return hit.tenant;
-    const tenant = await this.catalog.tenant.findUnique({ where: { id } });
-    this.#cache.set(id, { tenant, fetched: Date.now() });
-    return tenant;
+    if (hit && Date.now() - hit.fetched < ttl) return Promise.resolve(hit.tenant);
+    return this.#pending.get(id) ?? this.#fetch(id);
+  }
+
+  #fetch(id: string): Promise<Tenant | null> {
+    const generation = this.#generation;
+    const pending = this.catalog.tenant
+      .findUnique({ where: { id } })
+      .then((tenant) => {
+        if (generation === this.#generation) this.#cache.set(id, { tenant, fetched: Date.now() });
+        return tenant;
+      })
+      .finally(() => {
+        if (this.#pending.get(id) === pending) this.#pending.delete(id);
+      });
+    this.#pending.set(id, pending);
+    return pending;
   }
 
   /** Called after this process changed a tenant in the catalog; tells the other instances too. */
@@ -40,8 +57,15 @@ export class TenantDirectory {
   }
 
   #drop(tenantId: string | '*') {
-    if (tenantId === '*') this.#cache.clear();
-    else this.#cache.delete(tenantId);
+    this.#generation++;
+    // A lookup on its way may have read the row before the change: later callers ask again.
+    if (tenantId === '*') {
+      this.#cache.clear();
+      this.#pending.clear();
+    } else {
+      this.#cache.delete(tenantId);
+      this.#pending.delete(tenantId);
+    }
     for (const listener of this.#listeners) listener(tenantId);
   }
 }

@@ -78,6 +78,17 @@ t.test('valid tokens of A and of B → 200', async (t) => {
   t.equal((await asBearer(sign(claimsOf(a)))).statusCode, 200, 'the test signer matches the API');
 });
 
+t.test('a token served before is refused once it expires: remembered tokens expire with it', async (t) => {
+  // Signed with whole seconds: exp lands 1–2 s from now.
+  const token = sign(claimsOf(a), { expiresIn: 1_000 });
+  t.equal((await asBearer(token)).statusCode, 200, 'verified, and now remembered');
+  const exp = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp as number;
+  await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 50));
+  const res = await asBearer(token);
+  t.equal(res.statusCode, 401);
+  t.same(res.json(), unauthenticated);
+});
+
 async function setStatus(tenant: Tenant, status: Tenant['status']) {
   await platform.catalog.tenant.update({ where: { id: tenant.id }, data: { status } });
   await platform.tenants.changed(tenant.id);

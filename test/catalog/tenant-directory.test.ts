@@ -43,3 +43,19 @@ t.test('without Redis, a change made elsewhere is seen within the cache TTL', as
   await new Promise((r) => setTimeout(r, 350));
   t.equal((await second.tenants.byId(tenant.id))?.status, 'suspended');
 });
+
+t.test('first lookups of a tenant share one catalog round trip; one on its way when the tenant changes is not reused', async (t) => {
+  const platform = await startTestPlatform(t);
+  const tenant = await provision(platform, 'pooled', 'in-flight');
+  await platform.tenants.changed(tenant.id);
+  const first = platform.tenants.byId(tenant.id);
+  t.equal(platform.tenants.byId(tenant.id), first, 'a concurrent lookup waits for the same one');
+
+  await platform.catalog.tenant.update({ where: { id: tenant.id }, data: { status: 'suspended' } });
+  await platform.tenants.changed(tenant.id);
+  const after = platform.tenants.byId(tenant.id);
+  t.not(after, first, 'a lookup after the change asks the catalog again');
+  t.equal((await after)?.status, 'suspended');
+  await first;
+  t.equal((await platform.tenants.byId(tenant.id))?.status, 'suspended', 'what the earlier lookup read was not cached over it');
+});
