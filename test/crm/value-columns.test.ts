@@ -7,6 +7,7 @@
  * indexed column compares with a leakproof operator, and such filters are index conditions that
  * still count only the tenant's own rows.
  */
+import { randomUUID } from 'node:crypto';
 import pg, { escapeIdentifier } from 'pg';
 import t from 'tap';
 import { userRoles } from '../../src/auth/tokens.js';
@@ -16,7 +17,8 @@ import { leadStatuses } from '../../src/crm/leads/lead-schemas.js';
 import { withOwnerConnection } from '../../src/servers/server-access.js';
 import { userStatuses } from '../../src/users/user-schemas.js';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
-import { historyTable } from '../../src/migrations/apply-migrations.js';
+import { applyMigrations, historyTable } from '../../src/migrations/apply-migrations.js';
+import { migrationDirs, readMigrations } from '../../src/migrations/migration-files.js';
 import { runtimeConnection, startTestPlatform, tenantPairs, tiers } from '../helper.js';
 
 const platform = await startTestPlatform(t);
@@ -127,3 +129,50 @@ for (const tier of tiers) {
     }
   });
 }
+
+t.test('upgrading a target with rows: every enum value survives as text, columns keep their places', async (t) => {
+  const migrations = await readMigrations(migrationDirs.tenant);
+  const at = migrations.findIndex((m) => m.name.endsWith('_enums_to_text_domains'));
+  t.ok(at > 0, 'the migration is in the stream');
+  const server = platform.defaultServer;
+  const schema = 'upgrade_from_enums';
+  const columns = (db: pg.ClientBase) =>
+    db.query(`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 ORDER BY table_name, ordinal_position`, [schema]);
+  await withOwnerConnection(server, server.tenantsDatabase, async (db) => {
+    await db.query(`CREATE SCHEMA ${schema}`);
+    await applyMigrations(db, { schema, migrations: migrations.slice(0, at) });
+    const before = (await columns(db)).rows;
+    // The owner is subject to the forced policy too: rows need a tenant context.
+    const tenantId = randomUUID();
+    const begin = () => db.query(`BEGIN; SELECT set_config('app.tenant_id', '${tenantId}', true), set_config('search_path', '${schema}', true)`);
+    await begin();
+    await db.query(
+      `INSERT INTO users (email, name, password_hash, role, status)
+       SELECT r || '@example.com', r, 'x', r::"UserRole", CASE WHEN r = 'staff' THEN 'deactivated' ELSE 'active' END::"UserStatus"
+         FROM unnest($1::text[]) r`,
+      [userRoles],
+    );
+    await db.query(`INSERT INTO leads (name, status) SELECT s, s::"LeadStatus" FROM unnest($1::text[]) s`, [leadStatuses]);
+    await db.query(`INSERT INTO deals (title, amount, currency, stage) SELECT s, 1, 'EUR', s::"DealStage" FROM unnest($1::text[]) s`, [dealStages]);
+    await db.query(`INSERT INTO activities (kind, body) SELECT k::"ActivityKind", k FROM unnest($1::text[]) k`, [activityKinds]);
+    await db.query('COMMIT');
+
+    const applied = await applyMigrations(db, { schema, migrations });
+    t.same(applied.map((m) => m.name), migrations.slice(at).map((m) => m.name), 'the rest of the stream runs');
+    t.same((await columns(db)).rows, before, 'same columns, same order (archives and checksums list them in it)');
+    await begin();
+    const read = async (sql: string) => (await db.query(sql)).rows.map((r) => Object.values(r).join(' '));
+    t.same(await read(`SELECT role, status FROM users ORDER BY name`), userRoles.map((r) => `${r} ${r === 'staff' ? 'deactivated' : 'active'}`).toSorted(), 'user roles and statuses');
+    t.same(await read(`SELECT status FROM leads ORDER BY name`), leadStatuses.toSorted(), 'lead statuses');
+    t.same(await read(`SELECT stage FROM deals ORDER BY title`), dealStages.toSorted(), 'deal stages');
+    t.same(await read(`SELECT kind FROM activities ORDER BY body`), activityKinds.toSorted(), 'activity kinds');
+    await db.query(`INSERT INTO users (email, name, password_hash) VALUES ('new@example.com', 'new', 'x')`);
+    await db.query(`INSERT INTO leads (name) VALUES ('defaults')`);
+    await db.query(`INSERT INTO deals (title, amount, currency) VALUES ('defaults', 1, 'EUR')`);
+    t.same(await read(`SELECT role, status FROM users WHERE name = 'new'`), ['staff active'], 'user defaults');
+    t.same(await read(`SELECT status FROM leads WHERE name = 'defaults'`), ['new'], 'lead default');
+    t.same(await read(`SELECT stage FROM deals WHERE title = 'defaults'`), ['prospecting'], 'deal default');
+    await db.query('ROLLBACK');
+    await db.query(`DROP SCHEMA ${schema} CASCADE`);
+  });
+});
