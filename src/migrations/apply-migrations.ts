@@ -13,6 +13,12 @@ import type { MigrationFolder } from './migration-files.js';
 
 export const historyTable = '_strata_migrations';
 
+/** The history table of a target schema, quoted for SQL. */
+export const historyOf = (schema: string) => `${escapeIdentifier(schema)}.${escapeIdentifier(historyTable)}`;
+
+/** A target's applied migrations, oldest first. */
+export type History = { name: string; checksum: string }[];
+
 export interface ApplyOptions {
   /** Schema the migration SQL runs in (it is written unqualified). */
   schema: string;
@@ -40,10 +46,9 @@ export class MigrationError extends Error {
 }
 
 /** Applied history of a target, oldest first; empty when it has never been migrated. */
-export async function readHistory(client: pg.ClientBase, schema: string) {
-  const table = `${escapeIdentifier(schema)}.${escapeIdentifier(historyTable)}`;
+export async function readHistory(client: pg.ClientBase, schema: string): Promise<History> {
   try {
-    const { rows } = await client.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${table} ORDER BY name`);
+    const { rows } = await client.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${historyOf(schema)} ORDER BY name`);
     return rows;
   } catch (err) {
     // One round trip in the common case; a target never migrated has no history table (42P01).
@@ -53,7 +58,7 @@ export async function readHistory(client: pg.ClientBase, schema: string) {
 }
 
 /** Throws when the target's history disagrees with the code: edited or unknown migrations. */
-export function pendingFor(applied: { name: string; checksum: string }[], migrations: MigrationFolder[]) {
+export function pendingFor(applied: History, migrations: MigrationFolder[]) {
   const known = new Map(migrations.map((m) => [m.name, m]));
   for (const row of applied) {
     const file = known.get(row.name);
@@ -75,7 +80,7 @@ export function pendingFor(applied: { name: string; checksum: string }[], migrat
  */
 export const noTransactionMarker = '-- strata:no-transaction';
 
-const isTransactional = (m: MigrationFolder) => !m.sql.trimStart().startsWith(noTransactionMarker);
+export const isTransactional = (m: MigrationFolder) => !m.sql.trimStart().startsWith(noTransactionMarker);
 
 export async function applyMigrations(client: pg.ClientBase, options: ApplyOptions): Promise<AppliedMigration[]> {
   const applied: AppliedMigration[] = [];
@@ -88,7 +93,7 @@ export async function applyMigrations(client: pg.ClientBase, options: ApplyOptio
 }
 
 /** Timeouts and search path for the migration's statements; `local` ties them to the transaction. */
-function settings(options: ApplyOptions, schema: string, local: boolean) {
+export function settings(options: Pick<ApplyOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>, schema: string, local: boolean) {
   return `set_config('lock_timeout', ${escapeLiteral(`${options.lockTimeoutMs ?? 10_000}ms`)}, ${local}),
           set_config('statement_timeout', ${escapeLiteral(`${options.statementTimeoutMs ?? 300_000}ms`)}, ${local}),
           set_config('search_path', ${escapeLiteral(schema)}, ${local})`;
@@ -100,7 +105,7 @@ function settings(options: ApplyOptions, schema: string, local: boolean) {
  * share one transaction: a crash can lose only whole recently committed transactions, never one
  * without the other, and the next run applies what was lost again.
  */
-const asynchronousCommit = `set_config('synchronous_commit', 'off', true)`;
+export const asynchronousCommit = `set_config('synchronous_commit', 'off', true)`;
 
 /** SQL for the advisory lock key that serializes work on a target schema (see claimSpare too). */
 export const migrationLockKey = (schema: string) => `hashtextextended(${escapeLiteral(`strata.migrate.${schema}`)}, 0)`;
@@ -113,7 +118,7 @@ const lockKey = (options: ApplyOptions) => migrationLockKey(options.schema);
  */
 async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOptions, batched = true): Promise<TransactionalRun> {
   const schema = escapeIdentifier(options.schema);
-  const table = `${schema}.${escapeIdentifier(historyTable)}`;
+  const table = historyOf(options.schema);
   // Round trips dominate on a fleet of small targets (and in provisioning): statements travel
   // together. One round trip opens, locks and reads the history; one applies and records every
   // pending migration (each followed by its history row) and commits.
@@ -130,7 +135,7 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
        SELECT name, checksum FROM ${table} ORDER BY name;
        ${mark}`,
     );
-    const history = (results(opened).at(-2)?.rows ?? []) as { name: string; checksum: string }[];
+    const history = (results(opened).at(-2)?.rows ?? []) as History;
     const pending = pendingFor(history, options.migrations);
     const stop = pending.findIndex((m) => !isTransactional(m));
     const run = stop === -1 ? pending : pending.slice(0, stop);
@@ -140,10 +145,10 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
     if (batched && run.length > 0) {
       inBatch = true;
       // COMMIT travels with the batch: after a failed statement the server skips the rest of it.
-      applied.push(...recordedRows(await client.query(`${access}\n${run.map((m) => recorded(table, m)).join('\n')}\nCOMMIT;`)));
+      applied.push(...recordedRows(await client.query(`${access}\n${run.map((m) => recorded(options.schema, m)).join('\n')}\nCOMMIT;`)));
     } else {
       if (access) await client.query(access);
-      for (const migration of run) applied.push(...recordedRows(await runOne(client, migration, recorded(table, migration))));
+      for (const migration of run) applied.push(...recordedRows(await runOne(client, migration, recorded(options.schema, migration))));
       await client.query('COMMIT');
     }
     return { applied, blockedBy: pending[run.length] };
@@ -162,31 +167,32 @@ interface TransactionalRun {
 }
 
 /** Marks the time: each history row records the time since the previous mark. */
-const mark = `SELECT set_config('strata.mark', clock_timestamp()::text, true);`;
+export const mark = `SELECT set_config('strata.mark', clock_timestamp()::text, true);`;
 
-/** A migration's SQL followed by its history row (returning it) and a new mark. */
-function recorded(table: string, migration: MigrationFolder): string {
+/** A migration's SQL followed by its history row (returning it, with the target's schema) and a new mark. */
+export function recorded(schema: string, migration: MigrationFolder): string {
   return `${migration.sql}
 ;
-INSERT INTO ${table} (name, checksum, duration_ms)
+INSERT INTO ${historyOf(schema)} (name, checksum, duration_ms)
   SELECT ${escapeLiteral(migration.name)}, ${escapeLiteral(migration.checksum)},
          (extract(epoch FROM clock_timestamp() - current_setting('strata.mark')::timestamptz) * 1000)::int
-  RETURNING name AS strata_applied, duration_ms;
+  RETURNING name AS strata_applied, duration_ms, ${escapeLiteral(schema)} AS strata_schema;
 ${mark}`;
 }
 
 const results = (result: pg.QueryResult | pg.QueryResult[]) => (Array.isArray(result) ? result : [result]);
 
-function recordedRows(result: pg.QueryResult | pg.QueryResult[]): AppliedMigration[] {
+/** The history rows a batch returned, each with the schema it was recorded in. */
+export function recordedRows(result: pg.QueryResult | pg.QueryResult[]): (AppliedMigration & { schema: string })[] {
   return results(result)
-    .flatMap((r) => r.rows as { strata_applied?: string; duration_ms: number }[])
+    .flatMap((r) => r.rows as { strata_applied?: string; duration_ms: number; strata_schema: string }[])
     .filter((row) => row.strata_applied !== undefined)
-    .map((row) => ({ name: row.strata_applied!, durationMs: row.duration_ms }));
+    .map((row) => ({ name: row.strata_applied!, durationMs: row.duration_ms, schema: row.strata_schema }));
 }
 
 async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOptions, migration: MigrationFolder) {
   const schema = escapeIdentifier(options.schema);
-  const table = `${schema}.${escapeIdentifier(historyTable)}`;
+  const table = historyOf(options.schema);
   await client.query(`SELECT ${settings(options, schema, false)}, pg_advisory_lock(${lockKey(options)})`);
   try {
     // Another runner may have finished it while this one waited for the lock.

@@ -1,0 +1,40 @@
+/**
+ * The applied histories of many schemas of one database in two round trips. Read one at a time,
+ * each cost a round trip and a query plan of its own: most of a no-op run over 1,000 schemas.
+ * Read without a lock: a hint for planning work, which apply re-checks (see apply-batch.ts).
+ */
+import type pg from 'pg';
+import { escapeLiteral } from 'pg';
+import { historyOf, historyTable, type History } from './apply-migrations.js';
+
+/** Schemas per UNION query: planning one query over thousands of tables costs more than it saves. */
+const perQuery = 250;
+
+/**
+ * History per schema (empty when the schema has none yet). A schema missing from the result could
+ * not be read together with the others (dropped meanwhile): read it on its own.
+ */
+export async function readHistories(client: pg.ClientBase, schemas: string[]): Promise<Map<string, History>> {
+  const histories = new Map<string, History>();
+  // to_regclass is a cache lookup per name; joining pg_class to pg_namespace scanned both.
+  const { rows } = await client.query<{ schema: string }>(
+    `SELECT s AS schema FROM unnest($1::text[]) s WHERE to_regclass(format('%I.%I', s, $2::text)) IS NOT NULL`,
+    [schemas, historyTable],
+  );
+  const withHistory = new Set(rows.map((r) => r.schema));
+  for (const schema of schemas) if (!withHistory.has(schema)) histories.set(schema, []);
+  const readable = [...withHistory];
+  for (let i = 0; i < readable.length; i += perQuery) {
+    const part = readable.slice(i, i + perQuery);
+    const sql = part.map((schema) => `SELECT ${escapeLiteral(schema)} AS schema, name, checksum FROM ${historyOf(schema)}`).join('\nUNION ALL\n');
+    try {
+      const result = await client.query<{ schema: string; name: string; checksum: string }>(`${sql}\nORDER BY schema, name`);
+      for (const schema of part) histories.set(schema, []);
+      for (const row of result.rows) histories.get(row.schema)!.push({ name: row.name, checksum: row.checksum });
+    } catch (err) {
+      // A schema dropped between the two reads (a purge): leave this part to be read one by one.
+      if (!['42P01', '3F000'].includes((err as { code?: string }).code ?? '')) throw err;
+    }
+  }
+  return histories;
+}
