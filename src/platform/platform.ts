@@ -112,7 +112,10 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
     const events = config.redisUrl ? await CatalogEvents.connect(config.redisUrl, log, config.database.prefix) : undefined;
     if (events) cleanup.unshift(() => events.close());
     // Changes announced over Redis let entries live longer; unannounced ones are bounded by the TTL.
-    const tenants = new TenantDirectory(catalog, { announced: 30_000, unannounced: config.catalogCacheMs }, events);
+    const lookups = new pg.Pool({ ...connectionConfig(draft, 'owner', names.catalog), max: 3, application_name: 'strata-catalog-lookups' });
+    lookups.on('error', (err) => log.warn({ err }, 'idle catalog lookup connection failed'));
+    cleanup.unshift(() => lookups.end());
+    const tenants = new TenantDirectory(lookups, { announced: 30_000, unannounced: config.catalogCacheMs }, events);
     const servers = new ServerDirectory(catalog);
     const router = new TenantRouter({
       registry: new PoolRegistry(config.router, (id) => servers.byId(id), log),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { pino } from 'pino';
 import { startPlatform } from '../../src/platform/platform.js';
@@ -42,6 +43,18 @@ t.test('without Redis, a change made elsewhere is seen within the cache TTL', as
   await first.catalog.tenant.update({ where: { id: tenant.id }, data: { status: 'suspended' } });
   await new Promise((r) => setTimeout(r, 350));
   t.equal((await second.tenants.byId(tenant.id))?.status, 'suspended');
+});
+
+t.test('a lookup reads the row Prisma reads, field for field; an unknown id is null', async (t) => {
+  const platform = await startTestPlatform(t);
+  const tenant = await provision(platform, 'schema', 'same-row');
+  await platform.catalog.tenant.update({ where: { id: tenant.id }, data: { config: { branding: { displayName: 'Same' } }, version: { increment: 1 } } });
+  await platform.tenants.changed(tenant.id);
+  const looked = await platform.tenants.byId(tenant.id);
+  const prisma = await platform.catalog.tenant.findUnique({ where: { id: tenant.id } });
+  t.strictSame(Object.keys(looked!).sort(), Object.keys(prisma!).sort(), 'the same fields');
+  t.strictSame(looked, prisma);
+  t.equal(await platform.tenants.byId(randomUUID()), null);
 });
 
 t.test('first lookups of a tenant share one catalog round trip; one on its way when the tenant changes is not reused', async (t) => {
