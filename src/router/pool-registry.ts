@@ -23,6 +23,7 @@ interface Entry {
 
 export class PoolRegistry {
   readonly #pools = new Map<string, Entry>();
+  readonly #ownSessions = new WeakSet<pg.Pool>();
   #closed = false;
 
   constructor(
@@ -46,11 +47,19 @@ export class PoolRegistry {
     if (raced) return raced.pool;
     const max = database === server.tenantsDatabase ? this.limits.poolMax : this.limits.dedicatedPoolMax;
     const pool = new pg.Pool({ ...connectionConfig(server, 'runtime', database), max, idleTimeoutMillis: 30_000 });
+    // Without a runtime endpoint, runtime traffic goes where owner work does (which needs sessions of
+    // its own: advisory locks, COPY); a runtime endpoint may be a pooler multiplexing sessions.
+    if (!server.runtimeHost && !server.runtimePort) this.#ownSessions.add(pool);
     // An idle connection dropped by the server (restart, termination) must not crash the process.
     pool.on('error', (err) => this.log.warn({ err, database }, 'idle tenant connection failed'));
     this.#pools.set(key, { pool, max });
     this.#evictBeyondLimits(key);
     return pool;
+  }
+
+  /** Whether each connection of `pool` is a server session of its own, not one multiplexed by a pooler. */
+  ownSessions(pool: pg.Pool): boolean {
+    return this.#ownSessions.has(pool);
   }
 
   /** Closes the pool of one database (in-flight queries finish first), e.g. before it is dropped. */

@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import type { PoolRegistry } from './pool-registry.js';
-import { queryWithContext } from './scoped-query.js';
+import { missingStatementState, queryWithContext } from './scoped-query.js';
 import { currentBinding, type TenantBinding } from './tenant-context.js';
 
 export const placeholderSchema = '__strata_tenant__';
@@ -20,6 +20,12 @@ type QueryInput = string | pg.QueryConfig;
 function rewrite(input: QueryInput, binding: TenantBinding): QueryInput {
   if (typeof input === 'string') return input.replaceAll(placeholderIdent, binding.schemaIdent);
   return { ...input, text: input.text.replaceAll(placeholderIdent, binding.schemaIdent) };
+}
+
+/** Errors of checked-out connections (see queryFor), by connection: one listener serves them all. */
+const failures = new WeakMap<pg.PoolClient, Error>();
+function recordFailure(this: pg.PoolClient, err: Error) {
+  failures.set(this, err);
 }
 
 const isText = (input: QueryInput, sql: string) => (typeof input === 'string' ? input : input.text) === sql;
@@ -85,24 +91,25 @@ export class TenantRoutingPool extends pg.Pool {
 
   /** One statement on a connection of `binding`'s database, with its tenant context. */
   async queryFor(binding: TenantBinding, config: pg.QueryConfig): Promise<pg.QueryResult> {
-    const client = await (await this.registry.poolFor(binding.serverId, binding.database)).connect();
-    let failure: Error | undefined;
+    const pool = await this.registry.poolFor(binding.serverId, binding.database);
+    const client = await pool.connect();
     // pg-pool takes its idle 'error' listener off a client it hands out. Without one, a server ending
     // the session just after the statement (a restart: 57P01) was an uncaught exception that killed
     // the process (found by test/adversarial/postgres-restart.test.ts). The connection is dropped instead.
-    const onError = (err: Error) => {
-      failure = err;
-    };
-    client.on('error', onError);
+    client.on('error', recordFailure);
     try {
-      return await queryWithContext(client, config, binding.context);
+      return await queryWithContext(client, config, binding.context, this.registry.ownSessions(pool));
     } catch (err) {
       // A statement error leaves the connection clean (its implicit transaction ended at Sync);
-      // anything without a SQLSTATE (network, protocol) may not have: drop the connection.
-      if (!(err as { code?: string }).code) failure = err as Error;
+      // anything without a SQLSTATE (network, protocol) may not have: drop the connection. So is one
+      // that lost its prepared context statement: every later statement on it would fail the same way.
+      const code = (err as { code?: string }).code;
+      if (!code || code === missingStatementState) failures.set(client, err as Error);
       throw err;
     } finally {
-      client.removeListener('error', onError);
+      client.removeListener('error', recordFailure);
+      const failure = failures.get(client);
+      failures.delete(client);
       client.release(failure);
     }
   }
