@@ -16,7 +16,8 @@ import { applyFleet, inspectFleet } from '../src/migrations/fleet-runner.js';
 import { discoverTargets, type TargetKind } from '../src/migrations/fleet-targets.js';
 import type { ServerRecord } from '../src/servers/server-access.js';
 import { listSpares } from '../src/tenants/spare-schemas.js';
-import { migrationDirs, readMigrations } from '../src/migrations/migration-files.js';
+import { readBaseline } from '../src/migrations/baseline.js';
+import { baselinePaths, migrationDirs, readMigrations } from '../src/migrations/migration-files.js';
 import { diffSql } from '../src/migrations/schema-engine.js';
 import { createProgressReporter } from '../src/progress/progress-reporter.js';
 import { UsageError, withPlatform, withServer } from './cli.js';
@@ -47,6 +48,7 @@ if (command === 'create' || command === 'check') await withServer((adminUrl) => 
 
 await withPlatform(async (platform) => {
   const streams = { catalog: await readMigrations(migrationDirs.catalog), tenant: await readMigrations(migrationDirs.tenant) };
+  const baselines = { catalog: await readBaseline(baselinePaths.catalog, streams.catalog), tenant: await readBaseline(baselinePaths.tenant, streams.tenant) };
   const catalogTarget = { server: platform.defaultServer, database: databaseNames(platform.config.database.prefix).catalog };
   const tiers = ['catalog', 'pooled', 'schema', 'dedicated', 'spare'];
   for (const tier of values.tier ?? []) if (!tiers.includes(tier)) throw new UsageError(`--tier must be one of ${tiers.join(', ')}`);
@@ -60,7 +62,7 @@ await withPlatform(async (platform) => {
     console.error('\ninterrupted: finishing the targets in flight, starting no new ones');
     interrupt.abort();
   });
-  const common = { migrations: streams, concurrency: positive('concurrency', values.concurrency), signal: interrupt.signal };
+  const common = { migrations: streams, baselines, concurrency: positive('concurrency', values.concurrency), signal: interrupt.signal };
 
   switch (command) {
     case 'status':

@@ -45,6 +45,7 @@ export async function buildSchemaFleet(platform: Platform, prefix: string, count
   }));
   const report = await applyFleet(targets, {
     migrations: { catalog: [], tenant: platform.provisioning.tenantMigrations },
+    baselines: { tenant: platform.provisioning.tenantBaseline },
     concurrency: 4,
     // A bar on a terminal; the benchmark's own summary is enough in a log.
     progress: process.stderr.isTTY ? createProgressReporter({ tty: true, out: process.stderr, err: process.stderr }) : undefined,

@@ -9,7 +9,8 @@
  */
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import type { MigrationFolder } from './migration-files.js';
+import { baselineApplies, type Baseline } from './baseline.js';
+import { isTransactional, type MigrationFolder } from './migration-files.js';
 
 export const historyTable = '_strata_migrations';
 
@@ -23,6 +24,8 @@ export interface ApplyOptions {
   /** Schema the migration SQL runs in (it is written unqualified). */
   schema: string;
   migrations: MigrationFolder[];
+  /** Built instead of its migrations on a target with no history (see baseline.ts). */
+  baseline?: Baseline;
   /** Role granted row access to the target's tables (none for the catalog). */
   runtimeRole?: string;
   lockTimeoutMs?: number;
@@ -71,16 +74,6 @@ export function pendingFor(applied: History, migrations: MigrationFolder[]) {
   // Name order is the contract (MigrationFolder.name), whatever order the caller passes.
   return migrations.filter((m) => !done.has(m.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
-
-/**
- * Migrations that cannot run in a transaction (e.g. `CREATE INDEX CONCURRENTLY`) start with this
- * line. They run alone, statement by statement (one per line ending in `;`), under a session lock,
- * and are recorded after their last statement: a run interrupted halfway repeats them, so their
- * statements must be idempotent (`DROP INDEX CONCURRENTLY IF EXISTS …` before creating it).
- */
-export const noTransactionMarker = '-- strata:no-transaction';
-
-export const isTransactional = (m: MigrationFolder) => !m.sql.trimStart().startsWith(noTransactionMarker);
 
 export async function applyMigrations(client: pg.ClientBase, options: ApplyOptions): Promise<AppliedMigration[]> {
   const applied: AppliedMigration[] = [];
@@ -144,8 +137,11 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
     const applied: AppliedMigration[] = [];
     if (batched && run.length > 0) {
       inBatch = true;
+      const steps = baselineApplies(options.baseline, history, run)
+        ? [recordedBaseline(options.schema, options.baseline), ...run.slice(options.baseline.covers.length).map((m) => recorded(options.schema, m))]
+        : run.map((m) => recorded(options.schema, m));
       // COMMIT travels with the batch: after a failed statement the server skips the rest of it.
-      applied.push(...recordedRows(await client.query(`${access}\n${run.map((m) => recorded(options.schema, m)).join('\n')}\nCOMMIT;`)));
+      applied.push(...recordedRows(await client.query(`${access}\n${steps.join('\n')}\nCOMMIT;`)));
     } else {
       if (access) await client.query(access);
       for (const migration of run) applied.push(...recordedRows(await runOne(client, migration, recorded(options.schema, migration))));
@@ -176,6 +172,25 @@ export function recorded(schema: string, migration: MigrationFolder): string {
 INSERT INTO ${historyOf(schema)} (name, checksum, duration_ms)
   SELECT ${escapeLiteral(migration.name)}, ${escapeLiteral(migration.checksum)},
          (extract(epoch FROM clock_timestamp() - current_setting('strata.mark')::timestamptz) * 1000)::int
+  RETURNING name AS strata_applied, duration_ms, ${escapeLiteral(schema)} AS strata_schema;
+${mark}`;
+}
+
+/**
+ * The baseline followed by a history row for each migration it covers. The time it took goes to
+ * the last of them, the others record 0: the history's durations still add up to the real time.
+ */
+function recordedBaseline(schema: string, baseline: Baseline): string {
+  const last = baseline.covers.length - 1;
+  const rows = baseline.covers.map((m, i) => `(${i}, ${escapeLiteral(m.name)}, ${escapeLiteral(m.checksum)}, ${i === last})`).join(',\n    ');
+  return `${baseline.sql}
+;
+INSERT INTO ${historyOf(schema)} (name, checksum, duration_ms)
+  SELECT name, checksum,
+         CASE WHEN last THEN (extract(epoch FROM clock_timestamp() - current_setting('strata.mark')::timestamptz) * 1000)::int ELSE 0 END
+    FROM (VALUES
+    ${rows}) AS covered (position, name, checksum, last)
+   ORDER BY position
   RETURNING name AS strata_applied, duration_ms, ${escapeLiteral(schema)} AS strata_schema;
 ${mark}`;
 }

@@ -9,13 +9,16 @@ import pg from 'pg';
 import type { ProgressReporter } from '../progress/progress-reporter.js';
 import { connectionConfig, type ServerRecord } from '../servers/server-access.js';
 import { applyBatch } from './apply-batch.js';
-import { applyMigrations, isTransactional, MigrationError, pendingFor, readHistory, type History } from './apply-migrations.js';
+import type { Baseline } from './baseline.js';
+import { applyMigrations, MigrationError, pendingFor, readHistory, type History } from './apply-migrations.js';
 import { readHistories } from './fleet-history.js';
 import type { MigrationTarget } from './fleet-targets.js';
-import type { MigrationFolder } from './migration-files.js';
+import { isTransactional, type MigrationFolder } from './migration-files.js';
 
 export interface FleetOptions {
   migrations: Record<MigrationTarget['stream'], MigrationFolder[]>;
+  /** Squashed baselines, for targets with no history yet (see baseline.ts). */
+  baselines?: Partial<Record<MigrationTarget['stream'], Baseline>>;
   /** Owner connections per server (never more than the server's own limit). */
   concurrency?: number;
   lockTimeoutMs?: number;
@@ -317,6 +320,7 @@ async function applyTarget(
         const applied = await applyMigrations(client, {
           schema: target.schema,
           migrations,
+          baseline: options.baselines?.[target.stream],
           runtimeRole,
           lockTimeoutMs: options.lockTimeoutMs,
           statementTimeoutMs: options.statementTimeoutMs,

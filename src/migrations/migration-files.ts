@@ -20,6 +20,22 @@ export const migrationDirs = {
   tenant: join(prismaDir, 'tenant', 'migrations'),
 } as const;
 
+/** Each stream's squashed baseline, if it has one (see baseline.ts). */
+export const baselinePaths = {
+  catalog: join(prismaDir, 'catalog', 'baseline.sql'),
+  tenant: join(prismaDir, 'tenant', 'baseline.sql'),
+} as const;
+
+/**
+ * Migrations that cannot run in a transaction (e.g. `CREATE INDEX CONCURRENTLY`) start with this
+ * line. They run alone, statement by statement (one per line ending in `;`), under a session lock,
+ * and are recorded after their last statement: a run interrupted halfway repeats them, so their
+ * statements must be idempotent (`DROP INDEX CONCURRENTLY IF EXISTS …` before creating it).
+ */
+export const noTransactionMarker = '-- strata:no-transaction';
+
+export const isTransactional = (m: MigrationFolder) => !m.sql.trimStart().startsWith(noTransactionMarker);
+
 export function checksumOf(sql: string): string {
   return createHash('sha256').update(sql).digest('hex');
 }

@@ -11,7 +11,8 @@ import { ServerDirectory } from '../catalog/server-directory.js';
 import { TenantDirectory } from '../catalog/tenant-directory.js';
 import { type Config, resolveSecret } from '../config/config.js';
 import { applyMigrations } from '../migrations/apply-migrations.js';
-import { migrationDirs, readMigrations } from '../migrations/migration-files.js';
+import { readBaseline } from '../migrations/baseline.js';
+import { baselinePaths, migrationDirs, readMigrations } from '../migrations/migration-files.js';
 import { PoolRegistry } from '../router/pool-registry.js';
 import { TenantRouter } from '../router/tenant-router.js';
 import { bootstrapServer } from '../servers/bootstrap-server.js';
@@ -91,12 +92,13 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
       readMigrations(migrationDirs.catalog),
       readMigrations(migrationDirs.tenant),
     ]);
+    const tenantBaseline = await readBaseline(baselinePaths.tenant, tenantMigrations);
     await withOwnerConnection(draft, names.catalog, (client) =>
       applyMigrations(client, { schema: 'public', migrations: catalogMigrations }),
     );
     if (options.migratePooled ?? true) {
       await withOwnerConnection(draft, names.tenants, (client) =>
-        applyMigrations(client, { schema: 'public', migrations: tenantMigrations, runtimeRole: runtime.role }),
+        applyMigrations(client, { schema: 'public', migrations: tenantMigrations, baseline: tenantBaseline, runtimeRole: runtime.role }),
       );
     }
 
@@ -126,7 +128,7 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
 
     const owners = new OwnerPools();
     cleanup.unshift(() => owners.closeAll());
-    const spares = new SparePool(owners, tenantMigrations, config.spareSchemas, log);
+    const spares = new SparePool(owners, tenantMigrations, tenantBaseline, config.spareSchemas, log);
     cleanup.unshift(() => spares.settle());
     spares.refill(defaultServer);
 
@@ -143,7 +145,7 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
       tenants,
       router,
       defaultServer,
-      provisioning: { catalog, servers, prefix: config.database.prefix, tenantMigrations, owners, spares },
+      provisioning: { catalog, servers, prefix: config.database.prefix, tenantMigrations, tenantBaseline, owners, spares },
       async ping() {
         await Promise.all([catalog.$queryRaw`SELECT 1`, health.query('SELECT 1')]);
       },

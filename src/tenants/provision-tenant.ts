@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
 import type { ServerDirectory } from '../catalog/server-directory.js';
 import { applyMigrations } from '../migrations/apply-migrations.js';
+import type { Baseline } from '../migrations/baseline.js';
 import type { MigrationFolder } from '../migrations/migration-files.js';
 import type { OwnerPools } from '../servers/owner-pools.js';
 import { claimSpare, type SparePool } from './spare-schemas.js';
@@ -30,6 +31,7 @@ export interface ProvisioningDeps {
   /** Database name prefix (config STRATA_DB_PREFIX). */
   prefix: string;
   tenantMigrations: MigrationFolder[];
+  tenantBaseline?: Baseline;
   owners: OwnerPools;
   spares: SparePool;
 }
@@ -86,6 +88,7 @@ export async function prepareStorage(deps: ProvisioningDeps, tenant: Tenant): Pr
     await applyMigrations(client, {
       schema: tenant.schemaName,
       migrations: deps.tenantMigrations,
+      baseline: deps.tenantBaseline,
       runtimeRole: server.runtimeRole,
     });
   });

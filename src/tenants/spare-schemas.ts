@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
 import { applyMigrations, migrationLockKey } from '../migrations/apply-migrations.js';
+import type { Baseline } from '../migrations/baseline.js';
 import type { MigrationFolder } from '../migrations/migration-files.js';
 import type { Log } from '../platform/log.js';
 import type { OwnerPools } from '../servers/owner-pools.js';
@@ -56,6 +57,7 @@ export class SparePool {
   constructor(
     private readonly owners: OwnerPools,
     private readonly migrations: MigrationFolder[],
+    private readonly baseline: Baseline | undefined,
     /** Spares kept per server; 0 turns the pool off. */
     private readonly size: number,
     private readonly log: Log,
@@ -82,7 +84,7 @@ export class SparePool {
         const id = randomBytes(8).toString('hex');
         const building = escapeIdentifier(`building_spare_${id}`);
         await client.query(`CREATE SCHEMA ${building}`);
-        await applyMigrations(client, { schema: `building_spare_${id}`, migrations: this.migrations, runtimeRole: server.runtimeRole });
+        await applyMigrations(client, { schema: `building_spare_${id}`, migrations: this.migrations, baseline: this.baseline, runtimeRole: server.runtimeRole });
         await client.query(`ALTER SCHEMA ${building} RENAME TO ${escapeIdentifier(`spare_${id}`)}`);
       }
     });

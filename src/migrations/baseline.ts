@@ -1,0 +1,49 @@
+/**
+ * A squashed baseline of a migration stream: one SQL file that builds directly what the stream's
+ * migrations up to a named one build step by step. A target with no history gets the baseline
+ * instead of the replay and records each covered migration as applied, with its own checksum,
+ * so later runs, `status` and checksum checks see exactly what a replay leaves. New tenants
+ * (provisioning, spare schemas, new databases) are the targets with no history: they get there
+ * in about half the DDL.
+ *
+ * The file's first line names the last migration it covers: `-- strata:baseline <name>`.
+ */
+import { readFile } from 'node:fs/promises';
+import { isTransactional, type MigrationFolder } from './migration-files.js';
+
+export interface Baseline {
+  sql: string;
+  /** The migrations it stands for, in order: the stream's first ones. */
+  covers: MigrationFolder[];
+}
+
+const header = /^-- strata:baseline (\S+)\s*$/m;
+
+/** The baseline at `path` for `migrations`; none when there is no such file. */
+export async function readBaseline(path: string, migrations: MigrationFolder[]): Promise<Baseline | undefined> {
+  let sql: string;
+  try {
+    sql = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const through = header.exec(sql.split('\n', 1)[0] ?? '')?.[1];
+  if (!through) throw new Error(`${path}: the first line must be "-- strata:baseline <last migration it covers>"`);
+  const ordered = [...migrations].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const end = ordered.findIndex((m) => m.name === through);
+  if (end === -1) throw new Error(`${path}: covers ${through}, which is not a migration of this stream`);
+  const covers = ordered.slice(0, end + 1);
+  const blocking = covers.find((m) => !isTransactional(m));
+  if (blocking) throw new Error(`${path}: covers ${blocking.name}, which cannot run in a transaction`);
+  return { sql, covers };
+}
+
+/** The baseline can stand for the first pending migrations of a target that has no history. */
+export function baselineApplies(baseline: Baseline | undefined, history: unknown[], pending: MigrationFolder[]): baseline is Baseline {
+  return (
+    baseline !== undefined &&
+    history.length === 0 &&
+    baseline.covers.every((m, i) => pending[i]?.name === m.name && pending[i]?.checksum === m.checksum)
+  );
+}
