@@ -11,8 +11,8 @@ import type { CatalogEvents } from './catalog-events.js';
 
 /**
  * The catalog's tenants row as Prisma's `tenant.findUnique` returns it (test/catalog/tenant-directory.test.ts
- * compares the two). A lookup is every tenant's first request, so it is one plain statement: through
- * Prisma it took ~3x the CPU (~1.3 ms against ~0.45 ms at 4 concurrent lookups under load), the
+ * compares the two). A lookup is part of every tenant's first request, so it is one plain statement: through
+ * Prisma it took 2–3x the CPU (0.7–1.3 ms against 0.3–0.45 ms at 4 concurrent lookups under load), the
  * largest part of what a tenant's first request costs more than its next ones.
  */
 export const tenantRowSql = `SELECT id, slug, name, plan, tier, status, server_id AS "serverId", schema_name AS "schemaName",
