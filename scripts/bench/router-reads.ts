@@ -108,6 +108,7 @@ await withBenchPlatform('router', { STRATA_POOL_MAX: '10', STRATA_DEDICATED_POOL
     notes: [
       'plain: Prisma 7 + adapter-pg as a superuser (RLS bypassed) with an explicit tenant filter; bound: the router client, RLS enforced',
       "raw SQL: plain pg as a superuser with the tenant filter vs the router's $rows (context pipelined with the statement, RLS enforced)",
+      'bound reads set the context with a statement prepared once per connection (direct runtime connections; behind a runtime endpoint such as PgBouncer it is parsed with every read)',
       'target: tenant-bound ≥ 85% of plain',
     ],
     data: { concurrency, seconds, rowsPerTenant, ...data },
