@@ -4,21 +4,16 @@
  * request (cold: token, catalog lookup, router handle, the schema's first statements) and of later
  * ones (warm), the process's RSS, and the connections the router opened against its budget.
  *
- * Provisioning one tenant at a time (~45 ms) would take most of the bench's budget, so the fleet
- * is built in bulk the way the migration runner works: catalog rows in batches, empty schemas in
- * one statement per batch, then the fleet runner migrates them all (real schemas, real tables, RLS
- * and history rows, exactly what a provisioned schema tenant gets), then activates them.
+ * The fleet is built in bulk (schema-fleet.ts): provisioning one tenant at a time would take most
+ * of the bench's budget.
  * `npm run bench -- router-scale [--tenants N] [--concurrency N]`
  */
 import { parseArgs } from 'node:util';
-import pg, { escapeIdentifier } from 'pg';
+import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { signAccessToken } from '../../src/auth/tokens.js';
-import { applyFleet } from '../../src/migrations/fleet-runner.js';
-import type { MigrationTarget } from '../../src/migrations/fleet-targets.js';
-import type { Platform } from '../../src/platform/platform.js';
-import { createProgressReporter } from '../../src/progress/progress-reporter.js';
 import { percentile, round, timed, withBenchPlatform, writeResults } from './bench-kit.js';
+import { buildSchemaFleet } from './schema-fleet.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== 'router-scale'),
@@ -26,53 +21,10 @@ const { values } = parseArgs({
 });
 const tenantCount = Number(values.tenants);
 const concurrency = Number(values.concurrency);
-const batch = 1000;
-
-/** Schema tenants in bulk: catalog rows, schemas migrated by the fleet runner, then activated. */
-async function buildFleet(platform: Platform) {
-  const server = platform.defaultServer;
-  const slugs = Array.from({ length: tenantCount }, (_, i) => `scale-${String(i).padStart(5, '0')}`);
-  const schemaOf = (slug: string) => `t_${slug.replaceAll('-', '_')}`;
-  for (let i = 0; i < slugs.length; i += batch) {
-    const chunk = slugs.slice(i, i + batch);
-    await platform.catalog.tenant.createMany({
-      data: chunk.map((slug) => ({
-        slug,
-        name: slug,
-        plan: 'free',
-        tier: 'schema' as const,
-        serverId: server.id,
-        schemaName: schemaOf(slug),
-        databaseName: server.tenantsDatabase,
-      })),
-    });
-    await platform.provisioning.owners.with(server, server.tenantsDatabase, (client) =>
-      client.query(chunk.map((slug) => `CREATE SCHEMA ${escapeIdentifier(schemaOf(slug))};`).join('\n')),
-    );
-  }
-  const targets: MigrationTarget[] = slugs.map((slug) => ({
-    id: `schema:${slug}`,
-    kind: 'schema',
-    stream: 'tenant',
-    server,
-    database: server.tenantsDatabase,
-    schema: schemaOf(slug),
-    tenantSlug: slug,
-  }));
-  const progress = createProgressReporter({ tty: Boolean(process.stderr.isTTY), out: process.stderr, err: process.stderr });
-  const report = await applyFleet(targets, {
-    migrations: { catalog: [], tenant: platform.provisioning.tenantMigrations },
-    concurrency: 4,
-    progress,
-  });
-  if (!report.ok) throw new Error(`building the fleet failed: ${JSON.stringify(report.counts)}`);
-  await platform.catalog.tenant.updateMany({ where: { slug: { startsWith: 'scale-' } }, data: { status: 'active' } });
-  return platform.catalog.tenant.findMany({ where: { slug: { startsWith: 'scale-' } }, orderBy: { slug: 'asc' } });
-}
 
 await withBenchPlatform('scale', { STRATA_RATE_LIMIT_PLANS: 'free=1000000', STRATA_SPARE_SCHEMAS: '0', LOG_LEVEL: 'silent' }, async (platform) => {
   console.error(`building ${tenantCount} schema tenants in bulk`);
-  const build = await timed(() => buildFleet(platform));
+  const build = await timed(() => buildSchemaFleet(platform, 'scale', tenantCount));
   const tenants = build.value;
   const tokens = tenants.map((tenant) => signAccessToken(platform.config.jwt, { sub: crypto.randomUUID(), tid: tenant.id, role: 'owner' }, 3600));
 
