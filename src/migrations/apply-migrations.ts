@@ -10,7 +10,7 @@
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { baselineApplies, type Baseline } from './baseline.js';
-import { isTransactional, type MigrationFolder } from './migration-files.js';
+import { byName, isTransactional, type MigrationFolder } from './migration-files.js';
 
 export const historyTable = '_strata_migrations';
 
@@ -72,7 +72,7 @@ export function pendingFor(applied: History, migrations: MigrationFolder[]) {
   }
   const done = new Set(applied.map((r) => r.name));
   // Name order is the contract (MigrationFolder.name), whatever order the caller passes.
-  return migrations.filter((m) => !done.has(m.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return migrations.filter((m) => !done.has(m.name)).sort(byName);
 }
 
 export async function applyMigrations(client: pg.ClientBase, options: ApplyOptions): Promise<AppliedMigration[]> {

@@ -9,7 +9,7 @@
  * The file's first line names the last migration it covers: `-- strata:baseline <name>`.
  */
 import { readFile } from 'node:fs/promises';
-import { isTransactional, type MigrationFolder } from './migration-files.js';
+import { byName, isTransactional, type MigrationFolder } from './migration-files.js';
 
 export interface Baseline {
   sql: string;
@@ -30,7 +30,7 @@ export async function readBaseline(path: string, migrations: MigrationFolder[]):
   }
   const through = header.exec(sql.split('\n', 1)[0] ?? '')?.[1];
   if (!through) throw new Error(`${path}: the first line must be "-- strata:baseline <last migration it covers>"`);
-  const ordered = [...migrations].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const ordered = [...migrations].sort(byName);
   const end = ordered.findIndex((m) => m.name === through);
   if (end === -1) throw new Error(`${path}: covers ${through}, which is not a migration of this stream`);
   const covers = ordered.slice(0, end + 1);

@@ -36,6 +36,9 @@ export const noTransactionMarker = '-- strata:no-transaction';
 
 export const isTransactional = (m: MigrationFolder) => !m.sql.trimStart().startsWith(noTransactionMarker);
 
+/** Name order, the order migrations apply in (a plain code-unit comparison, like the history's). */
+export const byName = (a: MigrationFolder, b: MigrationFolder) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
 export function checksumOf(sql: string): string {
   return createHash('sha256').update(sql).digest('hex');
 }
