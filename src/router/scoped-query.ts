@@ -32,16 +32,26 @@ interface Connection {
   execute(msg: { portal: string; rows: number }): void;
 }
 
-const { Query, utils } = pg as unknown as {
-  Query: new (config: object) => {
+const { Query, Result, utils } = pg as unknown as {
+  Query: new (text: string, values?: unknown[]) => {
+    name: string | undefined;
+    types: unknown;
+    _rowMode: unknown;
+    _result: unknown;
+    _results: unknown;
+    queryMode: string;
     prepare(connection: Connection): void;
     handleRowDescription(msg: unknown): void;
     handleDataRow(msg: unknown): void;
     handleCommandComplete(msg: unknown, connection: Connection): void;
     callback?: (err: Error | null, result: pg.QueryResult) => void;
   };
+  Result: new (rowMode: unknown, types: unknown) => unknown;
   utils: { prepareValue: unknown };
 };
+
+/** A statement as Prisma's adapter and the router's raw path send it. */
+export type RoutedStatement = pg.QueryConfig & { rowMode?: 'array' };
 
 /**
  * Connections whose session has been sent the named context statement. pg's own bookkeeping of
@@ -53,11 +63,19 @@ class ScopedQuery extends Query {
   #inContext = true;
 
   constructor(
-    config: pg.QueryConfig,
+    config: RoutedStatement,
     private readonly context: [tenantId: string, searchPath: string],
     private readonly statement: string,
   ) {
-    super({ ...config, queryMode: 'extended' });
+    // From text and values, not the config object: pg copies a config through its property
+    // descriptors, ~4 µs per statement. The rest of what a routed statement carries is set as
+    // Query's constructor sets it.
+    super(config.text, config.values);
+    this.name = config.name;
+    this.queryMode = 'extended';
+    this.types = config.types;
+    this._rowMode = config.rowMode;
+    this._result = this._results = new Result(config.rowMode, config.types);
   }
 
   override prepare(connection: Connection) {
@@ -92,7 +110,7 @@ class ScopedQuery extends Query {
  */
 export function queryWithContext(
   client: pg.PoolClient,
-  config: pg.QueryConfig,
+  config: RoutedStatement,
   context: [tenantId: string, searchPath: string],
   ownSession: boolean,
 ): Promise<pg.QueryResult> {

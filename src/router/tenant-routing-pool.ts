@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import type { PoolRegistry } from './pool-registry.js';
-import { missingStatementState, queryWithContext } from './scoped-query.js';
+import { missingStatementState, queryWithContext, type RoutedStatement } from './scoped-query.js';
 import { currentBinding, type TenantBinding } from './tenant-context.js';
 
 export const placeholderSchema = '__strata_tenant__';
@@ -90,8 +90,8 @@ export class TenantRoutingPool extends pg.Pool {
   }) as unknown as pg.Pool['query'];
 
   /** One statement on a connection of `binding`'s database, with its tenant context. */
-  async queryFor(binding: TenantBinding, config: pg.QueryConfig): Promise<pg.QueryResult> {
-    const pool = await this.registry.poolFor(binding.serverId, binding.database);
+  async queryFor(binding: TenantBinding, config: RoutedStatement): Promise<pg.QueryResult> {
+    const pool = this.registry.openPool(binding.serverId, binding.database) ?? (await this.registry.poolFor(binding.serverId, binding.database));
     const client = await pool.connect();
     // pg-pool takes its idle 'error' listener off a client it hands out. Without one, a server ending
     // the session just after the statement (a restart: 57P01) was an uncaught exception that killed

@@ -43,6 +43,15 @@ t.test('evicting a dedicated tenant from the cache closes its connections', asyn
   t.equal(await platform.router.clientFor(first).lead.count(), 1);
 });
 
+t.test('the pool used least recently is evicted, not the one opened first', async (t) => {
+  // Open now: the second tenant's pool, then the first's (reopened above).
+  await platform.router.clientFor(second).lead.count();
+  await platform.router.clientFor(pooled).lead.count();
+
+  t.ok(await eventually(async () => (await runtimeConnections(first.databaseName)) === 0), 'the least recently used pool closed');
+  t.ok((await runtimeConnections(second.databaseName)) >= 1, 'the older but recently used pool stays open');
+});
+
 t.test('closing the router closes every pool', async (t) => {
   await platform.router.close();
   for (const tenant of [first, second, pooled]) {
