@@ -5,18 +5,18 @@
  * outlive the statement, on a pooled connection or through PgBouncer in transaction mode. The
  * naive form (BEGIN + set_config, statement, COMMIT) costs three round trips, ~30% of throughput.
  *
- * Where a connection is a server session of its own, the context statement is a named prepared
- * statement, parsed once per connection: parsing and planning it each time cost the server
- * ~35 µs per read, about half of what a tenant-bound read costs beyond a plain one. It holds no
- * tenant data (the tenant is a parameter of each execution) and is not undone by a rollback; a
- * connection on which it has gone missing fails with SQLSTATE 26000 and is dropped by the caller.
- * Behind a transaction-mode pooler consecutive statements may run on different server sessions,
- * so there it is parsed unnamed with every statement, as before.
+ * Where a connection is a server session of its own, the context statement and the statements
+ * used more than once stay prepared on it (session-statements.ts). They hold no tenant data (the
+ * tenant is a parameter of each execution) and are not undone by a rollback; a connection on
+ * which one has gone missing fails with SQLSTATE 26000 and is dropped by the caller. Behind a
+ * transaction-mode pooler consecutive statements may run on different server sessions, so there
+ * both are parsed unnamed every time.
  *
  * Subclasses pg's (exported) Query: the context statement's messages go first and its result is
  * skipped. test/router covers it on every tier (context present, gone afterwards, errors).
  */
 import pg from 'pg';
+import { type SessionStatements, sessionStatements } from './session-statements.js';
 
 const contextSql = `SELECT set_config('app.tenant_id', $1, true), set_config('search_path', $2, true)`;
 
@@ -26,14 +26,24 @@ export const contextStatementName = 'strata_tenant_context';
 /** SQLSTATE of a Bind naming a statement the session does not have. */
 export const missingStatementState = '26000';
 
+/** A kept statement whose table's columns changed since it was planned (a migration): run it again. */
+export function stalePlan(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e.code === '0A000' && e.message === 'cached plan must not change result type';
+}
+
 interface Connection {
   parse(msg: { text: string; name: string; types: unknown[] }): void;
   bind(msg: { portal: string; statement: string; values: unknown[]; valueMapper: unknown }): void;
   execute(msg: { portal: string; rows: number }): void;
+  close(msg: { type: 'S'; name: string }): void;
+  /** pg's record of the statements parsed on this connection, by name. */
+  parsedStatements: Record<string, string>;
 }
 
 const { Query, Result, utils } = pg as unknown as {
   Query: new (text: string, values?: unknown[]) => {
+    text: string;
     name: string | undefined;
     types: unknown;
     _rowMode: unknown;
@@ -41,9 +51,11 @@ const { Query, Result, utils } = pg as unknown as {
     _results: unknown;
     queryMode: string;
     prepare(connection: Connection): void;
+    hasBeenParsed(connection: Connection): boolean;
     handleRowDescription(msg: unknown): void;
     handleDataRow(msg: unknown): void;
     handleCommandComplete(msg: unknown, connection: Connection): void;
+    handleError(err: Error, connection: Connection): void;
     callback?: (err: Error | null, result: pg.QueryResult) => void;
   };
   Result: new (rowMode: unknown, types: unknown) => unknown;
@@ -53,25 +65,21 @@ const { Query, Result, utils } = pg as unknown as {
 /** A statement as Prisma's adapter and the router's raw path send it. */
 export type RoutedStatement = pg.QueryConfig & { rowMode?: 'array' };
 
-/**
- * Connections whose session has been sent the named context statement. pg's own bookkeeping of
- * named statements follows only a query's main statement, so this keeps its own.
- */
-const prepared = new WeakSet<Connection>();
-
 class ScopedQuery extends Query {
   #inContext = true;
+  /** Where the statement is kept prepared: its session's statements and its key there. */
+  #kept: { session: SessionStatements; key: string } | undefined;
+  #parse = true;
 
   constructor(
     config: RoutedStatement,
     private readonly context: [tenantId: string, searchPath: string],
-    private readonly statement: string,
+    private readonly ownSession: boolean,
   ) {
     // From text and values, not the config object: pg copies a config through its property
     // descriptors, ~4 µs per statement. The rest of what a routed statement carries is set as
-    // Query's constructor sets it.
+    // Query's constructor sets it; the statement's name is the session's to give.
     super(config.text, config.values);
-    this.name = config.name;
     this.queryMode = 'extended';
     this.types = config.types;
     this._rowMode = config.rowMode;
@@ -79,15 +87,37 @@ class ScopedQuery extends Query {
   }
 
   override prepare(connection: Connection) {
-    const name = this.statement;
-    if (!name || !prepared.has(connection)) {
-      connection.parse({ text: contextSql, name, types: [] });
-      if (name) prepared.add(connection);
+    const session = this.ownSession ? sessionStatements(connection) : undefined;
+    for (const name of session?.takeClosing() ?? []) {
+      connection.close({ type: 'S', name });
+      delete connection.parsedStatements[name];
     }
-    connection.bind({ portal: '', statement: name, values: this.context, valueMapper: utils.prepareValue });
+    const contextName = session ? contextStatementName : '';
+    if (!session?.contextPrepared) {
+      connection.parse({ text: contextSql, name: contextName, types: [] });
+      if (session) session.contextPrepared = true;
+    }
+    connection.bind({ portal: '', statement: contextName, values: this.context, valueMapper: utils.prepareValue });
     // No Describe: the context statement's result is skipped, so nobody needs its row description.
     connection.execute({ portal: '', rows: 0 });
+    if (session) {
+      const key = `${this.context[1]} ${this.text}`;
+      const { name, parse } = session.statementFor(key);
+      this.name = name;
+      this.#parse = parse;
+      if (name) this.#kept = { session, key };
+    }
     super.prepare(connection);
+  }
+
+  override hasBeenParsed() {
+    return !this.#parse;
+  }
+
+  override handleError(err: Error, connection: Connection) {
+    // It may have failed before its Parse or after: closed and parsed again when next used.
+    if (this.#kept) this.#kept.session.forget(this.#kept.key);
+    super.handleError(err, connection);
   }
 
   override handleRowDescription(msg: unknown) {
@@ -106,7 +136,7 @@ class ScopedQuery extends Query {
 
 /**
  * Runs `config` on `client` with the tenant context. `ownSession`: the connection is a server
- * session of its own (not multiplexed by a pooler), so the context statement may stay prepared on it.
+ * session of its own (not multiplexed by a pooler), so statements may stay prepared on it.
  */
 export function queryWithContext(
   client: pg.PoolClient,
@@ -115,7 +145,7 @@ export function queryWithContext(
   ownSession: boolean,
 ): Promise<pg.QueryResult> {
   return new Promise((resolve, reject) => {
-    const query = new ScopedQuery(config, context, ownSession ? contextStatementName : '');
+    const query = new ScopedQuery(config, context, ownSession);
     query.callback = (err, result) => (err ? reject(err) : resolve(result));
     client.query(query as unknown as pg.Submittable);
   });

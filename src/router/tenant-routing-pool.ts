@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import type { PoolRegistry } from './pool-registry.js';
-import { missingStatementState, queryWithContext, type RoutedStatement } from './scoped-query.js';
+import { missingStatementState, queryWithContext, type RoutedStatement, stalePlan } from './scoped-query.js';
 import { currentBinding, type TenantBinding } from './tenant-context.js';
 
 export const placeholderSchema = '__strata_tenant__';
@@ -97,12 +97,18 @@ export class TenantRoutingPool extends pg.Pool {
     // the session just after the statement (a restart: 57P01) was an uncaught exception that killed
     // the process (found by test/adversarial/postgres-restart.test.ts). The connection is dropped instead.
     client.on('error', recordFailure);
+    const run = () => queryWithContext(client, config, binding.context, this.registry.ownSessions(pool));
     try {
-      return await queryWithContext(client, config, binding.context, this.registry.ownSessions(pool));
+      // A kept statement planned before a migration changed its table's columns fails before it
+      // runs, and is forgotten: run again, it is parsed and planned anew.
+      return await run().catch((err: unknown) => {
+        if (stalePlan(err)) return run();
+        throw err;
+      });
     } catch (err) {
       // A statement error leaves the connection clean (its implicit transaction ended at Sync);
       // anything without a SQLSTATE (network, protocol) may not have: drop the connection. So is one
-      // that lost its prepared context statement: every later statement on it would fail the same way.
+      // that lost a prepared statement (someone ran DISCARD or DEALLOCATE): it lost them all.
       const code = (err as { code?: string }).code;
       if (!code || code === missingStatementState) failures.set(client, err as Error);
       throw err;

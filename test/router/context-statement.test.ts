@@ -3,13 +3,14 @@
 // prove it carries nothing of a tenant: a connection that served tenant A, failed and rolled back
 // answers tenant B with B's rows only; one that lost the statement is dropped; and behind a runtime
 // endpoint (a pooler may multiplex sessions there) nothing stays prepared.
+import { escapeIdentifier } from 'pg';
 import { pino } from 'pino';
 import t from 'tap';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
 import { PoolRegistry } from '../../src/router/pool-registry.js';
 import { contextStatementName, missingStatementState } from '../../src/router/scoped-query.js';
 import { TenantRouter } from '../../src/router/tenant-router.js';
-import type { ServerRecord } from '../../src/servers/server-access.js';
+import { type ServerRecord, withOwnerConnection } from '../../src/servers/server-access.js';
 import { startTestPlatform, tenantPairs, tiers } from '../helper.js';
 
 const platform = await startTestPlatform(t);
@@ -37,6 +38,7 @@ function oneConnectionRouter(endpoint: (server: ServerRecord) => ServerRecord = 
 }
 
 const direct = oneConnectionRouter();
+const contextStatement = `${contextStatementName}: SELECT set_config('app.tenant_id', $1, true), set_config('search_path', $2, true)`;
 
 for (const tier of tiers) {
   t.test(`${tier}: a connection that served tenant A, failed and rolled back answers tenant B with B's rows only`, async (t) => {
@@ -72,10 +74,12 @@ for (const tier of tiers) {
       const tenant = i % 2 ? b : a;
       const rows = await steps[Math.floor(i / 2) % steps.length]!(tenant);
       t.ok(rows.length === 1 && rows.every((r) => r.tenant_id === tenant.id), `call ${i} sees only its tenant's row`);
-      t.same(
-        await direct.session(tenant),
-        { pid: pids[tenant.id], tenant: '', statements: [`${contextStatementName}: SELECT set_config('app.tenant_id', $1, true), set_config('search_path', $2, true)`] },
-        `call ${i} ran on the database's one connection, which keeps the context statement (no tenant in it) and no context`,
+      const session = await direct.session(tenant);
+      t.same({ pid: session.pid, tenant: session.tenant }, { pid: pids[tenant.id], tenant: '' }, `call ${i} ran on the database's one connection, which keeps no context`);
+      t.ok(session.statements.includes(contextStatement), 'it keeps the context statement');
+      t.notOk(
+        session.statements.some((statement) => statement.includes(a.id) || statement.includes(b.id)),
+        'no statement it keeps holds a tenant',
       );
     }
   });
@@ -86,13 +90,86 @@ t.test('a connection that lost the context statement fails that statement and is
   const db = direct.router.clientFor(a);
   await db.$rows('SELECT 1');
   const before = await direct.session(a);
-  t.ok(before.statements.length === 1, 'the statement is prepared');
+  t.ok(before.statements.includes(contextStatement), 'the statement is prepared');
   const pool = await direct.registry.poolFor(a.serverId, a.databaseName);
   await pool.query(`DEALLOCATE ${contextStatementName}`);
   await t.rejects(db.$rows('SELECT tenant_id FROM leads'), { code: missingStatementState });
   t.not((await direct.session(a)).pid, before.pid, 'a new connection replaced it');
   const rows = await db.$rows<{ tenant_id: string }>('SELECT tenant_id FROM leads');
   t.ok(rows.length > 0 && rows.every((r) => r.tenant_id === a.id), 'and serves the tenant again');
+});
+
+/** The statements `tenant`'s connection keeps besides the context statement: text → name. */
+async function kept(tenant: Tenant): Promise<Map<string, string>> {
+  const { statements } = await direct.session(tenant);
+  const others = statements.filter((s) => s !== contextStatement).map((s) => s.split(': ') as [string, string]);
+  return new Map(others.map(([name, text]) => [text, name]));
+}
+
+const ownRows = (tenant: Tenant, rows: { tenant_id: string }[]) => rows.length > 0 && rows.every((r) => r.tenant_id === tenant.id);
+
+for (const tier of tiers) {
+  t.test(`${tier}: a statement used twice stays prepared, once per schema, and still answers each tenant with its own rows`, async (t) => {
+    const { a, b } = pairs[tier];
+    const text = `SELECT tenant_id FROM leads WHERE name <> '${tier} kept'`;
+    for (const tenant of [a, a, b, b, a, b]) t.ok(ownRows(tenant, await direct.router.clientFor(tenant).$rows(text)), `${tenant.slug} sees only its rows`);
+    const names = [...(await kept(a)).entries()].filter(([statement]) => statement === text);
+    t.equal(names.length, 1, 'the statement is prepared under one name per connection');
+    if (tier === 'schema') {
+      // Same text, other schema: another statement, prepared under its own name.
+      const all = await direct.registry.poolFor(a.serverId, a.databaseName).then((pool) => pool.query(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1`, [text]));
+      t.equal(all.rows[0].n, 2, "each schema's tenant has its own");
+    }
+  });
+}
+
+t.test('a statement used once is not prepared', async (t) => {
+  const { a } = pairs.pooled;
+  const text = `SELECT tenant_id FROM leads WHERE name <> 'once'`;
+  await direct.router.clientFor(a).$rows(text);
+  t.notOk((await kept(a)).has(text));
+});
+
+t.test('a kept statement whose table changed columns (a migration) is planned again, not failed', async (t) => {
+  const { a } = pairs.schema;
+  const db = direct.router.clientFor(a);
+  const text = 'SELECT * FROM leads ORDER BY id LIMIT 1';
+  await db.$rows(text);
+  await db.$rows(text);
+  t.ok((await kept(a)).has(text), 'prepared');
+  const alter = (sql: string) => withOwnerConnection(platform.defaultServer, a.databaseName, (owner) => owner.query(sql));
+  await alter(`ALTER TABLE ${escapeIdentifier(a.schemaName)}.leads ADD COLUMN kept_test int NOT NULL DEFAULT 7`);
+  t.teardown(() => alter(`ALTER TABLE ${escapeIdentifier(a.schemaName)}.leads DROP COLUMN IF EXISTS kept_test`));
+  const [row] = await db.$rows<{ kept_test: number }>(text);
+  t.equal(row?.kept_test, 7, 'the new column is read');
+  const [again] = await db.$rows<{ kept_test: number }>(text);
+  t.equal(again?.kept_test, 7, 'and the statement is kept again');
+});
+
+t.test('a statement that failed is closed, and runs again when next used', async (t) => {
+  const { a } = pairs.pooled;
+  const db = direct.router.clientFor(a);
+  const text = 'SELECT count(*)::int / $1::int AS n FROM leads';
+  await db.$rows(text, [1]);
+  await db.$rows(text, [1]);
+  t.ok((await kept(a)).has(text), 'prepared');
+  await t.rejects(db.$rows(text, [0]), { code: '22012' });
+  await db.$rows('SELECT 1');
+  t.notOk((await kept(a)).has(text), 'closed with the next statement');
+  const [row] = await db.$rows<{ n: number }>(text, [1]);
+  t.ok(row!.n > 0, 'and it runs again');
+});
+
+t.test('a connection keeps at most 100 statements, closing the least recently used', async (t) => {
+  const { a } = pairs.dedicated;
+  const db = direct.router.clientFor(a);
+  const text = (i: number) => `SELECT ${i} AS n, count(*) FROM leads`;
+  for (let i = 0; i < 130; i++) for (let use = 0; use < 2; use++) await db.$rows(text(i));
+  await db.$rows(text(129)); // the pipeline that closes what the last one evicted
+  const statements = await kept(a);
+  t.equal(statements.size, 100, '100 kept');
+  t.ok(statements.has(text(129)) && statements.has(text(30)), 'the most recent are kept');
+  t.notOk(statements.has(text(29)), 'the least recently used is closed');
 });
 
 // A runtime endpoint of its own: the test points it at the same server, as a PgBouncer would be
