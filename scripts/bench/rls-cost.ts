@@ -2,9 +2,9 @@
  * What the RLS predicate costs (proof-of-isolation issue). The pooled leads table is loaded in
  * bulk with N rows of M tenants (default 1,000,000 / 100); the same indexed queries then run as
  * the runtime role under RLS (tenant context set, no tenant filter in the SQL) and as a
- * superuser, which bypasses RLS, with an explicit `WHERE tenant_id`: sequential on one connection
- * each, alternating query by query. The ratio of median latencies is the predicate's cost. The RLS
- * plans are kept: the policy's `tenant_id = current_setting(…)::uuid` is an index condition,
+ * superuser, which bypasses RLS, with an explicit `WHERE tenant_id`: sequential on one connection,
+ * alternating query by query, parsed with every execution and then as prepared statements. The
+ * ratio of median latencies is the predicate's cost. The RLS plans are kept: the policy's `tenant_id = current_setting(…)::uuid` is an index condition,
  * computed once per scan (current_setting is stable), never a per-row filter, and so is the
  * query's own `status = …` (a leakproof text comparison: status is a text domain, not an enum,
  * whose comparison is not leakproof and under RLS was a filter over all the tenant's rows).
@@ -12,7 +12,6 @@
  */
 import { parseArgs } from 'node:util';
 import pg, { escapeIdentifier } from 'pg';
-import { connectionConfig } from '../../src/servers/server-access.js';
 import { percentile, round, timed, withBenchPlatform, writeResults } from './bench-kit.js';
 
 const { values } = parseArgs({
@@ -61,8 +60,7 @@ await withBenchPlatform('rls', {}, async (platform) => {
   const url = new URL(platform.adminUrl);
   url.pathname = `/${database}`;
   const superuser = new pg.Client({ connectionString: url.toString() });
-  const runtime = new pg.Client(connectionConfig(server, 'runtime', database));
-  await Promise.all([superuser.connect(), runtime.connect()]);
+  await superuser.connect();
   try {
     console.error(`loading ${rowCount} leads of ${tenantCount} tenants`);
     const load = await timed(async () => {
@@ -90,21 +88,29 @@ await withBenchPlatform('rls', {}, async (platform) => {
       [queries],
     );
 
-    const setTenant = (tenant: string) => runtime.query(`SELECT set_config('app.tenant_id', $1, false)`, [tenant]);
+    /**
+     * Makes the session act as one side, untimed: the runtime role (subject to RLS) with the
+     * tenant's context, or the superuser again. Both sides run on this one connection: measured
+     * on two, one server process could be scheduled beside the benchmark and the other not, which
+     * moved the ratio by ±0.05 between rounds.
+     */
+    const actAs = (side: 'rls' | 'explicit', tenant: string) =>
+      side === 'rls'
+        ? superuser.query(`SELECT set_config('role', $1, false), set_config('app.tenant_id', $2, false)`, [server.runtimeRole, tenant])
+        : superuser.query('RESET ROLE');
     /**
      * `queries` statements per side, one tenant after another, the two sides alternating query by
      * query (so drifting load on a shared machine hits both alike): each side's median in µs.
-     * The runtime role's context is set untimed before its statement.
      */
-    async function measure(shape: Shape): Promise<{ explicit: number; rls: number }> {
+    async function measure(shape: Shape, prepared: boolean): Promise<{ explicit: number; rls: number }> {
       const times = { explicit: [] as number[], rls: [] as number[] };
       for (let i = 0; i < queries; i++) {
         const { tenant_id: tenant, id } = sample[i % sample.length]!;
-        await setTenant(tenant);
         for (const side of i % 2 ? (['rls', 'explicit'] as const) : (['explicit', 'rls'] as const)) {
-          const client = side === 'rls' ? runtime : superuser;
+          await actAs(side, tenant);
+          const { text, values } = shape[side];
           const started = performance.now();
-          await client.query(shape[side].text, shape[side].values(tenant, id));
+          await superuser.query({ name: prepared ? `${side} ${shape.name}` : undefined, text, values: values(tenant, id) });
           times[side].push((performance.now() - started) * 1000);
         }
       }
@@ -113,31 +119,33 @@ await withBenchPlatform('rls', {}, async (platform) => {
 
     async function warmUp(shape: Shape) {
       const { tenant_id: tenant, id } = sample[0]!;
-      await setTenant(tenant);
-      await runtime.query(shape.rls.text, shape.rls.values(tenant, id));
-      await superuser.query(shape.explicit.text, shape.explicit.values(tenant, id));
+      for (const side of ['rls', 'explicit'] as const) {
+        await actAs(side, tenant);
+        await superuser.query(shape[side].text, shape[side].values(tenant, id));
+      }
     }
 
     const rows: Record<string, string | number>[] = [];
     const data: Record<string, unknown> = {};
-    for (const shape of shapes) {
+    for (const [shape, prepared] of shapes.flatMap((shape) => [[shape, false], [shape, true]] as const)) {
       for (let i = 0; i < 50; i++) await warmUp(shape); // connections' caches
       const runs: { explicit: number; rls: number; ratio: number }[] = [];
       for (let r = 0; r < rounds; r++) {
-        const { explicit, rls } = await measure(shape);
+        const { explicit, rls } = await measure(shape, prepared);
         runs.push({ explicit, rls, ratio: rls / explicit });
       }
       const { tenant_id: tenant, id } = sample[0]!;
-      await setTenant(tenant);
-      const plan = (await runtime.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${shape.rls.text}`, shape.rls.values(tenant, id))).rows.map(
+      await actAs('rls', tenant);
+      const plan = (await superuser.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${shape.rls.text}`, shape.rls.values(tenant, id))).rows.map(
         (r: { 'QUERY PLAN': string }) => r['QUERY PLAN'],
       );
       const ratios = runs.map((r) => r.ratio);
       const worst = Math.max(...ratios);
       const indexCond = plan.some((line) => /Index Cond: .*tenant_id = .*current_setting/.test(line));
       const filtered = plan.some((line) => /^\s*Filter: /.test(line));
+      const query = `${shape.name}, ${prepared ? 'prepared' : 'parsed each time'}`;
       rows.push({
-        query: shape.name,
+        query,
         'explicit WHERE p50 µs': runs.map((r) => round(r.explicit, 0)).join(', '),
         'RLS p50 µs': runs.map((r) => round(r.rls, 0)).join(', '),
         'RLS / explicit': `${round(Math.min(...ratios), 2)}–${round(worst, 2)}×`,
@@ -146,7 +154,7 @@ await withBenchPlatform('rls', {}, async (platform) => {
         'policy as index condition': indexCond ? 'yes' : 'no',
         'rows filtered after the scan': filtered ? 'yes' : 'no',
       });
-      data[shape.name] = { runs, plan };
+      data[query] = { runs, plan };
     }
 
     await writeResults('rls-cost', {
@@ -154,12 +162,13 @@ await withBenchPlatform('rls', {}, async (platform) => {
       rows,
       notes: [
         `bulk load (secondary indexes dropped, one INSERT … SELECT over generate_series, indexes rebuilt, VACUUM ANALYZE): ${round(load.ms / 1000)} s`,
-        'RLS: the runtime role with app.tenant_id set (untimed) and no tenant in the SQL; explicit: a superuser (RLS bypassed) with WHERE tenant_id; median latency per query, one connection each, loopback, the sides alternating query by query',
+        'RLS: the runtime role (SET ROLE) with app.tenant_id set, both untimed, and no tenant in the SQL; explicit: a superuser (RLS bypassed) with WHERE tenant_id; median latency per query on one connection, loopback, the sides alternating query by query',
+        'parsed each time: planned with every execution, as behind a transaction-mode pooler and on first use; prepared: a named statement per connection, as the router keeps statements used more than once on direct connections (planning under RLS costs more than the plain plan: the policy is planned too)',
         'each cell lists one value per round; met = the worst round meets the target',
       ],
       data: { rowCount, tenantCount, queries, rounds, loadMs: load.ms, ...data },
     });
   } finally {
-    await Promise.all([superuser.end(), runtime.end()]);
+    await superuser.end();
   }
 });
