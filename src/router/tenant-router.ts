@@ -2,7 +2,7 @@
  * The tier router: hands out Prisma clients bound to one tenant, whatever its tier.
  *
  * One PrismaClient serves every tenant (a client per tenant costs ~2.5 MiB, DESIGN.md §4). A
- * tenant handle is a `$extends` of it (~5 KB) that runs each operation with the tenant bound in
+ * tenant handle (tenant-handle.ts) runs each of its operations with the tenant bound in
  * AsyncLocalStorage; the routing pool underneath picks the database, sets app.tenant_id and the
  * search path transaction-locally, and substitutes the tenant's schema.
  */
@@ -11,50 +11,16 @@ import { PrismaClient } from '../generated/tenant/client.js';
 import type { TenantPlacement } from '../tenants/placement.js';
 import type { PoolRegistry } from './pool-registry.js';
 import { bindBatchesToTenants } from './tenant-batching.js';
-import { bindingFor, runBound, type TenantBinding } from './tenant-context.js';
+import { bindingFor } from './tenant-context.js';
+import { bindClient, type TenantClient } from './tenant-handle.js';
+
+export type { TenantClient } from './tenant-handle.js';
 import { placeholderSchema, TenantRoutingPool } from './tenant-routing-pool.js';
-import { tenantSql, type TenantSql } from './tenant-sql.js';
-
-function extendFor(base: PrismaClient, binding: TenantBinding) {
-  return base.$extends({
-    name: 'strata-tenant',
-    query: {
-      // Prisma's promises are lazy: the query must be awaited inside the bound context.
-      async $allOperations({ args, query }) {
-        return runBound(binding, async () => await query(args));
-      },
-    },
-  });
-}
-
-/**
- * The tenant's handle. Its `$extends` of the shared client is made on first use of Prisma, not
- * with the handle: it costs ~8 KB and ~0.2–0.5 ms of CPU, part of every tenant's first request,
- * while hot paths (lead reads) use only `$rows` and may never need it.
- */
-function bindClient(base: PrismaClient, pool: TenantRoutingPool, binding: TenantBinding) {
-  let extended: ReturnType<typeof extendFor> | undefined;
-  const prisma = () => (extended ??= extendFor(base, binding));
-  const sql = tenantSql(pool, binding);
-  // Interactive and batch transactions open their connection outside any model operation.
-  const $transaction = (...args: unknown[]) =>
-    runBound(binding, async () => await (prisma().$transaction as (...a: unknown[]) => Promise<unknown>)(...args));
-  return new Proxy({} as ReturnType<typeof extendFor>, {
-    get(_target, prop, receiver) {
-      if (prop === '$rows') return sql.$rows;
-      if (prop === '$transaction') return $transaction;
-      return Reflect.get(prisma(), prop, receiver);
-    },
-  }) as ReturnType<typeof extendFor> & TenantSql;
-}
-
-/** A Prisma client that can reach only one tenant's rows. */
-export type TenantClient = ReturnType<typeof bindClient>;
 
 export interface TenantRouterOptions {
   /** The runtime-role pools the router routes to; the router closes them when it closes. */
   registry: PoolRegistry;
-  /** Tenant handles kept for reuse (each ~5 KB). */
+  /** How many tenant handles are kept for reuse. */
   maxHandles?: number;
   /**
    * How long a transaction may wait for a connection (Prisma's maxWait, 2 s by default). Single

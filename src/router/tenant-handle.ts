@@ -1,0 +1,95 @@
+/**
+ * A tenant's handle on the shared Prisma client: the client's own API, every operation of which
+ * runs with the tenant bound (tenant-context.ts), plus `$rows` (tenant-sql.ts).
+ *
+ * Prisma's operations return lazy promises: the request starts when the promise is first
+ * awaited (`then`), and Prisma runs it in the async context of that moment. The handle hands out
+ * the operation's own promise behind a wrapper whose `then`, `catch` and `finally` start it inside
+ * the binding; what the caller chains on it runs in the caller's context, so the binding never
+ * leaks into code after an `await`. Everything else the promise offers (fluent relation calls,
+ * `requestTransaction` for batch transactions) is wrapped the same way.
+ *
+ * This was a `$extends` with a query extension: Prisma then cloned every operation's arguments
+ * and ran it through two more lazy promises, ~10–30 µs of CPU per call (`npm run bench --
+ * router-reads`). A caller's own `$extends` of the handle still gets that form, so its
+ * extensions run bound too.
+ */
+import { Prisma, type PrismaClient } from '../generated/tenant/client.js';
+import { runBound, type TenantBinding } from './tenant-context.js';
+import type { TenantRoutingPool } from './tenant-routing-pool.js';
+import { tenantSql, type TenantSql } from './tenant-sql.js';
+
+function extendFor(base: PrismaClient, binding: TenantBinding) {
+  return base.$extends({
+    name: 'strata-tenant',
+    query: {
+      async $allOperations({ args, query }) {
+        return runBound(binding, async () => await query(args));
+      },
+    },
+  });
+}
+
+/** A Prisma client that can reach only one tenant's rows. */
+export type TenantClient = ReturnType<typeof extendFor> & TenantSql;
+
+type Lazy = PromiseLike<unknown> & { catch(onRejected: unknown): Promise<unknown>; finally(onFinally: unknown): Promise<unknown> };
+
+const isPrismaPromise = (value: unknown): value is Lazy =>
+  typeof value === 'object' && value !== null && (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'PrismaPromise';
+
+/** `fn`'s result, with a Prisma promise in it started inside `binding`. */
+function boundCall(binding: TenantBinding, fn: (...args: unknown[]) => unknown, self: unknown): (...args: unknown[]) => unknown {
+  return (...args) => {
+    const result = fn.apply(self, args);
+    return isPrismaPromise(result) ? boundPromise(binding, result) : result;
+  };
+}
+
+function boundPromise(binding: TenantBinding, lazy: Lazy): Lazy {
+  let started: Promise<unknown> | undefined;
+  const start = () => (started ??= runBound(binding, () => Promise.resolve(lazy.then())));
+  return new Proxy(lazy, {
+    get(target, prop) {
+      if (prop === 'then') return (onFulfilled: never, onRejected: never) => start().then(onFulfilled, onRejected);
+      if (prop === 'catch') return (onRejected: never) => start().catch(onRejected);
+      if (prop === 'finally') return (onFinally: never) => start().finally(onFinally);
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? boundCall(binding, value as (...args: unknown[]) => unknown, target) : value;
+    },
+  });
+}
+
+const modelKeys = new Set<string | symbol>(Object.values(Prisma.ModelName).map((name) => name[0]!.toLowerCase() + name.slice(1)));
+
+export function bindClient(base: PrismaClient, pool: TenantRoutingPool, binding: TenantBinding): TenantClient {
+  const sql = tenantSql(pool, binding);
+  const models = new Map<string | symbol, object>();
+  const model = (key: string | symbol) => {
+    const delegate = Reflect.get(base, key) as object;
+    return new Proxy(delegate, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? boundCall(binding, value as (...args: unknown[]) => unknown, target) : value;
+      },
+    });
+  };
+  const special: Record<string | symbol, unknown> = {
+    $rows: sql.$rows,
+    // Interactive and batch transactions open their connection outside any model operation.
+    $transaction: (...args: unknown[]) => runBound(binding, async () => await (base.$transaction as (...a: unknown[]) => Promise<unknown>)(...args)),
+    $extends: (...args: unknown[]) => (extendFor(base, binding).$extends as (...a: unknown[]) => unknown)(...args),
+  };
+  return new Proxy({} as TenantClient, {
+    get(_target, prop) {
+      if (prop in special) return special[prop];
+      if (modelKeys.has(prop)) {
+        let delegate = models.get(prop);
+        if (!delegate) models.set(prop, (delegate = model(prop)));
+        return delegate;
+      }
+      const value: unknown = Reflect.get(base, prop);
+      return typeof value === 'function' ? boundCall(binding, value as (...args: unknown[]) => unknown, base) : value;
+    },
+  });
+}
