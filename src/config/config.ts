@@ -84,8 +84,10 @@ const schema = z
     STRATA_MAX_POOLS: positiveInt.default(50),
     /** Most tenant-traffic connections this process may hold across all pools. */
     STRATA_CONNECTION_BUDGET: positiveInt.default(80),
-    /** How long a tenant transaction waits for a connection before its request is answered 503. */
-    STRATA_TRANSACTION_WAIT_MS: positiveInt.default(10_000),
+    /** How long a tenant statement or transaction waits for a connection before its request is answered 503. */
+    STRATA_CONNECTION_WAIT_MS: positiveInt.optional(),
+    /** The name STRATA_CONNECTION_WAIT_MS had when it bounded transactions only; still read. */
+    STRATA_TRANSACTION_WAIT_MS: positiveInt.optional(),
     /** How long a catalog lookup may be served from memory when Redis invalidation is unavailable. */
     STRATA_CATALOG_CACHE_MS: z.coerce.number().int().min(0).default(1000),
     /** Migrated schemas kept ready per server, so provisioning a schema tenant is a rename; 0 disables. */
@@ -140,7 +142,7 @@ export interface Config {
   admin: { email: string; passwordSecretRef: string };
   redisUrl: string | undefined;
   baseDomain: string | undefined;
-  router: { poolMax: number; dedicatedPoolMax: number; maxPools: number; connectionBudget: number; transactionWaitMs: number };
+  router: { poolMax: number; dedicatedPoolMax: number; maxPools: number; connectionBudget: number; connectionWaitMs: number };
   catalogCacheMs: number;
   spareSchemas: number;
   moves: { graceMs: number };
@@ -197,7 +199,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       dedicatedPoolMax: env.STRATA_DEDICATED_POOL_MAX,
       maxPools: env.STRATA_MAX_POOLS,
       connectionBudget: env.STRATA_CONNECTION_BUDGET,
-      transactionWaitMs: env.STRATA_TRANSACTION_WAIT_MS,
+      connectionWaitMs: env.STRATA_CONNECTION_WAIT_MS ?? env.STRATA_TRANSACTION_WAIT_MS ?? 10_000,
     },
     catalogCacheMs: env.STRATA_CATALOG_CACHE_MS,
     spareSchemas: env.STRATA_SPARE_SCHEMAS,

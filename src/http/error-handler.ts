@@ -11,7 +11,7 @@ import { isFencedWrite } from '../moves/change-capture.js';
 import { InvalidCursorError } from '../pagination/keyset-cursor.js';
 import { QuotaExceededError } from '../plans/quotas.js';
 import { NoTenantBoundError } from '../router/tenant-context.js';
-import { databaseUnreachable, driverCause, TenantDatabaseUnreachableError } from '../router/tenant-sql.js';
+import { databaseUnreachable, driverCause, poolBusy, TenantDatabaseUnreachableError, TenantPoolBusyError } from '../router/tenant-sql.js';
 import { TenantExistsError } from '../tenants/provision-tenant.js';
 import { EmailTakenError, LastOwnerError } from '../users/user-store.js';
 import { AppError, problemBody, problems, type ProblemKind } from './problems.js';
@@ -31,10 +31,11 @@ const isUnreachable = (error: FastifyError) =>
   (!error.code && databaseUnreachable(error));
 
 /**
- * Prisma's code for a transaction that could not start (no connection within STRATA_TRANSACTION_WAIT_MS)
- * or outlived its timeout: the tenant's pool is saturated for now, a transient condition.
+ * A statement or transaction that got no connection within STRATA_CONNECTION_WAIT_MS (Prisma's
+ * P2028 for transactions, which also covers one that outlived its timeout): the tenant's pool is
+ * saturated for now, a transient condition.
  */
-const transactionTimedOut = 'P2028';
+const isBusy = (error: FastifyError) => error.code === 'P2028' || error instanceof TenantPoolBusyError || (!error.code && poolBusy(error));
 
 /** Fastify's own client errors (body parsing, size, media type) by their codes. */
 const fastifyProblems: Record<string, ProblemKind> = {
@@ -88,14 +89,14 @@ export function installErrorHandling(app: FastifyInstance) {
       // A tier move's write fence (src/moves/change-capture.ts): reads go on, writes retry shortly.
       body = problemBody(problems.tenantMoving, 'Writes are paused for a moment while this tenant moves; retry shortly');
       reply.header('retry-after', '1');
+    } else if (isBusy(error)) {
+      request.log.warn({ err: error }, 'tenant database busy');
+      body = problemBody(problems.unavailable, 'This tenant’s database is busy; retry shortly');
+      reply.header('retry-after', '1');
     } else if (isUnreachable(error)) {
       request.log.error({ err: error }, 'tenant database unreachable');
       body = problemBody(problems.unavailable, 'This tenant’s data is temporarily unreachable; retry shortly');
       reply.header('retry-after', '5');
-    } else if (error.code === transactionTimedOut) {
-      request.log.warn({ err: error }, 'tenant transaction timed out');
-      body = problemBody(problems.unavailable, 'This tenant’s database is busy; retry shortly');
-      reply.header('retry-after', '1');
     } else if (error instanceof NoTenantBoundError) {
       request.log.error({ err: error }, 'tenant data reached without a tenant binding');
       body = problemBody(problems.internal);

@@ -121,7 +121,7 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
     const servers = new ServerDirectory(catalog);
     const router = new TenantRouter({
       registry: new PoolRegistry(config.router, (id) => servers.byId(id), log),
-      transactionWaitMs: config.router.transactionWaitMs,
+      connectionWaitMs: config.router.connectionWaitMs,
     });
     cleanup.unshift(() => router.close());
     tenants.onChange((tenantId) => (tenantId === '*' ? router.forgetAll() : router.forget(tenantId)));

@@ -16,6 +16,8 @@ export interface PoolLimits {
   dedicatedPoolMax: number;
   maxPools: number;
   connectionBudget: number;
+  /** How long a statement waits for a connection of its pool (queued, or being opened): then it fails. */
+  connectionWaitMs?: number;
 }
 
 interface Entry {
@@ -53,7 +55,14 @@ export class PoolRegistry {
     if (raced) return raced;
     const key = `${serverId}/${database}`;
     const max = database === server.tenantsDatabase ? this.limits.poolMax : this.limits.dedicatedPoolMax;
-    const pool = new pg.Pool({ ...connectionConfig(server, 'runtime', database), max, idleTimeoutMillis: 30_000 });
+    const pool = new pg.Pool({
+      ...connectionConfig(server, 'runtime', database),
+      max,
+      idleTimeoutMillis: 30_000,
+      // A server that drops packets would otherwise hold a connect for minutes, and a saturated
+      // pool would queue statements without end; both are answered 503 after this.
+      connectionTimeoutMillis: this.limits.connectionWaitMs ?? 0,
+    });
     // Without a runtime endpoint, runtime traffic goes where owner work does (which needs sessions of
     // its own: advisory locks, COPY); a runtime endpoint may be a pooler multiplexing sessions.
     if (!server.runtimeHost && !server.runtimePort) this.#ownSessions.add(pool);

@@ -22,11 +22,8 @@ export interface TenantRouterOptions {
   registry: PoolRegistry;
   /** How many tenant handles are kept for reuse. */
   maxHandles?: number;
-  /**
-   * How long a transaction may wait for a connection (Prisma's maxWait, 2 s by default). Single
-   * statements queue for their pool without limit; transactions should not give up much sooner.
-   */
-  transactionWaitMs?: number;
+  /** How long a transaction may wait for a connection (Prisma's maxWait; 2 s when not given). */
+  connectionWaitMs?: number;
 }
 
 interface Handle {
@@ -46,7 +43,7 @@ export class TenantRouter {
     this.#pool = new TenantRoutingPool(this.#registry);
     this.#base = new PrismaClient({
       adapter: new PrismaPg(this.#pool, { schema: placeholderSchema }),
-      transactionOptions: { maxWait: options.transactionWaitMs },
+      transactionOptions: { maxWait: options.connectionWaitMs },
     });
     bindBatchesToTenants(this.#base);
     this.#maxHandles = options.maxHandles ?? 10_000;

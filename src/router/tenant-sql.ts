@@ -22,6 +22,19 @@ export class TenantDatabaseUnreachableError extends Error {
   }
 }
 
+/** No connection of the tenant's pool came free within STRATA_CONNECTION_WAIT_MS: busy, not down. */
+export class TenantPoolBusyError extends Error {
+  constructor(cause: unknown) {
+    super("The tenant database's connections are all busy", { cause });
+    this.name = 'TenantPoolBusyError';
+  }
+}
+
+/** True for pg-pool's error when a queued statement waited out the pool's connection timeout. */
+export function poolBusy(err: unknown): boolean {
+  return err instanceof Error && err.message === 'timeout exceeded when trying to connect';
+}
+
 // What Prisma reports as P1001/P1003/P1017 (see src/http/error-handler.ts), seen from pg: the
 // SQLSTATEs of a connection failure, a server going away or a missing database, Node's socket
 // errors (ECONNREFUSED, ETIMEDOUT…), and pg's own messages for a dropped or timed-out connection.
@@ -50,6 +63,7 @@ export function tenantSql(pool: TenantRoutingPool, binding: TenantBinding): Tena
       try {
         return (await pool.queryFor(binding, { text, values })).rows as T[];
       } catch (err) {
+        if (poolBusy(err)) throw new TenantPoolBusyError(err);
         throw databaseUnreachable(err) ? new TenantDatabaseUnreachableError(err) : err;
       }
     },

@@ -181,7 +181,7 @@ export async function soak(t: Test, platform: Platform, { requests, concurrency 
     t.ok(abortsSeen > 0, `the server saw ${abortsSeen} requests aborted before it answered`);
     const failing = answers.filter((a) => a.kind.startsWith('fail')).length;
     t.ok(failing >= requests / 12, `${failing} requests failed mid-transaction or on their insert`);
-    // A saturated pool may answer a clean 503 (STRATA_TRANSACTION_WAIT_MS passed): allowed, but rare.
+    // A saturated pool may answer a clean 503 (STRATA_CONNECTION_WAIT_MS passed): allowed, but rare.
     const busy = answers.filter((a) => a.status === 503 && a.retryAfter && JSON.parse(a.body).code === 'STRATA_SERVICE_UNAVAILABLE');
     t.ok(busy.length <= requests / 20, `${busy.length} clean 503 answers from a saturated pool (at most 5%)`);
     const wrong = answers

@@ -28,6 +28,13 @@ t.test('each bad key is named with a reason', async (t) => {
   }
 });
 
+t.test('the connection wait is read under its name, or under the name it had when it bounded transactions only', async (t) => {
+  t.equal(loadConfig({}).router.connectionWaitMs, 10_000);
+  t.equal(loadConfig({ STRATA_CONNECTION_WAIT_MS: '250' }).router.connectionWaitMs, 250);
+  t.equal(loadConfig({ STRATA_TRANSACTION_WAIT_MS: '300' }).router.connectionWaitMs, 300);
+  t.equal(loadConfig({ STRATA_CONNECTION_WAIT_MS: '250', STRATA_TRANSACTION_WAIT_MS: '300' }).router.connectionWaitMs, 250);
+});
+
 t.test('production refuses public development secrets and the embedded database', async (t) => {
   const err = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as unknown as ConfigError;
   t.same(err.issues.map((i) => i.key).sort(), ['DATABASE_URL', 'JWT_SECRET', 'STRATA_ADMIN_PASSWORD', 'STRATA_OWNER_PASSWORD', 'STRATA_RUNTIME_PASSWORD']);
