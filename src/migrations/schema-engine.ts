@@ -39,6 +39,9 @@ function loadBindings() {
 
 type Adapter = Awaited<ReturnType<PrismaPg['connect']>>;
 
+/** A shadow database this old belongs to a run that died before dropping it. */
+const abandonedAfterSeconds = 3600;
+
 /**
  * PrismaPg runs scripts by splitting them on every ";", which breaks on function bodies and
  * comments; PostgreSQL runs a multi-statement script as one simple query just fine.
@@ -52,10 +55,19 @@ class WholeScriptPg extends PrismaPg {
     return runScriptsWhole(await super.connect());
   }
 
-  /** A throwaway database, dropped (forcefully: the engine may leave sessions open) on dispose. */
+  /**
+   * A throwaway database, dropped (forcefully: the engine may leave sessions open) on dispose.
+   * Its name carries its creation time: one a killed run left behind is dropped by a later run
+   * once it is an hour old, which no run takes, so a concurrent run's is left alone.
+   */
   override async connectToShadowDb() {
     const main = await this.connect();
-    const database = `prisma_shadow_${randomUUID().replaceAll('-', '')}`;
+    const now = Math.floor(Date.now() / 1000);
+    const { rows } = await main.underlyingDriver().query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname ~ '^prisma_shadow_[0-9]+_'`);
+    for (const { datname } of rows) {
+      if (Number(datname.split('_')[2]) < now - abandonedAfterSeconds) await main.executeScript(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+    const database = `prisma_shadow_${now}_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
     await main.executeScript(`CREATE DATABASE "${database}"`);
     const shadow = await new WholeScriptPg({ ...this.poolConfig, database }).connect();
     const disposeShadow = shadow.dispose.bind(shadow);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { escapeIdentifier } from 'pg';
+import pg, { escapeIdentifier } from 'pg';
 import t from 'tap';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
 import { applyFleet, inspectFleet } from '../../src/migrations/fleet-runner.js';
@@ -161,11 +161,30 @@ t.test('create writes the SQL for an added column; check sees the drift', async 
   const text = await readFile(schemaPath, 'utf8');
   await writeFile(schemaPath, text.replace('  source     String?\n', '  source     String?\n  website    String?\n'));
   const migrations = { kind: 'migrations' as const, baseDir: migrationDirs.tenant, folders: base.tenant };
+  // Shadow databases as a run killed two hours ago and a concurrent run would have them.
+  const now = Math.floor(Date.now() / 1000);
+  const abandoned = `prisma_shadow_${now - 7200}_killedrun`;
+  const concurrent = `prisma_shadow_${now - 60}_runningnow`;
+  await adminQuery(`CREATE DATABASE ${abandoned}`);
+  await adminQuery(`CREATE DATABASE ${concurrent}`);
+  t.teardown(() => adminQuery(`DROP DATABASE IF EXISTS ${concurrent}`));
   const drift = await diffSql(migrations, { kind: 'schema', path: schemaPath }, adminUrl());
   t.match(drift, /ALTER TABLE "leads" ADD COLUMN\s+"website" TEXT/);
   const clean = await diffSql(migrations, { kind: 'schema', path: join(migrationDirs.tenant, '..', 'schema.prisma') }, adminUrl());
   t.notMatch(clean, /ALTER|CREATE|DROP/, 'the committed schema and migrations agree (RLS included)');
+  const left = (await adminQuery(`SELECT datname FROM pg_database WHERE datname IN ('${abandoned}', '${concurrent}')`)).rows.map((r) => r.datname);
+  t.same(left, [concurrent], "the killed run's shadow database is dropped, the running one's is kept");
 });
+
+async function adminQuery(sql: string) {
+  const client = new pg.Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    return await client.query<{ datname: string }>(sql);
+  } finally {
+    await client.end();
+  }
+}
 
 function fleetMigration(name: string, sql: string) {
   return { name, sql, checksum: checksumOf(sql) };
