@@ -107,10 +107,10 @@ await withBenchPlatform('router', { STRATA_POOL_MAX: '10', STRATA_DEDICATED_POOL
         plain: (id: string) => plain.lead.findUnique({ where: { tenantId_id: { tenantId: tenant.id, id } } }),
         bound: (id: string) => db.lead.findUnique({ where: { tenantId_id: { tenantId: tenant.id, id } } }),
       },
-      // The router's path around Prisma (src/router/tenant-sql.ts) against plain pg.
+      // The router's path around Prisma (src/router/tenant-sql.ts) against plain pg, as the API reads a lead by id.
       'raw SQL': {
         plain: (id: string) => pool.query(sql, [tenant.id, id]),
-        bound: (id: string) => db.$rows('SELECT * FROM leads WHERE id = $1', [id]),
+        bound: (id: string) => db.$rows('SELECT * FROM leads WHERE id = $1', [id], { genericPlan: true }),
       },
     };
     for (const [shape, read] of Object.entries(shapes)) {
@@ -138,7 +138,7 @@ await withBenchPlatform('router', { STRATA_POOL_MAX: '10', STRATA_DEDICATED_POOL
     notes: [
       'plain: Prisma 7 + adapter-pg as a superuser (RLS bypassed) with an explicit tenant filter; bound: the router client, RLS enforced',
       "raw SQL: plain pg as a superuser with the tenant filter vs the router's $rows (context pipelined with the statement, RLS enforced)",
-      'bound reads set the context with a statement prepared once per connection (direct runtime connections; behind a runtime endpoint such as PgBouncer it is parsed with every read)',
+      'on direct runtime connections the router keeps the context statement and statements used more than once prepared (behind a runtime endpoint such as PgBouncer both are parsed with every read); Prisma reads are planned for their values every time, the raw read by id (as the API reads a lead) may keep one plan',
       'target: tenant-bound ≥ 85% of plain',
     ],
     data: { concurrency, seconds, sliceMs, rowsPerTenant, ...data },

@@ -89,15 +89,15 @@ export class TenantRoutingPool extends pg.Pool {
     return this.queryFor(binding, typeof config === 'string' ? { text: config } : config);
   }) as unknown as pg.Pool['query'];
 
-  /** One statement on a connection of `binding`'s database, with its tenant context. */
-  async queryFor(binding: TenantBinding, config: RoutedStatement): Promise<pg.QueryResult> {
+  /** One statement on a connection of `binding`'s database, with its tenant context (genericPlan: see scoped-query.ts). */
+  async queryFor(binding: TenantBinding, config: RoutedStatement, genericPlan = false): Promise<pg.QueryResult> {
     const pool = this.registry.openPool(binding.serverId, binding.database) ?? (await this.registry.poolFor(binding.serverId, binding.database));
     const client = await pool.connect();
     // pg-pool takes its idle 'error' listener off a client it hands out. Without one, a server ending
     // the session just after the statement (a restart: 57P01) was an uncaught exception that killed
     // the process (found by test/adversarial/postgres-restart.test.ts). The connection is dropped instead.
     client.on('error', recordFailure);
-    const run = () => queryWithContext(client, config, binding.context, this.registry.ownSessions(pool));
+    const run = () => queryWithContext(client, config, binding.context, this.registry.ownSessions(pool), genericPlan);
     try {
       // A kept statement planned before a migration changed its table's columns fails before it
       // runs, and is forgotten: run again, it is parsed and planned anew.

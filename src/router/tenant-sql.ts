@@ -10,8 +10,12 @@ import type { TenantBinding } from './tenant-context.js';
 import type { TenantRoutingPool } from './tenant-routing-pool.js';
 
 export interface TenantSql {
-  /** Runs one statement for the bound tenant; rows as pg parses them (timestamps as Dates). */
-  $rows<T>(text: string, values?: unknown[]): Promise<T[]>;
+  /**
+   * Runs one statement for the bound tenant; rows as pg parses them (timestamps as Dates).
+   * `genericPlan`: one plan made for any values is as good as one made for these (a lookup by a
+   * unique key), so a statement kept prepared may skip planning.
+   */
+  $rows<T>(text: string, values?: unknown[], options?: { genericPlan?: boolean }): Promise<T[]>;
 }
 
 /** The tenant's database could not be reached (down, gone, connection dropped): an outage, not a bug. */
@@ -59,9 +63,9 @@ export function driverCause(err: unknown): unknown {
 
 export function tenantSql(pool: TenantRoutingPool, binding: TenantBinding): TenantSql {
   return {
-    async $rows<T>(text: string, values: unknown[] = []) {
+    async $rows<T>(text: string, values: unknown[] = [], options: { genericPlan?: boolean } = {}) {
       try {
-        return (await pool.queryFor(binding, { text, values })).rows as T[];
+        return (await pool.queryFor(binding, { text, values }, options.genericPlan)).rows as T[];
       } catch (err) {
         if (poolBusy(err)) throw new TenantPoolBusyError(err);
         throw databaseUnreachable(err) ? new TenantDatabaseUnreachableError(err) : err;

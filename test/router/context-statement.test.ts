@@ -38,7 +38,7 @@ function oneConnectionRouter(endpoint: (server: ServerRecord) => ServerRecord = 
 }
 
 const direct = oneConnectionRouter();
-const contextStatement = `${contextStatementName}: SELECT set_config('app.tenant_id', $1, true), set_config('search_path', $2, true)`;
+const contextStatement = `${contextStatementName}: SELECT set_config('app.tenant_id', $1, true), set_config('search_path', $2, true), set_config('plan_cache_mode', $3, true)`;
 
 for (const tier of tiers) {
   t.test(`${tier}: a connection that served tenant A, failed and rolled back answers tenant B with B's rows only`, async (t) => {
@@ -122,6 +122,28 @@ for (const tier of tiers) {
     }
   });
 }
+
+t.test('a kept statement is planned for its values every time, unless its caller allows one plan for any', async (t) => {
+  const { a } = pairs.pooled;
+  const db = direct.router.clientFor(a);
+  const pool = await direct.registry.poolFor(a.serverId, a.databaseName);
+  const mode = async () => (await pool.query<{ mode: string }>(`SELECT current_setting('plan_cache_mode') AS mode`)).rows[0]!.mode;
+  const before = await mode();
+  const [lead] = await db.$rows<{ id: string }>('SELECT id FROM leads LIMIT 1');
+  const texts = { custom: `SELECT tenant_id FROM leads WHERE id = $1 AND name <> 'custom'`, generic: `SELECT tenant_id FROM leads WHERE id = $1 AND name <> 'generic'` };
+  for (let i = 0; i < 8; i++) {
+    await db.$rows(texts.custom, [lead!.id]);
+    await db.$rows(texts.generic, [lead!.id], { genericPlan: true });
+  }
+  const { rows } = await pool.query<{ statement: string; generic_plans: string; custom_plans: string }>(
+    `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = ANY($1)`,
+    [Object.values(texts)],
+  );
+  const plans = Object.fromEntries(rows.map((r) => [r.statement, { generic: Number(r.generic_plans), custom: Number(r.custom_plans) }]));
+  t.same(plans[texts.custom], { generic: 0, custom: 7 }, 'planned for its values on each of its 7 kept executions');
+  t.ok(plans[texts.generic]!.generic > 0, 'the one allowed a plan for any values uses PostgreSQL’s generic plan');
+  t.equal(await mode(), before, 'the plan mode is set for the statement only, not the session');
+});
 
 t.test('a statement used once is not prepared', async (t) => {
   const { a } = pairs.pooled;

@@ -47,7 +47,8 @@ export async function listLeads(db: TenantClient, scope: RecordScope, query: Lea
 
 export async function getLead(db: TenantClient, scope: RecordScope, id: string): Promise<LeadRecord> {
   const where = inScope(new SqlWhere().add('id = $', id), scope);
-  const [lead] = await db.$rows<LeadRecord>(`SELECT ${leadColumns} FROM leads ${where}`, where.values);
+  // A lookup by key: its plan cannot depend on the values.
+  const [lead] = await db.$rows<LeadRecord>(`SELECT ${leadColumns} FROM leads ${where}`, where.values, { genericPlan: true });
   if (!lead) throw new RecordNotFoundError(entity);
   return lead;
 }
