@@ -163,7 +163,7 @@ await withBenchPlatform('rls', {}, async (platform) => {
       notes: [
         `bulk load (secondary indexes dropped, one INSERT … SELECT over generate_series, indexes rebuilt, VACUUM ANALYZE): ${round(load.ms / 1000)} s`,
         'RLS: the runtime role (SET ROLE) with app.tenant_id set, both untimed, and no tenant in the SQL; explicit: a superuser (RLS bypassed) with WHERE tenant_id; median latency per query on one connection, loopback, the sides alternating query by query',
-        'parsed each time: planned with every execution, as behind a transaction-mode pooler and on first use; prepared: a named statement per connection, as the router keeps statements used more than once on direct connections (planning under RLS costs more than the plain plan: the policy is planned too)',
+        'parsed each time: parsed and planned with every execution, as behind a transaction-mode pooler and on first use; prepared: a named statement per connection with PostgreSQL\'s default plan choice (one generic plan after five runs), as the router runs a statement kept with one plan (a lead by id); the router\'s other kept statements skip parsing but are planned every time (planning under RLS costs more than the plain plan: the policy is planned too)',
         'each cell lists one value per round; met = the worst round meets the target',
       ],
       data: { rowCount, tenantCount, queries, rounds, loadMs: load.ms, ...data },
