@@ -81,10 +81,11 @@ class ScopedQuery extends Query {
   #parse = true;
 
   readonly #contextValues: string[];
+  readonly #searchPath: string;
 
   constructor(
     config: RoutedStatement,
-    private readonly context: readonly [tenantId: string, searchPath: string],
+    context: readonly [tenantId: string, searchPath: string],
     private readonly ownSession: boolean,
     genericPlan: boolean,
   ) {
@@ -96,6 +97,7 @@ class ScopedQuery extends Query {
     this.types = config.types;
     this._rowMode = config.rowMode;
     this._result = this._results = new Result(config.rowMode, config.types);
+    this.#searchPath = context[1];
     this.#contextValues = [context[0], context[1], genericPlan ? planModes.generic : planModes.custom];
   }
 
@@ -114,7 +116,7 @@ class ScopedQuery extends Query {
     // No Describe: the context statement's result is skipped, so nobody needs its row description.
     connection.execute({ portal: '', rows: 0 });
     if (session) {
-      const key = `${this.context[1]} ${this.text}`;
+      const key = `${this.#searchPath} ${this.text}`;
       const { name, parse } = session.statementFor(key);
       this.name = name;
       this.#parse = parse;

@@ -3,9 +3,11 @@
  * (not behind a transaction-mode pooler, which may run consecutive statements on other sessions).
  *
  * - The tenant context statement, parsed once per connection (scoped-query.ts).
- * - Tenant statements from their second use on the connection: parsing and planning one costs
- *   the server more than running it (a read by id: ~70 µs of planning under RLS against ~20 µs of
- *   execution, EXPLAIN's summary), and the router's raw path was bound by the server's CPU.
+ * - Tenant statements from their second use on the connection: parsing and rewriting one (RLS is
+ *   applied there) and planning it cost the server more than running it (a read by id: ~70 µs of
+ *   planning under RLS against ~20 µs of execution, EXPLAIN's summary), and the router's raw path
+ *   was bound by the server's CPU. A kept statement skips parsing and rewriting; it skips planning
+ *   only where its caller allows one plan for any values (scoped-query.ts, planModes).
  *
  * A kept statement is keyed by its text and the search path it runs under: the same unqualified
  * text means another table in another tenant's schema, and PostgreSQL would re-plan a statement

@@ -38,10 +38,12 @@ type Lazy = PromiseLike<unknown> & { catch(onRejected: unknown): Promise<unknown
 const isPrismaPromise = (value: unknown): value is Lazy =>
   typeof value === 'object' && value !== null && (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'PrismaPromise';
 
-/** `fn`'s result, with a Prisma promise in it started inside `binding`. */
-function boundCall(binding: TenantBinding, fn: (...args: unknown[]) => unknown, self: unknown): (...args: unknown[]) => unknown {
-  return (...args) => {
-    const result = fn.apply(self, args);
+/** `target[prop]`; a method of it returns its Prisma promises bound, started inside `binding`. */
+function boundMember(binding: TenantBinding, target: object, prop: string | symbol): unknown {
+  const value: unknown = Reflect.get(target, prop);
+  if (typeof value !== 'function') return value;
+  return (...args: unknown[]) => {
+    const result: unknown = value.apply(target, args);
     return isPrismaPromise(result) ? boundPromise(binding, result) : result;
   };
 }
@@ -54,8 +56,7 @@ function boundPromise(binding: TenantBinding, lazy: Lazy): Lazy {
       if (prop === 'then') return (onFulfilled: never, onRejected: never) => start().then(onFulfilled, onRejected);
       if (prop === 'catch') return (onRejected: never) => start().catch(onRejected);
       if (prop === 'finally') return (onFinally: never) => start().finally(onFinally);
-      const value: unknown = Reflect.get(target, prop);
-      return typeof value === 'function' ? boundCall(binding, value as (...args: unknown[]) => unknown, target) : value;
+      return boundMember(binding, target, prop);
     },
   });
 }
@@ -65,15 +66,7 @@ const modelKeys = new Set<string | symbol>(Object.values(Prisma.ModelName).map((
 export function bindClient(base: PrismaClient, pool: TenantRoutingPool, binding: TenantBinding): TenantClient {
   const sql = tenantSql(pool, binding);
   const models = new Map<string | symbol, object>();
-  const model = (key: string | symbol) => {
-    const delegate = Reflect.get(base, key) as object;
-    return new Proxy(delegate, {
-      get(target, prop) {
-        const value: unknown = Reflect.get(target, prop);
-        return typeof value === 'function' ? boundCall(binding, value as (...args: unknown[]) => unknown, target) : value;
-      },
-    });
-  };
+  const model = (key: string | symbol) => new Proxy(Reflect.get(base, key) as object, { get: (target, prop) => boundMember(binding, target, prop) });
   const special: Record<string | symbol, unknown> = {
     $rows: sql.$rows,
     // Interactive and batch transactions open their connection outside any model operation.
@@ -88,8 +81,7 @@ export function bindClient(base: PrismaClient, pool: TenantRoutingPool, binding:
         if (!delegate) models.set(prop, (delegate = model(prop)));
         return delegate;
       }
-      const value: unknown = Reflect.get(base, prop);
-      return typeof value === 'function' ? boundCall(binding, value as (...args: unknown[]) => unknown, base) : value;
+      return boundMember(binding, base, prop);
     },
   });
 }

@@ -13,9 +13,9 @@ import type { PoolRegistry } from './pool-registry.js';
 import { bindBatchesToTenants } from './tenant-batching.js';
 import { bindingFor } from './tenant-context.js';
 import { bindClient, type TenantClient } from './tenant-handle.js';
+import { placeholderSchema, TenantRoutingPool } from './tenant-routing-pool.js';
 
 export type { TenantClient } from './tenant-handle.js';
-import { placeholderSchema, TenantRoutingPool } from './tenant-routing-pool.js';
 
 export interface TenantRouterOptions {
   /** The runtime-role pools the router routes to; the router closes them when it closes. */
