@@ -1,6 +1,7 @@
 /** Shared start-up of operator scripts: config from the environment, a logger, the platform. */
 import { pino } from 'pino';
-import { type Config, ConfigError, loadConfig, loadDotEnv } from '../src/config/config.js';
+import { type Config, ConfigError, loadConfig } from '../src/config/config.js';
+import { prepareEnvironment } from '../src/config/installation-secrets.js';
 import { startEmbeddedPostgres } from '../src/platform/embedded-postgres.js';
 import type { Log } from '../src/platform/log.js';
 import { startPlatform, type Platform, type StartOptions } from '../src/platform/platform.js';
@@ -31,7 +32,7 @@ export function withServer(fn: (adminUrl: string) => Promise<number | void>): Pr
 async function run(fn: (config: Config, log: Log) => Promise<number | void>): Promise<never> {
   let code: number;
   try {
-    loadDotEnv();
+    prepareEnvironment();
     code = (await fn(loadConfig(), pino({ level: process.env.LOG_LEVEL ?? 'warn' }))) ?? 0;
   } catch (err) {
     console.error(err instanceof ConfigError || err instanceof UsageError ? err.message : err);

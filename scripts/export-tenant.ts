@@ -22,7 +22,8 @@ await withPlatform(async (platform) => {
   const path = values.out && !toStdout ? values.out : undefined;
   if (!path && !toStdout) throw new UsageError(usage);
   const { reporter, onProgress } = transferProgress(toStdout ? process.stderr : process.stdout);
-  const sink = path ? createWriteStream(`${path}.partial`) : process.stdout;
+  // Owner-only, like purge archives: an archive holds password hashes.
+  const sink = path ? createWriteStream(`${path}.partial`, { mode: 0o600 }) : process.stdout;
   const gzip = values.gzip ? createGzip() : undefined;
   const flushed = gzip ? pipeline(gzip, sink) : undefined;
   flushed?.catch(() => undefined); // awaited below; a failure also fails the export's writes

@@ -1,7 +1,7 @@
 /**
  * Imports a Strata tenant archive into an empty tenant (restore or clone), on any tier:
  * `npm run import -- --tenant acme-restored --in acme.strata` (`--in -` reads stdin).
- * The tenant must exist (npm run provision) and be at the archive's migration version.
+ * The tenant must exist (npm run provision), at the archive's migration version or a later one.
  */
 import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -1,11 +1,16 @@
 /**
- * Mints an access token for a tenant user, for operators until the login flow exists:
- * `npm run token -- --tenant acme [--role owner] [--sub user-id] [--ttl 3600]`.
+ * Mints an access token for a tenant user, for operators:
+ * `npm run token -- --tenant acme [--role owner] [--sub user-id] [--ttl 3600]`. The token names
+ * the operator as its actor (`act`, RFC 8693), so the tenant's trail records the operator rather
+ * than the user; the minting itself goes to the admin audit trail.
  */
 import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { recordAdminAction } from '../src/admin/admin-audit.js';
 import { parseArgs } from 'node:util';
 import { accessClaims, signAccessToken } from '../src/auth/tokens.js';
 import { uuidPattern } from '../src/tenants/placement.js';
+import { findUser } from '../src/users/user-store.js';
 import { UsageError, withPlatform } from './cli.js';
 
 const { values } = parseArgs({
@@ -28,5 +33,15 @@ await withPlatform(async (platform) => {
   // Without --sub the token names no user: good for setting up a tenant's first users.
   const sub = values.sub ?? randomUUID();
   if (!uuidPattern.test(sub)) throw new UsageError('--sub must be a user id (uuid)');
-  console.log(signAccessToken(platform.config.jwt, { sub, tid: tenant.id, role: role.data }, ttl));
+  // A token naming a user carries their version, like theirs from a login (see user-standing.ts).
+  const user = values.sub ? await findUser(platform.router.clientFor(tenant), { id: sub }) : null;
+  const operator = `operator:${userInfo().username}`;
+  const token = signAccessToken(platform.config.jwt, { sub, tid: tenant.id, role: role.data, ver: user?.version, act: { sub: operator } }, ttl);
+  await recordAdminAction(platform.catalog, {
+    adminId: null,
+    action: 'token.mint',
+    tenantId: tenant.id,
+    details: { operator, subject: sub, subjectIsUser: user !== null, role: role.data, ttlSeconds: ttl ?? platform.config.jwt.ttlSeconds },
+  });
+  console.log(token);
 });

@@ -3,27 +3,38 @@
  * build from here, optionally around a platform they started themselves.
  */
 import Fastify, { type FastifyServerOptions } from 'fastify';
-import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { adminAuditRoutes } from './admin/admin-audit-routes.js';
 import { adminAuthPlugin } from './admin/admin-auth.js';
 import { adminAuthRoutes } from './admin/admin-auth-routes.js';
 import { tenantAdminRoutes } from './admin/tenant-admin-routes.js';
 import { adminTenantAuditRoutes, tenantAuditRoutes } from './audit/audit-routes.js';
 import { authRoutes } from './auth/auth-routes.js';
+import { loginThrottlePlugin } from './auth/login-throttle.js';
 import { tenantAuthPlugin } from './auth/tenant-auth.js';
 import type { Config } from './config/config.js';
 import { activityRoutes } from './crm/activities/activity-routes.js';
 import { dealRoutes } from './crm/deals/deal-routes.js';
 import { leadRoutes } from './crm/leads/lead-routes.js';
+import { metricsPlugin, metricsRoutes } from './metrics/metrics-plugin.js';
 import { moveRoutes } from './moves/move-routes.js';
 import { planRoutes } from './plans/plan-routes.js';
+import { serverRoutes } from './servers/server-routes.js';
 import { settingsRoutes } from './settings/settings-routes.js';
 import { usagePlugin } from './usage/usage-plugin.js';
+import { usageRoutes } from './usage/usage-routes.js';
 import { docsPlugin } from './docs/docs-plugin.js';
+import { reportRoutes } from './fleet/report-routes.js';
+import { overviewRoutes } from './fleet/overview-routes.js';
+import { migrationRoutes } from './migrations/migration-routes.js';
+import { consoleRoutes } from './console/console-routes.js';
 import { healthRoutes } from './health/health-routes.js';
-import { installErrorHandling, renderFrameworkError } from './http/error-handler.js';
+import { drainPlugin } from './http/drain.js';
+import { installErrorHandling, renderClientError, renderFrameworkError } from './http/error-handler.js';
 import { rateLimitPlugin } from './http/rate-limit.js';
+import { installSecurityHeaders } from './http/security-headers.js';
 import { responseSerializerCompiler } from './http/response-serializer.js';
+import { validatorCompiler } from './http/schema-parts.js';
 import { startPlatform, type Platform } from './platform/platform.js';
 import { platformPlugin } from './platform/platform-plugin.js';
 import { transferRoutes } from './transfer/transfer-routes.js';
@@ -46,20 +57,26 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
     // Behind a load balancer, request.ip (and so the anonymous rate limit) must be the client's.
     trustProxy: config.http.trustedProxies ?? false,
     frameworkErrors: (error, _request, reply) => renderFrameworkError(error, reply),
+    clientErrorHandler: renderClientError,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(responseSerializerCompiler);
   installErrorHandling(app);
+  installSecurityHeaders(app);
+  await app.register(drainPlugin);
 
   const owned = !platform;
   await app.register(platformPlugin, { platform: platform ?? (await startPlatform(config, app.log)), owned });
   await app.register(tenantAuthPlugin);
   await app.register(adminAuthPlugin);
   await app.register(usagePlugin);
+  await app.register(metricsPlugin);
   // Both see only the routes registered after them: the limiter to guard them, the docs to list them.
   await app.register(rateLimitPlugin, { config });
+  await app.register(loginThrottlePlugin, { config });
   await app.register(docsPlugin);
   await app.register(healthRoutes);
+  await app.register(metricsRoutes);
   await app.register(authRoutes);
   await app.register(userRoutes);
   await app.register(leadRoutes);
@@ -69,10 +86,16 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   await app.register(adminAuditRoutes);
   await app.register(moveRoutes);
   await app.register(tenantAdminRoutes);
+  await app.register(serverRoutes);
   await app.register(planRoutes);
   await app.register(settingsRoutes);
   await app.register(tenantAuditRoutes);
   await app.register(adminTenantAuditRoutes);
   await app.register(transferRoutes);
+  await app.register(reportRoutes);
+  await app.register(overviewRoutes);
+  await app.register(migrationRoutes);
+  await app.register(consoleRoutes);
+  await app.register(usageRoutes);
   return app;
 }

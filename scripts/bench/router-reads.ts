@@ -84,7 +84,10 @@ await withBenchPlatform('router', { STRATA_POOL_MAX: '10', STRATA_DEDICATED_POOL
   const rows: Record<string, string | number>[] = [];
   const data: Record<string, unknown> = {};
   for (const tier of tiers) {
-    const tenant = await provisionTenant(platform.provisioning, { slug: `bench-${tier}`, name: tier, plan: 'free', tier });
+    // The guards in force (statement timeout, the fair queue), the concurrency cap as wide as the pool:
+    // the plain side's pool has 10 connections too.
+    const config = { limits: { maxConcurrentStatements: 10 } };
+    const tenant = await provisionTenant(platform.provisioning, { slug: `bench-${tier}`, name: tier, plan: 'free', tier, config });
     // A neighbour with as many rows, so the pooled tier's RLS really filters.
     const neighbour = await provisionTenant(platform.provisioning, { slug: `bench-${tier}-n`, name: tier, plan: 'free', tier });
     const db = platform.router.clientFor(tenant);

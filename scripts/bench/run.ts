@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resultsDir, round } from './bench-kit.js';
 
-const benches = ['router-reads', 'http-leads', 'rls-cost', 'router-scale', 'migrate-fleet', 'transfer', 'tenant-move'] as const;
+const benches = ['router-reads', 'http-leads', 'rls-cost', 'router-scale', 'migrate-fleet', 'transfer', 'tenant-move', 'fan-out', 'noisy-neighbour'] as const;
 type Bench = (typeof benches)[number];
 
 /** Sizes for the all-in-one run (full size: run the benchmark alone, e.g. `npm run bench -- router-scale`). */
@@ -22,6 +22,8 @@ const allInOne: Partial<Record<Bench, string[]>> = {
   'migrate-fleet': ['--schemas', '500'],
   transfer: ['--leads', '30000'],
   'tenant-move': ['--rows', '60000'],
+  'fan-out': ['--tenants', '300'],
+  'noisy-neighbour': ['--seconds', '5'],
 };
 
 const args = process.argv.slice(2);

@@ -10,16 +10,15 @@ export interface AdminActionEntry {
   action: string;
   tenantId?: string | null;
   details?: Record<string, unknown>;
+  /** Who ran the script when `adminId` is null, e.g. `operator:alice`; kept in the details. */
+  operator?: string;
 }
 
-export async function recordAdminAction(catalog: CatalogClient, entry: AdminActionEntry): Promise<void> {
+/** Pass a transaction's client to record the action in the same transaction as the action itself. */
+export async function recordAdminAction(catalog: Prisma.TransactionClient, entry: AdminActionEntry): Promise<void> {
+  const details = { ...entry.details, ...(entry.operator && { operator: entry.operator }) };
   await catalog.adminAuditEvent.create({
-    data: {
-      adminId: entry.adminId,
-      action: entry.action,
-      tenantId: entry.tenantId ?? null,
-      details: (entry.details ?? {}) as Prisma.InputJsonObject,
-    },
+    data: { adminId: entry.adminId, action: entry.action, tenantId: entry.tenantId ?? null, details: details as Prisma.InputJsonObject },
   });
 }
 

@@ -1,6 +1,7 @@
 /** POST /admin/auth/login: a platform admin's email and password → an admin access token. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { loginOrigin } from '../auth/login-origin.js';
 import { AppError, problems } from '../http/problems.js';
 import { verifyAdminCredentials } from './admin-accounts.js';
 import { recordAdminAction } from './admin-audit.js';
@@ -16,10 +17,10 @@ export const adminAuthRoutes: FastifyPluginAsyncZod = async (app) => {
     const admin = await verifyAdminCredentials(catalog, request.body.email, request.body.password);
     if (!admin) {
       // Failed attempts are part of the trail (guessing shows up there), without the password.
-      await recordAdminAction(catalog, { adminId: null, action: 'admin.login-failed', details: { email: request.body.email, ip: request.ip } });
+      await recordAdminAction(catalog, { adminId: null, action: 'admin.login-failed', details: { email: request.body.email, ...loginOrigin(request) } });
       throw new AppError(problems.invalidCredentials, 'Email or password is wrong');
     }
-    await recordAdminAction(catalog, { adminId: admin.id, action: 'admin.login', details: { ip: request.ip } });
+    await recordAdminAction(catalog, { adminId: admin.id, action: 'admin.login', details: loginOrigin(request) });
     return { accessToken: signAdminToken(config.jwt, admin), tokenType: 'Bearer' as const, expiresIn: config.jwt.ttlSeconds };
   });
 };

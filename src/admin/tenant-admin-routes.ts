@@ -5,7 +5,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Tenant } from '../catalog/catalog-client.js';
-import { after, page } from '../pagination/keyset-cursor.js';
+import { after, page, textCursor } from '../pagination/keyset-cursor.js';
 import { tenantSettings } from '../settings/tenant-config.js';
 import { tenantUsage } from '../usage/tenant-usage.js';
 import { authenticateAdmin } from './admin-auth.js';
@@ -29,6 +29,14 @@ function toOutput(tenant: Tenant): z.infer<typeof tenantOutput> {
   return { id, slug, name, plan, tier, status, version, createdAt: tenant.createdAt.toISOString(), updatedAt: tenant.updatedAt.toISOString() };
 }
 
+/** Any slug a tenant may have had (reserved words included: older tenants may hold one). */
+const slugPattern = /^[a-z][a-z0-9-]{1,38}[a-z0-9]$/;
+
+function pageBySlug(rows: Tenant[], limit: number) {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit && items.length ? textCursor.encode(items.at(-1)!.slug) : null };
+}
+
 export const tenantAdminRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', authenticateAdmin);
   const { platform } = app;
@@ -44,21 +52,23 @@ export const tenantAdminRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/admin/tenants', { schema: { querystring: tenantListQuery, response: { 200: tenantPage } } }, async (request) => {
-    const { status, tier, plan, search, limit, cursor } = request.query;
+    const { status, tier, plan, search, server, sort, limit, cursor } = request.query;
+    const bySlug = sort === 'slug';
     const rows = await platform.catalog.tenant.findMany({
       where: {
         status,
         tier,
         plan,
+        ...(server && { server: { name: server } }),
         AND: [
           search ? { OR: [{ slug: { contains: search, mode: 'insensitive' } }, { name: { contains: search, mode: 'insensitive' } }] } : {},
-          after('createdAt', cursor),
+          bySlug ? (cursor ? { slug: { gt: textCursor.decode(cursor, slugPattern) } } : {}) : after('createdAt', cursor),
         ],
       },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      orderBy: bySlug ? [{ slug: 'asc' }] : [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit + 1,
     });
-    const result = page(rows, limit, (t) => t.createdAt);
+    const result = bySlug ? pageBySlug(rows, limit) : page(rows, limit, (t) => t.createdAt);
     return { items: result.items.map(toOutput), nextCursor: result.nextCursor };
   });
 

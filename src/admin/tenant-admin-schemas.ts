@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { pageOf, pageQuery, text } from '../http/schema-parts.js';
 import { planNames } from '../plans/plan-limits.js';
-import { tenantConfig } from '../settings/tenant-config.js';
+import { tenantConfig, tenantConfigPatch } from '../settings/tenant-config.js';
 import { settingsOutput } from '../settings/settings-routes.js';
 import { slugSchema, tiers } from '../tenants/placement.js';
 
@@ -18,7 +18,7 @@ export const tenantCreate = z
     plan: z.enum(planNames),
     /** Default: the plan's tier. */
     tier: z.enum(tiers).optional(),
-    /** Catalog name of a database server; default: the oldest one accepting tenants. */
+    /** Catalog name of a database server (must be active, under its caps); default: the one with most room for the tier. */
     server: z.string().min(1).max(100).optional(),
     config: tenantConfig.optional(),
     owner: z.object({ email: z.email().max(320), name: text().min(1).max(200) }).strict(),
@@ -26,7 +26,7 @@ export const tenantCreate = z
   .strict();
 
 export const tenantPatch = z
-  .object({ name: tenantName.optional(), plan: z.enum(planNames).optional(), config: tenantConfig.optional() })
+  .object({ name: tenantName.optional(), plan: z.enum(planNames).optional(), config: tenantConfigPatch.optional() })
   .strict()
   .refine((patch) => Object.values(patch).some((v) => v !== undefined), 'name at least one of name, plan, config');
 
@@ -40,6 +40,10 @@ export const tenantListQuery = z
     plan: z.string().max(50).optional(),
     /** Part of the slug or name, any case. */
     search: text().min(1).max(100).optional(),
+    /** Catalog name of the database server holding the tenants. */
+    server: z.string().min(1).max(100).optional(),
+    /** Newest first (default), or by slug A→Z. */
+    sort: z.enum(['created', 'slug']).default('created'),
   })
   .strict();
 
@@ -77,7 +81,7 @@ export const tenantCreated = z.object({
 
 export const tenantPurged = z.object({
   purged: z.uuid(),
-  /** Path of the export archive taken before the data was dropped, on the API host. */
+  /** File name of the export archive taken before the data was dropped, in STRATA_PURGE_EXPORT_DIR (never a host path). */
   archive: z.string(),
   rows: z.number().int(),
 });

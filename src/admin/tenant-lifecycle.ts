@@ -2,15 +2,17 @@
  * The platform operator's tenant lifecycle, framework-free (the admin routes and scripts call it):
  * create with a first owner, update, suspend / reactivate, soft delete. Every change bumps the
  * tenant's version, is announced through `platform.tenants.changed` (so every API instance drops
- * its cached row at once) and is recorded in the admin audit trail by `actor` (null: a script).
+ * its cached row at once) and is recorded in the admin audit trail by `actor` (null: a script), in
+ * the same catalog transaction as the change: an action whose record cannot be written is not taken.
  */
 import type { Tenant } from '../catalog/catalog-client.js';
 import type { Prisma, TenantStatus } from '../generated/catalog/client.js';
 import { planDefinition } from '../plans/plan-limits.js';
 import type { Platform } from '../platform/platform.js';
-import type { TenantConfig } from '../settings/tenant-config.js';
+import { AppError, problems } from '../http/problems.js';
+import { mergePatch, tenantConfig, type TenantConfig } from '../settings/tenant-config.js';
 import type { Tier } from '../tenants/placement.js';
-import { provisionTenant } from '../tenants/provision-tenant.js';
+import { activateTenant, discardProvisioning, prepareStorage, reserveTenant } from '../tenants/provision-tenant.js';
 import { createUser } from '../users/user-store.js';
 import { recordAdminAction } from './admin-audit.js';
 
@@ -45,25 +47,36 @@ export interface CreateTenantInput {
 
 /**
  * Provisions the tenant on its plan's tier (or the one given) and creates its first owner in the
- * tenant's tier, with a generated password returned here and nowhere else.
+ * tenant's tier, with a generated password returned here and nowhere else. All or nothing: the
+ * tenant becomes active together with its audit record, only once its owner exists; a failure
+ * before that removes what was made (owner, login route, storage, catalog row), freeing the slug.
  */
 export async function createTenant(platform: Platform, actor: string | null, input: CreateTenantInput) {
+  const deps = platform.provisioning;
   const tier = input.tier ?? planDefinition(input.plan).defaultTier;
-  let tenant = await provisionTenant(platform.provisioning, { slug: input.slug, name: input.name, plan: input.plan, tier, server: input.server });
-  if (input.config) {
-    tenant = await platform.catalog.tenant.update({ where: { id: tenant.id }, data: { config: input.config as Prisma.InputJsonObject, version: { increment: 1 } } });
+  // The insert claims the slug: a concurrent creation of it is refused here, before anything is made.
+  const reserved = await reserveTenant(deps, { ...input, tier });
+  try {
+    await prepareStorage(deps, reserved);
+    const { user, temporaryPassword } = await createUser(
+      { db: platform.router.clientFor(reserved), catalog: platform.catalog, tenantId: reserved.id },
+      { email: input.owner.email, name: input.owner.name, role: 'owner' },
+    );
+    const tenant = await activateTenant(deps, reserved, (tx, tenant) =>
+      recordAdminAction(tx, {
+        adminId: actor,
+        action: 'tenant.create',
+        tenantId: tenant.id,
+        details: { slug: tenant.slug, plan: tenant.plan, tier: tenant.tier, owner: user.email },
+      }),
+    );
+    return { tenant, owner: { id: user.id, email: user.email, password: temporaryPassword! } };
+  } catch (err) {
+    await discardProvisioning(deps, reserved).catch((undo: unknown) =>
+      platform.log.error({ err: undo, tenantId: reserved.id }, 'could not undo a failed tenant creation; resume or remove it by hand'),
+    );
+    throw err;
   }
-  const { user, temporaryPassword } = await createUser(
-    { db: platform.router.clientFor(tenant), catalog: platform.catalog, tenantId: tenant.id },
-    { email: input.owner.email, name: input.owner.name, role: 'owner' },
-  );
-  await recordAdminAction(platform.catalog, {
-    adminId: actor,
-    action: 'tenant.create',
-    tenantId: tenant.id,
-    details: { slug: tenant.slug, plan: tenant.plan, tier: tenant.tier, owner: user.email },
-  });
-  return { tenant, owner: { id: user.id, email: user.email, password: temporaryPassword! } };
 }
 
 export async function findTenant(platform: Platform, id: string): Promise<Tenant> {
@@ -72,25 +85,45 @@ export async function findTenant(platform: Platform, id: string): Promise<Tenant
   return tenant;
 }
 
-/** Name, plan and config; a new plan changes limits and features, not where the data lives. */
+/**
+ * Name, plan and config; a new plan changes limits and features, not where the data lives. The
+ * config is a JSON Merge Patch of the stored document; the merged document is validated before
+ * anything is written, and the change commits together with its audit record.
+ */
 export async function updateTenant(
   platform: Platform,
   actor: string | null,
   id: string,
-  patch: { name?: string; plan?: string; config?: TenantConfig },
+  patch: { name?: string; plan?: string; config?: Record<string, unknown> },
 ): Promise<Tenant> {
-  const current = await findTenant(platform, id);
-  if (current.status === 'deleted') throw new TenantStateError(current, 'changed');
-  const tenant = await platform.catalog.tenant.update({
-    where: { id },
-    data: { name: patch.name, plan: patch.plan, config: patch.config as Prisma.InputJsonObject | undefined, version: { increment: 1 } },
+  const tenant = await platform.catalog.$transaction(async (tx) => {
+    // Locked, so two concurrent config patches merge one after the other rather than both onto the same base.
+    const [current] = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tenants WHERE id = ${id}::uuid FOR UPDATE`;
+    if (!current) throw new TenantNotFoundError();
+    const before = await tx.tenant.findUniqueOrThrow({ where: { id } });
+    if (before.status === 'deleted') throw new TenantStateError(before, 'changed');
+    const config = patch.config === undefined ? undefined : validConfig(mergePatch(before.config, patch.config));
+    const updated = await tx.tenant.update({
+      where: { id },
+      data: { name: patch.name, plan: patch.plan, config: config as Prisma.InputJsonObject | undefined, version: { increment: 1 } },
+    });
+    const after = { name: patch.name, plan: patch.plan, config };
+    const changes = Object.fromEntries(
+      (['name', 'plan', 'config'] as const).filter((k) => after[k] !== undefined).map((k) => [k, { from: before[k], to: after[k] }]),
+    );
+    await recordAdminAction(tx, { adminId: actor, action: 'tenant.update', tenantId: id, details: changes });
+    return updated;
   });
   await platform.tenants.changed(id);
-  const changes = Object.fromEntries(
-    (['name', 'plan', 'config'] as const).filter((k) => patch[k] !== undefined).map((k) => [k, { from: current[k], to: patch[k] }]),
-  );
-  await recordAdminAction(platform.catalog, { adminId: actor, action: 'tenant.update', tenantId: id, details: changes });
   return tenant;
+}
+
+/** The merged config document, or a 400 naming each field of the request that makes it invalid. */
+function validConfig(document: unknown): TenantConfig {
+  const result = tenantConfig.safeParse(document);
+  if (result.success) return result.data;
+  const errors = result.error.issues.map((issue) => ({ field: ['body', 'config', ...issue.path].join('.'), message: issue.message }));
+  throw new AppError(problems.invalidRequest, 'Some fields are invalid', errors);
 }
 
 const transitions = {
@@ -111,13 +144,16 @@ export async function changeStatus(
   details: Record<string, unknown> = {},
 ): Promise<Tenant> {
   const { from, to, done } = transitions[action];
-  const [tenant] = await platform.catalog.tenant.updateManyAndReturn({
-    where: { id, status: { in: [...from] } },
-    data: { status: to, version: { increment: 1 } },
+  const tenant = await platform.catalog.$transaction(async (tx) => {
+    const [changed] = await tx.tenant.updateManyAndReturn({
+      where: { id, status: { in: [...from] } },
+      data: { status: to, version: { increment: 1 } },
+    });
+    if (!changed) throw new TenantStateError(await findTenant(platform, id), done);
+    await recordAdminAction(tx, { adminId: actor, action: `tenant.${action}`, tenantId: id, details });
+    return changed;
   });
-  if (!tenant) throw new TenantStateError(await findTenant(platform, id), done);
   await platform.tenants.changed(id);
-  await recordAdminAction(platform.catalog, { adminId: actor, action: `tenant.${action}`, tenantId: id, details });
   return tenant;
 }
 

@@ -1,29 +1,64 @@
 /**
  * Purging a soft-deleted tenant: an export archive is written first (STRATA_PURGE_EXPORT_DIR),
- * then its data goes (dedicated: the database; schema: the schema; pooled: its rows in every
- * tenant table), then its catalog rows (login routes, usage and the tenant itself, by cascade).
- * The admin audit trail keeps the record of it, with the archive's path. Each step is safe to
- * repeat, and the catalog row goes last, so a purge interrupted half way is finished by running
- * it again.
+ * then its data goes (a former location a move has not yet removed; dedicated: the database;
+ * schema: the schema; pooled: its rows in every tenant table), then its catalog rows (login
+ * routes, usage and the tenant itself, by cascade). The admin audit trail keeps the record of it,
+ * with the archive's file name. Each step is safe to repeat, and the catalog row goes last, so a
+ * purge interrupted half way is finished by running it again.
+ *
+ * One purge per tenant at a time, across instances: a session advisory lock on the catalog, which
+ * PostgreSQL releases if the process dies. A purge that finds it taken, or finds the tenant already
+ * purged, is refused (409) rather than waiting: the first one's answer names the archive.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { escapeIdentifier } from 'pg';
+import pg from 'pg';
 import type { Tenant } from '../catalog/catalog-client.js';
-import type { Platform } from '../platform/platform.js';
+import { AppError, problems } from '../http/problems.js';
+import { cleanupNow } from '../moves/cleanup-now.js';
+import { databaseNames, type Platform } from '../platform/platform.js';
+import { connectionConfig } from '../servers/server-access.js';
+import { dropTenantStorage } from '../tenants/tenant-storage.js';
 import { exportTenant, totalRows } from '../transfer/export-tenant.js';
-import { inTenantTransaction } from '../transfer/tenant-transaction.js';
-import { tenantTables } from '../transfer/tenant-tables.js';
 import { recordAdminAction } from './admin-audit.js';
-import { findTenant, TenantStateError } from './tenant-lifecycle.js';
+import { TenantNotFoundError, TenantStateError } from './tenant-lifecycle.js';
 
+/** `archive` is the file name in STRATA_PURGE_EXPORT_DIR: answers never disclose host paths. */
 export async function purgeTenant(platform: Platform, actor: string | null, id: string): Promise<{ tenant: Tenant; archive: string; rows: number }> {
-  const tenant = await findTenant(platform, id);
+  return withPurgeLock(platform, id, async () => {
+    const tenant = await platform.catalog.tenant.findUnique({ where: { id } });
+    if (!tenant) {
+      const purged = await platform.catalog.adminAuditEvent.findFirst({ where: { tenantId: id, action: 'tenant.purge' }, orderBy: { at: 'desc' } });
+      if (purged) throw new AppError(problems.tenantState, `The tenant was purged at ${purged.at.toISOString()}`, undefined, { tenantStatus: 'purged' });
+      throw new TenantNotFoundError();
+    }
+    return purge(platform, actor, tenant);
+  });
+}
+
+async function withPurgeLock<T>(platform: Platform, id: string, fn: () => Promise<T>): Promise<T> {
+  const lock = new pg.Client(connectionConfig(platform.defaultServer, 'owner', databaseNames(platform.config.database.prefix).catalog));
+  lock.on('error', () => undefined); // a terminated lock session must not end the process
+  await lock.connect();
+  try {
+    const { rows } = await lock.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended('strata.purge.' || $1::text, 0)) AS ok`, [id]);
+    if (!rows[0]!.ok) throw new AppError(problems.tenantState, 'The tenant is being purged by another request', undefined, { tenantStatus: 'purging' });
+    return await fn();
+  } finally {
+    // Ending the session releases the lock.
+    await lock.end().catch(() => undefined);
+  }
+}
+
+async function purge(platform: Platform, actor: string | null, tenant: Tenant) {
+  const { id } = tenant;
   if (tenant.status !== 'deleted') throw new TenantStateError(tenant, 'purged before it is deleted');
+  // A move deleted during its grace period still holds the tenant's former location: removed first.
+  await cleanupNow(platform, id);
   const { archive, rows } = await exportBeforePurge(platform, tenant);
-  await dropTenantData(platform, tenant);
+  await dropTenantStorage(platform.provisioning, tenant);
   await platform.catalog.tenant.delete({ where: { id } });
   await platform.tenants.changed(id);
   await recordAdminAction(platform.catalog, {
@@ -35,49 +70,27 @@ export async function purgeTenant(platform: Platform, actor: string | null, id: 
   return { tenant, archive, rows };
 }
 
-/** The archive is complete on disk (flushed and closed) before any data is dropped; a failed export stops the purge. */
+/**
+ * The archive is complete on disk (flushed and closed) before any data is dropped; a failed export
+ * stops the purge. It holds password hashes: owner-only file in an owner-only directory, whatever
+ * the umask (mkdir and open modes are masked by it, chmod is not).
+ */
 async function exportBeforePurge(platform: Platform, tenant: Tenant) {
   const dir = resolve(platform.config.purgeExportDir);
-  await mkdir(dir, { recursive: true });
-  const archive = join(dir, `${tenant.slug}-${tenant.id}-${new Date().toISOString().replace(/[:.]/g, '-')}.strata`);
-  const out = createWriteStream(archive, { flags: 'wx' });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  const path = join(dir, `${tenant.slug}-${tenant.id}-${new Date().toISOString().replace(/[:.]/g, '-')}.strata`);
+  const out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
   try {
+    await new Promise((opened, failed) => out.once('open', opened).once('error', failed));
+    await chmod(path, 0o600);
     const manifest = await exportTenant(platform, tenant, out);
     out.end();
     await finished(out);
-    return { archive, rows: totalRows(manifest) };
+    return { archive: basename(path), rows: totalRows(manifest) };
   } catch (err) {
     out.destroy();
-    await rm(archive, { force: true });
+    await rm(path, { force: true });
     throw err;
-  }
-}
-
-async function dropTenantData(platform: Platform, tenant: Tenant) {
-  const { owners } = platform.provisioning;
-  const server = await platform.servers.byId(tenant.serverId);
-  switch (tenant.tier) {
-    case 'dedicated':
-      if (tenant.databaseName === server.tenantsDatabase) throw new Error(`refusing to drop ${tenant.databaseName}: it is the server's shared tenants database`);
-      await owners.close(server, tenant.databaseName);
-      // FORCE ends the connections every instance's router still holds to it.
-      await owners.with(server, server.tenantsDatabase, (client) =>
-        client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(tenant.databaseName)} WITH (FORCE)`),
-      );
-      return;
-    case 'schema':
-      if (tenant.schemaName === 'public') throw new Error('refusing to drop the public schema');
-      await owners.with(server, tenant.databaseName, (client) => client.query(`DROP SCHEMA IF EXISTS ${escapeIdentifier(tenant.schemaName)} CASCADE`));
-      return;
-    case 'pooled':
-      // The owner is subject to FORCE ROW LEVEL SECURITY: bound to this tenant it sees (and deletes) only its rows.
-      await owners.with(server, tenant.databaseName, (client) =>
-        inTenantTransaction(client, tenant.id, async () => {
-          const tables = await tenantTables(client, tenant.schemaName);
-          for (const table of tables.reverse()) {
-            await client.query(`DELETE FROM ${escapeIdentifier(tenant.schemaName)}.${escapeIdentifier(table.name)} WHERE tenant_id = $1`, [tenant.id]);
-          }
-        }),
-      );
   }
 }

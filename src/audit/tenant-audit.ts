@@ -10,12 +10,19 @@ import type { TenantClient } from '../router/tenant-router.js';
 /** Who makes a change: the user id of the token (null: the platform, i.e. an admin or a script). */
 export interface Actor {
   actorId: string | null;
+  /** An operator acting through a minted token, and the user it names (kept in the change's record). */
+  operator?: string;
+  onBehalfOf?: string;
 }
 
 export const platformActor: Actor = { actorId: null };
 
-/** The actor of a tenant request: the subject of its token. */
-export const actorOf = (claims: { sub: string }): Actor => ({ actorId: claims.sub });
+/**
+ * The actor of a tenant request: the subject of its token, unless an operator minted it (`act`):
+ * then the platform acts, and the trail names the operator and the user they acted as.
+ */
+export const actorOf = (claims: { sub: string; act?: { sub: string } }): Actor =>
+  claims.act ? { actorId: null, operator: claims.act.sub, onBehalfOf: claims.sub } : { actorId: claims.sub };
 
 /** A transaction of a tenant-bound client (or the client itself). */
 type AuditWriter = Pick<TenantClient, 'auditEvent'>;
@@ -23,7 +30,7 @@ type AuditWriter = Pick<TenantClient, 'auditEvent'>;
 export async function recordChange(
   tx: AuditWriter,
   actor: Actor,
-  change: { entity: string; entityId: string; action: 'create' | 'update' | 'delete'; changes?: Record<string, unknown> },
+  change: { entity: string; entityId: string; action: 'create' | 'update' | 'delete' | 'login' | 'login-failed'; changes?: Record<string, unknown> },
 ): Promise<void> {
   await tx.auditEvent.create({
     data: {
@@ -32,7 +39,7 @@ export async function recordChange(
       entity: change.entity,
       entityId: change.entityId,
       // Through JSON: Dates become ISO strings, Decimals strings, undefined fields vanish.
-      changes: JSON.parse(JSON.stringify(change.changes ?? {})) as Prisma.InputJsonObject,
+      changes: JSON.parse(JSON.stringify({ ...change.changes, ...(actor.operator && { _operator: actor.operator, _onBehalfOf: actor.onBehalfOf }) })) as Prisma.InputJsonObject,
     },
   });
 }

@@ -2,19 +2,22 @@
  * /auth: login (tenant found from the slug, the host, or the login-routing index; the password is
  * checked in the tenant's own tier), refresh-token rotation, logout, and /me.
  */
-import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Tenant } from '../catalog/catalog-client.js';
 import { AppError, problems } from '../http/problems.js';
 import { slugSchema } from '../tenants/placement.js';
-import { findUser } from '../users/user-store.js';
+import { password } from '../users/user-schemas.js';
+import { findUser, updateUser } from '../users/user-store.js';
+import { platformActor, recordChange } from '../audit/tenant-audit.js';
+import { loginDecoy } from './login-decoy.js';
+import { loginOrigin } from './login-origin.js';
 import { normalizeEmail, tenantsForEmail } from './login-index.js';
 import { verifyPassword } from './passwords.js';
-import { issueRefreshToken, parseRefreshToken, RefreshRejectedError, revokeByToken, rotateRefreshToken } from './refresh-tokens.js';
-import { refused, slugFromHost } from './tenant-auth.js';
-import type { AccessClaims } from './tokens.js';
+import { isCurrentRefreshToken, issueRefreshToken, parseRefreshToken, RefreshRejectedError, revokeByToken, rotateRefreshToken } from './refresh-tokens.js';
+import { refused, requirePermission, slugFromHost } from './tenant-auth.js';
+import { type AccessClaims, accessTokenSigner } from './tokens.js';
 
 const loginBody = z
   .object({
@@ -23,6 +26,7 @@ const loginBody = z
     tenant: slugSchema.optional(),
   })
   .strict();
+const passwordChange = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: password }).strict();
 const refreshBody = z.object({ refreshToken: z.string().min(1).max(200) }).strict();
 const tokenPair = z.object({
   accessToken: z.string(),
@@ -38,6 +42,8 @@ const me = z.object({
   tenant: z.object({ id: z.uuid(), slug: z.string(), name: z.string() }),
 });
 
+type SignedInUser = { id: string; role: AccessClaims['role']; version: number };
+
 const invalidCredentials = () => new AppError(problems.invalidCredentials, 'Email or password is wrong');
 
 function assertServed(tenant: Tenant) {
@@ -45,57 +51,94 @@ function assertServed(tenant: Tenant) {
   if (refusal) throw refusal;
 }
 
-async function signIn(app: FastifyInstance, tenant: Tenant, user: { id: string; role: AccessClaims['role'] }, refreshToken?: string) {
-  const db = app.platform.router.clientFor(tenant);
-  return {
-    accessToken: app.jwt.sign({ sub: user.id, tid: tenant.id, role: user.role, jti: randomUUID() }),
-    refreshToken: refreshToken ?? (await issueRefreshToken(db, tenant.id, user.id)),
-    tokenType: 'Bearer' as const,
-    expiresIn: app.platform.config.jwt.ttlSeconds,
-  };
-}
-
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.post('/auth/login', { schema: { body: loginBody, response: { 200: tokenPair } } }, async (request) => {
-    const email = normalizeEmail(request.body.email);
-    const slug = request.body.tenant ?? slugFromHost(request.headers.host, app.platform.config.baseDomain);
-    const candidates = slug
-      ? await app.platform.catalog.tenant.findMany({ where: { slug, status: { not: 'deleted' } } })
-      : await tenantsForEmail(app.platform.catalog, email);
+  const signAccessToken = accessTokenSigner(app.platform.config.jwt);
 
-    // Every candidate's password is checked, so the answer reveals tenants only to the right password.
-    const matches: { tenant: Tenant; user: { id: string; role: AccessClaims['role'] } }[] = [];
-    for (const tenant of candidates) {
-      if (tenant.status === 'provisioning') continue;
-      const user = await findUser(app.platform.router.clientFor(tenant), { email, status: 'active' });
-      if (await verifyPassword(user?.passwordHash, request.body.password)) matches.push({ tenant, user: user! });
-    }
-    if (candidates.length === 0) await verifyPassword(undefined, request.body.password);
-    if (matches.length === 0) throw invalidCredentials();
-    if (matches.length > 1) {
-      throw new AppError(problems.tenantChoice, 'Repeat the login with one of these tenants', undefined, {
-        tenants: matches.map((m) => ({ slug: m.tenant.slug, name: m.tenant.name })),
+  async function signIn(tenant: Tenant, user: SignedInUser, refreshToken?: string) {
+    const db = app.platform.router.clientFor(tenant);
+    return {
+      accessToken: signAccessToken({ sub: user.id, tid: tenant.id, role: user.role, ver: user.version }),
+      refreshToken: refreshToken ?? (await issueRefreshToken(db, tenant.id, user.id)),
+      tokenType: 'Bearer' as const,
+      expiresIn: app.platform.config.jwt.ttlSeconds,
+    };
+  }
+
+  const decoy = loginDecoy(app.platform);
+  // Failed logins of the tenants' users, recorded once the answer is sent: waiting for the write
+  // would make a registered email's failure slower than an unknown one's.
+  const failedLogins = new WeakMap<FastifyRequest, { tenant: Tenant; userId: string }[]>();
+
+  app.post(
+    '/auth/login',
+    { schema: { body: loginBody, response: { 200: tokenPair } }, onResponse: recordFailedLogins },
+    async (request) => {
+      const email = normalizeEmail(request.body.email);
+      const slug = request.body.tenant ?? slugFromHost(request.headers.host, app.platform.config.baseDomain);
+      const candidates = slug
+        ? await app.platform.catalog.tenant.findMany({ where: { slug, status: { not: 'deleted' } } })
+        : await tenantsForEmail(app.platform.catalog, email);
+
+      // Every candidate's password is checked, so the answer reveals tenants only to the right password.
+      // Each path does the same work: one user lookup in a tier and one hash check per candidate,
+      // or one of each for no candidate (login-decoy.ts).
+      const matches: { tenant: Tenant; user: SignedInUser }[] = [];
+      const failures: { tenant: Tenant; userId: string }[] = [];
+      for (const tenant of candidates) {
+        decoy.named(tenant);
+        // A tenant still being provisioned may have no tables yet.
+        const user = tenant.status === 'provisioning' ? null : await findUser(app.platform.router.clientFor(tenant), { email });
+        const usable = user?.status === 'active' ? user : undefined;
+        if (await verifyPassword(usable?.passwordHash, request.body.password)) matches.push({ tenant, user: usable! });
+        else if (user) failures.push({ tenant, userId: user.id });
+      }
+      if (candidates.length === 0) {
+        await decoy.lookUp(email);
+        await verifyPassword(undefined, request.body.password);
+      }
+      if (matches.length === 0) {
+        failedLogins.set(request, failures);
+        throw invalidCredentials();
+      }
+      if (matches.length > 1) {
+        throw new AppError(problems.tenantChoice, 'Repeat the login with one of these tenants', undefined, {
+          tenants: matches.map((m) => ({ slug: m.tenant.slug, name: m.tenant.name })),
+        });
+      }
+      const { tenant, user } = matches[0]!;
+      assertServed(tenant);
+      await app.platform.router.clientFor(tenant).$transaction(async (tx) => {
+        await tx.user.updateMany({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
+        await recordChange(tx, { actorId: user.id }, { entity: 'user', entityId: user.id, action: 'login', changes: loginOrigin(request) });
       });
+      return signIn(tenant, user);
+    },
+  );
+
+  async function recordFailedLogins(request: FastifyRequest) {
+    for (const { tenant, userId } of failedLogins.get(request) ?? []) {
+      const changes = loginOrigin(request);
+      await recordChange(app.platform.router.clientFor(tenant), platformActor, { entity: 'user', entityId: userId, action: 'login-failed', changes }).catch(
+        (err: unknown) => request.log.error({ err, tenantId: tenant.id }, 'failed login not recorded'),
+      );
     }
-    const { tenant, user } = matches[0]!;
-    assertServed(tenant);
-    await app.platform.router.clientFor(tenant).user.updateMany({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
-    return signIn(app, tenant, user);
-  });
+  }
 
   app.post('/auth/refresh', { schema: { body: refreshBody, response: { 200: tokenPair } } }, async (request) => {
     const rejected = () => new AppError(problems.refreshRejected, 'Log in again');
     const parsed = parseRefreshToken(request.body.refreshToken);
     if (!parsed) throw rejected();
     const tenant = await app.platform.tenants.byId(parsed.tenantId);
-    if (!tenant) throw rejected();
-    assertServed(tenant);
+    if (!tenant || tenant.status === 'deleted' || tenant.status === 'provisioning') throw rejected();
     const db = app.platform.router.clientFor(tenant);
+    // Only the holder of a current token learns that its tenant is suspended: any other token is
+    // answered as in a served tenant, after the same lookup.
+    if (tenant.status === 'suspended') throw (await isCurrentRefreshToken(db, parsed.secret)) ? refused.suspended! : rejected();
     try {
       const rotated = await rotateRefreshToken(db, tenant.id, parsed.secret);
       const user = await findUser(db, { id: rotated.userId, status: 'active' });
       if (!user) throw new RefreshRejectedError('revoked');
-      return signIn(app, tenant, user, rotated.token);
+      return signIn(tenant, user, rotated.token);
     } catch (err) {
       if (err instanceof RefreshRejectedError) {
         request.log.info({ reason: err.reason }, 'refresh token rejected');
@@ -112,6 +155,25 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     if (parsed && tenant && !refused[tenant.status]) await revokeByToken(app.platform.router.clientFor(tenant), parsed.secret);
     return reply.status(204).send(null);
   });
+
+  /**
+   * Changes the caller's own password, given the current one. Every session of the user ends (their
+   * refresh tokens are revoked, their access tokens refused); the caller gets a new one.
+   */
+  app.post(
+    '/me/password',
+    { onRequest: app.authenticateTenant, preHandler: requirePermission('users.change-own-password'), schema: { body: passwordChange, response: { 200: tokenPair } } },
+    async (request) => {
+      const user = await findUser(request.db, { id: request.claims.sub, status: 'active' });
+      if (!user) throw new AppError(problems.unauthenticated, 'A valid bearer token is required');
+      if (!(await verifyPassword(user.passwordHash, request.body.currentPassword))) {
+        throw new AppError(problems.currentPasswordWrong, 'The current password is wrong', [{ field: 'body.currentPassword', message: 'is wrong' }]);
+      }
+      const context = { db: request.db, catalog: app.platform.catalog, tenantId: request.tenant.id, actorId: user.id, standing: app.platform.userStanding };
+      const changed = await updateUser(context, user.id, { password: request.body.newPassword }, user.version);
+      return signIn(request.tenant, changed);
+    },
+  );
 
   app.get('/me', { onRequest: app.authenticateTenant, schema: { response: { 200: me } } }, async (request) => {
     const user = await findUser(request.db, { id: request.claims.sub });

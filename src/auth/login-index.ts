@@ -24,3 +24,9 @@ export async function tenantsForEmail(catalog: CatalogClient, email: string) {
   });
   return routes.map((r) => r.tenant);
 }
+
+/** Makes the tenant's routes exactly these emails (its active users'), e.g. after an import replaced its users. */
+export async function replaceLoginRoutes(catalog: CatalogClient, tenantId: string, emails: string[]) {
+  const data = [...new Set(emails.map(normalizeEmail))].map((email) => ({ email, tenantId }));
+  await catalog.$transaction([catalog.loginRoute.deleteMany({ where: { tenantId } }), catalog.loginRoute.createMany({ data })]);
+}

@@ -16,6 +16,16 @@ export const permissionMatrix = {
   'users.manage': administrators,
   /** Granting, changing or removing the owner role. */
   'users.manage-owners': ['owner'],
+  /**
+   * Setting someone else's password, by their role: only a higher role may, so nobody takes over a
+   * peer's or a superior's account. An owner's password only its owner changes (users.change-own-password).
+   */
+  'users.reset-password.owner': [],
+  'users.reset-password.admin': ['owner'],
+  'users.reset-password.manager': administrators,
+  'users.reset-password.staff': administrators,
+  /** POST /me/password, which asks for the current password. */
+  'users.change-own-password': everyone,
   'crm.read': everyone,
   'crm.write': everyone,
   /** Reassigning records to someone else, and deleting them. */

@@ -55,6 +55,15 @@ export async function rotateRefreshToken(db: TenantClient, tenantId: string, sec
   return { userId: current.userId, token: await issueRefreshToken(db, tenantId, current.userId, current.familyId) };
 }
 
+/** Whether `secret` is a current token (issued, not expired, rotated or revoked), without using it. */
+export async function isCurrentRefreshToken(db: TenantClient, secret: string): Promise<boolean> {
+  const current = await db.refreshToken.findFirst({
+    where: { tokenHash: digest(secret), replacedAt: null, revokedAt: null, expiresAt: { gt: new Date() } },
+    select: { id: true },
+  });
+  return current !== null;
+}
+
 export async function revokeFamily(db: TenantClient, familyId: string) {
   await db.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
 }

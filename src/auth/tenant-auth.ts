@@ -1,16 +1,16 @@
 /**
  * Tenant requests: the tenant comes from the verified access token only. A header naming another
  * tenant is refused, never obeyed; suspended and deleted tenants are refused on every request
- * (the tenant directory is invalidated on every instance when the catalog changes).
+ * (the tenant directory is invalidated on every instance when the catalog changes), and so are
+ * tokens of users changed since they were issued (user-standing.ts).
  */
-import fastifyJwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Tenant } from '../catalog/catalog-client.js';
 import { AppError, problems } from '../http/problems.js';
 import type { TenantClient } from '../router/tenant-router.js';
 import { type Action, can } from './permissions.js';
-import { accessTokenVerifier, type AccessClaims, bearerToken, jwtOptions } from './tokens.js';
+import { accessTokenVerifier, type AccessClaims, bearerToken } from './tokens.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,21 +39,22 @@ export const refused: Partial<Record<Tenant['status'], AppError>> = {
   provisioning: new AppError(problems.tenantUnavailable, 'This tenant is still being set up'),
 };
 
+const unauthenticated = () => new AppError(problems.unauthenticated, 'A valid bearer token is required');
+
 export const tenantAuthPlugin = fp(
   async (app) => {
-    const options = jwtOptions(app.platform.config.jwt);
-    // @fastify/jwt signs (app.jwt.sign); requests are verified by accessTokenVerifier, cached.
-    await app.register(fastifyJwt, { secret: options.secret, sign: options.sign, verify: options.verify });
     const verifyAccessToken = accessTokenVerifier(app.platform.config.jwt);
 
     app.decorate('authenticateTenant', async (request: FastifyRequest, reply: FastifyReply) => {
       const token = bearerToken(request.headers.authorization);
       const claims = token && verifyAccessToken(token);
-      if (!claims) throw new AppError(problems.unauthenticated, 'A valid bearer token is required');
+      if (!claims) throw unauthenticated();
       const tenant = await app.platform.tenants.byId(claims.tid);
-      if (!tenant) throw new AppError(problems.unauthenticated, 'A valid bearer token is required');
+      if (!tenant) throw unauthenticated();
       const refusal = refused[tenant.status];
       if (refusal) throw refusal;
+      const db = app.platform.router.clientFor(tenant);
+      if (!(await app.platform.userStanding.accepts(db, tenant.id, claims))) throw unauthenticated();
       const named = request.headers['x-tenant'];
       if (named !== undefined && named !== tenant.slug && named !== tenant.id) {
         throw new AppError(problems.tenantMismatch, 'X-Tenant names a tenant other than the one in the token');
@@ -64,7 +65,7 @@ export const tenantAuthPlugin = fp(
       }
       request.claims = claims;
       request.tenant = tenant;
-      request.db = app.platform.router.clientFor(tenant);
+      request.db = db;
       request.log = reply.log = request.log.child({ tenantId: tenant.id });
     });
   },

@@ -1,6 +1,6 @@
 /**
  * Access tokens of tenant users: HS256 only (pinned), with issuer, audience, expiry and a unique
- * id. The same options serve @fastify/jwt in the API and the operators' token-minting script.
+ * id, signed and verified with fast-jwt, the one JWT library of the API, its scripts and tests.
  */
 import { randomUUID } from 'node:crypto';
 import { createSigner, createVerifier } from 'fast-jwt';
@@ -17,21 +17,20 @@ export const accessClaims = z.object({
   role: z.enum(userRoles),
   jti: z.string().min(1),
   exp: z.number(),
+  /** The user's version when the token was issued (see user-standing.ts); absent when it names no user. */
+  ver: z.number().int().optional(),
+  /** RFC 8693 actor: who really acts when an operator minted the token for `sub` (npm run token). */
+  act: z.object({ sub: z.string().min(1).max(200) }).optional(),
 });
 export type AccessClaims = z.infer<typeof accessClaims>;
 
-export function jwtOptions(jwt: Config['jwt']) {
-  return {
-    secret: jwt.secret,
-    sign: { algorithm: 'HS256' as const, iss: jwt.issuer, aud: jwt.audience, expiresIn: jwt.ttlSeconds * 1000 },
-    verify: {
-      algorithms: ['HS256' as const],
-      allowedIss: jwt.issuer,
-      allowedAud: jwt.audience,
-      requiredClaims: ['exp', 'iss', 'aud', 'sub', 'tid', 'role', 'jti'],
-    },
-  };
-}
+const verifyOptions = (jwt: Config['jwt']) => ({
+  key: jwt.secret,
+  algorithms: ['HS256' as const],
+  allowedIss: jwt.issuer,
+  allowedAud: jwt.audience,
+  requiredClaims: ['exp', 'iss', 'aud', 'sub', 'tid', 'role', 'jti'],
+});
 
 /** The token of an `Authorization: Bearer <token>` header. */
 export const bearerToken = (header: string | undefined) => /^Bearer ([\w.-]+)$/i.exec(header ?? '')?.[1];
@@ -47,13 +46,12 @@ const rememberedTokens = 10_000;
  * on every request, and decoding it, checking its HMAC and its claims was ~10% of the CPU of
  * reading a lead. They are remembered by the token itself (a Map lookup of the exact bytes that
  * were verified): fast-jwt's own cache keys by a SHA-256 of the token, and hashing alone was
- * two thirds of the cost of authenticating a request (`npm run bench -- http-leads`). Nothing is
- * lost: an access token cannot be revoked before it expires anyway (logout revokes refresh
- * tokens). Failures are not remembered.
+ * two thirds of the cost of authenticating a request (`npm run bench -- http-leads`). Only the
+ * signature and claims are remembered: whether the token's user may still use it is checked on
+ * every request (user-standing.ts). Failures are not remembered.
  */
 export function accessTokenVerifier(jwt: Config['jwt']): (token: string) => AccessClaims | null {
-  const { secret, verify: options } = jwtOptions(jwt);
-  const verify = createVerifier({ key: secret, ...options });
+  const verify = createVerifier(verifyOptions(jwt));
   const remembered = new Map<string, { claims: AccessClaims; until: number }>();
   return (token) => {
     const now = Date.now();
@@ -75,18 +73,20 @@ export function accessTokenVerifier(jwt: Config['jwt']): (token: string) => Acce
   };
 }
 
-/** Signs an access token outside a running API (scripts, tests). */
-export function signAccessToken(jwt: Config['jwt'], claims: { sub: string; tid: string; role: AccessClaims['role'] }, ttlSeconds?: number) {
-  const { secret, sign } = jwtOptions(jwt);
-  const ttl = ttlSeconds ?? jwt.ttlSeconds;
+export type AccessTokenInput = Pick<AccessClaims, 'sub' | 'tid' | 'role' | 'ver' | 'act'>;
+
+/**
+ * Returns a function signing access tokens that expire `ttlSeconds` (default: the configured TTL)
+ * after they are issued. fast-jwt reads `expiresIn` in milliseconds.
+ */
+export function accessTokenSigner(jwt: Config['jwt'], ttlSeconds: number = jwt.ttlSeconds): (claims: AccessTokenInput) => string {
   // fast-jwt treats 0 as "no expiry"; a token without exp is one the API refuses anyway.
-  if (!(ttl > 0)) throw new RangeError('ttlSeconds must be positive');
-  const signer = createSigner({
-    key: secret,
-    algorithm: sign.algorithm,
-    iss: sign.iss,
-    aud: sign.aud,
-    expiresIn: ttl * 1000,
-  });
-  return signer({ ...claims, jti: randomUUID() });
+  if (!(ttlSeconds > 0)) throw new RangeError('ttlSeconds must be positive');
+  const sign = createSigner({ key: jwt.secret, algorithm: 'HS256', iss: jwt.issuer, aud: jwt.audience, expiresIn: ttlSeconds * 1000 });
+  return (claims) => sign({ ...claims, jti: randomUUID() });
+}
+
+/** Signs one access token outside a running API (scripts, tests). */
+export function signAccessToken(jwt: Config['jwt'], claims: AccessTokenInput, ttlSeconds?: number) {
+  return accessTokenSigner(jwt, ttlSeconds)(claims);
 }

@@ -1,43 +1,67 @@
 /**
  * Tells every API instance that a tenant's catalog entry changed (suspension, tier move, config),
- * over Redis pub/sub. A subscriber that lost its connection may have missed messages, so on
- * reconnect it asks its listeners to drop everything they cached.
+ * that a tenant user changed (role, status, password: their tokens' standing), or that a database
+ * server's row changed (endpoint, cordon), over Redis pub/sub. A subscriber that lost its connection may have missed messages, so on reconnect it
+ * asks its listeners to drop everything they cached.
  */
 import { Redis } from 'ioredis';
 import type { Log } from '../platform/log.js';
 
-
 export type TenantChangeListener = (tenantId: string | '*') => void;
+/** `userKey` is `<tenant id>/<user id>`, or '*' for every user. */
+export type UserChangeListener = (userKey: string | '*') => void;
+export type ServerChangeListener = (serverId: string | '*') => void;
 
 export class CatalogEvents {
   readonly #publisher: Redis;
   readonly #subscriber: Redis;
   readonly #listeners = new Set<TenantChangeListener>();
+  readonly #userListeners = new Set<UserChangeListener>();
+  readonly #serverListeners = new Set<ServerChangeListener>();
+  /** Per installation (database prefix): installations sharing a Redis must not hear each other. */
+  private readonly channel: string;
+  readonly #userChannel: string;
+  readonly #serverChannel: string;
 
   private constructor(
     url: string,
     private readonly log: Log,
-    /** Per installation (database prefix): installations sharing a Redis must not hear each other. */
-    private readonly channel: string,
+    installation: string,
   ) {
+    this.channel = `strata:${installation}:catalog:tenant-changed`;
+    this.#userChannel = `strata:${installation}:catalog:user-changed`;
+    this.#serverChannel = `strata:${installation}:catalog:server-changed`;
     const options = { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true } as const;
     this.#publisher = new Redis(url, { ...options, enableOfflineQueue: true });
     this.#subscriber = new Redis(url, options);
     this.#publisher.on('error', (err) => log.warn({ err }, 'redis publisher error'));
     this.#subscriber.on('error', (err) => log.warn({ err }, 'redis subscriber error'));
-    this.#subscriber.on('message', (_channel, tenantId: string) => this.#emit(tenantId));
+    this.#subscriber.on('message', (channel, key: string) => {
+      if (channel === this.#userChannel) this.#emitUser(key);
+      else if (channel === this.#serverChannel) this.#emitServer(key);
+      else this.#emit(key);
+    });
     let connectedBefore = false;
     this.#subscriber.on('ready', () => {
-      if (connectedBefore) this.#emit('*');
+      if (connectedBefore) {
+        this.#emit('*');
+        this.#emitUser('*');
+        this.#emitServer('*');
+      }
       connectedBefore = true;
     });
   }
 
   static async connect(url: string, log: Log, installation: string): Promise<CatalogEvents> {
-    const events = new CatalogEvents(url, log, `strata:${installation}:catalog:tenant-changed`);
+    const events = new CatalogEvents(url, log, installation);
     await Promise.all([events.#publisher.connect(), events.#subscriber.connect()]);
-    await events.#subscriber.subscribe(events.channel);
+    await events.#subscriber.subscribe(events.channel, events.#userChannel, events.#serverChannel);
     return events;
+  }
+
+  /** Whether announcements can be published now. */
+  get connected(): boolean {
+    return this.#publisher.status === 'ready';
   }
 
   /** False while the subscription is down: changes announced meanwhile are not heard. */
@@ -47,6 +71,10 @@ export class CatalogEvents {
 
   onTenantChanged(listener: TenantChangeListener): void {
     this.#listeners.add(listener);
+  }
+
+  onUserChanged(listener: UserChangeListener): void {
+    this.#userListeners.add(listener);
   }
 
   /**
@@ -62,13 +90,41 @@ export class CatalogEvents {
     });
   }
 
+  /** Like publishTenantChanged, for a tenant user whose tokens' standing changed. */
+  async publishUserChanged(tenantId: string, userId: string): Promise<void> {
+    await this.#publisher.publish(this.#userChannel, `${tenantId}/${userId}`).catch((err: unknown) => {
+      this.log.warn({ err, tenantId, userId }, 'could not announce a user change over Redis; other instances rely on their cache TTL');
+    });
+  }
+
+  onServerChanged(listener: ServerChangeListener): void {
+    this.#serverListeners.add(listener);
+  }
+
+  /** Like publishTenantChanged, for a database server's row (its endpoint, whether it takes new tenants). */
+  async publishServerChanged(serverId: string): Promise<void> {
+    await this.#publisher.publish(this.#serverChannel, serverId).catch((err: unknown) => {
+      this.log.warn({ err, serverId }, 'could not announce a server change over Redis; other instances rely on their periodic check');
+    });
+  }
+
   async close(): Promise<void> {
     this.#listeners.clear();
+    this.#userListeners.clear();
+    this.#serverListeners.clear();
     this.#subscriber.disconnect();
     await this.#publisher.quit().catch(() => this.#publisher.disconnect());
   }
 
   #emit(tenantId: string) {
     for (const listener of this.#listeners) listener(tenantId);
+  }
+
+  #emitUser(userKey: string) {
+    for (const listener of this.#userListeners) listener(userKey);
+  }
+
+  #emitServer(serverId: string) {
+    for (const listener of this.#serverListeners) listener(serverId);
   }
 }

@@ -1,6 +1,11 @@
-/** Database servers from the catalog, cached: they change rarely and every new pool needs one. */
-import type { ServerRecord } from '../servers/server-access.js';
-import type { CatalogClient } from './catalog-client.js';
+/**
+ * Database servers from the catalog, cached: an entry is dropped as soon as any instance announces
+ * a change (Redis), and a check of every cached row's `updated_at` (each STRATA_CATALOG_CACHE_MS
+ * without Redis, 30 s with it) catches what was not announced. Listeners hear each dropped entry,
+ * so connections opened to an old endpoint are closed and the next ones go to the new endpoint.
+ */
+import type { CatalogClient, DatabaseServer } from './catalog-client.js';
+import type { CatalogEvents } from './catalog-events.js';
 
 export class UnknownServerError extends Error {
   constructor(what: string) {
@@ -9,37 +14,89 @@ export class UnknownServerError extends Error {
   }
 }
 
+export type ServerChangeListener = (serverId: string) => void;
+
 export class ServerDirectory {
-  readonly #byId = new Map<string, Promise<ServerRecord>>();
+  readonly #cache = new Map<string, Promise<DatabaseServer>>();
+  readonly #listeners = new Set<ServerChangeListener>();
+  #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly catalog: CatalogClient) {}
-
-  byId(id: string): Promise<ServerRecord> {
-    let hit = this.#byId.get(id);
-    if (!hit) {
-      hit = this.catalog.databaseServer.findUnique({ where: { id } }).then((row) => {
-        if (!row) throw new UnknownServerError(`with id ${id}`);
-        return row;
-      });
-      hit.catch(() => this.#byId.delete(id));
-      this.#byId.set(id, hit);
-    }
-    return hit;
+  constructor(
+    private readonly catalog: CatalogClient,
+    private readonly ttl: { announced: number; unannounced: number } = { announced: 30_000, unannounced: 1000 },
+    private readonly events?: CatalogEvents,
+  ) {
+    events?.onServerChanged((serverId) => this.#drop(serverId));
+    this.#schedule();
   }
 
-  async byName(name: string): Promise<ServerRecord> {
-    const row = await this.catalog.databaseServer.findUnique({ where: { name } });
-    if (!row) throw new UnknownServerError(`named ${name}`);
-    return row;
-  }
-
-  /** The server new tenants go to when none is named: the oldest one accepting tenants. */
-  async forNewTenant(): Promise<ServerRecord> {
-    const row = await this.catalog.databaseServer.findFirst({
-      where: { acceptsNewTenants: true },
-      orderBy: { createdAt: 'asc' },
+  byId(id: string): Promise<DatabaseServer> {
+    const hit = this.#cache.get(id);
+    if (hit) return hit;
+    const row = this.catalog.databaseServer.findUnique({ where: { id } }).then((found) => {
+      if (!found) throw new UnknownServerError(`with id ${id}`);
+      return found;
     });
-    if (!row) throw new UnknownServerError('accepting new tenants');
+    row.catch(() => {
+      if (this.#cache.get(id) === row) this.#cache.delete(id);
+    });
+    this.#cache.set(id, row);
     return row;
+  }
+
+  /** Called after this process changed a server's row; tells the other instances too. */
+  async changed(serverId: string): Promise<void> {
+    this.#drop(serverId);
+    await this.events?.publishServerChanged(serverId);
+  }
+
+  onChange(listener: ServerChangeListener): void {
+    this.#listeners.add(listener);
+  }
+
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#listeners.clear();
+  }
+
+  #period() {
+    return this.events?.listening ? this.ttl.announced : this.ttl.unannounced;
+  }
+
+  /** Drops every cached row the catalog has changed or removed since it was read. */
+  async #check() {
+    const cached = [...this.#cache.entries()];
+    if (cached.length === 0) return;
+    const current = new Map(
+      (await this.catalog.databaseServer.findMany({ select: { id: true, updatedAt: true } })).map((s) => [s.id, s.updatedAt.getTime()]),
+    );
+    for (const [id, entry] of cached) {
+      const row = await entry.catch(() => undefined);
+      if (!row || this.#cache.get(id) !== entry) continue;
+      const updated = current.get(id);
+      // Changed since it was read, or removed; a row read after `current` is never older than it.
+      if (updated === undefined || updated > row.updatedAt.getTime()) this.#drop(id);
+    }
+  }
+
+  #schedule() {
+    // Never faster than every 200 ms, even with STRATA_CATALOG_CACHE_MS=0: one small query per period.
+    this.#timer = setTimeout(() => {
+      this.#check()
+        .catch(() => undefined)
+        .finally(() => this.#timer && this.#schedule());
+    }, Math.max(this.#period(), 200));
+    this.#timer.unref();
+  }
+
+  /** '*' (announcements may have been missed): only the rows that did change are dropped. */
+  #drop(serverId: string | '*') {
+    if (serverId === '*') {
+      this.#check().catch(() => undefined);
+      return;
+    }
+    this.#cache.delete(serverId);
+    for (const listener of this.#listeners) listener(serverId);
   }
 }

@@ -26,6 +26,8 @@ export class TenantDirectory {
   /** Bumped by every change heard: a lookup that started before one must not cache what it read. */
   #generation = 0;
   readonly #listeners = new Set<(tenantId: string | '*') => void>();
+  /** Since start, read by /metrics: lookups answered from the cache or the catalog, changes heard (one tenant or all). */
+  readonly counts = { hits: 0, misses: 0, invalidations: 0, flushes: 0 };
 
   constructor(
     /** Connections to the catalog database, for lookups only. */
@@ -39,7 +41,11 @@ export class TenantDirectory {
   byId(id: string): Promise<Tenant | null> {
     const hit = this.#cache.get(id);
     const ttl = this.events?.listening ? this.ttl.announced : this.ttl.unannounced;
-    if (hit && Date.now() - hit.fetched < ttl) return Promise.resolve(hit.tenant);
+    if (hit && Date.now() - hit.fetched < ttl) {
+      this.counts.hits++;
+      return Promise.resolve(hit.tenant);
+    }
+    this.counts.misses++;
     return this.#pending.get(id) ?? this.#fetch(id);
   }
 
@@ -73,8 +79,15 @@ export class TenantDirectory {
     this.#listeners.add(listener);
   }
 
+  /** The Redis channel of changes: both false without Redis. */
+  channelState(): { connected: boolean; subscribed: boolean } {
+    return { connected: this.events?.connected ?? false, subscribed: this.events?.listening ?? false };
+  }
+
   #drop(tenantId: string | '*') {
     this.#generation++;
+    if (tenantId === '*') this.counts.flushes++;
+    else this.counts.invalidations++;
     // A lookup on its way may have read the row before the change: later callers ask again.
     if (tenantId === '*') {
       this.#cache.clear();

@@ -5,13 +5,28 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
-/** Public development defaults for secrets; refused in production. */
-const devDefaults = {
-  STRATA_OWNER_PASSWORD: 'strata-owner-dev-password',
-  STRATA_RUNTIME_PASSWORD: 'strata-app-dev-password',
-  JWT_SECRET: 'strata-development-jwt-secret-change-me',
-  STRATA_ADMIN_PASSWORD: 'strata-admin-dev-password',
-} as const;
+/**
+ * The secrets. Unset in development, they are generated once per installation
+ * (installation-secrets.ts); production and tests must set them.
+ */
+export const secretKeys = ['JWT_SECRET', 'STRATA_OWNER_PASSWORD', 'STRATA_RUNTIME_PASSWORD', 'STRATA_ADMIN_PASSWORD', 'STRATA_EMBEDDED_PASSWORD'] as const;
+export type SecretKey = (typeof secretKeys)[number];
+
+/**
+ * Every secret value ever written in this repository (old development defaults, compose and
+ * documentation placeholders): anyone can read them, so only tests, which set their own, may use them.
+ */
+const publicSecretValues = new Set([
+  'strata-owner-dev-password',
+  'strata-app-dev-password',
+  'strata-development-jwt-secret-change-me',
+  'strata-admin-dev-password',
+  'strata-embedded',
+  'change-me-owner',
+  'change-me-runtime',
+  'change-me-to-a-long-random-secret-of-32-chars',
+  'postgres',
+]);
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -30,99 +45,144 @@ const planLimitList = z
     ),
   );
 
-const schema = z
-  .object({
-    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-    HOST: z.string().min(1).default('127.0.0.1'),
-    PORT: port.default(3000),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** Addresses or CIDRs of the proxies in front of the API, whose X-Forwarded-For names the client. */
-    STRATA_TRUSTED_PROXIES: z
-      .string()
-      .regex(/^[0-9a-fA-F.:/]+(,\s*[0-9a-fA-F.:/]+)*$/, 'comma-separated IP addresses or CIDRs')
-      .optional(),
+const unsetSecret = {
+  production: 'must be set in production',
+  development: 'is not set (npm start and the scripts generate it into STRATA_SECRETS_FILE)',
+  test: 'must be set (tests set their own)',
+} as const;
 
-    /** A server URL with rights to create roles and databases. Unset: embedded PostgreSQL. */
-    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-    STRATA_EMBEDDED_DIR: z.string().min(1).default('.strata/postgres'),
-    STRATA_EMBEDDED_PORT: port.default(54329),
-    /** Prefix of every database Strata creates: `<prefix>_catalog`, `<prefix>_tenants`, `<prefix>_t_<slug>`. */
-    // Short enough that `<prefix>_t_<40-char slug>` fits PostgreSQL's 63-byte names (longer ones are silently cut).
-    STRATA_DB_PREFIX: z.string().regex(/^[a-z][a-z0-9_]{0,19}$/, 'lowercase letters, digits and _, starting with a letter (max 20)').default('strata'),
+const fields = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Addresses or CIDRs of the proxies in front of the API, whose X-Forwarded-For names the client. */
+  STRATA_TRUSTED_PROXIES: z
+    .string()
+    .regex(/^[0-9a-fA-F.:/]+(,\s*[0-9a-fA-F.:/]+)*$/, 'comma-separated IP addresses or CIDRs')
+    .optional(),
 
-    STRATA_OWNER_ROLE: identifier.default('strata_owner'),
-    STRATA_OWNER_PASSWORD: z.string().min(1).default(devDefaults.STRATA_OWNER_PASSWORD),
-    STRATA_RUNTIME_ROLE: identifier.default('strata_app'),
-    STRATA_RUNTIME_PASSWORD: z.string().min(1).default(devDefaults.STRATA_RUNTIME_PASSWORD),
-    /**
-     * Where tenant traffic to the default server connects instead of DATABASE_URL's host and port,
-     * e.g. a PgBouncer in transaction mode (infra/pgbouncer.ini). Owner work always goes direct.
-     */
-    STRATA_RUNTIME_HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address').optional(),
-    STRATA_RUNTIME_PORT: port.optional(),
+  /** A server URL with rights to create roles and databases. Unset: embedded PostgreSQL. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  STRATA_EMBEDDED_DIR: z.string().min(1).default('.strata/postgres'),
+  STRATA_EMBEDDED_PORT: port.default(54329),
+  /** Password of the embedded server's superuser (it listens on loopback only). */
+  STRATA_EMBEDDED_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  /**
+   * Development only: where the secrets generated for this installation are kept (mode 0600, in a
+   * folder of its own made 0700: the embedded server's folder must stay open to its system user).
+   */
+  STRATA_SECRETS_FILE: z.string().min(1).default('.strata/secrets/secrets.json'),
+  /** Prefix of every database Strata creates: `<prefix>_catalog`, `<prefix>_tenants`, `<prefix>_t_<slug>`. */
+  // Short enough that `<prefix>_t_<40-char slug>` fits PostgreSQL's 63-byte names (longer ones are silently cut).
+  STRATA_DB_PREFIX: z.string().regex(/^[a-z][a-z0-9_]{0,19}$/, 'lowercase letters, digits and _, starting with a letter (max 20)').default('strata'),
 
-    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(devDefaults.JWT_SECRET),
-    JWT_ISSUER: z.string().min(1).default('strata'),
-    JWT_AUDIENCE: z.string().min(1).default('strata-api'),
-    JWT_TTL_SECONDS: positiveInt.default(900),
-    /** Audience of platform admins' tokens; must differ from JWT_AUDIENCE so neither kind opens the other's routes. */
-    JWT_ADMIN_AUDIENCE: z.string().min(1).default('strata-admin'),
+  STRATA_OWNER_ROLE: identifier.default('strata_owner'),
+  STRATA_OWNER_PASSWORD: z.string().min(1).optional(),
+  STRATA_RUNTIME_ROLE: identifier.default('strata_app'),
+  STRATA_RUNTIME_PASSWORD: z.string().min(1).optional(),
+  /**
+   * Where tenant traffic to the default server connects instead of DATABASE_URL's host and port,
+   * e.g. a PgBouncer in transaction mode (infra/pgbouncer.ini). Owner work always goes direct.
+   */
+  STRATA_RUNTIME_HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address').optional(),
+  STRATA_RUNTIME_PORT: port.optional(),
 
-    /** The bootstrap platform admin, created (or its password reset) at boot. */
-    STRATA_ADMIN_EMAIL: z.email().max(320).default('admin@strata.local'),
-    STRATA_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').default(devDefaults.STRATA_ADMIN_PASSWORD),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_ISSUER: z.string().min(1).default('strata'),
+  JWT_AUDIENCE: z.string().min(1).default('strata-api'),
+  JWT_TTL_SECONDS: positiveInt.default(900),
+  /** Audience of platform admins' tokens; must differ from JWT_AUDIENCE so neither kind opens the other's routes. */
+  JWT_ADMIN_AUDIENCE: z.string().min(1).default('strata-admin'),
 
-    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-    /** Tenants are also named by host: `<slug>.<base domain>` (e.g. acme.app.example.com). */
-    STRATA_BASE_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/, 'a lowercase domain name').optional(),
+  /** The bootstrap platform admin, created (or its password reset) at boot. */
+  STRATA_ADMIN_EMAIL: z.email().max(320).default('admin@strata.local'),
+  STRATA_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
 
-    /** Connections of the per-server pool shared by pooled and schema tenants. */
-    STRATA_POOL_MAX: positiveInt.default(10),
-    /** Connections of each dedicated tenant's pool. */
-    STRATA_DEDICATED_POOL_MAX: positiveInt.default(3),
-    /** Most pools kept open at once (least recently used are closed first). */
-    STRATA_MAX_POOLS: positiveInt.default(50),
-    /** Most tenant-traffic connections this process may hold across all pools. */
-    STRATA_CONNECTION_BUDGET: positiveInt.default(80),
-    /** How long a tenant statement or transaction waits for a connection before its request is answered 503. */
-    STRATA_CONNECTION_WAIT_MS: positiveInt.optional(),
-    /** The name STRATA_CONNECTION_WAIT_MS had when it bounded transactions only; still read. */
-    STRATA_TRANSACTION_WAIT_MS: positiveInt.optional(),
-    /** How long a catalog lookup may be served from memory when Redis invalidation is unavailable. */
-    STRATA_CATALOG_CACHE_MS: z.coerce.number().int().min(0).default(1000),
-    /** Migrated schemas kept ready per server, so provisioning a schema tenant is a rename; 0 disables. */
-    STRATA_SPARE_SCHEMAS: z.coerce.number().int().min(0).max(100).default(2),
-    /**
-     * After a tier move switches a tenant, how long its old location is kept (fenced) before it is
-     * dropped: longer than any instance can route by a stale catalog entry (30 s with Redis).
-     */
-    STRATA_MOVE_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
-    /** Largest tenant archive POST /admin/tenants/:id/import accepts, in bytes (streamed, never buffered). */
-    STRATA_IMPORT_MAX_BYTES: positiveInt.default(4 * 1024 ** 3),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Tenants are also named by host: `<slug>.<base domain>` (e.g. acme.app.example.com). */
+  STRATA_BASE_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/, 'a lowercase domain name').optional(),
 
-    /** Requests per minute per client IP on routes that serve no tenant (health, docs, login). */
-    STRATA_RATE_LIMIT_ANON_PER_MINUTE: positiveInt.default(120),
-    /** Per-plan requests per minute overriding or adding to src/plans/plan-limits.ts. */
-    STRATA_RATE_LIMIT_PLANS: planLimitList.optional(),
-    /** How often each instance adds its in-memory per-tenant request counts to the catalog. */
-    STRATA_USAGE_FLUSH_MS: z.coerce.number().int().min(100).default(10_000),
-    /** Where purging a tenant first writes its export archive. */
-    STRATA_PURGE_EXPORT_DIR: z.string().min(1).default('.strata/exports'),
-  })
-  .superRefine((env, ctx) => {
-    if (env.JWT_ADMIN_AUDIENCE === env.JWT_AUDIENCE) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_ADMIN_AUDIENCE'], message: 'must differ from JWT_AUDIENCE' });
+  /** Connections of the per-server pool shared by pooled and schema tenants. */
+  STRATA_POOL_MAX: positiveInt.default(10),
+  /** Connections of each dedicated tenant's pool. */
+  STRATA_DEDICATED_POOL_MAX: positiveInt.default(3),
+  /** Most pools kept open at once (least recently used are closed first). */
+  STRATA_MAX_POOLS: positiveInt.default(50),
+  /** Most tenant-traffic connections this process may hold across all pools. */
+  STRATA_CONNECTION_BUDGET: positiveInt.default(80),
+  /** How long a tenant statement or transaction waits for a connection before its request is answered 503. */
+  STRATA_CONNECTION_WAIT_MS: positiveInt.optional(),
+  /** The name STRATA_CONNECTION_WAIT_MS had when it bounded transactions only; still read. */
+  STRATA_TRANSACTION_WAIT_MS: positiveInt.optional(),
+  /** How long a statement of a tenant at its plan's cap of concurrent statements waits its turn before its request is answered 503. */
+  STRATA_TENANT_QUEUE_WAIT_MS: positiveInt.default(2000),
+  /** How long a catalog lookup may be served from memory when Redis invalidation is unavailable. */
+  STRATA_CATALOG_CACHE_MS: z.coerce.number().int().min(0).default(1000),
+  /** Migrated schemas kept ready per server, so provisioning a schema tenant is a rename; 0 disables. */
+  STRATA_SPARE_SCHEMAS: z.coerce.number().int().min(0).max(100).default(2),
+  /**
+   * After a tier move switches a tenant, how long its old location is kept (fenced) before it is
+   * dropped: longer than any instance can route by a stale catalog entry (30 s with Redis).
+   */
+  STRATA_MOVE_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
+  /** How often each API instance probes every database server (down/up); 0: only after a failed connection. */
+  STRATA_SERVER_PROBE_MS: z.coerce.number().int().min(0).default(5000),
+  /** A probe that has not connected and answered within this marks the server down. */
+  STRATA_SERVER_PROBE_TIMEOUT_MS: positiveInt.default(2000),
+  /** Largest tenant archive POST /admin/tenants/:id/import accepts, in bytes (streamed, never buffered). */
+  STRATA_IMPORT_MAX_BYTES: positiveInt.default(4 * 1024 ** 3),
+
+  /** Requests per minute per client IP on routes that serve no tenant (health, docs, login). */
+  STRATA_RATE_LIMIT_ANON_PER_MINUTE: positiveInt.default(120),
+  /** Requests per minute per platform admin, on admin routes. */
+  STRATA_RATE_LIMIT_ADMIN_PER_MINUTE: positiveInt.default(600),
+  /** The part of its tenant's budget one user may spend (0 to 1; 1: no per-user limit). */
+  STRATA_RATE_LIMIT_USER_SHARE: z.coerce.number().gt(0, 'must be above 0').max(1, 'must be at most 1').default(0.5),
+  /** Per-plan requests per minute overriding or adding to src/plans/plan-limits.ts. */
+  STRATA_RATE_LIMIT_PLANS: planLimitList.optional(),
+  /** Login brute-force limits (src/auth/login-throttle.ts): wrong passwords per window. */
+  STRATA_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS: positiveInt.default(5),
+  STRATA_LOGIN_FAILURES_PER_ADDRESS: positiveInt.default(30),
+  STRATA_LOGIN_FAILURES_PER_ACCOUNT: positiveInt.default(20),
+  STRATA_LOGIN_LOCK_SECONDS: positiveInt.default(900),
+  /** How often each instance adds its in-memory per-tenant request counts to the catalog. */
+  STRATA_USAGE_FLUSH_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Length of the windows each tenant's load is kept in (src/usage/tenant-load.ts); usage series step by multiples of it. */
+  STRATA_USAGE_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
+  /** How long the catalog keeps each tenant's load windows. */
+  STRATA_USAGE_RETENTION_HOURS: positiveInt.default(48),
+  /** How often each instance measures the rows and bytes of the tenants that wrote since it last did. */
+  STRATA_USAGE_FOOTPRINT_MS: z.coerce.number().int().min(100).default(300_000),
+  /** Bearer token a Prometheus scraper presents at GET /metrics (platform admin tokens work too). */
+  STRATA_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Where purging a tenant first writes its export archive. */
+  STRATA_PURGE_EXPORT_DIR: z.string().min(1).default('.strata/exports'),
+  /** How long a SIGTERM/SIGINT may take to finish in-flight requests and close everything before the process exits anyway. */
+  STRATA_SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+});
+
+/** Every setting's name (the variables Strata itself reads). */
+export const configKeys: readonly string[] = Object.keys(fields.shape);
+
+const schema = fields.superRefine((env, ctx) => {
+  if (env.JWT_ADMIN_AUDIENCE === env.JWT_AUDIENCE) {
+    ctx.addIssue({ code: 'custom', path: ['JWT_ADMIN_AUDIENCE'], message: 'must differ from JWT_AUDIENCE' });
+  }
+  for (const key of secretKeys) {
+    // The embedded server's superuser exists only without DATABASE_URL.
+    if (key === 'STRATA_EMBEDDED_PASSWORD' && env.DATABASE_URL) continue;
+    const value = env[key];
+    if (value === undefined) {
+      ctx.addIssue({ code: 'custom', path: [key], message: unsetSecret[env.NODE_ENV] });
+    } else if (env.NODE_ENV !== 'test' && publicSecretValues.has(value)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'is a value published in Strata’s repository; choose a secret of your own' });
     }
-    if (env.NODE_ENV !== 'production') return;
-    for (const key of Object.keys(devDefaults) as (keyof typeof devDefaults)[]) {
-      if (env[key] === devDefaults[key]) {
-        ctx.addIssue({ code: 'custom', path: [key], message: 'must be set in production (the development default is public)' });
-      }
-    }
-    if (!env.DATABASE_URL) {
-      ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'must be set in production (embedded PostgreSQL is for development)' });
-    }
-  });
+  }
+  if (env.NODE_ENV === 'production' && !env.DATABASE_URL) {
+    ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'must be set in production (embedded PostgreSQL is for development)' });
+  }
+});
 
 type Env = z.infer<typeof schema>;
 
@@ -131,7 +191,8 @@ export interface Config {
   http: { host: string; port: number; logLevel: Env['LOG_LEVEL']; trustedProxies: string | undefined };
   database: {
     url: string | undefined;
-    embedded: { dir: string; port: number };
+    /** password: undefined when DATABASE_URL is set (no embedded server). */
+    embedded: { dir: string; port: number; password: string | undefined };
     prefix: string;
     owner: { role: string; secretRef: string };
     /** host/port: null when tenant traffic connects where DATABASE_URL does. */
@@ -142,14 +203,19 @@ export interface Config {
   admin: { email: string; passwordSecretRef: string };
   redisUrl: string | undefined;
   baseDomain: string | undefined;
-  router: { poolMax: number; dedicatedPoolMax: number; maxPools: number; connectionBudget: number; connectionWaitMs: number };
+  router: { poolMax: number; dedicatedPoolMax: number; maxPools: number; connectionBudget: number; connectionWaitMs: number; tenantQueueWaitMs: number };
   catalogCacheMs: number;
   spareSchemas: number;
   moves: { graceMs: number };
+  serverProbe: { everyMs: number; timeoutMs: number };
   transfer: { importMaxBytes: number };
-  rateLimit: { anonymousPerMinute: number; planOverrides: Record<string, number> };
+  rateLimit: { anonymousPerMinute: number; adminPerMinute: number; userShare: number; planOverrides: Record<string, number> };
+  loginThrottle: { perAccountAddress: number; perAddress: number; perAccount: number; lockSeconds: number };
   usageFlushMs: number;
+  usage: { windowMs: number; retentionMs: number; footprintMs: number };
   purgeExportDir: string;
+  metrics: { token: string | undefined };
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -162,7 +228,7 @@ export class ConfigError extends Error {
 /** Validates the environment; throws a ConfigError naming every bad key. */
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   const known = Object.fromEntries(
-    Object.keys(schema.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]),
+    Object.keys(fields.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]),
   );
   const parsed = schema.safeParse(known);
   if (!parsed.success) {
@@ -174,7 +240,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     http: { host: env.HOST, port: env.PORT, logLevel: env.LOG_LEVEL, trustedProxies: env.STRATA_TRUSTED_PROXIES },
     database: {
       url: env.DATABASE_URL,
-      embedded: { dir: env.STRATA_EMBEDDED_DIR, port: env.STRATA_EMBEDDED_PORT },
+      embedded: { dir: env.STRATA_EMBEDDED_DIR, port: env.STRATA_EMBEDDED_PORT, password: env.STRATA_EMBEDDED_PASSWORD },
       prefix: env.STRATA_DB_PREFIX,
       owner: { role: env.STRATA_OWNER_ROLE, secretRef: 'env:STRATA_OWNER_PASSWORD' },
       runtime: {
@@ -185,7 +251,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       },
     },
     jwt: {
-      secret: env.JWT_SECRET,
+      secret: env.JWT_SECRET!,
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       adminAudience: env.JWT_ADMIN_AUDIENCE,
@@ -200,29 +266,53 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxPools: env.STRATA_MAX_POOLS,
       connectionBudget: env.STRATA_CONNECTION_BUDGET,
       connectionWaitMs: env.STRATA_CONNECTION_WAIT_MS ?? env.STRATA_TRANSACTION_WAIT_MS ?? 10_000,
+      tenantQueueWaitMs: env.STRATA_TENANT_QUEUE_WAIT_MS,
     },
     catalogCacheMs: env.STRATA_CATALOG_CACHE_MS,
     spareSchemas: env.STRATA_SPARE_SCHEMAS,
     moves: { graceMs: env.STRATA_MOVE_GRACE_MS },
+    serverProbe: { everyMs: env.STRATA_SERVER_PROBE_MS, timeoutMs: env.STRATA_SERVER_PROBE_TIMEOUT_MS },
     transfer: { importMaxBytes: env.STRATA_IMPORT_MAX_BYTES },
-    rateLimit: { anonymousPerMinute: env.STRATA_RATE_LIMIT_ANON_PER_MINUTE, planOverrides: env.STRATA_RATE_LIMIT_PLANS ?? {} },
+    rateLimit: {
+      anonymousPerMinute: env.STRATA_RATE_LIMIT_ANON_PER_MINUTE,
+      adminPerMinute: env.STRATA_RATE_LIMIT_ADMIN_PER_MINUTE,
+      userShare: env.STRATA_RATE_LIMIT_USER_SHARE,
+      planOverrides: env.STRATA_RATE_LIMIT_PLANS ?? {},
+    },
+    loginThrottle: {
+      perAccountAddress: env.STRATA_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS,
+      perAddress: env.STRATA_LOGIN_FAILURES_PER_ADDRESS,
+      perAccount: env.STRATA_LOGIN_FAILURES_PER_ACCOUNT,
+      lockSeconds: env.STRATA_LOGIN_LOCK_SECONDS,
+    },
     usageFlushMs: env.STRATA_USAGE_FLUSH_MS,
+    usage: { windowMs: env.STRATA_USAGE_WINDOW_MS, retentionMs: env.STRATA_USAGE_RETENTION_HOURS * 3_600_000, footprintMs: env.STRATA_USAGE_FOOTPRINT_MS },
     purgeExportDir: env.STRATA_PURGE_EXPORT_DIR,
+    metrics: { token: env.STRATA_METRICS_TOKEN },
+    shutdownTimeoutMs: env.STRATA_SHUTDOWN_TIMEOUT_MS,
   };
 }
 
 /**
  * Resolves a secret reference stored in the catalog (which never holds secrets itself).
- * `env:NAME` reads the variable NAME; defaults apply to Strata's own role passwords so a
- * development setup needs no variables at all.
+ * `env:NAME` reads the variable NAME (in development, generated ones are put there at start).
  */
 export function resolveSecret(ref: string, source: Record<string, string | undefined> = process.env): string {
   const match = /^env:([A-Z_][A-Z0-9_]*)$/.exec(ref);
   if (!match) throw new ConfigError([{ key: ref, message: 'secret reference must look like env:NAME' }]);
   const name = match[1]!;
-  const value = source[name] || devDefaults[name as keyof typeof devDefaults];
+  const value = source[name];
   if (!value) throw new ConfigError([{ key: name, message: 'secret referenced by the catalog is not set' }]);
   return value;
+}
+
+/** The secrets file development generates secrets into; undefined in production and tests. */
+export function secretsFileOf(source: Record<string, string | undefined>): string | undefined {
+  const picked = fields.pick({ NODE_ENV: true, STRATA_SECRETS_FILE: true }).safeParse({
+    NODE_ENV: source.NODE_ENV || undefined,
+    STRATA_SECRETS_FILE: source.STRATA_SECRETS_FILE || undefined,
+  });
+  return picked.success && picked.data.NODE_ENV === 'development' ? picked.data.STRATA_SECRETS_FILE : undefined;
 }
 
 /** Reads `.env` into the environment when present; variables already set win. */

@@ -45,7 +45,7 @@ const problemResponse = (description: string, headers?: Record<string, { type: s
 });
 
 /** Every route is rate limited (src/http/rate-limit.ts). */
-const rateLimitedResponse = problemResponse('Too many requests for this tenant (or, without a tenant, this client IP)', {
+const rateLimitedResponse = problemResponse('Too many requests for this tenant or user (or admin, or, without either, this client IP); on login, too many wrong passwords', {
   'retry-after': { type: 'integer', description: 'Seconds until the window resets' },
   'x-ratelimit-limit': { type: 'integer', description: 'Requests allowed per window' },
   'x-ratelimit-remaining': { type: 'integer', description: 'Requests left in the window' },
@@ -57,7 +57,7 @@ const rateLimitedResponse = problemResponse('Too many requests for this tenant (
  * tenant's user (app.authenticateTenant). test/docs/docs.test.ts checks this list against what
  * each route answers without a token. A route may also state `schema.security` itself.
  */
-const publicRoutes = [/^\/healthz$/, /^\/readyz$/, /^\/auth\//, /^\/admin\/auth\/login$/];
+const publicRoutes = [/^\/healthz$/, /^\/readyz$/, /^\/auth\//, /^\/admin\/auth\/login$/, /^\/console(\/|$)/];
 
 /** A feature's tag: the first path segment, with a few routes filed under the feature they belong to. */
 const tagAliases: Record<string, string> = { healthz: 'health', readyz: 'health', me: 'auth' };

@@ -2,6 +2,8 @@
  * Renders every error as problem+json. Known errors keep their code and detail; anything else
  * is logged in full and answered as an opaque 500 (no message, no stack).
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { TenantNotFoundError, TenantStateError } from '../admin/tenant-lifecycle.js';
@@ -10,11 +12,14 @@ import { InvalidReferenceError, RecordInUseError, RecordNotFoundError, VersionCo
 import { isFencedWrite } from '../moves/change-capture.js';
 import { InvalidCursorError } from '../pagination/keyset-cursor.js';
 import { QuotaExceededError } from '../plans/quotas.js';
+import { tenantSettings } from '../settings/tenant-config.js';
 import { NoTenantBoundError } from '../router/tenant-context.js';
+import { statementTimedOut, TenantBusyError } from '../router/tenant-guards.js';
 import { databaseUnreachable, driverCause, poolBusy, TenantDatabaseUnreachableError, TenantPoolBusyError } from '../router/tenant-sql.js';
 import { TenantExistsError } from '../tenants/provision-tenant.js';
 import { EmailTakenError, LastOwnerError } from '../users/user-store.js';
 import { AppError, problemBody, problems, type ProblemKind } from './problems.js';
+import { apiHeaders } from './security-headers.js';
 
 /**
  * Prisma's codes for a database that cannot be reached (down, gone, connection dropped): an
@@ -37,6 +42,9 @@ const isUnreachable = (error: FastifyError) =>
  */
 const isBusy = (error: FastifyError) => error.code === 'P2028' || error instanceof TenantPoolBusyError || (!error.code && poolBusy(error));
 
+/** The tenant guards' refusal of a statement waiting beyond its tenant's cap, thrown as is or under Prisma's error. */
+const tenantBusy = (error: FastifyError) => error instanceof TenantBusyError || error.cause instanceof TenantBusyError;
+
 /** Fastify's own client errors (body parsing, size, media type) by their codes. */
 const fastifyProblems: Record<string, ProblemKind> = {
   FST_ERR_CTP_INVALID_JSON_BODY: problems.malformedBody,
@@ -47,7 +55,12 @@ const fastifyProblems: Record<string, ProblemKind> = {
 };
 
 export function installErrorHandling(app: FastifyInstance) {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+  app.setErrorHandler(async (caught: FastifyError, request, reply) => {
+    let error = caught;
+    // Refused authentications count against the client's rate limit (src/http/rate-limit.ts).
+    if (error instanceof AppError && error.problem.status === 401 && app.hasDecorator('countRefusedRequest')) {
+      error = ((await app.countRefusedRequest(request, reply)) as FastifyError | undefined) ?? error;
+    }
     let body: ReturnType<typeof problemBody>;
     if (error instanceof AppError) {
       body = problemBody(error.problem, error.detail, error.errors, error.extensions);
@@ -89,6 +102,13 @@ export function installErrorHandling(app: FastifyInstance) {
       // A tier move's write fence (src/moves/change-capture.ts): reads go on, writes retry shortly.
       body = problemBody(problems.tenantMoving, 'Writes are paused for a moment while this tenant moves; retry shortly');
       reply.header('retry-after', '1');
+    } else if (tenantBusy(error)) {
+      body = problemBody(problems.tenantBusy, 'This tenant already runs as many database statements at once as its plan allows; retry shortly');
+      reply.header('retry-after', '1');
+    } else if (statementTimedOut(error)) {
+      // Not retried by clients on their own (no Retry-After): the same request would run as long again.
+      const limit = request.tenant ? tenantSettings(request.tenant, request.server.platform.config.rateLimit.planOverrides).limits.statementTimeoutMs : undefined;
+      body = problemBody(problems.statementTimeout, 'The request’s database work ran longer than this tenant’s statement timeout', undefined, limit ? { statementTimeoutMs: limit } : undefined);
     } else if (isBusy(error)) {
       request.log.warn({ err: error }, 'tenant database busy');
       body = problemBody(problems.unavailable, 'This tenant’s database is busy; retry shortly');
@@ -124,7 +144,24 @@ export function installErrorHandling(app: FastifyInstance) {
 export function renderFrameworkError(error: FastifyError, reply: FastifyReply) {
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   return reply
+    .headers(apiHeaders)
     .status(status)
     .type('application/problem+json')
     .send(problemBody({ ...problems.invalidRequest, status: status as 400 }, 'The URL is not valid'));
+}
+
+/**
+ * Fastify's `clientErrorHandler`: requests the HTTP parser refuses (an unknown method such as TRACK,
+ * a request line or headers over Node's limit) are answered on the socket itself, as problem+json
+ * with the headers every answer carries rather than Fastify's bare JSON.
+ */
+export function renderClientError(error: NodeJS.ErrnoException, socket: Duplex) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  if (socket.writable) {
+    const body = JSON.stringify(problemBody({ ...problems.invalidRequest, status: status as 400 }, status === 431 ? 'The request line or headers are too large' : 'The request could not be read'));
+    const headers = { ...apiHeaders, 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body), connection: 'close' };
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}`).join('\r\n')}\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }

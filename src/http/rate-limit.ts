@@ -1,77 +1,116 @@
 /**
- * Rate limits, per minute. A tenant request counts against its tenant — all of the tenant's
- * users share one budget — at its plan's limit (src/plans/plan-limits.ts) or its config's; any other request
- * (health, docs, login) counts against its client IP at STRATA_RATE_LIMIT_ANON_PER_MINUTE.
- * A refused request is a 429 problem with Retry-After; every counted one carries X-RateLimit-*.
+ * Rate limits, per minute, each a budget of its own:
+ * - a tenant request counts against its tenant (its plan's or its config's limit) and against its
+ *   user's share of it (STRATA_RATE_LIMIT_USER_SHARE), so one user cannot spend the tenant's minute;
+ * - an authenticated admin request against its admin (STRATA_RATE_LIMIT_ADMIN_PER_MINUTE);
+ * - any other request against its client address (STRATA_RATE_LIMIT_ANON_PER_MINUTE), admin
+ *   routes (their login) in a budget apart from the rest, so junk logins cannot lock operators out;
+ * - a request refused by authentication (401) counts against its address's budget too, and is
+ *   answered 429 once that is spent: spraying bad tokens is throttled like anything anonymous.
+ * A refused request is a 429 problem with Retry-After; every counted one carries X-RateLimit-*
+ * (of the budget with the fewest requests left).
  *
- * With REDIS_URL the counters live in Redis, shared by every instance, under
- * `strata:ratelimit:<db prefix>:` + `tenant:<id>` or `ip:<address>`; without it each process
- * counts for itself.
+ * Counters (counter-store.ts) live in Redis when REDIS_URL is set, under
+ * `strata:ratelimit:<db prefix>:` + `tenant:<id>`, `user:<tenant id>:<user id>`, `admin:<id>`,
+ * `ip:<address>` or `admin-ip:<address>`; else in each process.
  */
-import { once } from 'node:events';
-import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import { isIP } from 'node:net';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { Redis } from 'ioredis';
 import type { Tenant } from '../catalog/catalog-client.js';
 import type { Config } from '../config/config.js';
 import { tenantSettings } from '../settings/tenant-config.js';
+import { type Count, counterStore } from './counter-store.js';
 import { AppError, problems } from './problems.js';
 
 const windowMs = 60_000;
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false: the route is never limited (health probes). */
+    rateLimit?: false;
+  }
+  interface FastifyInstance {
+    /** Counts a request refused by authentication; the 429 to answer instead once its budget is spent. */
+    countRefusedRequest(request: FastifyRequest, reply: FastifyReply): Promise<AppError | undefined>;
+  }
+}
+
 /** The Redis key prefix: the database prefix keeps installations that share a Redis apart. */
 export const rateLimitNamespace = (config: Pick<Config, 'database'>) => `strata:ratelimit:${config.database.prefix}:`;
 
-// Set by app.authenticateTenant (an onRequest hook) on tenant routes; absent on the others.
-const tenantOf = (request: FastifyRequest) => request.tenant as Tenant | undefined;
+/** The client's address; IPv4-mapped IPv6 addresses count as the IPv4 address they carry. */
+export const clientAddress = (request: FastifyRequest) => {
+  const ip = request.ip;
+  return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+};
+const isAdminRoute = (request: FastifyRequest) => request.url.startsWith('/admin');
+const addressKey = (request: FastifyRequest) => `${isAdminRoute(request) ? 'admin-ip' : 'ip'}:${clientAddress(request)}`;
 
-/** The counter a request draws on: its tenant's, or its client IP's when it serves no tenant. */
-export function rateLimitKey(request: FastifyRequest): string {
-  const tenant = tenantOf(request);
-  return tenant ? `tenant:${tenant.id}` : `ip:${normalizeIP(request.ip)}`;
+/** Requests already counted before they were refused (e.g. a wrong password). */
+const charged = new WeakSet<FastifyRequest>();
+
+interface Budget {
+  key: string;
+  max: number;
 }
 
 export const rateLimitPlugin = fp<{ config: Config }>(
   async (app, { config }) => {
-    const { anonymousPerMinute, planOverrides } = config.rateLimit;
-    const redis = config.redisUrl ? await connect(config.redisUrl, app.log) : undefined;
-    if (redis) app.addHook('onClose', () => redis.quit().then(() => undefined, () => redis.disconnect()));
+    const { anonymousPerMinute, adminPerMinute, userShare, planOverrides } = config.rateLimit;
+    const store = await counterStore(config.redisUrl, rateLimitNamespace(config), app.log);
+    app.addHook('onClose', () => store.close());
 
-    await app.register(fastifyRateLimit, {
-      // After onRequest, where tenant routes authenticate (so the tenant is known), and before
-      // validation (so malformed requests count too). Requests refused by authentication are not
-      // counted: they never reach this hook.
-      hook: 'preValidation',
-      timeWindow: windowMs,
-      keyGenerator: rateLimitKey,
-      max: (request) => {
-        const tenant = tenantOf(request);
-        return tenant ? tenantSettings(tenant, planOverrides).limits.requestsPerMinute : anonymousPerMinute;
-      },
-      redis,
-      nameSpace: rateLimitNamespace(config),
-      // When Redis fails, requests are served uncounted (fail open) rather than refused: limits
-      // share capacity fairly between tenants, they guard no data, and an API down because its
-      // limiter's store is down is worse than a few unmetered minutes. (Per-process counters as
-      // a fallback would still multiply every limit by the number of instances.)
-      skipOnError: true,
-      // Counters kept in process without Redis; the least recently used go first when full.
-      cache: 20_000,
-      errorResponseBuilder: (_request, context) =>
-        new AppError(problems.rateLimited, `Rate limit exceeded, retry in ${context.after}`),
+    /** The budgets a request draws on; set by the auth hooks (onRequest) before this runs. */
+    function budgets(request: FastifyRequest): Budget[] {
+      const tenant = request.tenant as Tenant | undefined;
+      if (tenant) {
+        const perMinute = tenantSettings(tenant, planOverrides).limits.requestsPerMinute;
+        return [
+          { key: `tenant:${tenant.id}`, max: perMinute },
+          { key: `user:${tenant.id}:${request.claims.sub}`, max: Math.max(1, Math.ceil(perMinute * userShare)) },
+        ];
+      }
+      if (request.admin) return [{ key: `admin:${request.admin.id}`, max: adminPerMinute }];
+      return [{ key: addressKey(request), max: anonymousPerMinute }];
+    }
+
+    /** Counts the request against `spent`; the 429 to answer when any budget is over. */
+    async function charge(reply: FastifyReply, spent: Budget[]): Promise<AppError | undefined> {
+      const counts = await store.take(
+        spent.map((b) => b.key),
+        spent.map((b) => b.max),
+        windowMs,
+      );
+      if (!counts) return undefined; // the store failed: served uncounted
+      let tightest = 0;
+      spent.forEach((b, i) => {
+        if (b.max - counts[i]!.count < spent[tightest]!.max - counts[tightest]!.count) tightest = i;
+      });
+      const { max } = spent[tightest]!;
+      const { count, resetMs }: Count = counts[tightest]!;
+      const reset = Math.max(1, Math.ceil(resetMs / 1000));
+      reply.header('x-ratelimit-limit', max).header('x-ratelimit-remaining', Math.max(0, max - count)).header('x-ratelimit-reset', reset);
+      if (count <= max) return undefined;
+      reply.header('retry-after', reset);
+      return new AppError(problems.rateLimited, `Rate limit exceeded, retry in ${reset} seconds`);
+    }
+
+    // After onRequest, where routes authenticate (so the tenant or admin is known), and before
+    // validation (so malformed requests count too). Decided per route once, not per request.
+    const limit = async (request: FastifyRequest, reply: FastifyReply) => {
+      charged.add(request);
+      const refusal = await charge(reply, budgets(request));
+      if (refusal) throw refusal;
+    };
+    app.addHook('onRoute', (route) => {
+      if (route.config?.rateLimit === false) return;
+      route.preValidation = [limit, ...[route.preValidation ?? []].flat()] as typeof route.preValidation;
     });
+
+    app.decorate('countRefusedRequest', async (request: FastifyRequest, reply: FastifyReply) =>
+      charged.has(request) ? undefined : charge(reply, [{ key: addressKey(request), max: anonymousPerMinute }]),
+    );
   },
   { name: 'strata-rate-limit' },
 );
-
-async function connect(url: string, log: FastifyBaseLogger): Promise<Redis> {
-  // No offline queue and a short command timeout: while Redis is away or slow, a check fails at
-  // once (and is skipped, see skipOnError) instead of holding the request. ioredis reconnects.
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 500 });
-  redis.on('error', (err) => log.warn({ err }, 'rate limit redis error'));
-  // Boot waits for the first connection so counting starts with the first request, but goes on
-  // without it: an unreachable Redis must not keep the API from starting.
-  await once(redis, 'ready').catch(() => log.warn('rate limit redis unreachable at boot; requests are not counted until it answers'));
-  return redis;
-}

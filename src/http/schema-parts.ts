@@ -1,8 +1,48 @@
 /** Schema pieces every resource uses, defined once. */
+import type { FastifySchemaCompiler } from 'fastify';
+import { validatorCompiler as zodValidatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
-/** Trimmed text. PostgreSQL text cannot hold NUL: refused here, or the write would fail as a 500. */
-export const text = () => z.string().trim().refine((s) => !s.includes('\0'), 'must not contain NUL characters');
+/** Trimmed text (unstorable characters are refused for every field by `validatorCompiler`). */
+export const text = () => z.string().trim();
+
+/**
+ * Strings PostgreSQL and Prisma cannot store: a NUL (text cannot hold one) or a lone UTF-16
+ * surrogate (JSON allows `"\ud800"`, Prisma's engine refuses it). Either would fail the write as a 500.
+ */
+// With the u flag a paired surrogate is one code point (not Cs); only an unpaired one matches.
+const unstorable = (s: string) => /[\0\p{Cs}]/u.test(s);
+
+/**
+ * Deeper than any input of the API nests. JSON.parse takes any depth; walking (and validating) a
+ * body of 100,000 nested arrays would exhaust the stack and answer 500.
+ */
+export const maxInputDepth = 32;
+
+/** Every string, and every member name, in a parsed body, query, params or headers object. */
+function refuseUnstorable(value: unknown, ctx: z.RefinementCtx, path: PropertyKey[] = []) {
+  if (typeof value === 'string') {
+    if (unstorable(value)) ctx.addIssue({ code: 'custom', path, message: 'must not contain NUL characters or unpaired UTF-16 surrogates' });
+  } else if (typeof value === 'object' && value !== null) {
+    if (path.length >= maxInputDepth) {
+      ctx.addIssue({ code: 'custom', path, message: `nests too deeply (at most ${maxInputDepth} levels)` });
+      return;
+    }
+    for (const [key, member] of Object.entries(value)) {
+      if (unstorable(key)) ctx.addIssue({ code: 'custom', path, message: 'member names must not contain NUL characters or unpaired UTF-16 surrogates' });
+      else refuseUnstorable(member, ctx, [...path, key]);
+    }
+  }
+}
+
+const storable = z.unknown().superRefine((value, ctx) => refuseUnstorable(value, ctx));
+
+/**
+ * The app's validator compiler: every route's input is checked for unstorable strings and for
+ * nesting beyond maxInputDepth before its own schema runs, so no route, present or future, can let
+ * one reach the database or its validation.
+ */
+export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = (route) => zodValidatorCompiler({ ...route, schema: storable.pipe(route.schema) });
 
 /** The paging part of every list query: a capped page size and an opaque keyset cursor. */
 export const pageQuery = {

@@ -15,6 +15,7 @@ import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import {
   asynchronousCommit,
+  bypassCheck,
   mark,
   migrationLockKey,
   recorded,
@@ -49,6 +50,7 @@ ${t.pending.map((m) => recorded(t.schema, m)).join('\n')}`,
     // COMMIT travels with the batch: after a failed statement the server skips the rest of it.
     const result = await client.query(`BEGIN;
 SELECT ${settings(options, 'pg_catalog', true)}, ${asynchronousCommit}, ${locks};
+${bypassCheck(ordered.flatMap((t) => t.pending))}
 ${work.join('\n')}
 COMMIT;`);
     const applied = new Map<string, AppliedMigration[]>(ordered.map((t) => [t.schema, []]));

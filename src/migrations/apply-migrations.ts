@@ -93,6 +93,24 @@ export function settings(options: Pick<ApplyOptions, 'lockTimeoutMs' | 'statemen
 }
 
 /**
+ * Sent ahead of tenant migrations that change rows. Every tenant table forces row security on its
+ * owner, so a migration's UPDATE or INSERT … SELECT reaches every tenant's rows only as a role that
+ * bypasses it (bootstrap-server.ts grants the owner BYPASSRLS); without that it would change no
+ * row and still succeed. Refusing is the only safe answer. DDL is not filtered by row security.
+ */
+export const bypassCheck = (migrations: MigrationFolder[]) => (migrations.some(changesRows) ? bypassCheckSql : '');
+
+/** Data statements, outside comments; `ON DELETE` / `ON UPDATE` of a foreign key are not. */
+const changesRows = (m: MigrationFolder) => /(?<!\bON\s+)\b(UPDATE|DELETE)\b|\b(INSERT|MERGE|COPY)\b/i.test(m.sql.replace(/--.*$/gm, ''));
+
+const bypassCheckSql = `DO $check$ BEGIN
+  IF NOT (SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    RAISE EXCEPTION 'role % lacks BYPASSRLS: tenant migrations would not see every row. Start Strata once with a superuser DATABASE_URL (it grants it at boot)', current_user
+      USING ERRCODE = '42501';
+  END IF;
+END $check$;`;
+
+/**
  * A migration transaction does not wait for its commit record to reach disk. Waiting for the
  * flush was a third of a fleet run's time. This is safe because the migration and its history row
  * share one transaction: a crash can lose only whole recently committed transactions, never one
@@ -134,6 +152,7 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
     const run = stop === -1 ? pending : pending.slice(0, stop);
     // Default privileges, set before the target's first migration, cover every later table.
     const access = run.length > 0 && history.length === 0 ? runtimeAccess(options, schema, table) : '';
+    const check = options.runtimeRole ? bypassCheck(run) : '';
     const applied: AppliedMigration[] = [];
     if (batched && run.length > 0) {
       inBatch = true;
@@ -141,8 +160,9 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
         ? [recordedBaseline(options.schema, options.baseline), ...run.slice(options.baseline.covers.length).map((m) => recorded(options.schema, m))]
         : run.map((m) => recorded(options.schema, m));
       // COMMIT travels with the batch: after a failed statement the server skips the rest of it.
-      applied.push(...recordedRows(await client.query(`${access}\n${steps.join('\n')}\nCOMMIT;`)));
+      applied.push(...recordedRows(await client.query(`${check}\n${access}\n${steps.join('\n')}\nCOMMIT;`)));
     } else {
+      if (check) await client.query(check);
       if (access) await client.query(access);
       for (const migration of run) applied.push(...recordedRows(await runOne(client, migration, recorded(options.schema, migration))));
       await client.query('COMMIT');
@@ -213,7 +233,7 @@ async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOpti
     // Another runner may have finished it while this one waited for the lock.
     const done = (await readHistory(client, options.schema)).some((h) => h.name === migration.name);
     if (done) return [];
-    if (options.runtimeRole) await client.query(runtimeAccess(options, schema, table));
+    if (options.runtimeRole) await client.query(`${bypassCheck([migration])}\n${runtimeAccess(options, schema, table)}`);
     const statements = migration.sql
       .split(/;[ \t]*$/m)
       .map((statement) => statement.trim())

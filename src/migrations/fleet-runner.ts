@@ -3,7 +3,8 @@
  * reused across all the targets (schemas) of a database, the histories of a database's targets read
  * together with no lock, schemas that need the same kind of work applied several per transaction,
  * lock timeouts retried with backoff, and one failing target reported without stopping the others
- * (unless asked to halt).
+ * (unless asked to halt). A server that cannot be connected to fails its own targets as unreachable,
+ * after one attempt, and the run goes on everywhere else.
  */
 import pg from 'pg';
 import type { ProgressReporter } from '../progress/progress-reporter.js';
@@ -12,7 +13,8 @@ import { applyBatch } from './apply-batch.js';
 import type { Baseline } from './baseline.js';
 import { applyMigrations, MigrationError, pendingFor, readHistory, type History } from './apply-migrations.js';
 import { readHistories } from './fleet-history.js';
-import type { MigrationTarget } from './fleet-targets.js';
+import type { MigrationTarget, PooledTenants } from './fleet-targets.js';
+import { describeWave, splitWaves, type WaveSpec } from './fleet-waves.js';
 import { isTransactional, type MigrationFolder } from './migration-files.js';
 
 export interface FleetOptions {
@@ -23,6 +25,8 @@ export interface FleetOptions {
   concurrency?: number;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
+  /** How long opening an owner connection may take before its server counts as unreachable. */
+  connectTimeoutMs?: number;
   /** Attempts after a lock timeout or deadlock, with exponential backoff. */
   lockRetries?: number;
   /** Schema targets applied together in one transaction (see apply-batch.ts); 1 turns batching off. */
@@ -33,15 +37,21 @@ export interface FleetOptions {
 }
 
 export interface ApplyFleetOptions extends FleetOptions {
-  /** Apply to this many tenant targets first; stop there if any of them fails. */
-  canary?: number;
+  /** Tenant targets in waves (see fleet-waves.ts); a wave with a failure stops the later ones. */
+  waves?: WaveSpec;
   haltOnError?: boolean;
 }
 
 export interface TargetReport {
   target: string;
   kind: MigrationTarget['kind'];
+  /** Catalog name of the target's server. */
+  server: string;
+  /** Failed because its server could not be connected to (nothing was tried on the target). */
+  unreachable?: boolean;
   status: 'current' | 'applied' | 'failed' | 'skipped';
+  /** Its wave, from 1 (absent for the catalog, which runs before every wave). */
+  wave?: number;
   applied: string[];
   migration?: string;
   error?: string;
@@ -54,12 +64,19 @@ export interface FleetReport {
   halted: boolean;
   durationMs: number;
   counts: Record<TargetReport['status'], number>;
+  /** Per wave, in order: its size and outcome (a wave after a failed one is all skipped). */
+  waves: ({ wave: number; targets: number } & Record<TargetReport['status'], number>)[];
   targets: TargetReport[];
 }
 
 export interface TargetState {
   target: string;
   kind: MigrationTarget['kind'];
+  server: string;
+  /** Its server could not be connected to: `error` says why. */
+  unreachable?: boolean;
+  /** Pooled tables: the tenants whose rows they hold. */
+  carries?: PooledTenants;
   applied: number;
   lastApplied: string | null;
   pending: string[];
@@ -71,6 +88,15 @@ export interface TargetState {
 }
 
 const retryable = new Set(['55P03', '40P01']);
+/** A missing database is one target's problem (a dedicated tenant's); any other connect failure is its server's. */
+const missingDatabase = '3D000';
+
+export class ServerUnreachableError extends Error {
+  constructor(server: ServerRecord, reason: string, cause?: unknown) {
+    super(`server ${server.name} (${server.host}:${server.port}) is unreachable: ${reason}`, { cause });
+    this.name = 'ServerUnreachableError';
+  }
+}
 const errorCode = (err: unknown) => (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
 
 /** Targets of one database that one worker takes together, so their histories are read at once. */
@@ -115,6 +141,8 @@ async function forEachUnit(
   await Promise.all(
     [...byServer.values()].map(async (queue) => {
       const server = queue[0]!.server;
+      // Set by the first connect that fails for the server itself: the rest of its targets fail at once.
+      let down: ServerUnreachableError | undefined;
       let next = 0;
       const workers = Math.max(1, Math.min(options.concurrency ?? 4, server.maxConnections, queue.length));
       await Promise.all(
@@ -128,10 +156,21 @@ async function forEachUnit(
               open.delete(oldest);
               await stale.end().catch(() => undefined);
             }
-            const client = new pg.Client({ ...connectionConfig(server, 'owner', database), application_name: 'strata-migrate' });
+            if (down) throw down;
+            const client = new pg.Client({
+              ...connectionConfig(server, 'owner', database),
+              application_name: 'strata-migrate',
+              connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+            });
             // A connection the server dropped is forgotten; the next target opens a fresh one.
             client.on('error', () => open.delete(database));
-            await client.connect();
+            try {
+              await client.connect();
+            } catch (err) {
+              if (errorCode(err) === missingDatabase) throw err;
+              down ??= new ServerUnreachableError(server, (err as Error).message || String(errorCode(err)), err);
+              throw down;
+            }
             open.set(database, client);
             return client;
           };
@@ -160,13 +199,28 @@ async function knownHistories(unit: Unit, client: pg.Client): Promise<Map<string
 
 export async function inspectFleet(targets: MigrationTarget[], options: FleetOptions): Promise<TargetState[]> {
   const states = new Map<MigrationTarget, TargetState>();
+  const blank = (target: MigrationTarget): TargetState => ({
+    target: target.id,
+    kind: target.kind,
+    server: target.server.name,
+    applied: 0,
+    lastApplied: null,
+    pending: [],
+    changed: [],
+    unknown: [],
+    ...(target.carries && { carries: target.carries }),
+  });
   options.progress?.start(targets.length, 'inspecting');
-  await forEachUnit(unitsOf(targets), options, options.signal ?? new AbortController().signal, async (unit, connection) => {
+  for (const target of targets.filter((t) => t.unreachable)) {
+    states.set(target, { ...blank(target), unreachable: true, error: new ServerUnreachableError(target.server, target.unreachable!).message });
+  }
+  const reachable = targets.filter((t) => !t.unreachable);
+  await forEachUnit(unitsOf(reachable), options, options.signal ?? new AbortController().signal, async (unit, connection) => {
     const histories = await connection()
       .then((client) => knownHistories(unit, client))
       .catch(() => new Map<string, History>());
     for (const target of unit.targets) {
-      const state: TargetState = { target: target.id, kind: target.kind, applied: 0, lastApplied: null, pending: [], changed: [], unknown: [] };
+      const state = blank(target);
       try {
         const history = histories.get(target.schema) ?? (await readHistory(await connection(), target.schema));
         const files = new Map(options.migrations[target.stream].map((m) => [m.name, m]));
@@ -178,6 +232,7 @@ export async function inspectFleet(targets: MigrationTarget[], options: FleetOpt
         state.pending = [...files.keys()].filter((name) => !done.has(name)).sort();
       } catch (err) {
         state.error = (err as Error).message;
+        if (err instanceof ServerUnreachableError) state.unreachable = true;
       }
       states.set(target, state);
       options.progress?.report({ event: 'target.inspected', ...state });
@@ -186,47 +241,69 @@ export async function inspectFleet(targets: MigrationTarget[], options: FleetOpt
   return targets.flatMap((t) => states.get(t) ?? []);
 }
 
+/** A target that has work to do (or will fail trying) and so tests the migrations; unreachable ones test nothing. */
+const hasWork = (s: TargetState) => !s.unreachable && Boolean(s.pending.length || s.changed.length || s.unknown.length || s.error);
+
 export async function applyFleet(targets: MigrationTarget[], options: ApplyFleetOptions): Promise<FleetReport> {
   const began = performance.now();
   const reports = new Map<MigrationTarget, TargetReport>();
   const halt = new AbortController();
   const stop = options.signal ? AbortSignal.any([options.signal, halt.signal]) : halt.signal;
-  const catalogTargets = targets.filter((t) => t.stream === 'catalog');
   const tenantTargets = targets.filter((t) => t.stream === 'tenant');
-  const waves = [catalogTargets];
-  if (options.canary) waves.push(tenantTargets.slice(0, options.canary), tenantTargets.slice(options.canary));
-  else waves.push(tenantTargets);
+  let tenantWaves = [tenantTargets];
+  if (options.waves?.sizes.length) {
+    // Waves count targets with work, so a canary of targets already current proves nothing.
+    const states = await inspectFleet(tenantTargets, { ...options, progress: undefined });
+    const working = new Set(states.filter(hasWork).map((s) => s.target));
+    tenantWaves = splitWaves(tenantTargets, options.waves, (t) => working.has(t.id));
+  }
+  const waveOf = new Map(tenantWaves.flatMap((wave, i) => wave.map((t) => [t, i + 1] as const)));
 
   const record = (target: MigrationTarget, report: TargetReport) => {
-    reports.set(target, report);
-    options.progress?.report({ event: `target.${report.status}`, ...report });
+    reports.set(target, { ...report, ...(waveOf.has(target) && { wave: waveOf.get(target) }) });
+    options.progress?.report({ event: `target.${report.status}`, ...reports.get(target) });
     if (report.status === 'failed' && options.haltOnError) halt.abort();
   };
+  const outcome = (wave: MigrationTarget[]) => {
+    const counts = { current: 0, applied: 0, failed: 0, skipped: 0 };
+    for (const t of wave) counts[reports.get(t)?.status ?? 'skipped']++;
+    return counts;
+  };
   options.progress?.start(targets.length, 'migrating');
-  for (const [index, wave] of waves.entries()) {
-    if (stop.aborted) break;
-    await forEachUnit(unitsOf(wave), options, stop, (unit, connection) => applyUnit(unit, connection, options, stop, record));
-    const failedInWave = wave.some((t) => reports.get(t)?.status === 'failed');
-    const isCanaryWave = options.canary !== undefined && index === 1;
-    // The catalog stream and the canaries gate everything after them.
-    if (failedInWave && (index === 0 || isCanaryWave)) halt.abort();
+  // The catalog stream runs first and gates every wave, as each wave gates the next.
+  for (const [index, wave] of [targets.filter((t) => t.stream === 'catalog'), ...tenantWaves].entries()) {
+    if (stop.aborted || wave.length === 0) continue;
+    const numbered = index > 0 && tenantWaves.length > 1;
+    if (numbered) options.progress?.report({ event: 'wave.started', wave: index, waves: tenantWaves.length, targets: wave.length, message: `wave ${index}/${tenantWaves.length}: ${describeWave(wave)}` }, false);
+    for (const target of wave.filter((t) => t.unreachable)) {
+      record(target, failure(target, new ServerUnreachableError(target.server, target.unreachable!), performance.now()));
+    }
+    const reachable = wave.filter((t) => !t.unreachable);
+    await forEachUnit(unitsOf(reachable), options, stop, (unit, connection) => applyUnit(unit, connection, options, stop, record));
+    // A down server says nothing about the migrations: its targets do not gate the others.
+    const failedInWave = wave.some((t) => reports.get(t)?.status === 'failed' && !reports.get(t)?.unreachable);
+    if (numbered) {
+      const counts = outcome(wave);
+      const tail = failedInWave && index < tenantWaves.length ? '; stopping, the later waves are skipped' : '';
+      options.progress?.report({ event: 'wave.finished', wave: index, ...counts, message: `wave ${index}/${tenantWaves.length}: ${counts.applied} migrated, ${counts.current} current, ${counts.failed} failed${tail}` }, false);
+    }
+    if (failedInWave && index < tenantWaves.length) halt.abort();
   }
 
-  const all = targets.map(
-    (t) => reports.get(t) ?? { target: t.id, kind: t.kind, status: 'skipped' as const, applied: [], ms: 0 },
-  );
+  const all = targets.map((t) => reports.get(t) ?? { ...report(t, 'skipped', [], performance.now()), ...(waveOf.has(t) && { wave: waveOf.get(t) }) });
   const counts = { current: 0, applied: 0, failed: 0, skipped: 0 };
   for (const r of all) counts[r.status]++;
-  const report: FleetReport = {
+  const fleet: FleetReport = {
     ok: counts.failed === 0 && counts.skipped === 0,
     interrupted: options.signal?.aborted ?? false,
     halted: halt.signal.aborted,
     durationMs: Math.round(performance.now() - began),
     counts,
+    waves: tenantWaves.map((wave, i) => ({ wave: i + 1, targets: wave.length, ...outcome(wave) })),
     targets: all,
   };
-  options.progress?.finish({ event: 'run.finished', ok: report.ok, durationMs: report.durationMs, ...counts });
-  return report;
+  options.progress?.finish({ event: 'run.finished', ok: fleet.ok, durationMs: fleet.durationMs, ...counts });
+  return fleet;
 }
 
 /** Schema targets with history whose pending migrations all run in a transaction can share one. */
@@ -290,6 +367,7 @@ async function applyUnit(
 const report = (target: MigrationTarget, status: TargetReport['status'], applied: string[], since: number): TargetReport => ({
   target: target.id,
   kind: target.kind,
+  server: target.server.name,
   status,
   applied,
   ms: Math.round(performance.now() - since),
@@ -300,6 +378,7 @@ function failure(target: MigrationTarget, err: unknown, since: number): TargetRe
     ...report(target, 'failed', [], since),
     migration: err instanceof MigrationError ? err.migration : undefined,
     error: (err as Error).message,
+    ...(err instanceof ServerUnreachableError ? { unreachable: true } : {}),
   };
 }
 

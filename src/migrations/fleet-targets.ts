@@ -19,13 +19,29 @@ export interface MigrationTarget {
   database: string;
   schema: string;
   tenantSlug?: string;
+  /** Set when discovery could not reach the target's server: the runner reports it unreachable at once. */
+  unreachable?: string;
+  /** Pooled tables only: the live tenants whose rows they hold (a failure there is every one's). */
+  carries?: PooledTenants;
 }
+
+export interface PooledTenants {
+  count: number;
+  /** The first few slugs, in order. */
+  slugs: string[];
+}
+
+/** How many slugs `plan` and `status` name per pooled target. */
+const sampleSize = 3;
 
 export interface TargetFilter {
   tenant?: string[];
   tier?: TargetKind[];
   server?: string[];
 }
+
+/** Stands for a server's spare schemas when they could not be listed (its server unreachable). */
+export const unlistedSparesId = (serverName: string) => `spare:${serverName}:*`;
 
 /** Names of the spare schemas in a server's tenants database. */
 export type SpareLister = (server: ServerRecord) => Promise<string[]>;
@@ -43,15 +59,24 @@ export async function discoverTargets(
     select: { slug: true, tier: true, serverId: true, schemaName: true, databaseName: true },
     orderBy: [{ serverId: 'asc' }, { databaseName: 'asc' }, { schemaName: 'asc' }],
   });
+  const livePooled = { tier: 'pooled', status: { not: 'deleted' } } as const;
+  const [pooledCounts, pooledSamples] = await Promise.all([
+    catalog.tenant.groupBy({ by: ['serverId'], where: livePooled, _count: { _all: true } }),
+    Promise.all(servers.map((s) => catalog.tenant.findMany({ where: { ...livePooled, serverId: s.id }, select: { slug: true }, orderBy: { slug: 'asc' }, take: sampleSize }))),
+  ]);
   const targets: MigrationTarget[] = [
     { id: 'catalog', kind: 'catalog', stream: 'catalog', server: catalogTarget.server, database: catalogTarget.database, schema: 'public' },
-    ...servers.map((server) => ({
+    ...servers.map((server, i) => ({
       id: `pooled:${server.name}`,
       kind: 'pooled' as const,
       stream: 'tenant' as const,
       server,
       database: server.tenantsDatabase,
       schema: 'public',
+      carries: {
+        count: pooledCounts.find((c) => c.serverId === server.id)?._count._all ?? 0,
+        slugs: pooledSamples[i]!.map((t) => t.slug),
+      },
     })),
     ...tenants.map((t) => ({
       id: `${t.tier}:${t.slug}`,
@@ -63,15 +88,18 @@ export async function discoverTargets(
       tenantSlug: t.slug,
     })),
   ];
-  for (const server of listSpares ? servers : []) {
-    for (const schema of await listSpares!(server)) {
-      targets.push({ id: `spare:${server.name}:${schema}`, kind: 'spare', stream: 'tenant', server, database: server.tenantsDatabase, schema });
+  const wanted = (t: Pick<MigrationTarget, 'kind' | 'server' | 'tenantSlug'>) =>
+    (!filter.tenant?.length || (t.tenantSlug !== undefined && filter.tenant.includes(t.tenantSlug))) &&
+    (!filter.tier?.length || filter.tier.includes(t.kind)) &&
+    (!filter.server?.length || filter.server.includes(t.server.name));
+  // Only servers the filter selects are asked for their spares: a down server elsewhere is none of this run's business.
+  for (const server of listSpares ? servers.filter((server) => wanted({ kind: 'spare', server })) : []) {
+    const spare = { kind: 'spare', stream: 'tenant', server, database: server.tenantsDatabase } as const;
+    try {
+      for (const schema of await listSpares!(server)) targets.push({ ...spare, id: `spare:${server.name}:${schema}`, schema });
+    } catch (err) {
+      targets.push({ ...spare, id: unlistedSparesId(server.name), schema: '', unreachable: (err as Error).message });
     }
   }
-  return targets.filter(
-    (t) =>
-      (!filter.tenant?.length || (t.tenantSlug !== undefined && filter.tenant.includes(t.tenantSlug))) &&
-      (!filter.tier?.length || filter.tier.includes(t.kind)) &&
-      (!filter.server?.length || filter.server.includes(t.server.name)),
-  );
+  return targets.filter(wanted);
 }

@@ -11,7 +11,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { escapeIdentifier } from 'pg';
+import { escapeIdentifier, escapeLiteral } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyOut, copyTable, countRows } from '../transfer/copy-table.js';
 import { tableChecksum, type TableChecksum } from '../transfer/table-checksum.js';
@@ -39,6 +39,40 @@ const keyMatch = (a: string, b: string, table: TenantTable) => table.primaryKey.
 const chunkSize = 1000;
 /** A JSON array of values that are JSON text already (as PostgreSQL wrote them). */
 const jsonArray = (items: string[]) => `[${items.join(',')}]`;
+
+/** The json and jsonb columns of each table of a location, with their type. */
+type JsonColumns = Map<string, { name: string; type: 'json' | 'jsonb' }[]>;
+
+async function jsonColumns(side: Side): Promise<JsonColumns> {
+  const { rows } = await side.client.query<{ table: string; name: string; type: 'json' | 'jsonb' }>(
+    `SELECT c.relname AS table, a.attname AS name, format_type(a.atttypid, NULL) AS type
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.atttypid IN ('json'::regtype, 'jsonb'::regtype)`,
+    [side.schema],
+  );
+  const out: JsonColumns = new Map();
+  for (const row of rows) out.set(row.table, [...(out.get(row.table) ?? []), row]);
+  return out;
+}
+
+/**
+ * A row as jsonb, its json(b) columns carried as their text: in `to_jsonb(t)` a JSON null and an
+ * SQL NULL are the same, and jsonb_populate_recordset makes both SQL NULL (which a NOT NULL
+ * column refuses). As text they differ: "null" against null.
+ */
+const rowJson = (alias: string, json: { name: string }[] = []) =>
+  json.length
+    ? `(to_jsonb(${alias}) || jsonb_build_object(${json.map((c) => `${escapeLiteral(c.name)}, to_jsonb(${alias}.${escapeIdentifier(c.name)}::text)`).join(', ')}))`
+    : `to_jsonb(${alias})`;
+
+/** The select list reading rows written by rowJson back (from jsonb_populate_recordset aliased `r`). */
+const columnsFromRowJson = (table: TenantTable, json: { name: string; type: string }[] = []) =>
+  table.columns
+    .map((c) => {
+      const j = json.find((x) => x.name === c);
+      return j ? `(r.${escapeIdentifier(c)} #>> '{}')::${j.type}` : `r.${escapeIdentifier(c)}`;
+    })
+    .join(', ');
 
 /** Removes every row of the tenant from a location (children first), inside its tenant transaction. */
 export async function clearTenantRows(side: Side, tables: TenantTable[], tenantId: string): Promise<void> {
@@ -106,8 +140,8 @@ export async function bulkCopy(options: {
 
 /**
  * Into a target the tenant has to itself (its schema or database, not yet routed to), rows go
- * straight in with COPY FROM, which forced row security refuses even to the table owner: FORCE is
- * lifted for this transaction only. DDL is transactional, so a crash or rollback never leaves it
+ * straight in with COPY FROM, which forced row security refuses to an owner without BYPASSRLS (a
+ * server bootstrapped before the owner had it): FORCE is lifted for this transaction only. DDL is transactional, so a crash or rollback never leaves it
  * lifted, and it binds only the owner: tenant traffic (the runtime role) is under RLS regardless.
  * ~1.4x faster than the staging-table route copyTable must take into shared pooled tables.
  */
@@ -171,6 +205,7 @@ export async function catchUpPass(options: {
     async () => {
       const result: PassResult = { keys: 0, upserted: 0, deleted: 0 };
       await inTenantTransaction(target.client, tenantId, async () => {
+        const json = await jsonColumns(source);
         const deletions: { table: TenantTable; keys: string[] }[] = [];
         const applied: { table: TenantTable; present: string[]; gone: string[] }[] = [];
         // Upserts go referenced tables first, deletions referencing tables first (below), so every
@@ -187,7 +222,7 @@ export async function catchUpPass(options: {
           for (let i = 0; i < changed.length; i += chunkSize) {
             const keys = changed.slice(i, i + chunkSize).map((r) => r.key);
             const { rows } = await source.client.query<{ key: string; row: string | null }>(
-              `SELECT k.key::text AS key, to_jsonb(t)::text AS row
+              `SELECT k.key::text AS key, ${rowJson('t', json.get(table.name))}::text AS row
                  FROM jsonb_array_elements($1::jsonb) AS k(key)
                  CROSS JOIN LATERAL jsonb_populate_record(NULL::${qualified(source.schema, table.name)}, k.key) AS p
                  LEFT JOIN ${qualified(source.schema, table.name)} AS t ON ${keyMatch('t', 'p', table)}`,
@@ -196,14 +231,14 @@ export async function catchUpPass(options: {
             const present = rows.filter((r) => r.row !== null).map((r) => r.row!);
             const absent = rows.filter((r) => r.row === null).map((r) => r.key);
             gone.push(...absent);
-            if (present.length) result.upserted += await upsertRows(target, table, present);
+            if (present.length) result.upserted += await upsertRows(target, table, present, json.get(table.name));
             if (options.verify === 'keys') applied.push({ table, present, gone: absent });
           }
           if (gone.length) deletions.push({ table, keys: gone });
         }
         for (const { table, keys } of deletions.reverse()) result.deleted += await deleteRows(target, table, keys);
         if (options.verify === 'checksums') result.verified = await verifyTables(source, target, tables, tenantId);
-        if (options.verify === 'keys') await verifyKeys(target, applied);
+        if (options.verify === 'keys') await verifyKeys(target, applied, json);
       });
       await consumeChanges(source, tenantId);
       return result;
@@ -212,12 +247,12 @@ export async function catchUpPass(options: {
   );
 }
 
-async function upsertRows(target: Side, table: TenantTable, rows: string[]): Promise<number> {
+async function upsertRows(target: Side, table: TenantTable, rows: string[], json?: { name: string; type: string }[]): Promise<number> {
   const columns = table.columns.map((c) => escapeIdentifier(c)).join(', ');
   const updates = table.columns.filter((c) => !table.primaryKey.includes(c)).map((c) => `${escapeIdentifier(c)} = EXCLUDED.${escapeIdentifier(c)}`);
   const { rowCount } = await target.client.query(
     `INSERT INTO ${qualified(target.schema, table.name)} (${columns}) OVERRIDING SYSTEM VALUE
-     SELECT ${columns} FROM jsonb_populate_recordset(NULL::${qualified(target.schema, table.name)}, $1::jsonb)
+     SELECT ${columnsFromRowJson(table, json)} FROM jsonb_populate_recordset(NULL::${qualified(target.schema, table.name)}, $1::jsonb) AS r
      ON CONFLICT (${table.primaryKey.map((c) => escapeIdentifier(c)).join(', ')})
      ${updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'}`,
     [jsonArray(rows)],
@@ -251,7 +286,7 @@ async function verifyTables(source: Side, target: Side, tables: TenantTable[], t
 }
 
 /** Each applied key on the target: the source's row exactly (as jsonb, compared by PostgreSQL), or no row. */
-async function verifyKeys(target: Side, applied: { table: TenantTable; present: string[]; gone: string[] }[]) {
+async function verifyKeys(target: Side, applied: { table: TenantTable; present: string[]; gone: string[] }[], json: JsonColumns) {
   const mismatches: string[] = [];
   for (const { table, present, gone } of applied) {
     const name = qualified(target.schema, table.name);
@@ -259,7 +294,7 @@ async function verifyKeys(target: Side, applied: { table: TenantTable; present: 
       `SELECT (SELECT count(*)::int FROM jsonb_array_elements($1::jsonb) AS s(row)
                 CROSS JOIN LATERAL jsonb_populate_record(NULL::${name}, s.row) AS p
                 LEFT JOIN ${name} AS t ON ${keyMatch('t', 'p', table)}
-               WHERE to_jsonb(t) IS DISTINCT FROM s.row) AS differing,
+               WHERE ${rowJson('t', json.get(table.name))} IS DISTINCT FROM s.row) AS differing,
               (SELECT count(*)::int FROM jsonb_populate_recordset(NULL::${name}, $2::jsonb) AS k
                 JOIN ${name} AS t ON ${keyMatch('t', 'k', table)}) AS lingering`,
       [jsonArray(present), jsonArray(gone)],

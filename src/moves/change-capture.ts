@@ -167,6 +167,19 @@ export async function stopCapture(client: pg.ClientBase, schema: string, tenantI
 }
 
 /**
+ * Stops capture and lifts the fence under the write barrier (a rolled-back move): a write in
+ * flight commits before the log is cleared, so none of its change-log rows outlive the capture.
+ */
+export async function liftCapture(client: pg.ClientBase, schema: string, tables: TenantTable[], tenantId: string): Promise<void> {
+  const exists = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [captureSchema]);
+  if (!exists.rowCount) return;
+  await underWriteBarrier(client, schema, tables, async () => {
+    await client.query(`DELETE FROM ${captureSchema}.changes WHERE tenant_id = $1 AND schema_name = $2`, [tenantId, schema]);
+    await client.query(`DELETE FROM ${captureSchema}.moving WHERE tenant_id = $1 AND schema_name = $2`, [tenantId, schema]);
+  });
+}
+
+/**
  * Runs `clear` (which deletes the tenant's rows) inside the caller's transaction with the fence
  * lifted for that transaction alone, and leaves the location fenced for good: other sessions see
  * the fence throughout, so a router with a stale entry can never write there (pooled tables).

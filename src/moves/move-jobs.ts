@@ -157,6 +157,8 @@ export interface MoveProgress {
   verified?: Record<string, { rows: number; checksum: string }>;
   fenceMs?: number;
   cleanupAfter?: string;
+  /** Migrations applied at both ends when the move started (`<count>:<last name>`). */
+  version?: string;
 }
 
 /** Unfinished jobs (e.g. to resume after a restart), oldest first. */

@@ -2,9 +2,11 @@
  * Tier moves for platform admins: request (202, the job runs in the background of this process),
  * watch, cancel, and a tenant's move history. Unfinished jobs are resumed when the app starts.
  */
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { authenticateAdmin } from '../admin/admin-auth.js';
 import { AppError, problems } from '../http/problems.js';
+import { moveEvents } from './move-events.js';
 import { MoveRefusedError, requestCancel, requestMove, tenantMoves } from './move-jobs.js';
 import { jobParams, moveList, moveRequestBody, moveView, tenantParams, toMoveView } from './move-schemas.js';
 import { MoveWorker } from './move-worker.js';
@@ -20,8 +22,14 @@ function asProblem(err: unknown): never {
 export const moveRoutes: FastifyPluginAsyncZod = async (app) => {
   const { platform } = app;
   const worker = new MoveWorker(platform);
-  app.addHook('onReady', () => worker.resumeUnfinished());
+  app.addHook('onReady', async () => {
+    await worker.resumeUnfinished();
+    worker.adoptOrphans();
+  });
   app.addHook('onClose', () => worker.close());
+  // Progress streams end when the app closes; otherwise close() would wait for their clients.
+  const streams = new AbortController();
+  app.addHook('preClose', async () => streams.abort());
   app.addHook('onRequest', authenticateAdmin);
 
   app.post(
@@ -46,6 +54,25 @@ export const moveRoutes: FastifyPluginAsyncZod = async (app) => {
     return toMoveView(job);
   });
 
+  app.get(
+    '/admin/moves/:jobId/events',
+    {
+      schema: {
+        params: jobParams,
+        description: 'The job as Server-Sent Events (text/event-stream): a `move` event with the job (as GET /admin/moves/{jobId}) each time it changes; the stream ends once the job has finished.',
+      },
+    },
+    async (request, reply) => {
+      const job = await platform.catalog.tenantMove.findUnique({ where: { id: request.params.jobId }, select: { id: true } });
+      if (!job) throw new AppError(problems.notFound, 'No such move');
+      const stop = AbortSignal.any([streams.signal, closedWith(reply.raw)]);
+      return reply
+        .type('text/event-stream; charset=utf-8')
+        .header('x-accel-buffering', 'no')
+        .send(Readable.from(moveEvents(platform.catalog, job.id, { signal: stop })));
+    },
+  );
+
   app.post('/admin/moves/:jobId/cancel', { schema: { params: jobParams, response: { 202: moveView } } }, async (request, reply) => {
     const job = await requestCancel(platform.catalog, request.params.jobId, request.admin.id).catch(asProblem);
     // The runner rolls back at its next step; a job no process runs (its runner died) is rolled back here.
@@ -53,3 +80,10 @@ export const moveRoutes: FastifyPluginAsyncZod = async (app) => {
     return reply.status(202).send(toMoveView(job));
   });
 };
+
+/** Aborted when the response closes: finished, or its client went away. */
+function closedWith(raw: NodeJS.EventEmitter): AbortSignal {
+  const gone = new AbortController();
+  raw.once('close', () => gone.abort());
+  return gone.signal;
+}

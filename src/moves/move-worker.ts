@@ -1,15 +1,21 @@
 /**
  * Runs move jobs in the background of an API process: jobs it is asked to start, and on start-up
  * every unfinished job (a process that died mid-move left it in its recorded phase). The runner's
- * advisory lock lets any number of instances try: exactly one runs each job.
+ * advisory lock lets any number of instances try: exactly one runs each job. A runner that stops on
+ * an error (a lost connection, a server restarting) is started again, backing off up to a minute.
+ * The lock is the job's lease: it lives as long as its runner's session, so a job whose runner's
+ * process died (its lock released with its session) is adopted by the next instance that looks.
  */
 import type { Platform } from '../platform/platform.js';
 import { unfinishedMoves } from './move-jobs.js';
 import { MoveBusyError, runMove, type RunMoveOptions } from './run-move.js';
 
+const maxRestartDelayMs = 60_000;
+
 export class MoveWorker {
   readonly #running = new Map<string, Promise<void>>();
   readonly #abort = new AbortController();
+  readonly #restarts = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
 
   constructor(
     private readonly platform: Platform,
@@ -20,23 +26,46 @@ export class MoveWorker {
   start(jobId: string): void {
     if (this.#running.has(jobId) || this.#abort.signal.aborted) return;
     const log = this.platform.log;
+    const restart = this.#restarts.get(jobId);
+    if (restart?.timer) clearTimeout(restart.timer);
     const run = runMove(this.platform, jobId, { ...this.options, signal: this.#abort.signal })
-      .then((job) => log.info({ job: jobId, status: job.status, error: job.error }, 'tier move finished'))
+      .then((job) => {
+        this.#restarts.delete(jobId);
+        log.info({ job: jobId, status: job.status, error: job.error }, 'tier move finished');
+      })
       .catch((err: unknown) => {
-        if (err instanceof MoveBusyError) log.debug({ job: jobId }, 'tier move runs elsewhere');
-        else if (!this.#abort.signal.aborted) log.error({ err, job: jobId }, 'tier move runner stopped');
+        if (err instanceof MoveBusyError) {
+          this.#restarts.delete(jobId);
+          log.debug({ job: jobId }, 'tier move runs elsewhere');
+        } else if (!this.#abort.signal.aborted) {
+          const attempt = (restart?.attempt ?? 0) + 1;
+          const delayMs = Math.min(maxRestartDelayMs, 1000 * 2 ** (attempt - 1));
+          log.error({ err, job: jobId, attempt, delayMs }, 'tier move runner stopped; starting it again');
+          this.#restarts.set(jobId, { attempt, timer: setTimeout(() => this.start(jobId), delayMs) });
+        }
       })
       .finally(() => this.#running.delete(jobId));
     this.#running.set(jobId, run);
   }
 
+  /** Starts every unfinished job this process neither runs nor waits to restart. */
   async resumeUnfinished(): Promise<void> {
-    for (const job of await unfinishedMoves(this.platform.catalog)) this.start(job.id);
+    for (const job of await unfinishedMoves(this.platform.catalog)) if (!this.#restarts.has(job.id)) this.start(job.id);
+  }
+
+  /** Looks for unfinished jobs every `everyMs`: those whose runner died are taken over here. */
+  adoptOrphans(everyMs = 10_000): void {
+    const timer = setInterval(() => {
+      this.resumeUnfinished().catch((err: unknown) => this.platform.log.warn({ err }, 'looking for orphaned tier moves failed'));
+    }, everyMs);
+    timer.unref();
+    this.#abort.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
   }
 
   /** Stops every runner between steps (their jobs stay resumable) and waits for them. */
   async close(): Promise<void> {
     this.#abort.abort(new Error('the process is shutting down'));
+    for (const { timer } of this.#restarts.values()) clearTimeout(timer);
     await Promise.all(this.#running.values());
   }
 }

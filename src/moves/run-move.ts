@@ -18,7 +18,9 @@
  * After flip, the remaining phases only move forward, retried until they succeed.
  *
  * One runner per job: a session advisory lock on a dedicated catalog connection, released by
- * PostgreSQL when the runner's process dies, so a resumed job can never run twice at once.
+ * PostgreSQL when the runner's process dies, so a resumed job can never run twice at once. A runner
+ * whose lock session is lost stops at once (its connections closed, the step under way failing),
+ * since another may now take the job; the job stays resumable (move-worker.ts retries it).
  */
 import pg from 'pg';
 import { recordAdminAction } from '../admin/admin-audit.js';
@@ -28,7 +30,7 @@ import { databaseNames } from '../platform/platform.js';
 import type { ProgressEvent } from '../progress/progress-reporter.js';
 import { connectionConfig } from '../servers/server-access.js';
 import { tenantTables, type TenantTable } from '../transfer/tenant-tables.js';
-import { fenceWrites, startCapture, stopCapture } from './change-capture.js';
+import { fenceWrites, liftCapture, startCapture } from './change-capture.js';
 import { bulkCopy, catchUpPass, type Side } from './catch-up.js';
 import { migrationNames, ownedSequences, prepareTarget, removeLocation, type Location } from './move-locations.js';
 import { flippedPhases, type MovePhase, type MoveProgress, saveProgress, setPhase, type TenantMove } from './move-jobs.js';
@@ -53,6 +55,16 @@ export class MoveBusyError extends Error {
   }
 }
 
+export class MoveLockLostError extends Error {
+  constructor(jobId: string, cause: Error) {
+    super(`move ${jobId} lost its lock session (${cause.message}); stopped, to be resumed`, { cause });
+    this.name = 'MoveLockLostError';
+  }
+}
+
+/** Retries after the flip (and of a rollback) wait 1 s, doubling up to this. */
+const maxRetryDelayMs = 60_000;
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
@@ -67,11 +79,16 @@ const side = (client: pg.ClientBase, location: Location): Side => ({ client, sch
 /** Runs (or resumes) a move to its end: succeeded, cancelled or failed. */
 export async function runMove(platform: Platform, jobId: string, options: RunMoveOptions = {}): Promise<TenantMove> {
   const lock = new pg.Client(connectionConfig(platform.defaultServer, 'owner', databaseNames(platform.config.database.prefix).catalog));
+  const lost = new AbortController();
+  lock.on('error', (err) => lost.abort(new MoveLockLostError(jobId, err)));
   await lock.connect();
   try {
     const { rows } = await lock.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended('strata.move.' || $1::text, 0)) AS ok`, [jobId]);
     if (!rows[0]!.ok) throw new MoveBusyError(jobId);
-    return await new MoveRun(platform, jobId, options).run();
+    const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;
+    const run = new MoveRun(platform, jobId, { ...options, signal });
+    lost.signal.addEventListener('abort', () => void run.closeClients(), { once: true });
+    return await run.run();
   } finally {
     await lock.end().catch(() => undefined);
   }
@@ -81,6 +98,8 @@ class MoveRun {
   #job!: TenantMove;
   #progress: MoveProgress = {};
   #lastSaved = 0;
+  #retryPhase: MovePhase | undefined;
+  #retries = 0;
   readonly #clients = new Map<'source' | 'target', pg.Client>();
   #tableList: TenantTable[] | undefined;
 
@@ -102,7 +121,7 @@ class MoveRun {
     try {
       return await this.#run();
     } finally {
-      await this.#closeClients();
+      await this.closeClients();
     }
   }
 
@@ -122,14 +141,17 @@ class MoveRun {
       try {
         next = await this.#step(job.phase);
       } catch (err) {
-        await this.#closeClients();
+        await this.closeClients();
         if (this.options.signal?.aborted) throw err;
         await this.#failed(err);
         continue;
       }
       if (next !== job.phase) this.#job = await setPhase(this.#catalog, job.id, next);
-      // A cancel arriving while the phase ran is seen before the next one starts.
-      this.#job = await this.#catalog.tenantMove.findUniqueOrThrow({ where: { id: this.jobId } });
+      // A cancel arriving while the phase ran is seen before the next one starts. A finished job
+      // is gone once its tenant is purged.
+      const fresh = await this.#catalog.tenantMove.findUnique({ where: { id: this.jobId } });
+      if (!fresh) break;
+      this.#job = fresh;
     }
     this.#emit({ event: 'move.finished', status: this.#job.status, error: this.#job.error });
     return this.#job;
@@ -141,13 +163,19 @@ class MoveRun {
    */
   async #failed(err: unknown) {
     const message = err instanceof Error ? err.message : String(err);
-    this.platform.log.warn({ err, job: this.jobId, phase: this.#job.phase }, 'tier move step failed');
-    this.#emit({ event: 'move.failed', phase: this.#job.phase, error: message });
-    if (this.#job.phase === 'rollback' || flippedPhases.includes(this.#job.phase)) {
+    const { phase } = this.#job;
+    if (phase === 'rollback' || flippedPhases.includes(phase)) {
+      this.#retries = this.#retryPhase === phase ? this.#retries + 1 : 1;
+      this.#retryPhase = phase;
+      const delayMs = Math.min(maxRetryDelayMs, 1000 * 2 ** (this.#retries - 1));
+      this.platform.log.warn({ err, job: this.jobId, phase, attempt: this.#retries, delayMs }, 'tier move step will be retried');
+      this.#emit({ event: 'move.retry', phase, attempt: this.#retries, delayMs, error: message });
       this.#job = await this.#catalog.tenantMove.update({ where: { id: this.jobId }, data: { error: message } });
-      await sleep(1000, this.options.signal);
+      await sleep(delayMs, this.options.signal);
       return;
     }
+    this.platform.log.warn({ err, job: this.jobId, phase }, 'tier move step failed');
+    this.#emit({ event: 'move.failed', phase, error: message });
     this.#job = await setPhase(this.#catalog, this.jobId, 'rollback', { error: message });
   }
 
@@ -173,8 +201,8 @@ class MoveRun {
         await this.#withSource((client, tables) => fenceWrites(client, this.#job.fromSchema, tables, this.#job.tenantId));
         return 'final';
       case 'final':
-        await this.#pass('keys');
         await this.#checkVersions();
+        await this.#pass('keys');
         return 'flip';
       case 'flip':
         return this.#flip();
@@ -211,7 +239,7 @@ class MoveRun {
     return client;
   }
 
-  async #closeClients() {
+  async closeClients() {
     const clients = [...this.#clients.values()];
     this.#clients.clear();
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
@@ -237,12 +265,18 @@ class MoveRun {
     const sequences = await ownedSequences(await this.#client('source'), this.#job.fromSchema);
     if (sequences.length) throw new Error(`the tenant's tables own sequences (${sequences.join(', ')}), whose values a move does not carry`);
     await prepareTarget(this.platform, await this.#tenant(), target(this.#job));
-    await this.#checkVersions();
+    this.#progress.version = await this.#checkVersions();
+    await saveProgress(this.#catalog, this.jobId, this.#progress);
     return 'capture';
   }
 
-  /** Rows are copied column by column: both ends must be at the same migration version. */
-  async #checkVersions() {
+  /**
+   * Rows are copied column by column: both ends must be at the same migration version, and (once
+   * recorded) at the one the move started at. A migration applied meanwhile could have backfilled
+   * the target before some of the tenant's rows reached it, and the copy carries only the columns
+   * it started with: the move fails safe (rolls back) rather than diverge.
+   */
+  async #checkVersions(): Promise<string> {
     const [from, to] = await Promise.all([
       this.#client('source').then((c) => migrationNames(c, this.#job.fromSchema)),
       this.#client('target').then((c) => migrationNames(c, this.#job.toSchema)),
@@ -253,6 +287,12 @@ class MoveRun {
           'bring every target to the current version (npm run migrate -- apply) and move again',
       );
     }
+    const version = `${from.length}:${from.at(-1) ?? 'none'}`;
+    const started = this.#progress.version;
+    if (started && started !== version) {
+      throw new Error(`a migration was applied while the tenant was moving (${started} → ${version}); move it again`);
+    }
+    return version;
   }
 
   async #copy(): Promise<MovePhase> {
@@ -338,23 +378,33 @@ class MoveRun {
   }
 
   async #cleanup(): Promise<MovePhase> {
-    await this.#closeClients();
-    const after = Date.parse(this.#progress.cleanupAfter ?? '') || 0;
-    if (after > Date.now()) {
-      this.#emit({ event: 'move.grace', until: new Date(after).toISOString() });
-      await sleep(after - Date.now(), this.options.signal);
+    await this.closeClients();
+    let announced = false;
+    // The grace is re-read, not slept in one go: a purge of the tenant brings it forward (cleanupNow).
+    for (;;) {
+      const { progress } = await this.#catalog.tenantMove.findUniqueOrThrow({ where: { id: this.jobId } });
+      const after = Date.parse((progress as MoveProgress).cleanupAfter ?? '') || 0;
+      if (after <= Date.now()) break;
+      if (!announced) this.#emit({ event: 'move.grace', until: new Date(after).toISOString() });
+      announced = true;
+      await sleep(Math.min(after - Date.now(), 1000), this.options.signal);
     }
     await removeLocation(this.platform, this.#job.tenantId, source(this.#job));
     return 'done';
   }
 
+  /**
+   * The source first: its fence is lifted and the tenant served again before the target is
+   * removed, so a target on a server that died leaves the tenant writable on its healthy source
+   * while the removal is retried. Each step is idempotent, for those retries.
+   */
   async #rollback(): Promise<MovePhase> {
     const job = this.#job;
-    await this.#closeClients();
+    await this.#withSource((client, tables) => liftCapture(client, job.fromSchema, tables, job.tenantId));
+    const { count } = await this.#catalog.tenant.updateMany({ where: { id: job.tenantId, status: 'moving' }, data: { status: 'active' } });
+    if (count) await this.platform.tenants.changed(job.tenantId);
+    await this.closeClients();
     await removeLocation(this.platform, job.tenantId, target(job));
-    await stopCapture(await this.#client('source'), job.fromSchema, job.tenantId);
-    await this.#catalog.tenant.updateMany({ where: { id: job.tenantId, status: 'moving' }, data: { status: 'active' } });
-    await this.platform.tenants.changed(job.tenantId);
     await this.#finish(job.cancelRequested ? 'cancelled' : 'failed');
     return 'rollback';
   }

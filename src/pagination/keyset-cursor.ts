@@ -38,3 +38,13 @@ export function page<T extends { id: string }>(rows: T[], limit: number, at: (ro
   const last = items.at(-1);
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(at(last), last.id) : null };
 }
+
+/** Cursors for lists ordered by a unique text key ascending (e.g. tenants by slug): the last key seen. */
+export const textCursor = {
+  encode: (key: string) => Buffer.from(`k|${key}`).toString('base64url'),
+  decode(cursor: string, valid: RegExp): string {
+    const decoded = Buffer.from(cursor, 'base64url').toString();
+    if (!decoded.startsWith('k|') || !valid.test(decoded.slice(2))) throw new InvalidCursorError();
+    return decoded.slice(2);
+  },
+};

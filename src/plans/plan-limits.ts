@@ -18,6 +18,10 @@ export interface PlanLimits {
   leads: number | null;
   /** Storage in MiB, shown against usage (not enforced on writes). */
   storageMb: number | null;
+  /** Longest one statement may run, ms (null: the database's default); see src/router/tenant-guards.ts. */
+  statementTimeoutMs: number | null;
+  /** Most statements at once on a database server's pool shared with other tenants (null: no cap). */
+  maxConcurrentStatements: number | null;
 }
 
 export const featureNames = ['deals', 'activities', 'auditLog'] as const;
@@ -32,22 +36,22 @@ export interface PlanDefinition {
 export const plans = {
   free: {
     defaultTier: 'pooled',
-    limits: { requestsPerMinute: 120, users: 10, leads: 1_000, storageMb: 100 },
+    limits: { requestsPerMinute: 120, users: 10, leads: 1_000, storageMb: 100, statementTimeoutMs: 5_000, maxConcurrentStatements: 3 },
     features: { deals: true, activities: true, auditLog: false },
   },
   starter: {
     defaultTier: 'pooled',
-    limits: { requestsPerMinute: 600, users: 50, leads: 25_000, storageMb: 1_024 },
+    limits: { requestsPerMinute: 600, users: 50, leads: 25_000, storageMb: 1_024, statementTimeoutMs: 10_000, maxConcurrentStatements: 4 },
     features: { deals: true, activities: true, auditLog: true },
   },
   business: {
     defaultTier: 'schema',
-    limits: { requestsPerMinute: 3000, users: 500, leads: 500_000, storageMb: 20_480 },
+    limits: { requestsPerMinute: 3000, users: 500, leads: 500_000, storageMb: 20_480, statementTimeoutMs: 30_000, maxConcurrentStatements: 6 },
     features: { deals: true, activities: true, auditLog: true },
   },
   enterprise: {
     defaultTier: 'dedicated',
-    limits: { requestsPerMinute: 12000, users: null, leads: null, storageMb: null },
+    limits: { requestsPerMinute: 12000, users: null, leads: null, storageMb: null, statementTimeoutMs: 60_000, maxConcurrentStatements: null },
     features: { deals: true, activities: true, auditLog: true },
   },
 } as const satisfies Record<string, PlanDefinition>;

@@ -4,5 +4,12 @@ import { featureNames } from './plan-limits.js';
 
 const nullableLimit = z.number().int().nullable();
 
-export const limitsOutput = z.object({ requestsPerMinute: z.number().int(), users: nullableLimit, leads: nullableLimit, storageMb: nullableLimit });
+export const limitsOutput = z.object({
+  requestsPerMinute: z.number().int(),
+  users: nullableLimit,
+  leads: nullableLimit,
+  storageMb: nullableLimit,
+  statementTimeoutMs: nullableLimit,
+  maxConcurrentStatements: nullableLimit,
+});
 export const featuresOutput = z.object(Object.fromEntries(featureNames.map((f) => [f, z.boolean()])));

@@ -6,6 +6,7 @@ import pg, { escapeIdentifier } from 'pg';
 
 export async function dropInstallation(adminUrl: string, prefix: string): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
+  admin.on('error', () => undefined); // a dropped session fails the statement under way
   await admin.connect();
   try {
     const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [`${prefix}_`]);

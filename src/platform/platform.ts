@@ -5,19 +5,25 @@
  */
 import pg from 'pg';
 import type { Log } from './log.js';
-import { createCatalogClient, type CatalogClient } from '../catalog/catalog-client.js';
+import { createCatalogClient, type CatalogClient, type Tenant } from '../catalog/catalog-client.js';
 import { CatalogEvents } from '../catalog/catalog-events.js';
 import { ServerDirectory } from '../catalog/server-directory.js';
 import { TenantDirectory } from '../catalog/tenant-directory.js';
+import { UserStanding } from '../auth/user-standing.js';
 import { type Config, resolveSecret } from '../config/config.js';
 import { applyMigrations } from '../migrations/apply-migrations.js';
 import { readBaseline } from '../migrations/baseline.js';
 import { baselinePaths, migrationDirs, readMigrations } from '../migrations/migration-files.js';
 import { PoolRegistry } from '../router/pool-registry.js';
+import { noGuards } from '../router/tenant-guards.js';
 import { TenantRouter } from '../router/tenant-router.js';
+import { tenantGuards } from '../settings/tenant-config.js';
 import { bootstrapServer } from '../servers/bootstrap-server.js';
 import { OwnerPools } from '../servers/owner-pools.js';
+import { ServerHealth } from '../servers/server-health.js';
 import { SparePool } from '../tenants/spare-schemas.js';
+import { FootprintSampler } from '../usage/footprint.js';
+import { TenantLoad } from '../usage/tenant-load.js';
 import { connectionConfig, type ServerRecord, withOwnerConnection } from '../servers/server-access.js';
 import type { ProvisioningDeps } from '../tenants/provision-tenant.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.js';
@@ -30,9 +36,15 @@ export interface Platform {
   catalog: CatalogClient;
   servers: ServerDirectory;
   tenants: TenantDirectory;
+  /** Whether a tenant user's access tokens are still good (role, status and password changes revoke them). */
+  userStanding: UserStanding;
   router: TenantRouter;
+  /** This instance's per-tenant load windows, flushed to the catalog (src/usage/tenant-load.ts). */
+  load: TenantLoad;
   provisioning: ProvisioningDeps;
   defaultServer: ServerRecord;
+  /** Marks servers down and up (server-health.ts); periodic probes start with the API (server-routes.ts). */
+  serverHealth: ServerHealth;
   /** Checks that the catalog and the default server answer. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -105,11 +117,12 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
     const catalog = createCatalogClient(connectionConfig(draft, 'owner', names.catalog));
     cleanup.unshift(() => catalog.$disconnect());
     const { id: _id, ...fields } = draft;
-    const defaultServer = await catalog.databaseServer.upsert({
-      where: { name: defaultServerName },
-      create: fields,
-      update: fields,
-    });
+    // Written only when the configuration changed it: every write tells the other instances to reconnect.
+    const recorded = await catalog.databaseServer.findUnique({ where: { name: defaultServerName } });
+    const defaultServer =
+      recorded && Object.entries(fields).every(([key, value]) => recorded[key as keyof typeof fields] === value)
+        ? recorded
+        : await catalog.databaseServer.upsert({ where: { name: defaultServerName }, create: fields, update: fields });
 
     const events = config.redisUrl ? await CatalogEvents.connect(config.redisUrl, log, config.database.prefix) : undefined;
     if (events) cleanup.unshift(() => events.close());
@@ -117,17 +130,39 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
     const lookups = new pg.Pool({ ...connectionConfig(draft, 'owner', names.catalog), max: 3, application_name: 'strata-catalog-lookups' });
     lookups.on('error', (err) => log.warn({ err }, 'idle catalog lookup connection failed'));
     cleanup.unshift(() => lookups.end());
-    const tenants = new TenantDirectory(lookups, { announced: 30_000, unannounced: config.catalogCacheMs }, events);
-    const servers = new ServerDirectory(catalog);
+    const cacheTtl = { announced: 30_000, unannounced: config.catalogCacheMs };
+    const tenants = new TenantDirectory(lookups, cacheTtl, events);
+    const userStanding = new UserStanding(cacheTtl, events);
+    const servers = new ServerDirectory(catalog, cacheTtl, events);
+    cleanup.unshift(async () => servers.close());
+    const serverHealth = new ServerHealth(catalog, log, { ...config.serverProbe, prefix: config.database.prefix });
+    cleanup.unshift(async () => serverHealth.close());
+    // A failed connection has the server probed at once, rather than at the next period.
+    const registry = new PoolRegistry(config.router, (id) => servers.byId(id), log, (id) => serverHealth.suspect(id));
     const router = new TenantRouter({
-      registry: new PoolRegistry(config.router, (id) => servers.byId(id), log),
+      registry,
       connectionWaitMs: config.router.connectionWaitMs,
+      // Handles are made from catalog rows (plan and config included); a bare placement gets no guards.
+      guardsFor: (tenant) => ('plan' in tenant ? tenantGuards(tenant as Tenant, config.rateLimit.planOverrides) : noGuards),
     });
     cleanup.unshift(() => router.close());
     tenants.onChange((tenantId) => (tenantId === '*' ? router.forgetAll() : router.forget(tenantId)));
 
     const owners = new OwnerPools();
     cleanup.unshift(() => owners.closeAll());
+    // A server's changed row (endpoint, credentials) reaches new connections only: the open ones are closed.
+    servers.onChange((serverId) => {
+      for (const close of [registry.closeServer(serverId), owners.closeServer(serverId)]) {
+        close.catch((err: unknown) => log.warn({ err, serverId }, 'closing the connections of a changed server failed'));
+      }
+    });
+    const load = new TenantLoad(catalog, log, { windowMs: config.usage.windowMs, flushMs: config.usageFlushMs, retentionMs: config.usage.retentionMs });
+    router.guardRejections.onRejection((tenantId) => load.guardRejection(tenantId));
+    router.observe({ onStatement: (e) => load.statements(e.tenantId, e.durationMs, e.statements, e.rowsWritten) });
+    const footprints = new FootprintSampler(load, { catalog, servers, owners }, log, config.usage.footprintMs);
+    cleanup.unshift(() => load.close());
+    cleanup.unshift(() => footprints.close());
+
     const spares = new SparePool(owners, tenantMigrations, tenantBaseline, config.spareSchemas, log);
     cleanup.unshift(() => spares.settle());
     spares.refill(defaultServer);
@@ -143,9 +178,12 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
       catalog,
       servers,
       tenants,
+      userStanding,
       router,
+      load,
       defaultServer,
-      provisioning: { catalog, servers, prefix: config.database.prefix, tenantMigrations, tenantBaseline, owners, spares },
+      serverHealth,
+      provisioning: { catalog, servers, prefix: config.database.prefix, tenantMigrations, tenantBaseline, owners, spares, announce: (tenantId) => tenants.changed(tenantId) },
       async ping() {
         await Promise.all([catalog.$queryRaw`SELECT 1`, health.query('SELECT 1')]);
       },

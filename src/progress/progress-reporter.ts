@@ -63,7 +63,7 @@ class TerminalBar implements ProgressReporter {
     if (event.event.endsWith('failed')) {
       this.#failed++;
       this.err.write(`\r\x1b[2K✗ ${String(event.target ?? '')} ${String(event.error ?? '')}\n`);
-    }
+    } else if (typeof event.message === 'string') this.err.write(`\r\x1b[2K${event.message}\n`);
     this.#draw(false);
   }
 

@@ -17,8 +17,13 @@
  */
 import pg from 'pg';
 import { type SessionStatements, sessionStatements } from './session-statements.js';
+import type { TenantBinding } from './tenant-context.js';
 
-const contextSql = `SELECT set_config('app.tenant_id', $1, true), set_config('search_path', $2, true), set_config('plan_cache_mode', $3, true)`;
+// The statement timeout applies from the next statement on: PostgreSQL arms it at each statement's
+// first message. Null ($4) resets it to the role's or database's default for the transaction.
+const contextSql =
+  `SELECT set_config('app.tenant_id', $1, true), set_config('search_path', $2, true), set_config('plan_cache_mode', $3, true), ` +
+  `set_config('statement_timeout', $4, true)`;
 
 /**
  * How the statement is planned. A statement kept prepared (session-statements.ts) is planned for
@@ -74,20 +79,27 @@ const { Query, Result, utils } = pg as unknown as {
 /** A statement as Prisma's adapter and the router's raw path send it. */
 export type RoutedStatement = pg.QueryConfig & { rowMode?: 'array' };
 
+/** Filled in for an observed statement: whether its context statement and itself ran prepared (router-observer.ts). */
+export interface PreparedTrace {
+  contextKept: boolean;
+  statementKept: boolean;
+}
+
 class ScopedQuery extends Query {
   #inContext = true;
   /** Where the statement is kept prepared: its session's statements and its key there. */
   #kept: { session: SessionStatements; key: string } | undefined;
   #parse = true;
 
-  readonly #contextValues: string[];
+  readonly #contextValues: (string | null)[];
   readonly #searchPath: string;
 
   constructor(
     config: RoutedStatement,
-    context: readonly [tenantId: string, searchPath: string],
+    context: TenantBinding['context'],
     private readonly ownSession: boolean,
     genericPlan: boolean,
+    private readonly trace: PreparedTrace | undefined,
   ) {
     // From text and values, not the config object: pg copies a config through its property
     // descriptors, ~4 µs per statement. The rest of what a routed statement carries is set as
@@ -98,7 +110,7 @@ class ScopedQuery extends Query {
     this._rowMode = config.rowMode;
     this._result = this._results = new Result(config.rowMode, config.types);
     this.#searchPath = context[1];
-    this.#contextValues = [context[0], context[1], genericPlan ? planModes.generic : planModes.custom];
+    this.#contextValues = [context[0], context[1], genericPlan ? planModes.generic : planModes.custom, context[2]];
   }
 
   override prepare(connection: Connection) {
@@ -108,7 +120,8 @@ class ScopedQuery extends Query {
       delete connection.parsedStatements[name];
     }
     const contextName = session ? contextStatementName : '';
-    if (!session?.contextPrepared) {
+    const contextKept = session?.contextPrepared === true;
+    if (!contextKept) {
       connection.parse({ text: contextSql, name: contextName, types: [] });
       if (session) session.contextPrepared = true;
     }
@@ -121,6 +134,10 @@ class ScopedQuery extends Query {
       this.name = name;
       this.#parse = parse;
       if (name) this.#kept = { session, key };
+    }
+    if (this.trace) {
+      this.trace.contextKept = contextKept;
+      this.trace.statementKept = !this.#parse;
     }
     super.prepare(connection);
   }
@@ -152,17 +169,18 @@ class ScopedQuery extends Query {
 /**
  * Runs `config` on `client` with the tenant context. `ownSession`: the connection is a server
  * session of its own (not multiplexed by a pooler), so statements may stay prepared on it.
- * `genericPlan`: see planModes.
+ * `genericPlan`: see planModes. `trace`, if given, is filled in once the statement is sent.
  */
 export function queryWithContext(
   client: pg.PoolClient,
   config: RoutedStatement,
-  context: readonly [tenantId: string, searchPath: string],
+  context: TenantBinding['context'],
   ownSession: boolean,
   genericPlan = false,
+  trace?: PreparedTrace,
 ): Promise<pg.QueryResult> {
   return new Promise((resolve, reject) => {
-    const query = new ScopedQuery(config, context, ownSession, genericPlan);
+    const query = new ScopedQuery(config, context, ownSession, genericPlan, trace);
     query.callback = (err, result) => (err ? reject(err) : resolve(result));
     client.query(query as unknown as pg.Submittable);
   });

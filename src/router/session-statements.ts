@@ -30,6 +30,11 @@ export class SessionStatements {
   #closing: string[] = [];
   #named = 0;
 
+  /** How many statements it keeps prepared (the context statement not counted). */
+  get kept(): number {
+    return this.#kept.size;
+  }
+
   /** How to run the statement `key`: its name ('' when it runs unnamed) and whether to parse it first. */
   statementFor(key: string): { name: string; parse: boolean } {
     const kept = this.#kept.get(key);
@@ -76,4 +81,9 @@ export function sessionStatements(connection: object): SessionStatements {
   let session = sessions.get(connection);
   if (!session) sessions.set(connection, (session = new SessionStatements()));
   return session;
+}
+
+/** Statements kept prepared on the session behind `connection`, without adopting it. */
+export function keptStatementCount(connection: object): number {
+  return sessions.get(connection)?.kept ?? 0;
 }

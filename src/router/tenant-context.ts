@@ -5,19 +5,25 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import type { TenantPlacement } from '../tenants/placement.js';
+import type { TenantPlacement, Tier } from '../tenants/placement.js';
 import { uuidPattern } from '../tenants/placement.js';
+import { noGuards, type TenantGuards } from './tenant-guards.js';
 
 export interface TenantBinding {
   tenantId: string;
+  tier: Tier;
   serverId: string;
   database: string;
   /** Quoted schema identifier replacing the placeholder in every statement. */
   schemaIdent: string;
-  /** Values of the context statement pipelined before a single statement: tenant id, search path. */
-  context: [tenantId: string, searchPath: string];
+  /**
+   * Values of the context statement pipelined before a single statement: tenant id, search path,
+   * statement timeout (null: the database's default).
+   */
+  context: [tenantId: string, searchPath: string, statementTimeout: string | null];
   /** Opens a transaction and sets the tenant context transaction-locally, in one round trip. */
   beginSql: string;
+  guards: TenantGuards;
 }
 
 const storage = new AsyncLocalStorage<TenantBinding>();
@@ -29,19 +35,24 @@ export class NoTenantBoundError extends Error {
   }
 }
 
-export function bindingFor(tenant: TenantPlacement): TenantBinding {
+export function bindingFor(tenant: TenantPlacement, guards: TenantGuards = noGuards): TenantBinding {
   // The id becomes a SQL literal: validate it even though it comes from the catalog.
   if (!uuidPattern.test(tenant.id)) throw new Error(`Refusing to bind malformed tenant id ${JSON.stringify(tenant.id)}`);
   const schemaIdent = escapeIdentifier(tenant.schemaName);
+  const timeout = guards.statementTimeoutMs === null ? null : String(guards.statementTimeoutMs);
   return {
     tenantId: tenant.id,
+    tier: tenant.tier,
     serverId: tenant.serverId,
     database: tenant.databaseName,
     schemaIdent,
-    context: [tenant.id, schemaIdent],
+    context: [tenant.id, schemaIdent, timeout],
+    // A null value resets the setting (to the role's or database's default) for the transaction.
     beginSql:
       `BEGIN; SELECT set_config('app.tenant_id', ${escapeLiteral(tenant.id)}, true), ` +
-      `set_config('search_path', ${escapeLiteral(schemaIdent)}, true)`,
+      `set_config('search_path', ${escapeLiteral(schemaIdent)}, true), ` +
+      `set_config('statement_timeout', ${timeout === null ? 'NULL' : escapeLiteral(timeout)}, true)`,
+    guards,
   };
 }
 

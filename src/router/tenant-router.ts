@@ -10,12 +10,15 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/tenant/client.js';
 import type { TenantPlacement } from '../tenants/placement.js';
 import type { PoolRegistry } from './pool-registry.js';
+import type { RouterObserver } from './router-observer.js';
 import { bindBatchesToTenants } from './tenant-batching.js';
 import { bindingFor } from './tenant-context.js';
+import { type GuardRejections, noGuards, type TenantGuards } from './tenant-guards.js';
 import { bindClient, type TenantClient } from './tenant-handle.js';
 import { placeholderSchema, TenantRoutingPool } from './tenant-routing-pool.js';
 
 export type { TenantClient } from './tenant-handle.js';
+export type { PoolClosedEvent, PoolEvent, RouterObserver, StatementEvent } from './router-observer.js';
 
 export interface TenantRouterOptions {
   /** The runtime-role pools the router routes to; the router closes them when it closes. */
@@ -24,6 +27,8 @@ export interface TenantRouterOptions {
   maxHandles?: number;
   /** How long a transaction may wait for a connection (Prisma's maxWait; 2 s when not given). */
   connectionWaitMs?: number;
+  /** A tenant's guards (statement timeout, concurrency cap), read when its handle is made; none when not given. */
+  guardsFor?: (tenant: TenantPlacement) => TenantGuards;
 }
 
 interface Handle {
@@ -37,6 +42,7 @@ export class TenantRouter {
   readonly #pool: TenantRoutingPool;
   readonly #handles = new Map<string, Handle>();
   readonly #maxHandles: number;
+  readonly #guardsFor: (tenant: TenantPlacement) => TenantGuards;
 
   constructor(options: TenantRouterOptions) {
     this.#registry = options.registry;
@@ -47,9 +53,15 @@ export class TenantRouter {
     });
     bindBatchesToTenants(this.#base);
     this.#maxHandles = options.maxHandles ?? 10_000;
+    this.#guardsFor = options.guardsFor ?? (() => noGuards);
   }
 
-  /** A client bound to `tenant`; cached until the tenant's placement or version changes. */
+  /** Statements refused by the tenant guards, per tenant; listeners hear of each (e.g. accounting). */
+  get guardRejections(): GuardRejections {
+    return this.#pool.rejections;
+  }
+
+  /** A client bound to `tenant`; cached until the tenant's placement or version (its plan and config too) changes. */
   clientFor(tenant: TenantPlacement): TenantClient {
     const hit = this.#handles.get(tenant.id);
     if (hit && samePlacement(hit.placement, tenant)) {
@@ -57,7 +69,7 @@ export class TenantRouter {
       this.#handles.set(tenant.id, hit);
       return hit.client;
     }
-    const client = bindClient(this.#base, this.#pool, bindingFor(tenant));
+    const client = bindClient(this.#base, this.#pool, bindingFor(tenant, this.#guardsFor(tenant)));
     this.#handles.delete(tenant.id);
     this.#handles.set(tenant.id, { placement: { ...tenant }, client });
     if (this.#handles.size > this.#maxHandles) this.#handles.delete(this.#handles.keys().next().value!);
@@ -90,6 +102,21 @@ export class TenantRouter {
 
   stats() {
     return { handles: this.#handles.size, ...this.#registry.stats() };
+  }
+
+  /** Tells `observer` of every statement, transaction and pool from now on (router-observer.ts); returns what stops it. */
+  observe(observer: RouterObserver): () => void {
+    return this.#registry.observers.add(observer);
+  }
+
+  /** Each pool open or draining, read now: connections in use, idle and waited for, kept statements. */
+  poolStats() {
+    return this.#registry.poolStats();
+  }
+
+  /** The connection budget and its use, read now. */
+  budget() {
+    return this.#registry.budget();
   }
 
   async close(): Promise<void> {

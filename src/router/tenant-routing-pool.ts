@@ -8,9 +8,12 @@
  * the tenant's schema, which lets one Prisma client serve every tenant on every tier.
  */
 import pg from 'pg';
-import type { PoolRegistry } from './pool-registry.js';
-import { missingStatementState, queryWithContext, type RoutedStatement, stalePlan } from './scoped-query.js';
+import { connectionFailure, type PoolLease, type PoolRegistry } from './pool-registry.js';
+import { countRows, type RouterObservers } from './router-observer.js';
+import { missingStatementState, type PreparedTrace, queryWithContext, type RoutedStatement, stalePlan } from './scoped-query.js';
 import { currentBinding, type TenantBinding } from './tenant-context.js';
+import { GuardRejections, statementTimedOut, TenantBusyError } from './tenant-guards.js';
+import { databaseUnreachable } from './tenant-sql.js';
 
 export const placeholderSchema = '__strata_tenant__';
 const placeholderIdent = `"${placeholderSchema}"`;
@@ -22,12 +25,6 @@ function rewrite(input: QueryInput, binding: TenantBinding): QueryInput {
   return { ...input, text: input.text.replaceAll(placeholderIdent, binding.schemaIdent) };
 }
 
-/** Errors of checked-out connections (see queryFor), by connection: one listener serves them all. */
-const failures = new WeakMap<pg.PoolClient, Error>();
-function recordFailure(this: pg.PoolClient, err: Error) {
-  failures.set(this, err);
-}
-
 const isText = (input: QueryInput, sql: string) => (typeof input === 'string' ? input : input.text) === sql;
 
 /**
@@ -37,18 +34,16 @@ const isText = (input: QueryInput, sql: string) => (typeof input === 'string' ? 
  */
 class BoundConnection {
   #open = false;
-  #failure: Error | undefined;
-  readonly #onError = (err: Error) => {
-    this.#failure = err;
-  };
 
   constructor(
     private readonly client: pg.PoolClient,
     private readonly binding: TenantBinding,
-  ) {
-    // See queryFor: a checked-out client needs an 'error' listener of its own.
-    client.on('error', this.#onError);
-  }
+    /** Gives back the pool the connection came from, once the connection is back in it. */
+    private readonly leavePool: () => void,
+    private readonly rejections: GuardRejections,
+    /** Kept only while the transaction is observed (router-observer.ts). */
+    private readonly observed: TransactionObservation | undefined,
+  ) {}
 
   async query(input: QueryInput) {
     if (isText(input, 'BEGIN')) {
@@ -56,14 +51,24 @@ class BoundConnection {
       this.#open = true;
       return { command: 'BEGIN', rowCount: null, rows: [], fields: [], oid: 0 };
     }
-    const result = await this.client.query(rewrite(input, this.binding));
+    const result = await this.client.query(rewrite(input, this.binding)).catch((err: unknown) => {
+      if (statementTimedOut(err)) this.rejections.record(this.binding.tenantId, 'statementTimeout');
+      if (this.observed) this.observed.failed = true;
+      throw err;
+    });
     if (isText(input, 'COMMIT') || isText(input, 'ROLLBACK')) this.#open = false;
+    else if (this.observed) {
+      this.observed.statements++;
+      countRows(this.observed.rows, result);
+    }
     return result;
   }
 
   release(err?: Error | boolean) {
-    this.client.removeListener('error', this.#onError);
-    this.client.release(err ?? this.#failure ?? (this.#open ? new Error('released with a transaction open') : undefined));
+    const failure = err ?? connectionFailure(this.client) ?? (this.#open ? new Error('released with a transaction open') : undefined);
+    this.client.release(failure);
+    this.leavePool();
+    if (this.observed) this.observed.report(this.binding, Boolean(failure));
   }
 
   on(event: string, listener: (...args: unknown[]) => void) {
@@ -77,9 +82,45 @@ class BoundConnection {
   }
 }
 
+/** A Prisma transaction's figures while it holds its connection, reported to the observers at release. */
+class TransactionObservation {
+  statements = 0;
+  readonly rows = { read: 0, written: 0 };
+  failed = false;
+
+  constructor(
+    private readonly observers: RouterObservers,
+    private readonly began: number,
+    private readonly connected: number,
+  ) {}
+
+  report(binding: TenantBinding, failed: boolean) {
+    const { tenantId, tier, serverId } = binding;
+    this.observers.statement({
+      tenantId,
+      tier,
+      serverId,
+      kind: 'transaction',
+      durationMs: performance.now() - this.connected,
+      waitMs: this.connected - this.began,
+      statements: this.statements,
+      rowsRead: this.rows.read,
+      rowsWritten: this.rows.written,
+      failed: failed || this.failed,
+      contextKept: false,
+      statementKept: false,
+    });
+  }
+}
+
 export class TenantRoutingPool extends pg.Pool {
+  /** Statements the tenant guards refused, per tenant (tenant-guards.ts). */
+  readonly rejections = new GuardRejections();
+  readonly #observers: RouterObservers;
+
   constructor(private readonly registry: PoolRegistry) {
     super({ max: 1 });
+    this.#observers = registry.observers;
   }
 
   // Only the promise forms PrismaPg uses are supported; callbacks and streams are not routed.
@@ -91,40 +132,110 @@ export class TenantRoutingPool extends pg.Pool {
 
   /** One statement on a connection of `binding`'s database, with its tenant context (genericPlan: see scoped-query.ts). */
   async queryFor(binding: TenantBinding, config: RoutedStatement, genericPlan = false): Promise<pg.QueryResult> {
-    const pool = this.registry.openPool(binding.serverId, binding.database) ?? (await this.registry.poolFor(binding.serverId, binding.database));
-    const client = await pool.connect();
-    // pg-pool takes its idle 'error' listener off a client it hands out. Without one, a server ending
-    // the session just after the statement (a restart: 57P01) was an uncaught exception that killed
-    // the process (found by test/adversarial/postgres-restart.test.ts). The connection is dropped instead.
-    client.on('error', recordFailure);
-    const run = () => queryWithContext(client, config, binding.context, this.registry.ownSessions(pool), genericPlan);
+    // The one cost of observation when nobody observes: this length check.
+    const began = this.#observers.list.length === 0 ? 0 : performance.now();
+    const lease = this.registry.enter(binding.serverId, binding.database) ?? (await this.registry.enterOnceOpen(binding.serverId, binding.database));
+    const admitting = this.#admit(lease, binding);
+    if (admitting) await admitting;
+    // Inline rather than #connect: one promise less per statement.
+    let client: pg.PoolClient;
+    try {
+      client = await lease.pool.connect();
+    } catch (err) {
+      this.#leave(lease, binding);
+      this.registry.reportUnreachable(binding.serverId);
+      throw err;
+    }
+    let failure: Error | undefined;
+    const connected = began && performance.now();
+    const trace: PreparedTrace | undefined = began ? { contextKept: false, statementKept: false } : undefined;
+    let result: pg.QueryResult | undefined;
+    const run = () => queryWithContext(client, config, binding.context, lease.ownSessions, genericPlan, trace);
     try {
       // A kept statement planned before a migration changed its table's columns fails before it
       // runs, and is forgotten: run again, it is parsed and planned anew.
-      return await run().catch((err: unknown) => {
+      result = await run().catch((err: unknown) => {
         if (stalePlan(err)) return run();
         throw err;
       });
+      return result;
     } catch (err) {
       // A statement error leaves the connection clean (its implicit transaction ended at Sync);
-      // anything without a SQLSTATE (network, protocol) may not have: drop the connection. So is one
-      // that lost a prepared statement (someone ran DISCARD or DEALLOCATE): it lost them all.
+      // anything without a SQLSTATE (network, protocol) may not have, and a terminated session
+      // (57P01) is gone: drop the connection. So is one that lost a prepared statement (someone ran
+      // DISCARD or DEALLOCATE): it lost them all.
       const code = (err as { code?: string }).code;
-      if (!code || code === missingStatementState) failures.set(client, err as Error);
+      if (statementTimedOut(err)) this.rejections.record(binding.tenantId, 'statementTimeout');
+      if (!code || code === missingStatementState || databaseUnreachable(err)) failure = err as Error;
+      if (databaseUnreachable(err)) this.registry.reportUnreachable(binding.serverId);
       throw err;
     } finally {
-      client.removeListener('error', recordFailure);
-      const failure = failures.get(client);
-      failures.delete(client);
-      client.release(failure);
+      client.release(failure ?? connectionFailure(client));
+      this.#leave(lease, binding);
+      if (began) this.#reportStatement(binding, began, connected, result, trace!);
     }
+  }
+
+  #reportStatement(binding: TenantBinding, began: number, connected: number, result: pg.QueryResult | undefined, trace: PreparedTrace) {
+    const rows = { read: 0, written: 0 };
+    if (result) countRows(rows, result);
+    const { tenantId, tier, serverId } = binding;
+    this.#observers.statement({
+      tenantId,
+      tier,
+      serverId,
+      kind: 'statement',
+      durationMs: performance.now() - connected,
+      waitMs: connected - began,
+      statements: 1,
+      rowsRead: rows.read,
+      rowsWritten: rows.written,
+      failed: !result,
+      ...trace,
+    });
+  }
+
+  /**
+   * Takes a slot of a shared pool for the binding's tenant (fair-queue.ts): undefined when one
+   * was free, else the wait for one. Refused, the pool is given back.
+   */
+  #admit(lease: PoolLease, binding: TenantBinding): Promise<void> | undefined {
+    const queue = lease.queue;
+    if (!queue || queue.tryEnter(binding.tenantId, binding.guards.maxConcurrentStatements)) return undefined;
+    return queue.wait(binding.tenantId).catch((err: unknown) => {
+      this.registry.leave(lease);
+      if (err instanceof TenantBusyError) this.rejections.record(binding.tenantId, 'concurrency');
+      throw err;
+    });
+  }
+
+  /** Gives back the slot and the pool taken for one statement or transaction. */
+  #leave(lease: PoolLease, binding: TenantBinding) {
+    lease.queue?.leave(binding.tenantId);
+    this.registry.leave(lease);
   }
 
   override connect = (async () => {
     const binding = currentBinding();
-    const client = await (await this.registry.poolFor(binding.serverId, binding.database)).connect();
-    return new BoundConnection(client, binding);
+    const began = this.#observers.list.length === 0 ? 0 : performance.now();
+    const lease = this.registry.enter(binding.serverId, binding.database) ?? (await this.registry.enterOnceOpen(binding.serverId, binding.database));
+    const admitting = this.#admit(lease, binding);
+    if (admitting) await admitting;
+    const client = await this.#connect(lease, binding);
+    const observed = began ? new TransactionObservation(this.#observers, began, performance.now()) : undefined;
+    return new BoundConnection(client, binding, () => this.#leave(lease, binding), this.rejections, observed);
   }) as unknown as pg.Pool['connect'];
+
+  /** A connection of the held pool; the slot and the pool are given back if none comes. */
+  async #connect(lease: PoolLease, binding: TenantBinding): Promise<pg.PoolClient> {
+    try {
+      return await lease.pool.connect();
+    } catch (err) {
+      this.#leave(lease, binding);
+      this.registry.reportUnreachable(binding.serverId);
+      throw err;
+    }
+  }
 
   override async end(): Promise<void> {
     // Connections belong to the registry's pools, which the router closes.

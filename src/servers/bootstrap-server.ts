@@ -1,8 +1,8 @@
 /**
  * Prepares a PostgreSQL server for Strata, idempotently: the owner role (owns every table and
- * runs migrations), the runtime role (carries all tenant traffic: no superuser, no BYPASSRLS,
- * owns nothing) and the given databases, owned by the owner and closed to everyone else.
- * Needs a connection allowed to create roles and databases; only this step does.
+ * runs migrations, with BYPASSRLS), the runtime role (carries all tenant traffic: no superuser,
+ * no BYPASSRLS, owns nothing) and the given databases, owned by the owner and closed to everyone
+ * else. Needs a superuser connection (granting BYPASSRLS takes one); only this step does.
  */
 import pg, { escapeIdentifier, escapeLiteral } from 'pg';
 
@@ -12,7 +12,9 @@ export interface RoleSpec {
 }
 
 export interface ServerBootstrap {
-  adminUrl: string;
+  /** A superuser URL, or connection settings of a role allowed to create roles and databases. */
+  adminUrl: string | pg.ClientConfig;
+  connectTimeoutMs?: number;
   owner: RoleSpec;
   runtime: RoleSpec;
   /** Databases to create, and whether the runtime role may connect to each. */
@@ -31,7 +33,9 @@ async function idempotent(client: pg.Client, sql: string) {
 }
 
 export async function bootstrapServer(spec: ServerBootstrap): Promise<void> {
-  const admin = new pg.Client({ connectionString: spec.adminUrl, application_name: 'strata-bootstrap' });
+  const settings = typeof spec.adminUrl === 'string' ? { connectionString: spec.adminUrl } : spec.adminUrl;
+  const admin = new pg.Client({ ...settings, connectionTimeoutMillis: spec.connectTimeoutMs, application_name: 'strata-bootstrap' });
+  admin.on('error', () => undefined); // a dropped session fails the statement under way
   await admin.connect();
   try {
     // Concurrent ALTER ROLE / GRANT on one object fail with "tuple concurrently updated": bootstraps
@@ -41,8 +45,10 @@ export async function bootstrapServer(spec: ServerBootstrap): Promise<void> {
     const runtime = escapeIdentifier(spec.runtime.role);
     await idempotent(admin, `CREATE ROLE ${owner} LOGIN`);
     await idempotent(admin, `CREATE ROLE ${runtime} LOGIN`);
+    // Every tenant table forces row security on its owner too; without BYPASSRLS a migration's
+    // UPDATE or INSERT … SELECT would see no rows. Set on every boot, so older installations get it.
     await admin.query(
-      `ALTER ROLE ${owner} LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS PASSWORD ${escapeLiteral(spec.owner.password)}`,
+      `ALTER ROLE ${owner} LOGIN CREATEDB NOSUPERUSER BYPASSRLS PASSWORD ${escapeLiteral(spec.owner.password)}`,
     );
     await admin.query(
       `ALTER ROLE ${runtime} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD ${escapeLiteral(spec.runtime.password)}`,

@@ -33,8 +33,17 @@ export function connectionConfig(server: ServerRecord, role: ServerRole, databas
     database,
     user: role === 'owner' ? server.ownerRole : server.runtimeRole,
     password: resolveSecret(role === 'owner' ? server.ownerSecretRef : server.runtimeSecretRef),
-    application_name: `strata-${role}`,
+    application_name: runtime ? runtimeApplicationName(server, database) : `strata-${role}`,
   };
+}
+
+/**
+ * What tenant connections show in pg_stat_activity, so a DBA can attribute load: `strata:dedicated:<server>`
+ * for a dedicated database, `strata:pooled+schema:<server>` for a server's tenants database (one pool
+ * serves both tiers there). PostgreSQL keeps the first 63 bytes.
+ */
+export function runtimeApplicationName(server: Pick<ServerRecord, 'name' | 'tenantsDatabase'>, database: string): string {
+  return `strata:${database === server.tenantsDatabase ? 'pooled+schema' : 'dedicated'}:${server.name}`;
 }
 
 /** Runs `fn` on a fresh owner connection to `database` (DDL and migrations; never tenant traffic). */
@@ -44,6 +53,9 @@ export async function withOwnerConnection<T>(
   fn: (client: pg.Client) => Promise<T>,
 ): Promise<T> {
   const client = new pg.Client(connectionConfig(server, 'owner', database));
+  // A terminated session (restart, pg_terminate_backend, DROP DATABASE … FORCE) fails the query
+  // under way or the next one; unlistened, its 'error' event would end the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     return await fn(client);

@@ -1,14 +1,18 @@
 /**
  * The per-tenant configuration document (catalog `tenants.config`): feature flags, branding and
  * limit overrides, validated by one zod schema on every admin write. What a tenant gets is its
- * plan's definition with this document's overrides on top (`tenantSettings`).
+ * plan's definition with this document's overrides on top (`tenantSettings`). Admins change it by
+ * JSON Merge Patch (RFC 7396, `mergeConfig`): what a patch leaves out stays, null removes a key.
  */
 import { z } from 'zod';
 import type { Tenant } from '../catalog/catalog-client.js';
 import { type Feature, featureNames, planDefinition, type PlanLimits, requestsPerMinute } from '../plans/plan-limits.js';
+import type { TenantGuards } from '../router/tenant-guards.js';
 
 const colour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #1a2b3c');
 const limit = z.number().int().positive().max(1_000_000_000);
+/** A limit the plan sets may also be lifted; not with null, which a merge patch reads as "remove". */
+const liftableLimit = limit.or(z.literal('unlimited'));
 
 export const tenantConfig = z
   .object({
@@ -28,9 +32,17 @@ export const tenantConfig = z
       })
       .strict()
       .optional(),
-    /** Overrides of the plan's limits; null lifts one. */
+    /** Overrides of the plan's limits; "unlimited" lifts one. */
     limits: z
-      .object({ users: limit.nullable().optional(), leads: limit.nullable().optional(), requestsPerMinute: limit.optional(), storageMb: limit.nullable().optional() })
+      .object({
+        users: liftableLimit.optional(),
+        leads: liftableLimit.optional(),
+        requestsPerMinute: limit.optional(),
+        storageMb: liftableLimit.optional(),
+        // PostgreSQL's statement_timeout takes at most 2^31 − 1 ms.
+        statementTimeoutMs: z.number().int().positive().max(2_147_483_647).or(z.literal('unlimited')).optional(),
+        maxConcurrentStatements: z.number().int().positive().max(1_000).or(z.literal('unlimited')).optional(),
+      })
       .strict()
       .optional(),
   })
@@ -63,7 +75,7 @@ export function tenantSettings(tenant: Tenant, planOverrides: Readonly<Record<st
     limits: {
       ...plan.limits,
       requestsPerMinute: requestsPerMinute(tenant.plan, planOverrides),
-      ...definedOnly(config.limits ?? {}),
+      ...Object.fromEntries(Object.entries(definedOnly(config.limits ?? {})).map(([k, v]) => [k, v === 'unlimited' ? null : v])),
     },
   };
   computed.set(tenant, settings);
@@ -72,4 +84,37 @@ export function tenantSettings(tenant: Tenant, planOverrides: Readonly<Record<st
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+type JsonObject = Record<string, unknown>;
+const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** RFC 7396: objects merge key by key, null removes a key, anything else replaces what was there. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return patch;
+  const merged: JsonObject = isObject(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete merged[key];
+    else merged[key] = mergePatch(merged[key], value);
+  }
+  return merged;
+}
+
+/** The shape of a merge patch of `schema`: every member optional and nullable, objects likewise. */
+function patchOf(schema: z.ZodType): z.ZodType {
+  const inner = schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema;
+  if (!(inner instanceof z.ZodObject)) return inner;
+  const shape = Object.entries(inner.shape as Record<string, z.ZodType>).map(([key, member]) => [key, patchOf(member).nullable().optional()]);
+  return z.object(Object.fromEntries(shape)).strict();
+}
+
+/** A JSON Merge Patch of the config document; the merged document is checked against `tenantConfig`. */
+export const tenantConfigPatch = (patchOf(tenantConfig) as z.ZodType<JsonObject>).describe(
+  'A JSON Merge Patch (RFC 7396) of the tenant\'s config: members left out stay as they are, null removes one, objects merge member by member.',
+);
+
+/** The noisy-neighbour guards of a tenant (src/router/tenant-guards.ts), from its plan and config. */
+export function tenantGuards(tenant: Tenant, planOverrides: Readonly<Record<string, number>> = {}): TenantGuards {
+  const { statementTimeoutMs, maxConcurrentStatements } = tenantSettings(tenant, planOverrides).limits;
+  return { statementTimeoutMs, maxConcurrentStatements };
 }

@@ -14,10 +14,23 @@ export interface TenantPlacement {
   version: number;
 }
 
+/**
+ * Host labels the platform keeps for itself: a tenant is reached at `<slug>.<STRATA_BASE_DOMAIN>`,
+ * so a tenant named `api` or `www` would take over one of the platform's own names.
+ */
+export const reservedSlugs: ReadonlySet<string> = new Set([
+  'www', 'api', 'admin', 'app', 'auth', 'login', 'logout', 'signup', 'sso', 'oauth', 'account', 'accounts',
+  'console', 'dashboard', 'portal', 'docs', 'help', 'support', 'status', 'metrics', 'health', 'monitoring',
+  'static', 'assets', 'cdn', 'media', 'files', 'uploads', 'mail', 'email', 'smtp', 'imap', 'pop', 'mx',
+  'ns1', 'ns2', 'dns', 'ftp', 'vpn', 'blog', 'billing', 'dev', 'staging', 'test', 'demo', 'sandbox',
+  'internal', 'system', 'root', 'default', 'public', 'strata',
+]);
+
 /** Slugs become schema and database names, so they are restricted to what is safe there. */
 export const slugSchema = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, '3–40 characters: lowercase letters, digits and -, starting with a letter');
+  .regex(/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, '3–40 characters: lowercase letters, digits and -, starting with a letter')
+  .refine((slug) => !reservedSlugs.has(slug), 'is reserved for the platform’s own host names (see README, Provisioning)');
 
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -1,27 +1,35 @@
 /**
- * Provisioning: a tenant goes from nothing to active in three idempotent steps, each safe to
- * repeat after a crash at any point. The catalog row is written first (status `provisioning`,
- * with its placement fixed), so a retry finds it and completes the same placement.
+ * Provisioning: a tenant goes from nothing to active in three steps, each idempotent. The catalog
+ * row is written first (status `provisioning`, with its placement fixed); the slug's unique key
+ * makes that insert the claim, so of two concurrent provisionings of a slug exactly one goes on and
+ * the other is refused. A provisioning interrupted by a crash is finished by resuming it, which
+ * must be asked for (`resume`): otherwise a second request for the slug could not be told from a
+ * concurrent one and would share the first one's tenant.
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { z } from 'zod';
 import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
 import type { ServerDirectory } from '../catalog/server-directory.js';
+import type { Prisma } from '../generated/catalog/client.js';
 import { applyMigrations } from '../migrations/apply-migrations.js';
 import type { Baseline } from '../migrations/baseline.js';
 import type { MigrationFolder } from '../migrations/migration-files.js';
 import type { OwnerPools } from '../servers/owner-pools.js';
+import { tenantConfig } from '../settings/tenant-config.js';
 import { claimSpare, type SparePool } from './spare-schemas.js';
 import type { ServerRecord } from '../servers/server-access.js';
+import { placeNewTenant } from '../servers/server-capacity.js';
 import { placementNames, slugSchema, tiers } from './placement.js';
+import { dropTenantStorage } from './tenant-storage.js';
 
 export const provisionInput = z.object({
   slug: slugSchema,
   name: z.string().trim().min(1).max(200),
   plan: z.string().trim().min(1).max(50),
   tier: z.enum(tiers),
-  /** Catalog name of the database server; default: the oldest one accepting tenants. */
-  server: z.string().min(1).optional(),
+  /** Catalog name of the database server (refused unless active and under its caps); default: the one with most room (server-capacity.ts). */
+  server: z.string().min(1).max(100).optional(),
+  config: tenantConfig.optional(),
 });
 export type ProvisionInput = z.input<typeof provisionInput>;
 
@@ -34,40 +42,66 @@ export interface ProvisioningDeps {
   tenantBaseline?: Baseline;
   owners: OwnerPools;
   spares: SparePool;
+  /** Tells every API instance that a tenant's catalog row changed (TenantDirectory.changed). */
+  announce(tenantId: string): Promise<void>;
+}
+
+export interface ProvisionOptions {
+  /** Finish a provisioning of this slug left unfinished (by a crash); without it, an existing slug is refused. */
+  resume?: boolean;
+  /** Runs in the activation's catalog transaction, e.g. to write the audit record with it. */
+  onActivate?: (tx: Prisma.TransactionClient, tenant: Tenant) => Promise<void>;
 }
 
 export class TenantExistsError extends Error {
-  constructor(readonly slug: string) {
-    super(`A tenant with slug "${slug}" already exists`);
+  constructor(
+    readonly slug: string,
+    /** The tenant is still being provisioned (by a concurrent request, or one that crashed). */
+    readonly unfinished = false,
+  ) {
+    super(
+      unfinished
+        ? `A tenant with slug "${slug}" is being provisioned; if that provisioning was interrupted, resume it (npm run provision -- --resume)`
+        : `A tenant with slug "${slug}" already exists`,
+    );
     this.name = 'TenantExistsError';
   }
 }
 
-/** Step 1: the catalog row, created once; a retry with the same slug resumes it. */
-export async function reserveTenant(deps: ProvisioningDeps, raw: ProvisionInput): Promise<Tenant> {
+/** Provisionings queue on the placement lock for a few ms each; a burst of them may wait longer than Prisma's 2 s default. */
+const placementTransaction = { maxWait: 10_000, timeout: 15_000 };
+
+/** Step 1: the catalog row, created once; the insert is the claim of the slug. */
+export async function reserveTenant(deps: ProvisioningDeps, raw: ProvisionInput, options: ProvisionOptions = {}): Promise<Tenant> {
   const input = provisionInput.parse(raw);
   const existing = await deps.catalog.tenant.findUnique({ where: { slug: input.slug } });
   if (existing) {
     // Resuming is for the same request; a different tier would silently get the first one's placement.
-    if (existing.status !== 'provisioning' || existing.tier !== input.tier) throw new TenantExistsError(input.slug);
+    if (!options.resume || existing.status !== 'provisioning' || existing.tier !== input.tier) {
+      throw new TenantExistsError(input.slug, existing.status === 'provisioning');
+    }
     return existing;
   }
-  const server = input.server ? await deps.servers.byName(input.server) : await deps.servers.forNewTenant();
   try {
-    return await deps.catalog.tenant.create({
-      data: {
-        slug: input.slug,
-        name: input.name,
-        plan: input.plan,
-        tier: input.tier,
-        status: 'provisioning',
-        serverId: server.id,
-        ...placementNames(deps.prefix, input.slug, input.tier, server.tenantsDatabase),
-      },
-    });
+    // Placed and recorded under the placement lock: concurrent provisionings see each other's tenants against the caps.
+    return await deps.catalog.$transaction(async (tx) => {
+      const server = await placeNewTenant(tx, input.tier, input.server);
+      return tx.tenant.create({
+        data: {
+          slug: input.slug,
+          name: input.name,
+          plan: input.plan,
+          tier: input.tier,
+          status: 'provisioning',
+          serverId: server.id,
+          config: (input.config ?? {}) as Prisma.InputJsonObject,
+          ...placementNames(deps.prefix, input.slug, input.tier, server.tenantsDatabase),
+        },
+      });
+    }, placementTransaction);
   } catch (err) {
-    // A concurrent provisioning of the same slug won the insert: continue with its row.
-    if ((err as { code?: string }).code === 'P2002') return reserveTenant(deps, raw);
+    // A concurrent provisioning of the same slug won the insert: it is refused, or resumed when asked.
+    if ((err as { code?: string }).code === 'P2002') return reserveTenant(deps, raw, options);
     throw err;
   }
 }
@@ -95,23 +129,42 @@ export async function prepareStorage(deps: ProvisioningDeps, tenant: Tenant): Pr
   if (tenant.tier === 'schema') deps.spares.refill(server);
 }
 
-/** Step 3: the tenant becomes routable. */
-export async function activateTenant(deps: ProvisioningDeps, tenant: Tenant): Promise<Tenant> {
-  const [activated] = await deps.catalog.tenant.updateManyAndReturn({
-    where: { id: tenant.id, status: 'provisioning' },
-    data: { status: 'active', version: { increment: 1 } },
+/** Step 3: the tenant becomes routable, and every instance hears it (they may have cached it as provisioning). */
+export async function activateTenant(deps: ProvisioningDeps, tenant: Tenant, onActivate?: ProvisionOptions['onActivate']): Promise<Tenant> {
+  const activated = await deps.catalog.$transaction(async (tx) => {
+    const [row] = await tx.tenant.updateManyAndReturn({
+      where: { id: tenant.id, status: 'provisioning' },
+      data: { status: 'active', version: { increment: 1 } },
+    });
+    if (row) await onActivate?.(tx, row);
+    return row;
   });
-  if (activated) return activated;
+  if (activated) {
+    await deps.announce(activated.id);
+    return activated;
+  }
   // A retry after activation already happened is fine; anything else left provisioning some other way.
   const current = await deps.catalog.tenant.findUniqueOrThrow({ where: { id: tenant.id } });
   if (current.status !== 'active') throw new Error(`tenant ${tenant.slug} left provisioning as ${current.status}; not activating it`);
   return current;
 }
 
-export async function provisionTenant(deps: ProvisioningDeps, input: ProvisionInput): Promise<Tenant> {
-  const tenant = await reserveTenant(deps, input);
+export async function provisionTenant(deps: ProvisioningDeps, input: ProvisionInput, options: ProvisionOptions = {}): Promise<Tenant> {
+  const tenant = await reserveTenant(deps, input, options);
   await prepareStorage(deps, tenant);
-  return activateTenant(deps, tenant);
+  return activateTenant(deps, tenant, options.onActivate);
+}
+
+/**
+ * Undoes a provisioning that failed before activation: its storage, then its catalog row (its
+ * login routes go with it), so the slug is free again. A tenant that became active is left alone.
+ */
+export async function discardProvisioning(deps: ProvisioningDeps, tenant: Tenant): Promise<void> {
+  const current = await deps.catalog.tenant.findUnique({ where: { id: tenant.id } });
+  if (current?.status !== 'provisioning') return;
+  await dropTenantStorage(deps, current);
+  await deps.catalog.tenant.deleteMany({ where: { id: tenant.id, status: 'provisioning' } });
+  await deps.announce(tenant.id);
 }
 
 /** Dedicated databases are created by the owner role (CREATEDB), then closed to all but the runtime role. */

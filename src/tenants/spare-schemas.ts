@@ -53,6 +53,7 @@ export async function claimSpare(client: pg.ClientBase, schemaName: string): Pro
 
 export class SparePool {
   readonly #filling = new Map<string, Promise<void>>();
+  readonly #again = new Set<string>();
 
   constructor(
     private readonly owners: OwnerPools,
@@ -65,16 +66,24 @@ export class SparePool {
 
   /** Tops the server's pool up in the background; one refill per server at a time. */
   refill(server: ServerRecord): void {
-    if (this.size === 0 || this.#filling.has(server.id)) return;
+    if (this.size === 0) return;
+    // A claim during a refill may take a spare the refill already counted: top up once more after it.
+    if (this.#filling.has(server.id)) {
+      this.#again.add(server.id);
+      return;
+    }
     const run = this.#fill(server)
       .catch((err: unknown) => this.log.warn({ err }, 'refilling spare tenant schemas failed'))
-      .finally(() => this.#filling.delete(server.id));
+      .finally(() => {
+        this.#filling.delete(server.id);
+        if (this.#again.delete(server.id)) this.refill(server);
+      });
     this.#filling.set(server.id, run);
   }
 
   /** Waits for refills under way (before closing the connections they use). */
   async settle(): Promise<void> {
-    await Promise.all(this.#filling.values());
+    while (this.#filling.size > 0) await Promise.all(this.#filling.values());
   }
 
   async #fill(server: ServerRecord) {

@@ -2,6 +2,7 @@
  * Export: a tenant's whole data as a Strata tenant archive (format: ./archive-format.ts), streamed
  * from any tier. Every table is read in one REPEATABLE READ transaction, so the archive is one
  * consistent snapshot and its manifest's counts and checksums describe exactly the rows written.
+ * Session tables (refresh tokens) are left out: see isSessionTable.
  */
 import type { Writable } from 'node:stream';
 import type { Tenant } from '../catalog/catalog-client.js';
@@ -11,7 +12,7 @@ import { withOwnerConnection } from '../servers/server-access.js';
 import { archiveHeader, sectionEnd, type ArchiveManifest } from './archive-format.js';
 import { copyOut, countRows } from './copy-table.js';
 import { tableChecksum } from './table-checksum.js';
-import { dataColumns, tenantTables } from './tenant-tables.js';
+import { dataColumns, isSessionTable, tenantTables } from './tenant-tables.js';
 import { inTenantTransaction } from './tenant-transaction.js';
 import { TransferStateError, type TransferProgress } from './transfer-progress.js';
 
@@ -35,7 +36,7 @@ export async function exportTenant(platform: Platform, tenant: Tenant, out: Node
       tenant.id,
       async () => {
         const location = { client, schema: tenant.schemaName };
-        const tables = await tenantTables(client, tenant.schemaName);
+        const tables = (await tenantTables(client, tenant.schemaName)).filter((table) => !isSessionTable(table.name));
         const manifest: ArchiveManifest = {
           format: 'strata-tenant-archive',
           formatVersion: 1,

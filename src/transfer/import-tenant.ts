@@ -1,21 +1,27 @@
 /**
  * Import: loads a Strata tenant archive (./archive-format.ts) into an empty tenant on any tier,
- * as a restore or a clone. Everything happens in one transaction: the archive must match the
- * tenant's migration version and tables, every table is loaded by streaming COPY (rows take the
- * target tenant's id), and the counts and checksums of the loaded rows must equal the manifest's
- * before it commits. Any refusal or failure rolls back, leaving the tenant as empty as it was.
+ * as a restore or a clone. Everything happens in one transaction: the archive must be at the
+ * tenant's migration version or an earlier one (./archive-version.ts), every table is loaded by
+ * streaming COPY (rows take the target tenant's id), the counts and checksums of the loaded rows
+ * must equal the manifest's, and dates must be ones the API can render, before it commits; the
+ * catalog's login routes of the tenant are then replaced by its imported active users. Any
+ * refusal or failure rolls back, leaving the tenant as empty as it was.
  */
 import { Readable } from 'node:stream';
+import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
 import type { Tenant } from '../catalog/catalog-client.js';
-import { readHistory } from '../migrations/apply-migrations.js';
+import { replaceLoginRoutes } from '../auth/login-index.js';
+import { MigrationError, readHistory } from '../migrations/apply-migrations.js';
+import type { MigrationFolder } from '../migrations/migration-files.js';
 import type { Platform } from '../platform/platform.js';
 import { withOwnerConnection } from '../servers/server-access.js';
 import { ArchiveFormatError, ArchiveReader, decompressed, type ArchiveManifest } from './archive-format.js';
-import { copyIn, countRows } from './copy-table.js';
-import { totalRows } from './export-tenant.js';
+import { migrate, migrationsAfter, moveRows, scratchSchema, VersionGapError } from './archive-version.js';
+import { copyIn, countRows, type Location } from './copy-table.js';
 import { tableChecksum } from './table-checksum.js';
-import { dataColumns, tenantColumn, tenantTables, type TenantTable } from './tenant-tables.js';
+import { assertRenderableTimes } from './renderable-times.js';
+import { dataColumns, isSessionTable, tenantColumn, tenantTables, type TenantTable } from './tenant-tables.js';
 import { inTenantTransaction } from './tenant-transaction.js';
 import { TransferStateError, type TransferProgress } from './transfer-progress.js';
 
@@ -66,66 +72,134 @@ export async function importTenant(
   const server = await platform.servers.byId(tenant.serverId);
   return withOwnerConnection(server, tenant.databaseName, (client) =>
     inTenantTransaction(client, tenant.id, async () => {
-      const location = { client, schema: tenant.schemaName };
       // Two imports into one tenant would both find it empty; the second waits, then finds rows.
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`strata.import.${tenant.id}`]);
-      const migrations = (await readHistory(client, tenant.schemaName)).map((m) => m.name);
-      if (migrations.join('\n') !== manifest.migrations.join('\n')) {
-        throw new ImportRefusedError(
-          'version',
-          `the archive was taken at migration ${manifest.migrations.at(-1) ?? '(none)'} (${manifest.migrations.length} applied), ` +
-            `tenant ${tenant.slug} is at ${migrations.at(-1) ?? '(none)'} (${migrations.length} applied); migrate first`,
-        );
+      const current = (await readHistory(client, tenant.schemaName)).map((m) => m.name);
+      let versions: ReturnType<typeof migrationsAfter>;
+      try {
+        versions = migrationsAfter(manifest.migrations, current, platform.provisioning.tenantMigrations);
+      } catch (err) {
+        if (err instanceof VersionGapError) throw new ImportRefusedError('version', `tenant ${tenant.slug}: ${err.message}`);
+        throw err;
       }
-      const tables = matchTables(await tenantTables(client, tenant.schemaName), manifest);
-      for (const table of tables) {
-        const { rowCount } = await client.query(
-          `SELECT 1 FROM ${escapeIdentifier(location.schema)}.${escapeIdentifier(table.name)} WHERE ${escapeIdentifier(tenantColumn)} = $1 LIMIT 1`,
-          [tenant.id],
-        );
-        if (rowCount) throw new ImportRefusedError('not-empty', `tenant ${tenant.slug} already has rows in ${table.name}; import needs an empty tenant`);
-      }
-
-      report({ event: 'import.started', tenant: tenant.slug, tables: tables.length, rows: totalRows(manifest) });
-      const loaded: ImportResult['tables'] = [];
-      for (const [i, table] of tables.entries()) {
-        const entry = manifest.tables[i]!;
-        let reported = 0;
-        const onRows = (rows: number) => {
-          report({ event: 'import.rows', table: table.name, rows, advance: rows - reported });
-          reported = rows;
-        };
-        let rows: number;
-        try {
-          rows = await copyIn(location, table, tenant.id, Readable.from(countRows(reader.section(), onRows)), entry.columns);
-        } catch (err) {
-          if (isDataError(err)) throw new ArchiveFormatError(`${table.name}: ${(err as Error).message}`);
-          throw err;
-        }
-        if (rows !== entry.rows) throw new ImportVerificationError(`${table.name}: the archive holds ${rows} rows, its manifest says ${entry.rows}`);
-        loaded.push({ name: table.name, rows });
-        report({ event: 'import.table', table: table.name, rows });
-      }
+      const targetTables = await tenantTables(client, tenant.schemaName);
+      await assertEmpty(client, tenant, targetTables);
+      // An archive at an older version is loaded where that version is built, then brought forward.
+      const scratch = versions.later.length ? await scratchSchema(client, versions.atArchive) : undefined;
+      const location = { client, schema: scratch ?? tenant.schemaName };
+      const tables = matchTables(scratch ? await tenantTables(client, scratch) : targetTables, manifest);
+      const loaded = await loadSections(reader, location, tables, manifest, tenant, report);
       await reader.end();
-      for (const [i, table] of tables.entries()) {
-        const { checksum } = await tableChecksum(client, tenant.schemaName, table, tenant.id);
-        if (checksum !== manifest.tables[i]!.checksum) {
-          throw new ImportVerificationError(`${table.name}: the loaded rows do not match the manifest's checksum (the archive was altered or damaged)`);
-        }
-      }
-      return { manifest, rows: totalRows(manifest), tables: loaded };
+      await verifyChecksums(location, tables, manifest, tenant.id);
+      if (scratch) await bringForward(client, scratch, versions.later, tenant, targetTables);
+      await assertRenderableTimes(client, tenant.schemaName, targetTables, tenant.id);
+      await routeImportedUsers(platform, client, tenant);
+      return { manifest, rows: loaded.reduce((n, t) => n + t.rows, 0), tables: loaded };
     }),
   );
 }
 
-/** The target's tables in the archive's order; same version means the same tables and columns. */
-function matchTables(targetTables: TenantTable[], manifest: ArchiveManifest): TenantTable[] {
-  const names = (list: { name: string }[]) => list.map((t) => t.name).join(', ');
-  if (names(targetTables) !== names(manifest.tables)) {
-    throw new ArchiveFormatError(`the archive has tables ${names(manifest.tables)}; the tenant has ${names(targetTables)} (in that order)`);
+async function assertEmpty(client: pg.ClientBase, tenant: Tenant, tables: TenantTable[]) {
+  for (const table of tables) {
+    const { rowCount } = await client.query(
+      `SELECT 1 FROM ${escapeIdentifier(tenant.schemaName)}.${escapeIdentifier(table.name)} WHERE ${escapeIdentifier(tenantColumn)} = $1 LIMIT 1`,
+      [tenant.id],
+    );
+    if (rowCount) throw new ImportRefusedError('not-empty', `tenant ${tenant.slug} already has rows in ${table.name}; import needs an empty tenant`);
   }
-  return targetTables.map((table, i) => {
-    const archived = [...manifest.tables[i]!.columns].sort().join(', ');
+}
+
+/** Streams every section of the archive into its table at `location`; the counts must be the manifest's. */
+async function loadSections(
+  reader: ArchiveReader,
+  location: Location,
+  tables: (TenantTable | undefined)[],
+  manifest: ArchiveManifest,
+  tenant: Tenant,
+  report: (event: TransferProgress) => void,
+): Promise<ImportResult['tables']> {
+  const toLoad = manifest.tables.filter((_, i) => tables[i]);
+  report({ event: 'import.started', tenant: tenant.slug, tables: toLoad.length, rows: toLoad.reduce((n, t) => n + t.rows, 0) });
+  const loaded: ImportResult['tables'] = [];
+  for (const [i, table] of tables.entries()) {
+    const entry = manifest.tables[i]!;
+    if (!table) {
+      // Older archives carry refresh tokens: read past them, never load them.
+      for await (const _ of reader.section());
+      continue;
+    }
+    let reported = 0;
+    const onRows = (rows: number) => {
+      report({ event: 'import.rows', table: table.name, rows, advance: rows - reported });
+      reported = rows;
+    };
+    let rows: number;
+    try {
+      rows = await copyIn(location, table, tenant.id, Readable.from(countRows(reader.section(), onRows)), entry.columns);
+    } catch (err) {
+      if (isDataError(err)) throw new ArchiveFormatError(`${table.name}: ${(err as Error).message}`);
+      throw err;
+    }
+    if (rows !== entry.rows) throw new ImportVerificationError(`${table.name}: the archive holds ${rows} rows, its manifest says ${entry.rows}`);
+    loaded.push({ name: table.name, rows });
+    report({ event: 'import.table', table: table.name, rows });
+  }
+  return loaded;
+}
+
+async function verifyChecksums(location: Location, tables: (TenantTable | undefined)[], manifest: ArchiveManifest, tenantId: string) {
+  for (const [i, table] of tables.entries()) {
+    if (!table) continue;
+    const { checksum } = await tableChecksum(location.client, location.schema, table, tenantId);
+    if (checksum !== manifest.tables[i]!.checksum) {
+      throw new ImportVerificationError(`${table.name}: the loaded rows do not match the manifest's checksum (the archive was altered or damaged)`);
+    }
+  }
+}
+
+/** Migrates the scratch schema to the tenant's version and moves its rows into the tenant's tables. */
+async function bringForward(client: pg.ClientBase, scratch: string, later: MigrationFolder[], tenant: Tenant, targetTables: TenantTable[]) {
+  try {
+    await migrate(client, scratch, later);
+  } catch (err) {
+    if (err instanceof MigrationError) throw new ImportRefusedError('version', `the archive's rows could not be brought forward: ${err.message}`);
+    throw err;
+  }
+  await moveRows(client, scratch, tenant.schemaName, targetTables, tenant.id);
+  await client.query(`DROP SCHEMA ${escapeIdentifier(scratch)} CASCADE`);
+}
+
+/**
+ * The login index must list the imported active users (email-only login) and none of the tenant's
+ * earlier ones. Written before the tenant commits: should that commit fail, the routes lead to a
+ * tenant without those users, which a login only spends a password check on.
+ */
+async function routeImportedUsers(platform: Platform, client: pg.ClientBase, tenant: Tenant) {
+  const { rows } = await client.query<{ email: string }>(
+    `SELECT email FROM ${escapeIdentifier(tenant.schemaName)}.users WHERE ${escapeIdentifier(tenantColumn)} = $1 AND status = 'active'`,
+    [tenant.id],
+  );
+  await replaceLoginRoutes(platform.catalog, tenant.id, rows.map((u) => u.email));
+}
+
+/**
+ * The tables to load, in the archive's order: the location's table of each section, or undefined
+ * for a session table, which is skipped. The same version means the same tables and columns.
+ */
+function matchTables(locationTables: TenantTable[], manifest: ArchiveManifest): (TenantTable | undefined)[] {
+  const names = (list: { name: string }[]) =>
+    list
+      .filter((t) => !isSessionTable(t.name))
+      .map((t) => t.name)
+      .join(', ');
+  if (names(locationTables) !== names(manifest.tables)) {
+    throw new ArchiveFormatError(`the archive has tables ${names(manifest.tables)}; the tenant has ${names(locationTables)} (in that order)`);
+  }
+  const byName = new Map(locationTables.map((t) => [t.name, t]));
+  return manifest.tables.map((entry) => {
+    if (isSessionTable(entry.name)) return undefined;
+    const table = byName.get(entry.name)!;
+    const archived = [...entry.columns].sort().join(', ');
     const expected = dataColumns(table).sort().join(', ');
     if (archived !== expected) throw new ArchiveFormatError(`${table.name}: the archive has columns ${archived}; the tenant has ${expected}`);
     return table;

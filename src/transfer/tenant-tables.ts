@@ -18,6 +18,13 @@ export const tenantColumn = 'tenant_id';
 /** Strata's own bookkeeping (e.g. `_strata_migrations`) is not tenant data. */
 const bookkeeping = '\\_strata\\_%';
 
+/**
+ * Credentials of live sessions (refresh-token families): archives never carry them, so a clone or
+ * a restore cannot be entered with the source's tokens. Tier moves keep them: the tenant stays the same.
+ */
+const sessionTables = new Set(['refresh_tokens']);
+export const isSessionTable = (name: string) => sessionTables.has(name);
+
 /** The columns a transfer carries: all but tenant_id, which the target fills from its tenant context. */
 export function dataColumns(table: TenantTable): string[] {
   return table.columns.filter((c) => c !== tenantColumn);

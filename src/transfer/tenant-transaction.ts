@@ -1,6 +1,6 @@
 /**
- * The transaction every transfer step runs in: on an owner connection (the owner is subject to
- * FORCE ROW LEVEL SECURITY, so it sees only the tenant named here), with the session settings that
+ * The transaction every transfer step runs in: on an owner connection (which bypasses row security,
+ * so every statement also names the tenant; tenant_id defaults to the one named here), with the session settings that
  * make text output identical on every server, because COPY text and checksums are compared across
  * servers that may be configured differently.
  */
@@ -54,8 +54,8 @@ export async function inTenantTransaction<T>(
 }
 
 /**
- * Transfer steps call this first: outside `inTenantTransaction` for the same tenant, RLS would
- * silently hide every row (no context) and output would depend on the server's settings.
+ * Transfer steps call this first: outside `inTenantTransaction` for the same tenant, rows written
+ * would get no tenant_id (its default is the context) and output would depend on the server's settings.
  */
 export async function assertTenantTransaction(client: pg.ClientBase, tenantId: string): Promise<void> {
   checkTenantId(tenantId);

@@ -1,4 +1,4 @@
-/** Counts every request served to a tenant (see request-counter.ts); flushes on close. */
+/** Counts every request served to a tenant and its latency (request-counter.ts, tenant-load.ts); flushes on close. */
 import fp from 'fastify-plugin';
 import type { Tenant } from '../catalog/catalog-client.js';
 import { RequestCounter } from './request-counter.js';
@@ -13,10 +13,12 @@ export const usagePlugin = fp(
   async (app) => {
     const counter = new RequestCounter(app.platform.catalog, app.log, app.platform.config.usageFlushMs);
     app.decorate('requestCounter', counter);
-    app.addHook('onResponse', async (request) => {
+    app.addHook('onResponse', async (request, reply) => {
       // Set by authenticateTenant: requests refused before (bad token, suspended) serve no tenant.
       const tenant = request.tenant as Tenant | undefined;
-      if (tenant) counter.count(tenant.id);
+      if (!tenant) return;
+      counter.count(tenant.id);
+      app.platform.load.request(tenant.id, reply.elapsedTime);
     });
     app.addHook('onClose', () => counter.close());
   },

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requirePermission } from '../auth/tenant-auth.js';
+import { actorOf } from '../audit/tenant-audit.js';
 import { requestSettings } from '../settings/require-feature.js';
 import { expectedVersion, ifMatchHeaders } from '../http/if-match.js';
 import { createUser, getUser, listUsers, updateUser, type UserRecord } from './user-store.js';
@@ -31,8 +32,9 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     db: request.db,
     catalog: app.platform.catalog,
     tenantId: request.tenant.id,
-    actorId: request.claims.sub,
+    ...actorOf(request.claims),
     maxUsers: requestSettings(request).limits.users,
+    standing: app.platform.userStanding,
   });
 
   app.get('/users', { preHandler: read, schema: { querystring: userListQuery, response: { 200: userPage } } }, async (request) => {
@@ -62,6 +64,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
       const version = expectedVersion(request.headers['if-match']);
       const target = await getUser(request.db, request.params.id);
       if (target.role === 'owner' || request.body.role === 'owner') await requirePermission('users.manage-owners')(request);
+      if (request.body.password) await requirePermission(`users.reset-password.${target.role}`)(request);
       const user = await updateUser(context(request), request.params.id, request.body, version);
       return reply.header('etag', etag(user)).send(toOutput(user));
     },

@@ -8,7 +8,7 @@ export type UserStatus = (typeof userStatuses)[number];
 export type UserRole = (typeof userRoles)[number];
 
 /** 12+ characters: length is what makes a password hard to guess. */
-const password = z.string().min(12, 'at least 12 characters').max(1024);
+export const password = z.string().min(12, 'at least 12 characters').max(1024);
 
 export const userCreate = z
   .object({

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { addLoginRoute, normalizeEmail, removeLoginRoute } from '../auth/login-index.js';
 import { hashPassword } from '../auth/passwords.js';
 import { revokeUserTokens } from '../auth/refresh-tokens.js';
-import { recordChange } from '../audit/tenant-audit.js';
+import { type Actor, recordChange } from '../audit/tenant-audit.js';
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import { RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
 import type { Prisma, User } from '../generated/tenant/client.js';
@@ -14,6 +14,7 @@ import type { WithValues } from '../crm/domain-values.js';
 import { after, page } from '../pagination/keyset-cursor.js';
 import { assertBelowLimit } from '../plans/quotas.js';
 import type { TenantClient } from '../router/tenant-router.js';
+import type { UserStanding } from '../auth/user-standing.js';
 import type { UserCreate, UserListQuery, UserPatch, UserRole, UserStatus } from './user-schemas.js';
 
 /** A user as stored: role and status are values of the user_role and user_status domains. */
@@ -41,11 +42,18 @@ interface Context {
   tenantId: string;
   /** Who makes the change, for the tenant's audit trail; null or absent: the platform. */
   actorId?: string | null;
+  operator?: string;
+  onBehalfOf?: string;
   /** The tenant's limit of active users (its plan's, or its config's); null or absent: none. */
   maxUsers?: number | null;
 }
 
-const actor = (ctx: Context) => ({ actorId: ctx.actorId ?? null });
+/** Changing a user ends the access tokens issued before, on every instance. */
+interface ChangeContext extends Context {
+  standing: Pick<UserStanding, 'changed'>;
+}
+
+const actor = (ctx: Context): Actor => ({ actorId: ctx.actorId ?? null, operator: ctx.operator, onBehalfOf: ctx.onBehalfOf });
 
 /** `userId` when it names a user of this tenant, else null (an operator's token names none). */
 export async function tenantUserId(db: TenantClient, userId: string): Promise<string | null> {
@@ -95,12 +103,16 @@ export async function createUser(ctx: Context, input: UserCreate): Promise<{ use
 }
 
 /**
- * Changes a user if still at `expectedVersion` (when given). Demoting or deactivating an owner
- * locks the tenant's active owners first, so two concurrent demotions cannot remove the last one.
+ * Changes a user if still at `expectedVersion` (when given), which ends their access tokens.
+ * Demoting or deactivating an owner locks the tenant's active owners first, so two concurrent
+ * demotions cannot remove the last one.
  */
-export async function updateUser(ctx: Context, id: string, patch: UserPatch, expectedVersion?: number): Promise<UserRecord> {
+export async function updateUser(ctx: ChangeContext, id: string, patch: UserPatch, expectedVersion?: number): Promise<UserRecord> {
   const passwordHash = patch.password ? await hashPassword(patch.password) : undefined;
   const updated = await ctx.db.$transaction(async (tx) => {
+    // Locked first, so two changes read at one version cannot both pass the version check; with
+    // the active owners, in one order, so two owners demoting each other cannot deadlock.
+    await tx.$queryRaw`SELECT id FROM users WHERE id = ${id}::uuid OR (role = 'owner' AND status = 'active') ORDER BY id FOR UPDATE`;
     const current = await tx.user.findFirst({ where: { id } });
     if (!current) throw new RecordNotFoundError(entity);
     if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionConflictError(entity, current.version);
@@ -121,6 +133,7 @@ export async function updateUser(ctx: Context, id: string, patch: UserPatch, exp
     await recordChange(tx, actor(ctx), { entity, entityId: id, action: 'update', changes });
     return user as UserRecord;
   });
+  await ctx.standing.changed(ctx.tenantId, id);
   if (patch.status === 'deactivated' || patch.password) await revokeUserTokens(ctx.db, id);
   if (patch.status === 'deactivated') await removeLoginRoute(ctx.catalog, updated.email, ctx.tenantId);
   if (patch.status === 'active') await addLoginRoute(ctx.catalog, updated.email, ctx.tenantId);

@@ -6,6 +6,7 @@ import { signAdminToken } from '../../src/admin/admin-tokens.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { adminToken, bearer, provision, startTestPlatform, testApp, tokenFor } from '../helper.js';
+import { testSecrets } from '../support/test-secrets.js';
 
 // No spare schemas: nothing here measures provisioning speed, and building them only adds load.
 const platform = await startTestPlatform(t, { STRATA_SPARE_SCHEMAS: '0' });
@@ -100,8 +101,8 @@ t.test('tenant routes refuse admin tokens', async (t) => {
 });
 
 t.test('the admin audience must differ from the tenant audience', async (t) => {
-  const err = t.throws(() => loadConfig({ JWT_AUDIENCE: 'same', JWT_ADMIN_AUDIENCE: 'same' })) as unknown as ConfigError;
+  const err = t.throws(() => loadConfig({ ...testSecrets, JWT_AUDIENCE: 'same', JWT_ADMIN_AUDIENCE: 'same' })) as unknown as ConfigError;
   t.same(err.issues.map((i) => i.key), ['JWT_ADMIN_AUDIENCE']);
-  const short = t.throws(() => loadConfig({ STRATA_ADMIN_PASSWORD: 'short' })) as unknown as ConfigError;
+  const short = t.throws(() => loadConfig({ ...testSecrets, STRATA_ADMIN_PASSWORD: 'short' })) as unknown as ConfigError;
   t.same(short.issues.map((i) => i.key), ['STRATA_ADMIN_PASSWORD']);
 });

@@ -1,7 +1,10 @@
 import { pino } from 'pino';
 import t from 'tap';
 import { startPlatform } from '../../src/platform/platform.js';
-import { adminToken, bearer, provision, startTestPlatform, testApp, userWithToken } from '../helper.js';
+import { prepareStorage, reserveTenant } from '../../src/tenants/provision-tenant.js';
+import { adminToken, adminUrl, bearer, provision, startTestPlatform, testApp, tokenFor, userWithToken } from '../helper.js';
+import { optionalTools, skipWithout } from '../support/optional-tools.js';
+import { runScript } from '../support/run-script.js';
 
 const redisUrl = process.env.REDIS_URL;
 
@@ -15,7 +18,7 @@ async function within(ms: number, status: number, request: () => Promise<{ statu
   return -1;
 }
 
-t.test('admin changes on one instance are obeyed by another within a second', { skip: !redisUrl && 'needs REDIS_URL' }, async (t) => {
+t.test('admin changes on one instance are obeyed by another within a second', { skip: skipWithout(optionalTools.redis) }, async (t) => {
   const first = await startTestPlatform(t, { REDIS_URL: redisUrl!, STRATA_SPARE_SCHEMAS: '0' });
   // A second API instance: same installation (catalog, databases, Redis channel), its own caches.
   const second = await startPlatform(first.config, pino({ level: 'silent' }));
@@ -49,6 +52,34 @@ t.test('admin changes on one instance are obeyed by another within a second', { 
     const goneAfter = await within(1000, 403, onOther('/leads'));
     t.ok(goneAfter >= 0, `${tier}: deletion obeyed after ${goneAfter} ms`);
   }
+});
+
+// Regression: finishing an interrupted provisioning was not announced, so an instance that had
+// looked the tenant up meanwhile refused it ("still being set up") for up to 30 s.
+t.test('a resumed provisioning is served by the other instance at once', { skip: skipWithout(optionalTools.redis) }, async (t) => {
+  t.setTimeout(300_000);
+  const first = await startTestPlatform(t, { REDIS_URL: redisUrl!, STRATA_SPARE_SCHEMAS: '0' });
+  const second = await startPlatform(first.config, pino({ level: 'silent' }));
+  t.teardown(() => second.close());
+  const otherApp = await testApp(t, second);
+  // Interrupted between steps: storage ready, never activated.
+  const reserved = await reserveTenant(first.provisioning, { slug: 'interrupted', name: 'Interrupted', plan: 'starter', tier: 'schema' });
+  await prepareStorage(first.provisioning, reserved);
+  // An operator's token for it (as `npm run token` mints), used on the other instance while it is being set up.
+  const leads = () => otherApp.inject({ url: '/leads', headers: bearer(tokenFor(first, reserved)) });
+  const early = await leads();
+  t.equal(early.statusCode, 403);
+  t.match(early.json(), { detail: /still being set up/ });
+
+  const resumed = await runScript('provision', ['--slug', 'interrupted', '--tier', 'schema', '--plan', 'starter', '--resume'], {
+    DATABASE_URL: adminUrl(),
+    STRATA_DB_PREFIX: first.config.database.prefix,
+    REDIS_URL: redisUrl,
+    STRATA_SPARE_SCHEMAS: '0',
+  });
+  t.equal(resumed.code, 0, resumed.stderr);
+  const servedAfter = await within(1000, 200, leads);
+  t.ok(servedAfter >= 0, `served by the other instance ${servedAfter} ms after the provisioning finished`);
 });
 
 t.test('without Redis, the other instance obeys within the catalog cache TTL', async (t) => {

@@ -21,18 +21,20 @@ interface SoakTenant {
   tenant: Tenant;
   token: string;
   ownerId: string;
+  /** Renamed by the owner: renaming the caller itself would end its token (a change to a user revokes its tokens). */
+  colleagueId: string;
   leads: string[];
 }
 
 /** One cycle of twenty requests: 2 fail (one mid-transaction), 2 are abandoned, 16 are ordinary (one a committed transaction). */
 const cycle = [
   'create', 'list', 'abandonRunning', 'create', 'list', 'failInTransaction', 'users', 'deal', 'list', 'create',
-  'getLead', 'list', 'abandonPartial', 'create', 'failOnInsert', 'users', 'deal', 'renameOwner', 'create', 'list',
+  'getLead', 'list', 'abandonPartial', 'create', 'failOnInsert', 'users', 'deal', 'renameColleague', 'create', 'list',
 ] as const;
 type Kind = (typeof cycle)[number];
 
 const expected: Partial<Record<Kind, number>> = {
-  create: 201, list: 200, users: 200, deal: 201, getLead: 200, renameOwner: 200, failInTransaction: 409, failOnInsert: 400,
+  create: 201, list: 200, users: 200, deal: 201, getLead: 200, renameColleague: 200, failInTransaction: 409, failOnInsert: 400,
 };
 
 interface Answer {
@@ -66,10 +68,11 @@ export async function soak(t: Test, platform: Platform, { requests, concurrency 
     for (const label of ['soak1', 'soak2', 'soak3']) {
       const tenant = await provision(platform, tier, label);
       const owner = await userWithToken(platform, tenant, 'owner');
+      const colleague = await userWithToken(platform, tenant, 'staff');
       const db = platform.router.clientFor(tenant);
       const leads = [];
       for (let i = 0; i < 3; i++) leads.push((await db.lead.create({ data: { name: `${tenant.slug} seed ${i}` } })).id);
-      members.push({ tenant, token: owner.token, ownerId: owner.user.id, leads });
+      members.push({ tenant, token: owner.token, ownerId: owner.user.id, colleagueId: colleague.user.id, leads });
     }
   }
 
@@ -134,7 +137,7 @@ export async function soak(t: Test, platform: Platform, { requests, concurrency 
           deal: ['POST', '/deals', { title: `${caller.tenant.slug} deal ${n}`, amount: '10.00', currency: 'EUR', leadId: lead }],
           getLead: ['GET', `/leads/${lead}`, undefined],
           // A transaction that commits (read, then update).
-          renameOwner: ['PATCH', `/users/${caller.ownerId}`, { name: `${caller.tenant.slug} owner ${n}` }],
+          renameColleague: ['PATCH', `/users/${caller.colleagueId}`, { name: `${caller.tenant.slug} owner ${n}` }],
           // Demoting the only owner: the transaction locks the owners (FOR UPDATE), then throws.
           failInTransaction: ['PATCH', `/users/${caller.ownerId}`, { role: 'admin' }],
           // The INSERT itself fails: its owner names no user (foreign key).

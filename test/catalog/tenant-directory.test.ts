@@ -3,10 +3,11 @@ import t from 'tap';
 import { pino } from 'pino';
 import { startPlatform } from '../../src/platform/platform.js';
 import { bearer, provision, startTestPlatform, testApp, tokenFor } from '../helper.js';
+import { optionalTools, skipWithout } from '../support/optional-tools.js';
 
 const redisUrl = process.env.REDIS_URL;
 
-t.test('a suspension made on one instance is obeyed by another within a second', { skip: !redisUrl && 'needs REDIS_URL' }, async (t) => {
+t.test('a suspension made on one instance is obeyed by another within a second', { skip: skipWithout(optionalTools.redis) }, async (t) => {
   const first = await startTestPlatform(t, { REDIS_URL: redisUrl! });
   // A second API instance: same installation (catalog, databases), its own caches.
   const second = await startPlatform(first.config, pino({ level: 'silent' }));

@@ -148,7 +148,7 @@ t.test('upgrading a target with rows: every enum value survives as text, columns
     await db.query(`CREATE SCHEMA ${schema}`);
     await applyMigrations(db, { schema, migrations: migrations.slice(0, at) });
     const before = (await columns(db)).rows;
-    // The owner is subject to the forced policy too: rows need a tenant context.
+    // tenant_id defaults from the tenant context.
     const tenantId = randomUUID();
     const begin = () => db.query(`BEGIN; SELECT set_config('app.tenant_id', '${tenantId}', true), set_config('search_path', '${schema}', true)`);
     await begin();

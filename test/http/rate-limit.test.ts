@@ -8,11 +8,14 @@ import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { problemDocument } from '../../src/docs/docs-plugin.js';
 import { rateLimitNamespace } from '../../src/http/rate-limit.js';
 import { plans, requestsPerMinute } from '../../src/plans/plan-limits.js';
-import { bearer, provision, startTestPlatform, testApp, tokenFor } from '../helper.js';
+import { adminToken, bearer, provision, startTestPlatform, testApp, tokenFor, userWithToken } from '../helper.js';
+import { optionalTools, skipWithout } from '../support/optional-tools.js';
+import { testSecrets } from '../support/test-secrets.js';
 
 // A plan of 3 requests a minute for the tenants under test, and 4 for requests without a tenant.
 const tinyLimit = 3;
 const anonLimit = 4;
+// Each request here comes from a user of its own: the per-user share is tested below.
 const platform = await startTestPlatform(t, { STRATA_RATE_LIMIT_PLANS: `tiny=${tinyLimit}`, STRATA_RATE_LIMIT_ANON_PER_MINUTE: `${anonLimit}` });
 const app = await testApp(t, platform);
 const redisUrl = platform.config.redisUrl;
@@ -84,9 +87,11 @@ t.test('plan limits: a known plan has its own, an unknown one the free plan’s,
 });
 
 t.test('config: limits are read, and bad ones refuse to boot naming the key', async (t) => {
-  t.same(loadConfig({}).rateLimit, { anonymousPerMinute: 120, planOverrides: {} });
-  t.same(loadConfig({ STRATA_RATE_LIMIT_PLANS: ' free = 60 ,trial=5', STRATA_RATE_LIMIT_ANON_PER_MINUTE: '30' }).rateLimit, {
+  t.same(loadConfig(testSecrets).rateLimit, { anonymousPerMinute: 120, adminPerMinute: 600, userShare: 0.5, planOverrides: {} });
+  t.same(loadConfig({ ...testSecrets, STRATA_RATE_LIMIT_PLANS: ' free = 60 ,trial=5', STRATA_RATE_LIMIT_ANON_PER_MINUTE: '30' }).rateLimit, {
     anonymousPerMinute: 30,
+    adminPerMinute: 600,
+    userShare: 0.5,
     planOverrides: { free: 60, trial: 5 },
   });
   for (const [key, value] of [
@@ -97,8 +102,11 @@ t.test('config: limits are read, and bad ones refuse to boot naming the key', as
     ['STRATA_RATE_LIMIT_PLANS', 'a b=3'],
     ['STRATA_RATE_LIMIT_ANON_PER_MINUTE', '0'],
     ['STRATA_RATE_LIMIT_ANON_PER_MINUTE', 'many'],
+    ['STRATA_RATE_LIMIT_USER_SHARE', '0'],
+    ['STRATA_RATE_LIMIT_USER_SHARE', '1.5'],
+    ['STRATA_RATE_LIMIT_ADMIN_PER_MINUTE', '0'],
   ] as const) {
-    const err = t.throws(() => loadConfig({ [key]: value }), `${key}=${value} is refused`) as unknown as ConfigError;
+    const err = t.throws(() => loadConfig({ ...testSecrets, [key]: value }), `${key}=${value} is refused`) as unknown as ConfigError;
     t.ok(err instanceof ConfigError);
     t.same(err.issues?.map((i) => i.key), [key], `${key}=${value}: that key is blamed`);
   }
@@ -149,7 +157,7 @@ t.test('requests without a tenant are limited per client IP, apart from tenant b
   t.equal(tenantFromSameIp.headers['x-ratelimit-limit'], String(tinyLimit));
 });
 
-t.test('with Redis, counters are shared by instances and keyed by tenant under strata:ratelimit:', { skip: !redisUrl && 'REDIS_URL is not set' }, async (t) => {
+t.test('with Redis, counters are shared by instances and keyed by tenant under strata:ratelimit:', { skip: skipWithout(optionalTools.redis) }, async (t) => {
   const { redis, keys } = await redisKeys(t);
   const ns = rateLimitNamespace(platform.config);
   t.match(ns, /^strata:ratelimit:t_[0-9a-f]{8}:$/, 'namespaced by installation');
@@ -157,7 +165,7 @@ t.test('with Redis, counters are shared by instances and keyed by tenant under s
   t.same(await redis.get(`${ns}tenant:${b.id}`), '1', "B's counter only B's");
   t.ok(keys.includes(`${ns}tenant:${a.id}`) && keys.includes(`${ns}tenant:${b.id}`));
   t.ok(keys.includes(`${ns}ip:198.51.100.7`), 'anonymous requests are counted by IP');
-  for (const key of keys) t.match(key.slice(ns.length), /^(tenant:[0-9a-f-]{36}|ip:.+)$/, `${key}: one tenant or one IP per key`);
+  for (const key of keys) t.match(key.slice(ns.length), /^(tenant:[0-9a-f-]{36}|user:[0-9a-f-]{36}:[0-9a-f-]{36}|ip:.+)$/, `${key}: one tenant, user or IP per key`);
   const ttl = await redis.pttl(`${ns}tenant:${a.id}`);
   t.ok(ttl > 0 && ttl <= 60_000, `the window expires within a minute (${ttl} ms)`);
 
@@ -204,4 +212,83 @@ t.test('behind a trusted proxy, anonymous requests are counted by the forwarded 
   t.equal(again.statusCode, 200);
   const third = await behind.inject({ method: 'GET', url: '/docs/json', remoteAddress: '198.51.100.50', headers: { 'x-forwarded-for': '203.0.113.11' } });
   t.equal(third.statusCode, 429, 'an untrusted peer cannot dodge its limit with X-Forwarded-For');
+});
+
+/**
+ * A listening API behind a trusted proxy (this test), so each request names its client address
+ * in X-Forwarded-For, as a load balancer would.
+ */
+async function listeningBehindProxy(t: Test, overrides: Record<string, string>) {
+  const proxied = await startTestPlatform(t, { STRATA_TRUSTED_PROXIES: '127.0.0.1', STRATA_SPARE_SCHEMAS: '0', ...overrides });
+  const api = await testApp(t, proxied);
+  const base = await api.listen({ host: '127.0.0.1', port: 0 });
+  const send = (from: string, method: string, path: string, options: { token?: string; body?: unknown } = {}) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: {
+        'x-forwarded-for': from,
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...(options.body ? { 'content-type': 'application/json' } : {}),
+      },
+      body: options.body ? JSON.stringify(options.body) : undefined,
+    });
+  return { platform: proxied, send };
+}
+
+async function refusedWith429(t: Test, res: Response, limit: number) {
+  t.equal(res.status, 429, 'answers 429');
+  t.match(res.headers.get('content-type'), /^application\/problem\+json/);
+  t.match(await res.json(), { code: 'STRATA_RATE_LIMITED' });
+  t.ok(Number(res.headers.get('retry-after')) >= 1, 'with Retry-After');
+  t.equal(res.headers.get('x-ratelimit-limit'), String(limit));
+}
+
+t.test('regression: junk logins spent the budget of admin routes from the same address, locking operators out', async (t) => {
+  const { platform: p, send } = await listeningBehindProxy(t, { STRATA_RATE_LIMIT_ANON_PER_MINUTE: '3', STRATA_RATE_LIMIT_ADMIN_PER_MINUTE: '5' });
+  const office = '203.0.113.20';
+  const junk = () => send(office, 'POST', '/auth/login', { body: { email: 'nobody@example.com', password: 'guess' } });
+  for (let i = 0; i < 3; i++) t.equal((await junk()).status, 401, `junk login ${i + 1} is answered`);
+  await refusedWith429(t, await junk(), 3);
+
+  const login = await send(office, 'POST', '/admin/auth/login', { body: { email: 'admin@strata.local', password: 'strata-admin-dev-password' } });
+  t.equal(login.status, 200, 'the operator behind the same address still logs in');
+  const { accessToken } = (await login.json()) as { accessToken: string };
+  const audits = await Promise.all(Array.from({ length: 7 }, () => send(office, 'GET', '/admin/audit', { token: accessToken })));
+  t.equal(audits.filter((r) => r.status === 200).length, 5, 'an admin has a budget of its own (5 of 7 simultaneous requests served)');
+  await refusedWith429(t, audits.find((r) => r.status === 429)!, 5);
+  const other = await send(office, 'GET', '/admin/audit', { token: await adminToken(p) });
+  t.equal(other.status, 200, 'another admin from the same address is not limited with the first');
+});
+
+t.test('regression: requests refused by authentication were never counted (spraying bad tokens never hit 429)', async (t) => {
+  const { platform: p, send } = await listeningBehindProxy(t, { STRATA_RATE_LIMIT_ANON_PER_MINUTE: '4', STRATA_RATE_LIMIT_PLANS: 'tiny=100' });
+  const sprayer = '198.51.100.30';
+  const forged = (i: number) => `${tokenFor(p, { id: randomUUID() } as Tenant).slice(0, -4)}${String(i).padStart(4, 'A')}`;
+  const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => send(sprayer, 'GET', '/leads', { token: forged(i) })));
+  t.equal(answers.filter((r) => r.status === 401).length, 4, 'the budget of the address answers 4 of 10 simultaneous bad tokens');
+  await refusedWith429(t, answers.find((r) => r.status === 429)!, 4);
+  t.equal((await send(sprayer, 'GET', '/admin/audit', { token: 'not-a-token' })).status, 401, 'admin routes have a budget apart');
+  t.equal((await send('198.51.100.31', 'GET', '/leads', { token: forged(99) })).status, 401, 'another address is answered');
+  const tenant = await provision(p, 'pooled', 'sprayed', 'tiny');
+  t.equal((await send(sprayer, 'GET', '/leads', { token: tokenFor(p, tenant) })).status, 200, 'a valid token from that address draws on its tenant instead');
+});
+
+t.test('regression: one user could spend the whole tenant budget', async (t) => {
+  const { platform: p, send } = await listeningBehindProxy(t, { STRATA_RATE_LIMIT_PLANS: 'tiny=6', STRATA_RATE_LIMIT_USER_SHARE: '0.5' });
+  const tenant = await provision(p, 'pooled', 'shared', 'tiny');
+  const [ada, bob] = await Promise.all([userWithToken(p, tenant, 'staff'), userWithToken(p, tenant, 'staff')]);
+  const tokenOf = async (user: { email: string; password: string }) => {
+    const res = await send('192.0.2.1', 'POST', '/auth/login', { body: { email: user.email, password: user.password } });
+    return ((await res.json()) as { accessToken: string }).accessToken;
+  };
+  const [adaToken, bobToken] = await Promise.all([tokenOf(ada), tokenOf(bob)]);
+
+  const burst = await Promise.all(Array.from({ length: 8 }, () => send('192.0.2.2', 'GET', '/leads', { token: adaToken })));
+  t.equal(burst.filter((r) => r.status === 200).length, 3, 'one user gets half the tenant’s 6 (3 of 8 simultaneous requests)');
+  await refusedWith429(t, burst.find((r) => r.status === 429)!, 3);
+
+  const bobs = await Promise.all(Array.from({ length: 3 }, () => send('192.0.2.3', 'GET', '/leads', { token: bobToken })));
+  t.same(bobs.map((r) => r.status), [200, 200, 200], 'another user of the tenant is still served');
+  const third = await userWithToken(p, tenant, 'staff');
+  await refusedWith429(t, await send('192.0.2.4', 'GET', '/leads', { token: await tokenOf(third) }), 6);
 });

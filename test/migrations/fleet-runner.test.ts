@@ -120,9 +120,9 @@ t.test('an applied migration whose file changed is refused, everywhere it was ap
   t.ok(report.targets.every((r) => /checksum/.test(r.error ?? '')));
 });
 
-t.test('a failing canary stops the run before the rest of the fleet', async (t) => {
+t.test('a failing first wave (a canary) stops the run before the rest of the fleet', async (t) => {
   const next = adding('20990104000000_bad', 'SELECT 1/0;');
-  const report = await applyFleet(await targets({ tier: ['schema'] }), { migrations: next, canary: 1 });
+  const report = await applyFleet(await targets({ tier: ['schema'] }), { migrations: next, waves: { sizes: [1] } });
   t.equal(report.counts.failed, 1);
   t.equal(report.counts.skipped, 3);
   t.ok(report.halted);

@@ -152,8 +152,8 @@ export async function rowsAt(platform: Platform, location: Location, tenantId: s
 }
 
 /**
- * Distinct tenant ids across every table of a location, read as a superuser (row security would
- * hide other tenants' rows from the owner and make the answer meaningless).
+ * Distinct tenant ids across every table of a location, read as a superuser (on another server the
+ * owner role may predate BYPASSRLS, and row security would then hide other tenants' rows).
  */
 export async function distinctTenantIds(superuserUrl: string, location: Location): Promise<string[]> {
   const url = new URL(superuserUrl);

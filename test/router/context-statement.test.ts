@@ -38,7 +38,9 @@ function oneConnectionRouter(endpoint: (server: ServerRecord) => ServerRecord = 
 }
 
 const direct = oneConnectionRouter();
-const contextStatement = `${contextStatementName}: SELECT set_config('app.tenant_id', $1, true), set_config('search_path', $2, true), set_config('plan_cache_mode', $3, true)`;
+const contextStatement =
+  `${contextStatementName}: SELECT set_config('app.tenant_id', $1, true), set_config('search_path', $2, true), set_config('plan_cache_mode', $3, true), ` +
+  `set_config('statement_timeout', $4, true)`;
 
 for (const tier of tiers) {
   t.test(`${tier}: a connection that served tenant A, failed and rolled back answers tenant B with B's rows only`, async (t) => {

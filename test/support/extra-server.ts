@@ -68,7 +68,8 @@ export async function startPrivatePostgres(t: Test, name = 'private'): Promise<P
   };
   t.teardown(async () => {
     await stop();
-    await rm(databaseDir, { recursive: true, force: true });
+    // The server's last files may still be closing as its process exits.
+    await rm(databaseDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   });
   await postgres.initialise();
   await start();

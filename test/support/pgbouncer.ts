@@ -57,10 +57,6 @@ async function configFrom(path: string, { server, settings }: { server: { host: 
   return `${out.join('\n')}\n`;
 }
 
-export function pgBouncerInstalled(): boolean {
-  return spawnSync('pgbouncer', ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
 export async function startPgBouncer(t: Test, options: PgBouncerOptions): Promise<PgBouncer> {
   const dir = await mkdtemp(join(tmpdir(), 'strata-pgbouncer-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

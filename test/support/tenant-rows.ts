@@ -18,6 +18,17 @@ export function seededCounts(leads: number) {
   return { users, leads, deals: Math.floor(leads / 4), activities: Math.floor(leads / 4), refresh_tokens: users };
 }
 
+/** What an archive of a seeded tenant holds: every table but refresh_tokens, which never leaves (isSessionTable). */
+export function archivedCounts(leads: number) {
+  const { refresh_tokens: _sessions, ...archived } = seededCounts(leads);
+  return archived;
+}
+
+export const archivedRows = (leads: number) => Object.values(archivedCounts(leads)).reduce((a, b) => a + b);
+
+/** The checksums a tenant restored from an archive of a tenant with `sums` has: its sessions stay behind. */
+export const asRestored = (sums: Record<string, TableChecksum>) => ({ ...sums, refresh_tokens: { rows: 0, checksum: '0' } });
+
 export async function seedTenantRows(platform: Platform, tenant: Tenant, leads: number): Promise<void> {
   const { users, deals, activities } = seededCounts(leads);
   const server = await platform.servers.byId(tenant.serverId);

@@ -83,7 +83,7 @@ t.test('a dedicated database is closed to everyone but the runtime role', async 
 
 t.test('invalid slugs are refused before anything is written', async (t) => {
   const before = await tenantCount();
-  for (const slug of ['Acme', 'ab', '../x', 'has space', 'x'.repeat(41), '-lead', 'trail-', 'drop;table']) {
+  for (const slug of ['Acme', 'ab', '../x', 'has space', 'x'.repeat(41), '-lead', 'trail-', 'drop;table', 'www', 'api', 'admin', 'status']) {
     const err = await provisionTenant(deps, input(slug, 'schema')).catch((e: unknown) => e);
     t.type(err, ZodError, `slug ${JSON.stringify(slug)}`);
     t.same((err as ZodError).issues?.map((i) => i.path), [['slug']]);
@@ -95,12 +95,15 @@ t.test('invalid slugs are refused before anything is written', async (t) => {
 });
 
 for (const tier of tiers) {
-  t.test(`${tier}: a retry after a crash following the reservation completes it`, async (t) => {
+  t.test(`${tier}: a retry after a crash following the reservation completes it, when asked to resume`, async (t) => {
     const slug = `crash-reserved-${tier}`;
     const reserved = await reserveTenant(deps, input(slug, tier));
     t.equal(reserved.status, 'provisioning');
 
-    const tenant = await provisionTenant(deps, input(slug, tier));
+    const unasked = await provisionTenant(deps, input(slug, tier)).catch((e: unknown) => e);
+    t.type(unasked, TenantExistsError, 'without resume, an unfinished slug is refused like a concurrent provisioning');
+    t.equal((unasked as TenantExistsError).unfinished, true);
+    const tenant = await provisionTenant(deps, input(slug, tier), { resume: true });
     t.equal(tenant.id, reserved.id, 'the reserved row is resumed, not replaced');
     t.same((await rowsFor(slug)).map((r) => r.status), ['active']);
     t.same(withoutTimes(await storageHistory(tenant)), current);
@@ -113,7 +116,7 @@ for (const tier of tiers) {
     const prepared = await storageHistory(reserved);
     t.same(withoutTimes(prepared), current);
 
-    const tenant = await provisionTenant(deps, input(slug, tier));
+    const tenant = await provisionTenant(deps, input(slug, tier), { resume: true });
     t.match(tenant, { id: reserved.id, status: 'active', version: 2 });
     t.same(await storageHistory(tenant), prepared, 'history rows (and their applied_at) unchanged by the retry');
     t.equal((await rowsFor(slug)).length, 1);
@@ -127,7 +130,7 @@ t.test('dedicated: a retry after a crash between creating and migrating the data
   t.same(await storageHistory(reserved), [], 'created but never migrated');
   t.same(await connectAcl(reserved), { public: true, runtime: true }, 'and still open to PUBLIC');
 
-  const tenant = await provisionTenant(deps, input(slug, 'dedicated'));
+  const tenant = await provisionTenant(deps, input(slug, 'dedicated'), { resume: true });
   t.equal(tenant.status, 'active');
   t.same(withoutTimes(await storageHistory(tenant)), current);
   t.same(await connectAcl(tenant), { public: false, runtime: true });
@@ -136,14 +139,14 @@ t.test('dedicated: a retry after a crash between creating and migrating the data
 });
 
 for (const tier of tiers) {
-  t.test(`${tier}: concurrent provisioning of one slug ends with one tenant and one storage`, async (t) => {
+  t.test(`${tier}: concurrent provisioning of one slug: exactly one wins, the others are refused`, async (t) => {
     for (const round of [1, 2, 3]) {
       const slug = `race-${round}-${tier}`;
-      const outcomes = await Promise.allSettled([1, 2].map(() => provisionTenant(deps, input(slug, tier))));
+      const outcomes = await Promise.allSettled([1, 2, 3].map(() => provisionTenant(deps, input(slug, tier))));
 
       const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as Error] : []));
-      t.ok(failures.length < 2, `round ${round}: at least one call succeeds`);
-      for (const err of failures) t.type(err, TenantExistsError, `round ${round}: the loser is told the slug exists (${err.message})`);
+      t.equal(failures.length, 2, `round ${round}: exactly one call succeeds`);
+      for (const err of failures) t.type(err, TenantExistsError, `round ${round}: a loser is told the slug is taken (${err.message})`);
       const rows = await rowsFor(slug);
       t.same(rows.map((r) => r.status), ['active'], `round ${round}: one active row`);
       t.ok(await storageExists(rows[0]!));

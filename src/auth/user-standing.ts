@@ -1,0 +1,74 @@
+/**
+ * Whether a tenant user may still use an access token. A token carries the version its user had
+ * when it was issued (`ver`); every change to a user (role, status, password, name) bumps the
+ * version, so the token is good while its user is active and still at that version. Tokens that
+ * name no user (operators') carry no version and stay good only while no user has their `sub`.
+ *
+ * Each instance keeps the users it has seen in memory (one lookup in the tenant's tier per user,
+ * not per request). A change drops the entry here and, over Redis, on every instance; without
+ * Redis, or while its subscription is down, entries live STRATA_CATALOG_CACHE_MS, which bounds how
+ * long another instance may still accept a demoted or deactivated user's token.
+ */
+import { LRUCache } from 'lru-cache';
+import type { CatalogEvents } from '../catalog/catalog-events.js';
+import type { TenantSql } from '../router/tenant-sql.js';
+import type { AccessClaims } from './tokens.js';
+
+/** A user as their tokens see them; `version` null: no such user. */
+interface Standing {
+  version: number | null;
+  active: boolean;
+}
+
+const remembered = 100_000;
+
+export class UserStanding {
+  readonly #known = new LRUCache<string, Standing>({ max: remembered });
+  /** Bumped by every change heard: a lookup that started before one must not keep what it read. */
+  #generation = 0;
+
+  constructor(
+    private readonly ttl: { announced: number; unannounced: number },
+    private readonly events?: CatalogEvents,
+  ) {
+    events?.onUserChanged((key) => this.#drop(key));
+  }
+
+  /** Whether the token's user (in the tenant `db` serves) may still use it. */
+  accepts(db: TenantSql, tenantId: string, claims: Pick<AccessClaims, 'sub' | 'ver'>): boolean | Promise<boolean> {
+    const key = `${tenantId}/${claims.sub}`;
+    const known = this.#known.get(key);
+    // A token newer than what this instance knows means it missed the change: look again.
+    if (known && !(claims.ver !== undefined && (known.version === null || claims.ver > known.version))) return judge(known, claims);
+    return this.#lookUp(db, key, claims.sub).then((standing) => judge(standing, claims));
+  }
+
+  /** Called after this process changed a user; tells the other instances too. */
+  async changed(tenantId: string, userId: string): Promise<void> {
+    this.#drop(`${tenantId}/${userId}`);
+    await this.events?.publishUserChanged(tenantId, userId);
+  }
+
+  async #lookUp(db: TenantSql, key: string, userId: string): Promise<Standing> {
+    const generation = this.#generation;
+    const [row] = await db.$rows<{ version: number; status: string }>('SELECT version, status FROM users WHERE id = $1', [userId], {
+      genericPlan: true,
+    });
+    const standing = { version: row?.version ?? null, active: row?.status === 'active' };
+    const ttl = this.events?.listening ? this.ttl.announced : this.ttl.unannounced;
+    // lru-cache reads a ttl of 0 as "forever"; here it means "do not remember".
+    if (ttl > 0 && generation === this.#generation) this.#known.set(key, standing, { ttl });
+    return standing;
+  }
+
+  #drop(key: string) {
+    this.#generation++;
+    if (key === '*') this.#known.clear();
+    else this.#known.delete(key);
+  }
+}
+
+function judge(standing: Standing, claims: Pick<AccessClaims, 'ver'>): boolean {
+  if (standing.version === null) return claims.ver === undefined;
+  return standing.active && claims.ver === standing.version;
+}

@@ -1,0 +1,101 @@
+/**
+ * Zero-configuration secrets for development: every secret the environment leaves unset is
+ * generated once per installation and kept in STRATA_SECRETS_FILE (a JSON object keyed by
+ * variable name, mode 0600, its folder created 0700), so `npm start` and the scripts share them and no
+ * value written in the repository ever opens anything. Production and tests set their own.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { loadDotEnv, secretKeys, type SecretKey, secretsFileOf } from './config.js';
+
+type Secrets = Partial<Record<SecretKey, string>>;
+
+const generate = (): Record<SecretKey, string> => ({
+  JWT_SECRET: randomBytes(48).toString('base64url'),
+  STRATA_OWNER_PASSWORD: randomBytes(24).toString('base64url'),
+  STRATA_RUNTIME_PASSWORD: randomBytes(24).toString('base64url'),
+  STRATA_ADMIN_PASSWORD: randomBytes(15).toString('base64url'),
+  STRATA_EMBEDDED_PASSWORD: randomBytes(24).toString('base64url'),
+});
+
+export interface ProvidedSecrets {
+  file: string;
+  /** Keys this call generated (the file did not hold them yet). */
+  generated: SecretKey[];
+}
+
+/**
+ * In development, puts the installation's secrets into `env` where it has none (creating or
+ * completing the file first); elsewhere does nothing and returns undefined.
+ */
+export function provideInstallationSecrets(env: Record<string, string | undefined> = process.env): ProvidedSecrets | undefined {
+  const where = secretsFileOf(env);
+  if (!where) return undefined;
+  const file = resolve(where);
+  // Only the secrets' own folder is private: the embedded PostgreSQL, run as another user under
+  // root, keeps its data beside it in .strata/.
+  mkdirSync(dirname(dirname(file)), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  let stored = readSecrets(file);
+  const generated: SecretKey[] = [];
+  if (!stored) {
+    const fresh = generate();
+    // Written aside then linked: of two first starts at once, one file wins whole and both use it.
+    if (publish(file, fresh, 'link')) generated.push(...secretKeys);
+    stored = readSecrets(file)!;
+  }
+  const missing = secretKeys.filter((key) => !stored[key]);
+  if (missing.length) {
+    const fresh = generate();
+    for (const key of missing) stored[key] = fresh[key];
+    publish(file, stored, 'rename');
+    generated.push(...missing);
+  }
+  chmodSync(file, 0o600);
+  for (const key of secretKeys) if (!env[key]) env[key] = stored[key];
+  return { file, generated };
+}
+
+/**
+ * What server.ts and the scripts run first: `.env`, then the generated secrets. The bootstrap
+ * admin's generated password is shown once, on stderr (scripts' stdout may be captured).
+ */
+export function prepareEnvironment(env: Record<string, string | undefined> = process.env): void {
+  loadDotEnv();
+  const provided = provideInstallationSecrets(env);
+  if (!provided?.generated.includes('STRATA_ADMIN_PASSWORD')) return;
+  const email = env.STRATA_ADMIN_EMAIL || 'admin@strata.local';
+  const used = env.STRATA_ADMIN_PASSWORD === readSecrets(provided.file)?.STRATA_ADMIN_PASSWORD;
+  if (used) {
+    console.error(
+      `\nStrata generated this installation's secrets in ${provided.file}.\n` +
+        `Bootstrap admin: ${email}  password: ${env.STRATA_ADMIN_PASSWORD}\n(shown once; it stays in that file)\n`,
+    );
+  }
+}
+
+function readSecrets(file: string): Secrets | undefined {
+  if (!existsSync(file)) return undefined;
+  const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  return typeof parsed === 'object' && parsed ? (parsed as Secrets) : {};
+}
+
+/** Writes `secrets` to a private temporary file, then moves it into place; false if another won the link. */
+function publish(file: string, secrets: Secrets, how: 'link' | 'rename'): boolean {
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(temporary, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  if (how === 'rename') {
+    renameSync(temporary, file);
+    return true;
+  }
+  try {
+    linkSync(temporary, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}

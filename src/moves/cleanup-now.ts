@@ -1,0 +1,46 @@
+/**
+ * Finishing a tenant's moves now, for a purge: after a move's flip the tenant is active again while
+ * its old location waits out the grace period, and a purge then must not drop only the new one.
+ * The old location is removed here (or by the job's own runner, woken early), so no location
+ * outlives the job that records it.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError, problems } from '../http/problems.js';
+import type { Platform } from '../platform/platform.js';
+import { flippedPhases, type MoveProgress } from './move-jobs.js';
+import { MoveBusyError, runMove } from './run-move.js';
+
+/**
+ * Brings every running move of the tenant to its end, each past its flip: cleanup starts at once,
+ * run here unless another runner holds the job (then it is waited for). Throws a conflict when a
+ * move has not flipped, or its cleanup has not finished within `timeoutMs` (the job is kept).
+ */
+export async function cleanupNow(platform: Platform, tenantId: string, timeoutMs = 30_000): Promise<void> {
+  const { catalog } = platform;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  for (;;) {
+    const jobs = await catalog.tenantMove.findMany({ where: { tenantId, status: 'running' } });
+    if (!jobs.length) return;
+    for (const job of jobs) {
+      if (!flippedPhases.includes(job.phase)) {
+        throw new AppError(problems.moveConflict, `The tenant has a move in phase ${job.phase}; wait for it to finish or cancel it first`);
+      }
+      const progress = job.progress as MoveProgress;
+      if (Date.parse(progress.cleanupAfter ?? '') > Date.now()) {
+        await catalog.tenantMove.update({ where: { id: job.id }, data: { progress: { ...progress, cleanupAfter: new Date().toISOString() } } });
+      }
+      await runMove(platform, job.id, { signal: deadline }).catch((err: unknown) => {
+        if (!(err instanceof MoveBusyError) && !deadline.aborted) throw err;
+      });
+    }
+    if (deadline.aborted) {
+      const stuck = await catalog.tenantMove.findFirst({ where: { tenantId, status: 'running' } });
+      if (!stuck) return;
+      throw new AppError(
+        problems.moveConflict,
+        `The tenant's move ${stuck.id} is still removing its former location${stuck.error ? ` (${stuck.error})` : ''}; try again later`,
+      );
+    }
+    await sleep(200);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Runs many server-to-server moves with bounded concurrency (drain and rebalance): each tenant is
+ * moved online by the ordinary mover, so every move is a recorded, audited, resumable job. A slot
+ * is held until the tenant has switched; the cleanup of its old location (after the grace period)
+ * goes on outside the slots, and the batch waits for all of them before it ends.
+ *
+ * Resumable: a tenant whose move is already recorded (a batch killed mid-way) has that job resumed
+ * here, or, when another process runs it (an API instance adopts orphaned jobs), watched to its end.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import pLimit from 'p-limit';
+import type { Platform } from '../platform/platform.js';
+import type { ProgressEvent } from '../progress/progress-reporter.js';
+import { flippedPhases, MoveRefusedError, requestMove, type TenantMove } from './move-jobs.js';
+import { MoveBusyError, runMove } from './run-move.js';
+
+export interface PlannedMove {
+  tenantId: string;
+  slug: string;
+  tier: TenantMove['toTier'];
+  from: string;
+  /** Catalog name of the target server. */
+  to: string;
+}
+
+export interface MoveBatchOptions {
+  concurrency: number;
+  /** An admin id, or null for an operator script. */
+  actor: string | null;
+  onEvent?: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
+  /** Passed to the mover, e.g. a short grace in tests. */
+  graceMs?: number;
+}
+
+export interface MoveOutcome {
+  tenantId: string;
+  slug: string;
+  to: string;
+  status: TenantMove['status'] | 'refused';
+  /** How long the tenant's writes were paused (fence to switch). */
+  fenceMs?: number;
+  /** Request to switch. */
+  switchMs?: number;
+  error?: string;
+}
+
+/** How often a job another process runs is looked at. */
+const watchEveryMs = 250;
+
+export async function runMoveBatch(platform: Platform, moves: PlannedMove[], options: MoveBatchOptions): Promise<MoveOutcome[]> {
+  const limit = pLimit(Math.max(1, options.concurrency));
+  const emit = (event: ProgressEvent) => options.onEvent?.(event);
+  const tails: Promise<MoveOutcome>[] = [];
+  await Promise.all(
+    moves.map((move) =>
+      limit(async () => {
+        if (options.signal?.aborted) return;
+        const { switched, finished } = startMove(platform, move, options, emit);
+        tails.push(finished);
+        await switched;
+      }),
+    ),
+  );
+  return Promise.all(tails);
+}
+
+/** Starts (or resumes) one move: `switched` settles once the tenant is served from its target (or the move ended). */
+function startMove(platform: Platform, move: PlannedMove, options: MoveBatchOptions, emit: (event: ProgressEvent) => void) {
+  let markSwitched!: () => void;
+  const switched = new Promise<void>((resolve) => (markSwitched = resolve));
+  const started = performance.now();
+  const base = { tenant: move.slug, tier: move.tier, from: move.from, to: move.to };
+  const finished = (async (): Promise<MoveOutcome> => {
+    try {
+      const { job, resumed } = await existingOrNewJob(platform, move, options.actor);
+      emit({ event: 'move.started', ...base, job: job.id, resumed });
+      const onPhase = (phase: TenantMove['phase']) => {
+        if (!flippedPhases.includes(phase)) return;
+        emit({ event: 'move.switched', ...base, switchMs: Math.round(performance.now() - started) });
+        markSwitched();
+      };
+      const done = await runMove(platform, job.id, { signal: options.signal, graceMs: options.graceMs, onPhase }).catch(async (err: unknown) => {
+        if (!(err instanceof MoveBusyError)) throw err;
+        return watch(platform, job.id, markSwitched, options.signal);
+      });
+      const fenceMs = (done.progress as { fenceMs?: number }).fenceMs;
+      const outcome: MoveOutcome = { tenantId: move.tenantId, slug: move.slug, to: move.to, status: done.status, fenceMs, switchMs: Math.round(performance.now() - started) };
+      if (done.status !== 'succeeded') outcome.error = done.error ?? done.status;
+      emit({ event: done.status === 'succeeded' ? 'move.done' : 'move.failed', ...base, fenceMs, ...(outcome.error && { error: outcome.error }) });
+      return outcome;
+    } catch (err) {
+      const error = (err as Error).message;
+      emit({ event: 'move.failed', ...base, error });
+      return { tenantId: move.tenantId, slug: move.slug, to: move.to, status: err instanceof MoveRefusedError ? 'refused' : 'failed', error };
+    } finally {
+      markSwitched();
+    }
+  })();
+  return { switched, finished };
+}
+
+/** The tenant's unfinished job (a batch or an API instance started it), or a new one to the planned target. */
+async function existingOrNewJob(platform: Platform, move: PlannedMove, actor: string | null) {
+  const running = await platform.catalog.tenantMove.findUnique({ where: { activeTenantId: move.tenantId } });
+  if (running) return { job: running, resumed: true };
+  const job = await requestMove(platform, { tenantId: move.tenantId, targetTier: move.tier, targetServer: move.to, requestedBy: actor });
+  return { job, resumed: false };
+}
+
+/** Follows a job another process runs until it ends. */
+async function watch(platform: Platform, jobId: string, switched: () => void, signal?: AbortSignal): Promise<TenantMove> {
+  for (;;) {
+    const job = await platform.catalog.tenantMove.findUniqueOrThrow({ where: { id: jobId } });
+    if (flippedPhases.includes(job.phase)) switched();
+    if (job.status !== 'running') return job;
+    await sleep(watchEveryMs, undefined, { signal });
+  }
+}

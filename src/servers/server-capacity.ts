@@ -1,0 +1,97 @@
+/**
+ * Capacity of the database servers and where a new tenant goes. A server's load for a tier is its
+ * tenants of that tier per unit of weight; caps (tenants per tier, storage) and states are hard
+ * limits. Pure functions over catalog rows, plus the placement of a new tenant inside a catalog
+ * transaction that holds the placement lock, so concurrent provisionings never overshoot a cap.
+ */
+import type { DatabaseServer } from '../catalog/catalog-client.js';
+import { UnknownServerError } from '../catalog/server-directory.js';
+import type { Prisma } from '../generated/catalog/client.js';
+import { AppError, problems } from '../http/problems.js';
+import type { Tier } from '../tenants/placement.js';
+
+export type TierCounts = Record<Tier, number>;
+export type EffectiveState = DatabaseServer['state'] | 'down';
+
+export interface ServerLoad {
+  server: DatabaseServer;
+  /** Live (not deleted) tenants it holds, per tier. */
+  tenants: TierCounts;
+}
+
+type Catalog = Pick<Prisma.TransactionClient, 'databaseServer' | 'tenant'>;
+
+/** What routing and placement see: `down` while health says so, else the operator's state. */
+export const effectiveState = (server: Pick<DatabaseServer, 'state' | 'downSince'>): EffectiveState => (server.downSince ? 'down' : server.state);
+
+export function tierCap(server: DatabaseServer, tier: Tier): number | null {
+  return { pooled: server.maxPooledTenants, schema: server.maxSchemaTenants, dedicated: server.maxDedicatedTenants }[tier];
+}
+
+/** Tenants of the tier it may still take under its cap; null: no cap. */
+export function headroom({ server, tenants }: ServerLoad, tier: Tier): number | null {
+  const cap = tierCap(server, tier);
+  return cap === null ? null : Math.max(0, cap - tenants[tier]);
+}
+
+/** Why the server takes no new tenant of the tier (a sentence), or null when it takes one. */
+export function refusal(load: ServerLoad, tier: Tier): string | null {
+  const { server } = load;
+  const state = effectiveState(server);
+  if (state !== 'active') return `${server.name} is ${state}`;
+  if (headroom(load, tier) === 0) return `${server.name} holds ${load.tenants[tier]} ${tier} tenants, its cap`;
+  if (server.maxStorageBytes !== null && server.storageBytes !== null && server.storageBytes >= server.maxStorageBytes) {
+    return `${server.name} stores ${server.storageBytes} bytes, its cap is ${server.maxStorageBytes}`;
+  }
+  return null;
+}
+
+/** Tenants of the tier per unit of weight: the lower, the more room. */
+export const weightedLoad = (load: ServerLoad, tier: Tier) => load.tenants[tier] / load.server.weight;
+const totalLoad = (load: ServerLoad) => (load.tenants.pooled + load.tenants.schema + load.tenants.dedicated) / load.server.weight;
+
+/**
+ * The server a new tenant of the tier goes to: among those taking it, the lowest weighted load of
+ * the tier, then of all tiers, then the name (deterministic). Undefined when none takes it.
+ */
+export function choosePlacement(loads: ServerLoad[], tier: Tier): ServerLoad | undefined {
+  return loads
+    .filter((load) => refusal(load, tier) === null)
+    .sort((a, b) => weightedLoad(a, tier) - weightedLoad(b, tier) || totalLoad(a) - totalLoad(b) || a.server.name.localeCompare(b.server.name))[0];
+}
+
+/** Every registered server with its live tenants per tier, oldest first. */
+export async function serverLoads(catalog: Catalog): Promise<ServerLoad[]> {
+  const [servers, counts] = await Promise.all([
+    catalog.databaseServer.findMany({ orderBy: { createdAt: 'asc' } }),
+    catalog.tenant.groupBy({ by: ['serverId', 'tier'], where: { status: { not: 'deleted' } }, _count: { _all: true } }),
+  ]);
+  return servers.map((server) => {
+    const tenants: TierCounts = { pooled: 0, schema: 0, dedicated: 0 };
+    for (const c of counts) if (c.serverId === server.id) tenants[c.tier] = c._count._all;
+    return { server, tenants };
+  });
+}
+
+/**
+ * Where a new tenant goes: the server named (forced past the ranking, never past a state or a
+ * cap), or else the one choosePlacement picks. Call inside a transaction holding placementLock.
+ */
+export async function placeNewTenant(tx: Prisma.TransactionClient, tier: Tier, name?: string): Promise<DatabaseServer> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended('strata.placement', 0))`;
+  const loads = await serverLoads(tx);
+  if (name) {
+    const named = loads.find((l) => l.server.name === name);
+    if (!named) throw new UnknownServerError(`named ${name}`);
+    const why = refusal(named, tier);
+    if (why === null) return named.server;
+    const problem = effectiveState(named.server) === 'active' ? problems.serverFull : problems.serverCordoned;
+    throw new AppError(problem, `Server ${why}: it takes no new ${tier} tenants (see npm run server -- list)`);
+  }
+  const chosen = choosePlacement(loads, tier);
+  if (!chosen) {
+    const reasons = loads.map((l) => refusal(l, tier)).join('; ');
+    throw new AppError(problems.noServerAvailable, `No database server takes a new ${tier} tenant: ${reasons || 'none is registered'}`);
+  }
+  return chosen.server;
+}

@@ -1,0 +1,115 @@
+/**
+ * Draining a server: it is marked `draining` (no new tenants), then every tenant on it is moved
+ * online to the server with most room for its tier (server-capacity.ts), a bounded number at once
+ * (move-batch.ts), in rounds until none is left that can be moved. Run again after a kill, a drain
+ * resumes the recorded moves and plans the rest. Once it is empty the server can be removed.
+ */
+import type { Platform } from '../platform/platform.js';
+import type { ProgressEvent } from '../progress/progress-reporter.js';
+import { type MoveOutcome, type PlannedMove, runMoveBatch } from '../moves/move-batch.js';
+import { choosePlacement, serverLoads, type TierCounts } from './server-capacity.js';
+import { findServer, setServerState } from './server-registry.js';
+
+export interface DrainOptions {
+  concurrency: number;
+  actor: string | null;
+  onEvent?: (event: ProgressEvent) => void;
+  signal?: AbortSignal;
+  graceMs?: number;
+}
+
+export interface Blocked {
+  slug: string;
+  reason: string;
+}
+
+export interface DrainReport {
+  server: string;
+  moved: number;
+  failed: MoveOutcome[];
+  /** Tenants no move can take off (suspended, or no server with room): they keep the server in use. */
+  blocked: Blocked[];
+  /** Live tenants still on the server at the end. */
+  remaining: number;
+  ms: number;
+  outcomes: MoveOutcome[];
+}
+
+/** A round retries what failed before; three rounds end a drain that cannot progress. */
+const maxRounds = 3;
+
+export async function drainServer(platform: Platform, name: string, options: DrainOptions): Promise<DrainReport> {
+  const started = performance.now();
+  const server = await findServer(platform.catalog, name);
+  if (server.state !== 'draining') await setServerState(platform, options.actor, name, 'draining');
+  const outcomes: MoveOutcome[] = [];
+  let blocked: Blocked[] = [];
+  for (let round = 1; round <= maxRounds; round++) {
+    options.signal?.throwIfAborted();
+    const plan = await planDrain(platform, server.id, server.name);
+    blocked = plan.blocked;
+    options.onEvent?.({ event: 'drain.planned', server: name, round, moves: plan.moves.length, blocked: plan.blocked.length });
+    if (!plan.moves.length) break;
+    const results = await runMoveBatch(platform, plan.moves, options);
+    outcomes.push(...results);
+    if (!results.some((r) => r.status === 'succeeded')) break;
+  }
+  const remaining = await platform.catalog.tenant.count({ where: { serverId: server.id, status: { not: 'deleted' } } });
+  const moved = outcomes.filter((o) => o.status === 'succeeded').length;
+  // A tenant failing in one round and moved in a later one is not a failure.
+  const movedIds = new Set(outcomes.filter((o) => o.status === 'succeeded').map((o) => o.tenantId));
+  const failed = outcomes.filter((o) => o.status !== 'succeeded' && !movedIds.has(o.tenantId));
+  return { server: name, moved, failed, blocked, remaining, ms: Math.round(performance.now() - started), outcomes };
+}
+
+/**
+ * The moves that take the server's tenants off: recorded ones resumed as they are (cleanup of a
+ * switched tenant's old location included), the others to
+ * the server choosePlacement picks, counting the moves already planned in this round.
+ */
+export async function planDrain(platform: Platform, serverId: string, serverName: string): Promise<{ moves: PlannedMove[]; blocked: Blocked[] }> {
+  const { catalog } = platform;
+  const [running, loads] = await Promise.all([catalog.tenantMove.findMany({ where: { status: 'running', fromServerId: serverId } }), serverLoads(catalog)]);
+  // Tenants already switched by a move still cleaning up here (a killed drain's) are resumed too.
+  const tenants = await catalog.tenant.findMany({
+    where: { OR: [{ serverId, status: { not: 'deleted' } }, { id: { in: running.map((job) => job.tenantId) } }] },
+    orderBy: { slug: 'asc' },
+  });
+  const names = new Map(loads.map((l) => [l.server.id, l.server.name]));
+  const others = loads.filter((l) => l.server.id !== serverId);
+  const jobs = new Map(running.map((job) => [job.tenantId, job]));
+  const moves: PlannedMove[] = [];
+  const blocked: Blocked[] = [];
+  for (const tenant of tenants) {
+    const job = jobs.get(tenant.id);
+    if (job) {
+      moves.push({ tenantId: tenant.id, slug: tenant.slug, tier: job.toTier, from: serverName, to: names.get(job.toServerId) ?? job.toServerId });
+      continue;
+    }
+    if (tenant.status !== 'active') {
+      blocked.push({ slug: tenant.slug, reason: `${tenant.status}: only active tenants are moved (resume it, or delete and purge it)` });
+      continue;
+    }
+    const target = choosePlacement(others, tenant.tier);
+    if (!target) {
+      blocked.push({ slug: tenant.slug, reason: `no other server takes a ${tenant.tier} tenant` });
+      continue;
+    }
+    target.tenants[tenant.tier]++;
+    moves.push({ tenantId: tenant.id, slug: tenant.slug, tier: tenant.tier, from: serverName, to: target.server.name });
+  }
+  return { moves, blocked };
+}
+
+/** Where a drain stands, from the catalog (any process may be running it). */
+export async function drainStatus(platform: Platform, name: string) {
+  const server = await findServer(platform.catalog, name);
+  const [counts, moving, plan] = await Promise.all([
+    platform.catalog.tenant.groupBy({ by: ['tier'], where: { serverId: server.id, status: { not: 'deleted' } }, _count: { _all: true } }),
+    platform.catalog.tenantMove.count({ where: { status: 'running', fromServerId: server.id } }),
+    planDrain(platform, server.id, server.name),
+  ]);
+  const remaining: TierCounts = { pooled: 0, schema: 0, dedicated: 0 };
+  for (const c of counts) remaining[c.tier] = c._count._all;
+  return { server: name, state: server.state, remaining, moving, blocked: plan.blocked };
+}

@@ -1,0 +1,153 @@
+/**
+ * Whether each database server answers, recorded in the catalog for placement and the admin API:
+ * `down_since` is set when a probe (a fresh owner connection and one statement, bounded by a
+ * timeout) fails to reach it, and cleared when one reaches it again. Every API instance probes every
+ * server periodically, and at once when its router failed to connect there (`suspect`). Transitions
+ * are audited (`server.down`, `server.up`). Health writes leave `updated_at` alone: they must not
+ * make every instance drop its connections to the server, as an endpoint change does.
+ */
+import pg from 'pg';
+import { recordAdminAction } from '../admin/admin-audit.js';
+import type { CatalogClient } from '../catalog/catalog-client.js';
+import type { Log } from '../platform/log.js';
+import { databaseUnreachable } from '../router/tenant-sql.js';
+import { connectionConfig, type ServerRecord } from './server-access.js';
+
+export interface HealthOptions {
+  /** Period of the probes of every server; 0: probes only after a suspicion. */
+  everyMs: number;
+  timeoutMs: number;
+  /** Dedicated databases are named `<prefix>_t_…`: their sizes count towards the server's storage. */
+  prefix: string;
+  /** Storage is measured at most this often per server (summing database sizes walks their files). */
+  storageEveryMs?: number;
+}
+
+export interface ProbeResult {
+  up: boolean;
+  error?: string;
+}
+
+/** Not answering, as opposed to answering with an error (too many connections, a permission). */
+const unanswered = (err: unknown) => databaseUnreachable(err) || /timeout|terminated/i.test((err as Error).message ?? '');
+
+export class ServerHealth {
+  #timer: NodeJS.Timeout | undefined;
+  readonly #inFlight = new Map<string, Promise<ProbeResult>>();
+  readonly #storageMeasuredAt = new Map<string, number>();
+  #closed = false;
+
+  constructor(
+    private readonly catalog: CatalogClient,
+    private readonly log: Log,
+    private readonly options: HealthOptions,
+  ) {}
+
+  /** Starts the periodic probes (API instances; scripts only probe on suspicion). */
+  start(): void {
+    if (!this.options.everyMs || this.#timer || this.#closed) return;
+    const tick = () => {
+      this.#timer = setTimeout(() => {
+        this.probeAll()
+          .catch((err: unknown) => this.log.warn({ err }, 'probing database servers failed'))
+          .finally(() => this.#timer && tick());
+      }, this.options.everyMs);
+      this.#timer.unref();
+    };
+    tick();
+  }
+
+  /** A connection to the server failed: probe it now (once at a time), rather than at the next period. */
+  suspect(serverId: string): void {
+    if (this.#closed || this.#inFlight.has(serverId)) return;
+    void this.catalog.databaseServer
+      .findUnique({ where: { id: serverId } })
+      .then((server) => server && this.probe(server))
+      .catch((err: unknown) => this.log.warn({ err, serverId }, 'probing a suspected database server failed'));
+  }
+
+  async probeAll(): Promise<ProbeResult[]> {
+    const servers = await this.catalog.databaseServer.findMany();
+    return Promise.all(servers.map((server) => this.probe(server)));
+  }
+
+  /** Probes one server and records a transition; concurrent probes of one server share one. */
+  probe(server: ServerRecord): Promise<ProbeResult> {
+    const running = this.#inFlight.get(server.id);
+    if (running) return running;
+    const probe = this.#probe(server).finally(() => this.#inFlight.delete(server.id));
+    this.#inFlight.set(server.id, probe);
+    return probe;
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #probe(server: ServerRecord): Promise<ProbeResult> {
+    const measure = Date.now() - (this.#storageMeasuredAt.get(server.id) ?? 0) >= (this.options.storageEveryMs ?? 60_000);
+    let storage: bigint | undefined;
+    try {
+      storage = await this.#ask(server, measure);
+    } catch (err) {
+      const error = (err as Error).message || String((err as { code?: string }).code);
+      if (!unanswered(err)) {
+        this.log.warn({ err, server: server.name }, 'database server answered the health probe with an error');
+        return { up: true, error };
+      }
+      await this.#markDown(server, error);
+      return { up: false, error };
+    }
+    await this.#markUp(server, storage);
+    return { up: true };
+  }
+
+  /** Connects as the owner (straight to the server, not through a pooler) and asks for a statement. */
+  async #ask(server: ServerRecord, measure: boolean): Promise<bigint | undefined> {
+    const client = new pg.Client({
+      ...connectionConfig(server, 'owner', server.tenantsDatabase),
+      connectionTimeoutMillis: this.options.timeoutMs,
+      query_timeout: this.options.timeoutMs,
+      application_name: 'strata-health',
+    });
+    client.on('error', () => undefined); // surfaces as the failure of the query under way
+    try {
+      await client.connect();
+      if (!measure) {
+        await client.query('SELECT 1');
+        return undefined;
+      }
+      const { rows } = await client.query<{ bytes: string }>(
+        `SELECT coalesce(sum(pg_database_size(datname)), 0)::bigint AS bytes FROM pg_database WHERE datname = $1 OR starts_with(datname, $2)`,
+        [server.tenantsDatabase, `${this.options.prefix}_t_`],
+      );
+      this.#storageMeasuredAt.set(server.id, Date.now());
+      return BigInt(rows[0]!.bytes);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  async #markDown(server: ServerRecord, error: string) {
+    const changed = await this.catalog.$executeRaw`
+      UPDATE database_servers SET down_since = now(), health_error = ${error}, health_checked_at = now()
+       WHERE id = ${server.id}::uuid AND down_since IS NULL`;
+    if (!changed) return;
+    this.log.warn({ server: server.name, error }, 'database server does not answer: marked down');
+    await recordAdminAction(this.catalog, { adminId: null, action: 'server.down', details: { name: server.name, error } });
+  }
+
+  async #markUp(server: ServerRecord, storage: bigint | undefined) {
+    const changed = await this.catalog.$executeRaw`
+      UPDATE database_servers SET down_since = NULL, health_error = NULL, health_checked_at = now()
+       WHERE id = ${server.id}::uuid AND down_since IS NOT NULL`;
+    if (storage !== undefined) {
+      await this.catalog.$executeRaw`UPDATE database_servers SET storage_bytes = ${storage}, health_checked_at = now() WHERE id = ${server.id}::uuid`;
+    }
+    if (!changed) return;
+    this.log.info({ server: server.name }, 'database server answers again: marked up');
+    await recordAdminAction(this.catalog, { adminId: null, action: 'server.up', details: { name: server.name } });
+  }
+}

@@ -1,0 +1,97 @@
+/** Reads of the catalog's load windows (every instance's flushes): one tenant's series, and every tenant's totals. */
+import type { CatalogClient } from '../catalog/catalog-client.js';
+import { latencyBoundsMs } from './tenant-load.js';
+
+export interface LoadFigures {
+  requests: number;
+  requestMs: number;
+  latency: number[];
+  dbTimeMs: number;
+  statements: number;
+  rowsWritten: number;
+  guardRejections: number;
+  /** Latest measured in the span (null: not measured). */
+  rowsTotal: number | null;
+  storageBytes: number | null;
+}
+
+interface WindowRow {
+  tenant_id: string;
+  start_ms: number;
+  requests: bigint;
+  request_ms: number;
+  latency_buckets: bigint[];
+  db_time_ms: number;
+  statements: bigint;
+  rows_written: bigint;
+  guard_rejections: bigint;
+  rows_total: bigint | null;
+  storage_bytes: bigint | null;
+}
+
+export const emptyFigures = (): LoadFigures => ({
+  requests: 0,
+  requestMs: 0,
+  latency: new Array<number>(latencyBoundsMs.length + 1).fill(0),
+  dbTimeMs: 0,
+  statements: 0,
+  rowsWritten: 0,
+  guardRejections: 0,
+  rowsTotal: null,
+  storageBytes: null,
+});
+
+/** Adds one window (rows come oldest first, so the footprint ends as the latest measured). */
+function add(into: LoadFigures, row: WindowRow) {
+  into.requests += Number(row.requests);
+  into.requestMs += row.request_ms;
+  row.latency_buckets.forEach((n, i) => (into.latency[i] = (into.latency[i] ?? 0) + Number(n)));
+  into.dbTimeMs += row.db_time_ms;
+  into.statements += Number(row.statements);
+  into.rowsWritten += Number(row.rows_written);
+  into.guardRejections += Number(row.guard_rejections);
+  if (row.rows_total !== null) into.rowsTotal = Number(row.rows_total);
+  if (row.storage_bytes !== null) into.storageBytes = Number(row.storage_bytes);
+}
+
+/** The upper bound of the latency bucket holding the `q` quantile (the last bound: at least that); null without requests. */
+export function latencyQuantileMs(latency: number[], q: number): number | null {
+  const total = latency.reduce((sum, n) => sum + n, 0);
+  if (total === 0) return null;
+  let seen = 0;
+  for (const [i, n] of latency.entries()) {
+    seen += n;
+    if (seen >= Math.ceil(q * total)) return latencyBoundsMs[Math.min(i, latencyBoundsMs.length - 1)]!;
+  }
+  return latencyBoundsMs[latencyBoundsMs.length - 1]!;
+}
+
+async function windows(catalog: CatalogClient, fromMs: number, tenantId?: string): Promise<WindowRow[]> {
+  return catalog.$queryRaw<WindowRow[]>`
+    SELECT tenant_id::text AS tenant_id, (extract(epoch FROM window_start) * 1000)::float8 AS start_ms, requests, request_ms, latency_buckets,
+           db_time_ms, statements, rows_written, guard_rejections, rows_total, storage_bytes
+      FROM tenant_load
+     WHERE window_start >= to_timestamp(${fromMs / 1000}::float8) AND (${tenantId ?? null}::uuid IS NULL OR tenant_id = ${tenantId ?? null}::uuid)
+     ORDER BY window_start`;
+}
+
+/** One tenant's figures in steps of `stepMs` from `fromMs` to `toMs`, every step present (zeros where it did nothing). */
+export async function loadSeries(catalog: CatalogClient, tenantId: string, fromMs: number, toMs: number, stepMs: number) {
+  const steps = Array.from({ length: Math.ceil((toMs - fromMs) / stepMs) }, (_, i) => ({ startMs: fromMs + i * stepMs, figures: emptyFigures() }));
+  for (const row of await windows(catalog, fromMs, tenantId)) {
+    const step = steps[Math.floor((row.start_ms - fromMs) / stepMs)];
+    if (step) add(step.figures, row);
+  }
+  return steps;
+}
+
+/** Every tenant's figures since `fromMs`; tenants without a window are absent. */
+export async function loadTotals(catalog: CatalogClient, fromMs: number): Promise<Map<string, LoadFigures>> {
+  const totals = new Map<string, LoadFigures>();
+  for (const row of await windows(catalog, fromMs)) {
+    let figures = totals.get(row.tenant_id);
+    if (!figures) totals.set(row.tenant_id, (figures = emptyFigures()));
+    add(figures, row);
+  }
+  return totals;
+}

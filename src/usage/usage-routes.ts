@@ -1,0 +1,114 @@
+/**
+ * Per-tenant load for platform admins, from the catalog's windows (every instance's flushes):
+ * GET /admin/tenants/:id/usage (a time series) and GET /admin/usage/top (the fleet ranked).
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authenticateAdmin } from '../admin/admin-auth.js';
+import { AppError, problems } from '../http/problems.js';
+import { tiers } from '../tenants/placement.js';
+import { latencyQuantileMs, type LoadFigures, loadSeries, loadTotals } from './load-totals.js';
+
+const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** A duration like `90s`, `1m`, `1h`, `24h`, in ms. */
+const duration = z
+  .string()
+  .regex(/^[1-9]\d{0,6}(ms|s|m|h|d)$/, 'a duration like 30s, 1m, 1h or 24h')
+  .transform((text) => {
+    const [, n, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(text)!;
+    return Number(n) * units[unit as keyof typeof units];
+  });
+
+const usageQuery = z.object({ span: duration.optional(), step: duration.optional() }).strict();
+const rankings = ['dbTime', 'requests', 'statements', 'rowsWritten', 'storage'] as const;
+const topQuery = z.object({ by: z.enum(rankings).default('dbTime'), window: duration.optional(), limit: z.coerce.number().int().min(1).max(100).default(10) }).strict();
+
+const figures = z.object({
+  requests: z.number().int(),
+  meanMs: z.number().nullable(),
+  /** Upper bound of the latency bucket holding the 99th percentile (its last bound means at least that). */
+  p99Ms: z.number().nullable(),
+  dbTimeMs: z.number(),
+  statements: z.number().int(),
+  rowsWritten: z.number().int(),
+  guardRejections: z.number().int(),
+  rowsTotal: z.number().int().nullable(),
+  storageBytes: z.number().int().nullable(),
+});
+const series = z.object({
+  tenantId: z.uuid(),
+  windowMs: z.number().int(),
+  stepMs: z.number().int(),
+  points: z.array(figures.extend({ start: z.string() })),
+});
+const top = z.object({
+  by: z.enum(rankings),
+  windowMs: z.number().int(),
+  items: z.array(figures.extend({ tenantId: z.uuid(), slug: z.string(), tier: z.enum(tiers), serverId: z.uuid() })),
+});
+
+export function publicFigures(f: LoadFigures): z.infer<typeof figures> {
+  return {
+    requests: f.requests,
+    meanMs: f.requests ? f.requestMs / f.requests : null,
+    p99Ms: latencyQuantileMs(f.latency, 0.99),
+    dbTimeMs: f.dbTimeMs,
+    statements: f.statements,
+    rowsWritten: f.rowsWritten,
+    guardRejections: f.guardRejections,
+    rowsTotal: f.rowsTotal,
+    storageBytes: f.storageBytes,
+  };
+}
+
+const rankValue: Record<(typeof rankings)[number], (f: LoadFigures) => number> = {
+  dbTime: (f) => f.dbTimeMs,
+  requests: (f) => f.requests,
+  statements: (f) => f.statements,
+  rowsWritten: (f) => f.rowsWritten,
+  storage: (f) => f.storageBytes ?? -1,
+};
+
+const invalid = (field: string, message: string) => new AppError(problems.invalidRequest, 'Some fields are invalid', [{ field, message }]);
+
+export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.addHook('onRequest', authenticateAdmin);
+  const { catalog, config } = app.platform;
+  const { windowMs, retentionMs } = config.usage;
+  const checkSpan = (field: string, ms: number) => {
+    if (ms > retentionMs) throw invalid(field, `at most the retention, ${retentionMs / 3_600_000}h`);
+  };
+
+  app.get(
+    '/admin/tenants/:id/usage',
+    { schema: { params: z.object({ id: z.uuid() }).strict(), querystring: usageQuery, response: { 200: series } } },
+    async (request) => {
+      const span = request.query.span ?? 3_600_000;
+      const stepMs = request.query.step ?? windowMs;
+      checkSpan('querystring.span', span);
+      if (stepMs % windowMs !== 0) throw invalid('querystring.step', `a multiple of the window length, ${windowMs} ms`);
+      if (span / stepMs > 1500) throw invalid('querystring.step', 'at most 1500 steps per span');
+      const tenant = await catalog.tenant.findUnique({ where: { id: request.params.id }, select: { id: true } });
+      if (!tenant) throw new AppError(problems.notFound, 'No such tenant');
+      // Steps end with the one under way.
+      const toMs = Math.floor(Date.now() / stepMs) * stepMs + stepMs;
+      const steps = await loadSeries(catalog, tenant.id, toMs - Math.ceil(span / stepMs) * stepMs, toMs, stepMs);
+      return { tenantId: tenant.id, windowMs, stepMs, points: steps.map((s) => ({ start: new Date(s.startMs).toISOString(), ...publicFigures(s.figures) })) };
+    },
+  );
+
+  app.get('/admin/usage/top', { schema: { querystring: topQuery, response: { 200: top } } }, async (request) => {
+    const { by, limit } = request.query;
+    const span = request.query.window ?? 3_600_000;
+    checkSpan('querystring.window', span);
+    const totals = await loadTotals(catalog, Date.now() - span);
+    const ranked = [...totals].filter(([, f]) => rankValue[by](f) > 0).sort(([, a], [, b]) => rankValue[by](b) - rankValue[by](a)).slice(0, limit);
+    const tenants = await catalog.tenant.findMany({ where: { id: { in: ranked.map(([id]) => id) } }, select: { id: true, slug: true, tier: true, serverId: true } });
+    const byId = new Map(tenants.map((t) => [t.id, t]));
+    const items = ranked.flatMap(([id, f]) => {
+      const t = byId.get(id);
+      return t ? [{ tenantId: id, slug: t.slug, tier: t.tier, serverId: t.serverId, ...publicFigures(f) }] : [];
+    });
+    return { by, windowMs: span, items };
+  });
+};

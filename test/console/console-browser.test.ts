@@ -1,0 +1,165 @@
+/**
+ * The operator console end to end: a real headless Chromium against a listening API, signed in
+ * with the real admin login, every action through the admin API. Screenshots of each main view
+ * go to test-artifacts/console/.
+ */
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import t from 'tap';
+import { adminUrl, startTestPlatform, testApp } from '../helper.js';
+import { launchBrowser } from '../support/browser.js';
+import { adminLogin, frontDoor } from '../support/front-door.js';
+import { optionalTools, skipWithout } from '../support/optional-tools.js';
+import { testSecrets } from '../support/test-secrets.js';
+
+const skip = skipWithout(optionalTools.chromium);
+const shots = 'test-artifacts/console';
+
+t.test('the operator console in a browser', { skip }, async (t) => {
+  const platform = await startTestPlatform(t, { STRATA_SPARE_SCHEMAS: '0', STRATA_MOVE_GRACE_MS: '0' });
+  const app = await testApp(t, platform);
+  const call = await frontDoor(app);
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const admin = await adminLogin(call);
+  const create = async (slug: string, name: string) => {
+    const res = await call('POST', '/admin/tenants', { token: admin, body: { slug, name, plan: 'starter', tier: 'pooled', owner: { email: `owner@${slug}.example`, name: 'Owner' } } });
+    if (res.status !== 201) throw new Error(`${slug}: ${res.status} ${JSON.stringify(res.json)}`);
+    return res.json.tenant.id as string;
+  };
+  const acme = await create('acme-corp', 'Acme Corporation');
+  await create('globex', 'Globex');
+  const initech = await create('initech', 'Initech');
+  const tenant = async (id: string) => (await call('GET', `/admin/tenants/${id}`, { token: admin })).json;
+
+  mkdirSync(shots, { recursive: true });
+  const browser = await launchBrowser(t);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(err.message));
+  // Failed requests (the wrong password's 401) are the API's answers, shown in the page; CSP refusals are not.
+  page.on('console', (message) => /Content Security Policy|Refused to/.test(message.text()) && problems.push(message.text()));
+  const shot = (name: string) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+
+  await t.test('served under a strict CSP, from this origin only', async (t) => {
+    const res = await fetch(`${base}/console`);
+    t.equal(res.status, 200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    t.match(csp, /script-src 'self'/);
+    t.notMatch(csp, /unsafe-inline|unsafe-eval/);
+    t.match(csp, /frame-ancestors 'none'/);
+    t.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    t.equal(res.headers.get('x-frame-options'), 'DENY');
+    const html = await res.text();
+    t.notMatch(html, /<script>|<script [^>]*>[^<]/, 'no inline script');
+    t.notMatch(html, /https?:\/\//, 'nothing from another host');
+  });
+
+  await t.test('sign in', async (t) => {
+    await page.goto(`${base}/console`);
+    await page.getByRole('heading', { name: 'Strata console' }).waitFor();
+    await shot('sign-in');
+    await page.getByLabel('Email').fill('admin@strata.local');
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').getByText('Email or password is wrong').waitFor();
+    await page.getByLabel('Password').fill(testSecrets.STRATA_ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Fleet overview' }).waitFor();
+    await page.getByRole('heading', { name: 'Database servers' }).waitFor();
+    t.ok(await page.getByRole('row', { name: /default/ }).first().isVisible(), 'the default server is listed');
+    await shot('overview');
+  });
+
+  await t.test('find a tenant', async (t) => {
+    await page.getByRole('link', { name: 'Tenants' }).click();
+    await page.getByRole('link', { name: 'globex' }).waitFor();
+    await page.getByLabel('Search').fill('acme');
+    await page.getByRole('link', { name: 'globex' }).waitFor({ state: 'detached' });
+    t.ok(await page.getByRole('link', { name: 'acme-corp' }).isVisible(), 'the search finds acme-corp only');
+    await shot('tenants');
+    await page.getByRole('link', { name: 'acme-corp' }).click();
+    await page.getByRole('heading', { name: /Acme Corporation/ }).waitFor();
+  });
+
+  await t.test('edit the config: a bad value is shown beside its field, a good one is saved', async (t) => {
+    const color = page.getByLabel('primaryColor');
+    await color.fill('blue');
+    await page.getByRole('button', { name: 'Save config' }).click();
+    await page.getByText('a colour like #1a2b3c').waitFor();
+    t.equal(await color.getAttribute('aria-invalid'), 'true', 'the field is marked invalid');
+    t.notOk((await tenant(acme)).config.branding, 'nothing was saved');
+    await color.fill('#1f6feb');
+    await page.getByLabel('users').fill('25');
+    await page.getByRole('button', { name: 'Save config' }).click();
+    await page.getByText('Config saved.').waitFor();
+    t.match((await tenant(acme)).config, { branding: { primaryColor: '#1f6feb' }, limits: { users: 25 } });
+    await shot('tenant');
+  });
+
+  await t.test('suspend with a reason, then reactivate', async (t) => {
+    await page.getByRole('button', { name: 'Suspend', exact: true }).click();
+    await page.getByLabel('Reason (required)').fill('invoice overdue');
+    await page.getByRole('button', { name: 'Suspend tenant' }).click();
+    await page.getByText('Tenant suspended.').waitFor();
+    t.match(await tenant(acme), { status: 'suspended', suspension: { reason: 'invoice overdue' } });
+    await page.getByRole('button', { name: 'Reactivate' }).click();
+    await page.getByText('Tenant reactivated.').waitFor();
+    t.equal((await tenant(acme)).status, 'active');
+  });
+
+  await t.test('move pooled → dedicated and watch it succeed', async (t) => {
+    await page.getByRole('button', { name: 'Move', exact: true }).click();
+    await page.getByLabel('Target tier').selectOption('dedicated');
+    await page.getByRole('button', { name: 'Start move' }).click();
+    await page.getByTestId('move-status').getByText('succeeded').waitFor({ timeout: 60_000 });
+    t.match(await page.getByTestId('move-status').textContent(), /100%/);
+    t.equal((await tenant(acme)).tier, 'dedicated');
+    await page.getByRole('table').filter({ hasText: 'pooled → dedicated' }).waitFor();
+    await shot('move');
+  });
+
+  await t.test('cancel a move before the switch', async (t) => {
+    // The token lives in the page's memory: navigate inside it, as a link would.
+    await page.evaluate(`location.hash = '#/tenants/${initech}'`);
+    await page.getByRole('heading', { name: /Initech/ }).waitFor();
+    // Holding (once the page has read the tenant's row counts) the pooled leads table keeps the move from capturing changes until it is cancelled.
+    const url = new URL(adminUrl());
+    url.pathname = `/${platform.config.database.prefix}_tenants`;
+    const blocker = new pg.Client({ connectionString: url.toString() });
+    await blocker.connect();
+    t.teardown(() => blocker.end());
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE leads IN ACCESS EXCLUSIVE MODE');
+    await page.getByRole('button', { name: 'Move', exact: true }).click();
+    await page.getByLabel('Target tier').selectOption('schema');
+    await page.getByRole('button', { name: 'Start move' }).click();
+    await page.getByRole('button', { name: 'Cancel move' }).click();
+    await blocker.query('ROLLBACK');
+    await page.getByTestId('move-status').getByText('cancelled').waitFor({ timeout: 60_000 });
+    t.match(await tenant(initech), { tier: 'pooled', status: 'active' });
+  });
+
+  await t.test('read the audit trail', async (t) => {
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByLabel('Action').fill('tenant.suspend');
+    await page.getByRole('cell', { name: 'tenant.move.request' }).first().waitFor();
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('cell', { name: 'tenant.move.request' }).first().waitFor({ state: 'detached' });
+    t.ok(await page.getByRole('cell', { name: /invoice overdue/ }).isVisible(), 'the suspension and its reason');
+    await shot('audit');
+    await page.getByRole('link', { name: 'Migrations' }).click();
+    await page.getByRole('heading', { name: 'Targets needing attention' }).waitFor();
+    await shot('migrations');
+  });
+
+  await t.test('sign out', async (t) => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('You signed out.').waitFor();
+    t.ok(await page.getByLabel('Password').isVisible(), 'back at the sign-in form');
+    await page.goto(`${base}/console#/tenants`);
+    t.ok(await page.getByLabel('Password').isVisible(), 'a reload keeps no session');
+  });
+
+  t.same(problems, [], 'no script error and no CSP violation in the page');
+});

@@ -1,0 +1,222 @@
+/**
+ * Fault trials of online moves and migrations under HTTP writers: the move runner killed (SIGKILL,
+ * its own process) at each phase, its sessions terminated (pg_terminate_backend), a second real
+ * PostgreSQL stopped and started mid-move, and `migrate apply --waves` killed mid-run. After each
+ * fault the job is recovered the way an operator would (resume, re-run); every trial then checks
+ * the writer's ledger (0 lost, resurrected, duplicated, wrong) and that the tenant is served.
+ * Used by `npm run fault-suite` (all trials) and test/faults/fault-suite.test.ts (a slice).
+ */
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import type { Test } from 'tap';
+import { buildApp } from '../../src/app.js';
+import type { Tenant } from '../../src/catalog/catalog-client.js';
+import { migrationDirs } from '../../src/migrations/migration-files.js';
+import { requestMove } from '../../src/moves/move-jobs.js';
+import { runMove } from '../../src/moves/run-move.js';
+import type { Platform } from '../../src/platform/platform.js';
+import type { Tier } from '../../src/tenants/placement.js';
+import { adminUrl, provision, startTestPlatform, userWithToken } from '../helper.js';
+import { startExtraServer, type ExtraServer } from '../support/extra-server.js';
+import { seedTenantRows } from '../support/tenant-rows.js';
+import { testSecrets } from '../support/test-secrets.js';
+import { checkLedger, startHttpWriter, type HttpWriter, type LedgerCheck } from './http-writer.js';
+
+export type Trial =
+  | { kind: 'move-kill'; phase: string; from: Tier; to: Tier; far?: boolean }
+  | { kind: 'move-terminate'; phase: string; from: Tier; to: Tier }
+  | { kind: 'move-server-stop'; phase: string; from: Tier; to: Tier }
+  | { kind: 'migrate-kill'; afterEvents: number };
+
+export interface TrialResult extends LedgerCheck {
+  trial: string;
+  outcome: string;
+  served: boolean;
+  ms: number;
+  error?: string;
+}
+
+/** Phases of a move in order, and `copy-rows` (killed while the bulk copy streams rows). */
+export const phases = ['prepare', 'capture', 'copy', 'copy-rows', 'catchup', 'verify', 'fence', 'final', 'flip', 'invalidate', 'cleanup', 'done'];
+const routes: [Tier, Tier][] = [
+  ['pooled', 'dedicated'],
+  ['schema', 'pooled'],
+  ['dedicated', 'schema'],
+  ['pooled', 'schema'],
+  ['schema', 'dedicated'],
+  ['dedicated', 'pooled'],
+];
+
+/** Every trial of the full suite: each kill point on two routes, terminations, server stops, migrations. */
+export function fullSuite(): Trial[] {
+  const kills = phases.flatMap((phase, i) => [0, 3].map((k) => ({ kind: 'move-kill' as const, phase, from: routes[(i + k) % 6]![0], to: routes[(i + k) % 6]![1], far: k === 3 })));
+  const terminations = ['copy', 'catchup', 'fence', 'final', 'cleanup'].map((phase, i) => ({ kind: 'move-terminate' as const, phase, from: routes[i % 6]![0], to: routes[i % 6]![1] }));
+  const stops = ['copy', 'final', 'flip', 'cleanup'].map((phase) => ({ kind: 'move-server-stop' as const, phase, from: 'schema' as const, to: 'dedicated' as const }));
+  // One: a tenant provisioned after a trial migration would be behind the targets (see README).
+  const migrations = [2].map((afterEvents) => ({ kind: 'migrate-kill' as const, afterEvents }));
+  return [...kills, ...terminations, ...stops, ...migrations];
+}
+
+/** A few trials for `npm test`. */
+// No runner kill here: the API's worker may adopt the job before the child runner takes it, and
+// the retries that handle that can run past a test file's budget on a loaded machine.
+export const quickSlice = (): Trial[] => [
+  { kind: 'move-terminate', phase: 'catchup', from: 'schema', to: 'pooled' },
+  { kind: 'migrate-kill', afterEvents: 2 },
+];
+
+export const trialName = (trial: Trial) =>
+  trial.kind === 'migrate-kill' ? `migrate-kill after ${trial.afterEvents} target(s)` : `${trial.kind} at ${trial.phase} (${trial.from} → ${trial.to}${'far' in trial && trial.far ? ', other server' : ''})`;
+
+/** What trials need: a platform, a second server, a listening API. */
+export interface FaultBench {
+  platform: Platform;
+  extra: ExtraServer;
+  base: string;
+  run(trial: Trial, index: number): Promise<TrialResult>;
+}
+
+type Teardowns = Pick<Test, 'teardown'>;
+
+export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
+  const platform = await startTestPlatform(t as Test, { STRATA_SPARE_SCHEMAS: '0', STRATA_MOVE_GRACE_MS: '200' });
+  const extra = await startExtraServer(t as Test, platform, 'far');
+  const app = await buildApp({ config: platform.config, platform });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+  const env = { ...process.env, ...testSecrets, DATABASE_URL: adminUrl(), STRATA_DB_PREFIX: platform.config.database.prefix, LOG_LEVEL: 'silent', REDIS_URL: '' };
+  const migrationsDir = await mkdtemp(join(tmpdir(), 'strata-faults-'));
+  t.teardown(() => rm(migrationsDir, { recursive: true, force: true }));
+  await cp(migrationDirs.tenant, migrationsDir, { recursive: true });
+  let migrations = 0;
+
+  /** Runs `args` as its own node process; `killWhen` sees its stdout and may SIGKILL it. */
+  const child = (args: string[], killWhen?: (out: string) => boolean) =>
+    new Promise<NodeJS.Signals | number | null>((resolve) => {
+      const proc = spawn(process.execPath, ['--import=tsx', ...args], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      proc.stdout.on('data', (d: Buffer) => {
+        out += d;
+        if (killWhen?.(out)) proc.kill('SIGKILL');
+      });
+      proc.once('exit', (code, signal) => resolve(signal ?? code));
+    });
+
+  /** Resumes a move until it ends (a resumed runner may itself meet the fault's aftermath). */
+  const finishMove = async (jobId: string) => {
+    for (let attempt = 0; ; attempt++) {
+      const job = await platform.catalog.tenantMove.findUniqueOrThrow({ where: { id: jobId } });
+      if (job.status !== 'running') return job.status;
+      try {
+        return (await runMove(platform, jobId, { graceMs: 100 })).status;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await sleep(500);
+      }
+    }
+  };
+
+  const terminateSessions = (superuser: pg.Client) =>
+    superuser.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname LIKE $1 AND application_name LIKE 'strata-%'`, [
+      `${platform.config.database.prefix}%`,
+    ]);
+
+  async function tenantFor(tier: Tier, index: number): Promise<Tenant> {
+    const tenant = await provision(platform, tier, `f${index}`);
+    await seedTenantRows(platform, tenant, 100);
+    return tenant;
+  }
+
+  async function served(tenantId: string, token: string) {
+    const res = await fetch(`${base}/leads`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'after recovery' }) });
+    const list = await fetch(`${base}/leads?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    const tenant = await platform.catalog.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+    return res.status === 201 && list.status === 200 && tenant.status === 'active';
+  }
+
+  async function leadsOf(tenantId: string) {
+    const tenant = (await platform.tenants.byId(tenantId))!;
+    return platform.router.clientFor(tenant).lead.findMany({ select: { id: true, name: true } });
+  }
+
+  async function run(trial: Trial, index: number): Promise<TrialResult> {
+    const began = performance.now();
+    const superuser = new pg.Client({ connectionString: adminUrl() });
+    await superuser.connect();
+    let writer: HttpWriter | undefined;
+    try {
+      const tenant = await tenantFor(trial.kind === 'migrate-kill' ? 'schema' : trial.from, index);
+      const { token } = await userWithToken(platform, tenant, 'owner');
+      writer = startHttpWriter(base, token, { pauseMs: 2 });
+      await sleep(200);
+      let outcome: string;
+      if (trial.kind === 'migrate-kill') {
+        const name = `2099${String(++migrations).padStart(2, '0')}01000000_fault_${index}`;
+        await mkdir(join(migrationsDir, name));
+        await writeFile(join(migrationsDir, name, 'migration.sql'), `ALTER TABLE "leads" ADD COLUMN "fault_${index}" TEXT DEFAULT 'x';\nCREATE INDEX "leads_fault_${index}_idx" ON "leads" ("tenant_id", "fault_${index}");\n`);
+        const apply = ['scripts/migrate.ts', 'apply', '--waves', '1,2,all', '--concurrency', '1', '--migrations-dir', migrationsDir];
+        let seen = 0;
+        const killed = await child(apply, (out) => (seen = out.split('\n').filter((l) => l.includes('"target.applied"')).length) >= trial.afterEvents);
+        const again = await child(apply);
+        outcome = `killed (${String(killed)}) after ${seen} target(s); re-run exit ${String(again)}`;
+        if (again !== 0) throw new Error(outcome);
+      } else {
+        const targetServer = trial.kind === 'move-server-stop' || (trial.kind === 'move-kill' && trial.far) ? extra.server.name : undefined;
+        let job = await requestMove(platform, { tenantId: tenant.id, targetTier: trial.to, targetServer, requestedBy: null });
+        if (trial.kind === 'move-kill') {
+          // The API's worker adopts unfinished jobs every few seconds and may take this one before the
+          // child does: then the job finishes there, and the tenant is moved back for another try.
+          const prefix = platform.config.database.prefix;
+          outcome = 'the runner was never the one killed';
+          for (let attempt = 1; attempt <= 4; attempt++) {
+            const ended = await child(['test/fixtures/run-move.ts', JSON.stringify({ prefix, jobId: job.id, killAt: trial.phase })]);
+            const resumed = await finishMove(job.id);
+            if (ended === 'SIGKILL') {
+              outcome = `runner SIGKILL (attempt ${attempt}); resumed: ${resumed}`;
+              break;
+            }
+            const back = attempt % 2 === 1 ? trial.from : trial.to;
+            job = await requestMove(platform, { tenantId: tenant.id, targetTier: back, targetServer: back === trial.to ? targetServer : undefined, requestedBy: null });
+          }
+          if (!outcome.startsWith('runner SIGKILL')) throw new Error(outcome);
+        } else {
+          let faulted = false;
+          let restarted: Promise<void> = Promise.resolve();
+          const status = await runMove(platform, job.id, {
+            graceMs: 100,
+            onPhase: async (phase) => {
+              if (phase !== trial.phase || faulted) return;
+              faulted = true;
+              if (trial.kind === 'move-terminate') await terminateSessions(superuser);
+              else {
+                await extra.stop();
+                restarted = sleep(2000).then(() => extra.start());
+              }
+            },
+          })
+            .then((j) => j.status)
+            .catch(async (err: Error) => `runner threw (${err.message.slice(0, 80)}); resumed: ${await finishMove(job.id)}`);
+          outcome = `${faulted ? 'faulted' : 'no fault'}; ${status}`;
+          await restarted;
+          await finishMove(job.id);
+        }
+      }
+      await sleep(300);
+      const ledger = await writer.stop();
+      writer = undefined;
+      const check = checkLedger(ledger, await leadsOf(tenant.id));
+      return { trial: trialName(trial), outcome, ...check, served: await served(tenant.id, token), ms: Math.round(performance.now() - began) };
+    } catch (err) {
+      return { trial: trialName(trial), outcome: 'error', acknowledged: 0, lost: 0, resurrected: 0, duplicated: 0, wrong: 0, served: false, ms: Math.round(performance.now() - began), error: (err as Error).message };
+    } finally {
+      await writer?.stop();
+      await superuser.end();
+    }
+  }
+
+  return { platform, extra, base, run };
+}
