@@ -64,8 +64,8 @@ export async function startTestPlatform(t: Test, overrides: Record<string, strin
 }
 
 /** One active tenant on `tier`, with a slug unique to this installation. */
-export function provision(platform: Platform, tier: Tier, label: string, plan = 'free'): Promise<Tenant> {
-  return provisionTenant(platform.provisioning, { slug: `${label}-${tier}`, name: `${label} on ${tier}`, plan, tier });
+export function provision(platform: Platform, tier: Tier, label: string, plan = 'free', server?: string): Promise<Tenant> {
+  return provisionTenant(platform.provisioning, { slug: `${label}-${tier}`, name: `${label} on ${tier}`, plan, tier, server });
 }
 
 /** Two tenants (a, b) on each tier. */

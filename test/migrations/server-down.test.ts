@@ -23,8 +23,9 @@ t.teardown(async () => {
 const extra = await startExtraServer(t, platform, 'far');
 const provision = (slug: string, tier: 'pooled' | 'schema' | 'dedicated', server?: string) =>
   provisionTenant(platform.provisioning, { slug, name: slug, plan: 'free', tier, server });
-await provision('near-schema', 'schema');
-await provision('near-dedicated', 'dedicated');
+// Placement goes by headroom and would pick the empty far server: the near tenants are pinned.
+await provision('near-schema', 'schema', 'default');
+await provision('near-dedicated', 'dedicated', 'default');
 await provision('far-schema', 'schema', 'far');
 await provision('far-dedicated', 'dedicated', 'far');
 for (const n of [1, 2, 3, 4]) await provision(`far-p${n}`, 'pooled', 'far');

@@ -70,7 +70,8 @@ t.test('the target server dies after the fence: the source takes writes again at
 });
 
 t.test('the old database is still in use during cleanup: retries back off, say retry, and the move succeeds', async (t) => {
-  const tenant = await provision(platform, 'dedicated', 'busy-source');
+  // On the default server, whose URL the session holding the old database uses.
+  const tenant = await provision(platform, 'dedicated', 'busy-source', 'free', 'default');
   await seedTenantRows(platform, tenant, 100);
   const job = await requestMove(platform, { tenantId: tenant.id, targetTier: 'pooled', requestedBy: null });
   const url = new URL(adminUrl());
