@@ -115,7 +115,8 @@ for (const tier of tiers) {
       status: 'active',
       placement: { server: 'default', schema: row.schemaName, database: row.databaseName },
       settings: { plan: planFor[tier] },
-      usage: { rows: { users: 1, leads: 1, deals: 0, audit_events: 2 } },
+      // The owner's creation, its login and the lead.
+      usage: { rows: { users: 1, leads: 1, deals: 0, audit_events: 3 } },
     });
     t.ok(shown.json().usage.requests.today >= 2, 'requests served to the tenant are counted');
     if (tier === 'pooled') t.equal(shown.json().usage.storageBytes, null);
@@ -252,7 +253,7 @@ for (const tier of tiers) {
     t.equal(purged.statusCode, 200, purged.body);
     const { archive, rows } = purged.json();
     t.notOk(archive.includes('/'), 'the archive is named by its file name in the configured directory');
-    t.equal(rows, 4, 'the export holds the owner, the lead and the two audit events (no refresh token)');
+    t.equal(rows, 5, 'the export holds the owner, the lead and three audit events: creation, login, lead (no refresh token)');
     const [magic, manifest] = (await readFile(join(exportDir, archive), 'utf8')).split('\n');
     t.equal(magic, 'STRATA-TENANT-ARCHIVE 1');
     t.match(JSON.parse(manifest!), { tenant: { id: tenant.id } });
