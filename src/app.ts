@@ -23,6 +23,8 @@ import { serverRoutes } from './servers/server-routes.js';
 import { settingsRoutes } from './settings/settings-routes.js';
 import { usagePlugin } from './usage/usage-plugin.js';
 import { usageRoutes } from './usage/usage-routes.js';
+import { autopilotPlugin } from './recommendations/autopilot-plugin.js';
+import { recommendationRoutes } from './recommendations/recommendation-routes.js';
 import { docsPlugin } from './docs/docs-plugin.js';
 import { reportRoutes } from './fleet/report-routes.js';
 import { overviewRoutes } from './fleet/overview-routes.js';
@@ -97,5 +99,7 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   await app.register(migrationRoutes);
   await app.register(consoleRoutes);
   await app.register(usageRoutes);
+  await app.register(recommendationRoutes);
+  await app.register(autopilotPlugin);
   return app;
 }

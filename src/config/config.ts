@@ -4,6 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import type { QuietHours } from '../recommendations/autopilot.js';
+import type { AdviceThresholds } from '../recommendations/tier-advice.js';
 
 /**
  * The secrets. Unset in development, they are generated once per installation
@@ -30,6 +32,7 @@ const publicSecretValues = new Set([
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const share = z.coerce.number().gt(0, 'must be above 0').max(1, 'must be at most 1');
 /** Role names are interpolated into DDL, so they are restricted to plain identifiers. */
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/, 'lowercase letters, digits and _ only (max 41)');
 /** `plan=requests per minute`, comma-separated, e.g. `free=60,trial=30`. */
@@ -154,6 +157,40 @@ const fields = z.object({
   STRATA_USAGE_RETENTION_HOURS: positiveInt.default(48),
   /** How often each instance measures the rows and bytes of the tenants that wrote since it last did. */
   STRATA_USAGE_FOOTPRINT_MS: z.coerce.number().int().min(100).default(300_000),
+  /** Tier advice (src/recommendations/): the window it measures by default, and the thresholds a tenant's load crosses to be advised to move. */
+  STRATA_ADVICE_WINDOW_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  /** Share of its server's database time (all its tenants') above which a tenant should move up. */
+  STRATA_ADVICE_DB_TIME_SHARE: share.default(0.5),
+  /** Database time (ms per minute of the window) below which a tenant's share is not counted: on a quiet server any tenant has a large share. */
+  STRATA_ADVICE_MIN_DB_MS_PER_MINUTE: z.coerce.number().min(0).default(3000),
+  /** Sustained requests per minute, as a share of its plan's requestsPerMinute, above which a tenant should move up. */
+  STRATA_ADVICE_RATE_SHARE: share.default(0.8),
+  /** p99 request latency (ms) above which a tenant should move up, counted once it served STRATA_ADVICE_MIN_REQUESTS in the window. */
+  STRATA_ADVICE_P99_MS: positiveInt.default(1000),
+  STRATA_ADVICE_MIN_REQUESTS: positiveInt.default(100),
+  /** Guard rejections (statement timeouts, concurrency-cap 503s) in the window from which a tenant should move up. */
+  STRATA_ADVICE_GUARD_REJECTIONS: positiveInt.default(10),
+  /** Rows and storage (MiB, its rows' bytes) from which a pooled tenant should move to a schema, and a schema tenant to a database. */
+  STRATA_ADVICE_POOLED_MAX_ROWS: positiveInt.default(100_000),
+  STRATA_ADVICE_POOLED_MAX_MB: positiveInt.default(100),
+  STRATA_ADVICE_SCHEMA_MAX_ROWS: positiveInt.default(5_000_000),
+  STRATA_ADVICE_SCHEMA_MAX_MB: positiveInt.default(5120),
+  /** Requests per minute at or below which a dedicated tenant idles (and may move down to a schema). */
+  STRATA_ADVICE_IDLE_PER_MINUTE: z.coerce.number().min(0).default(1),
+  /** The autopilot starts the advised moves itself (off unless set to true). */
+  STRATA_AUTOPILOT: z.stringbool().default(false),
+  /** How often it looks, the most moves (its own and admins') it lets run at once, and the UTC hours it may start one, `from-to`. */
+  STRATA_AUTOPILOT_EVERY_MS: z.coerce.number().int().min(100).default(300_000),
+  STRATA_AUTOPILOT_MAX_MOVES: positiveInt.default(1),
+  STRATA_AUTOPILOT_HOURS: z
+    .string()
+    .regex(/^(\d|1\d|2[0-3])-(\d|1\d|2[0-4])$/, 'UTC hours like 2-5 (from 02:00 to 05:00) or 22-4')
+    .transform((text) => {
+      const [from, to] = text.split('-').map(Number) as [number, number];
+      return { from, to };
+    })
+    .refine(({ from, to }) => from !== to, 'from and to must differ (0-24 is the whole day)')
+    .default({ from: 2, to: 5 }),
   /** Bearer token a Prometheus scraper presents at GET /metrics (platform admin tokens work too). */
   STRATA_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Where purging a tenant first writes its export archive. */
@@ -213,6 +250,8 @@ export interface Config {
   loginThrottle: { perAccountAddress: number; perAddress: number; perAccount: number; lockSeconds: number };
   usageFlushMs: number;
   usage: { windowMs: number; retentionMs: number; footprintMs: number };
+  advice: { windowMs: number; thresholds: AdviceThresholds };
+  autopilot: { enabled: boolean; everyMs: number; maxMoves: number; hours: QuietHours };
   purgeExportDir: string;
   metrics: { token: string | undefined };
   shutdownTimeoutMs: number;
@@ -287,6 +326,26 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     usageFlushMs: env.STRATA_USAGE_FLUSH_MS,
     usage: { windowMs: env.STRATA_USAGE_WINDOW_MS, retentionMs: env.STRATA_USAGE_RETENTION_HOURS * 3_600_000, footprintMs: env.STRATA_USAGE_FOOTPRINT_MS },
+    advice: {
+      windowMs: env.STRATA_ADVICE_WINDOW_MS,
+      thresholds: {
+        dbTimeShare: env.STRATA_ADVICE_DB_TIME_SHARE,
+        minDbMsPerMinute: env.STRATA_ADVICE_MIN_DB_MS_PER_MINUTE,
+        rateShare: env.STRATA_ADVICE_RATE_SHARE,
+        p99Ms: env.STRATA_ADVICE_P99_MS,
+        minRequests: env.STRATA_ADVICE_MIN_REQUESTS,
+        guardRejections: env.STRATA_ADVICE_GUARD_REJECTIONS,
+        maxRows: { pooled: env.STRATA_ADVICE_POOLED_MAX_ROWS, schema: env.STRATA_ADVICE_SCHEMA_MAX_ROWS },
+        maxStorageBytes: { pooled: env.STRATA_ADVICE_POOLED_MAX_MB * 1024 ** 2, schema: env.STRATA_ADVICE_SCHEMA_MAX_MB * 1024 ** 2 },
+        idlePerMinute: env.STRATA_ADVICE_IDLE_PER_MINUTE,
+      },
+    },
+    autopilot: {
+      enabled: env.STRATA_AUTOPILOT,
+      everyMs: env.STRATA_AUTOPILOT_EVERY_MS,
+      maxMoves: env.STRATA_AUTOPILOT_MAX_MOVES,
+      hours: env.STRATA_AUTOPILOT_HOURS,
+    },
     purgeExportDir: env.STRATA_PURGE_EXPORT_DIR,
     metrics: { token: env.STRATA_METRICS_TOKEN },
     shutdownTimeoutMs: env.STRATA_SHUTDOWN_TIMEOUT_MS,

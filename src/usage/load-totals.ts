@@ -95,3 +95,13 @@ export async function loadTotals(catalog: CatalogClient, fromMs: number): Promis
   }
   return totals;
 }
+
+/** Each tenant's rows and bytes as last measured (within retention), however long ago it was served. */
+export async function latestFootprints(catalog: CatalogClient): Promise<Map<string, { rows: number; bytes: number }>> {
+  const rows = await catalog.$queryRaw<{ tenant_id: string; rows_total: bigint; storage_bytes: bigint }[]>`
+    SELECT DISTINCT ON (tenant_id) tenant_id::text AS tenant_id, rows_total, storage_bytes
+      FROM tenant_load
+     WHERE rows_total IS NOT NULL AND storage_bytes IS NOT NULL
+     ORDER BY tenant_id, window_start DESC`;
+  return new Map(rows.map((r) => [r.tenant_id, { rows: Number(r.rows_total), bytes: Number(r.storage_bytes) }]));
+}

@@ -11,7 +11,7 @@ import { latencyQuantileMs, type LoadFigures, loadSeries, loadTotals } from './l
 
 const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 /** A duration like `90s`, `1m`, `1h`, `24h`, in ms. */
-const duration = z
+export const duration = z
   .string()
   .regex(/^[1-9]\d{0,6}(ms|s|m|h|d)$/, 'a duration like 30s, 1m, 1h or 24h')
   .transform((text) => {

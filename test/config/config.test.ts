@@ -21,6 +21,9 @@ t.test('defaults give a working development configuration', async (t) => {
   t.equal(config.database.url, undefined, 'no URL: the embedded database is used');
   t.equal(config.http.port, 3000);
   t.equal(config.database.prefix, 'strata');
+  t.equal(config.autopilot.enabled, false, 'the autopilot is off unless asked for');
+  t.same(config.autopilot.hours, { from: 2, to: 5 });
+  t.equal(config.advice.thresholds.maxStorageBytes.pooled, 100 * 1024 ** 2, 'storage thresholds are given in MiB');
 });
 
 t.test('each bad key is named with a reason', async (t) => {
@@ -33,6 +36,10 @@ t.test('each bad key is named with a reason', async (t) => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ REDIS_URL: 'http://localhost' }, 'REDIS_URL'],
     [{ STRATA_POOL_MAX: '0' }, 'STRATA_POOL_MAX'],
+    [{ STRATA_ADVICE_DB_TIME_SHARE: '1.5' }, 'STRATA_ADVICE_DB_TIME_SHARE'],
+    [{ STRATA_AUTOPILOT: 'maybe' }, 'STRATA_AUTOPILOT'],
+    [{ STRATA_AUTOPILOT_HOURS: '5-5' }, 'STRATA_AUTOPILOT_HOURS'],
+    [{ STRATA_AUTOPILOT_HOURS: '24-3' }, 'STRATA_AUTOPILOT_HOURS'],
   ];
   for (const [env, key] of cases) {
     const err = t.throws(() => loadConfig({ ...own, ...env })) as unknown as ConfigError;

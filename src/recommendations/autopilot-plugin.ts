@@ -1,0 +1,34 @@
+/** Starts the autopilot with the app when STRATA_AUTOPILOT is set (autopilot.ts), and stops it, and the moves it runs, on close. */
+import fp from 'fastify-plugin';
+import { requestMove } from '../moves/move-jobs.js';
+import { MoveWorker } from '../moves/move-worker.js';
+import { startAutopilot } from './autopilot.js';
+import { currentRecommendations } from './recommendations.js';
+
+export const autopilotPlugin = fp(
+  async (app) => {
+    const { platform } = app;
+    const { autopilot, advice, rateLimit } = platform.config;
+    if (!autopilot.enabled) return;
+    // Its own runner of the moves it starts; any instance's move worker adopts them if this one stops.
+    const worker = new MoveWorker(platform);
+    let running: { close(): Promise<void> } | undefined;
+    app.addHook('onReady', async () => {
+      running = startAutopilot(
+        {
+          catalog: platform.catalog,
+          log: app.log,
+          recommendations: () => currentRecommendations({ catalog: platform.catalog, thresholds: advice.thresholds, planOverrides: rateLimit.planOverrides }, advice.windowMs),
+          requestMove: (request) => requestMove(platform, request),
+          startMove: (jobId) => worker.start(jobId),
+        },
+        autopilot,
+      );
+    });
+    app.addHook('onClose', async () => {
+      await running?.close();
+      await worker.close();
+    });
+  },
+  { name: 'strata-autopilot', dependencies: ['strata-platform'] },
+);

@@ -1,0 +1,196 @@
+/**
+ * Tier advice: which tenants should move up (pooled → schema → dedicated, a dedicated one to a less
+ * loaded server) or down (a dedicated tenant that idles), from their measured load over a window.
+ * Pure: it takes the tenants, the servers and the figures, and returns each recommendation with
+ * its evidence (every signal crossed: measured value and threshold) and the move request
+ * (the body of POST /admin/tenants/:id/moves) that carries it out.
+ */
+import { planDefinition } from '../plans/plan-limits.js';
+import { refusal, type ServerLoad } from '../servers/server-capacity.js';
+import { tiers, type Tier } from '../tenants/placement.js';
+import { emptyFigures, latencyQuantileMs, type LoadFigures } from '../usage/load-totals.js';
+
+export interface AdviceThresholds {
+  /** Share of its server's database time (0 to 1). */
+  dbTimeShare: number;
+  /** Database time per minute of the window below which the share is not counted (a quiet server). */
+  minDbMsPerMinute: number;
+  /** Sustained requests per minute, as a share of the plan's requestsPerMinute. */
+  rateShare: number;
+  p99Ms: number;
+  /** Requests in the window for its p99 to count. */
+  minRequests: number;
+  guardRejections: number;
+  /** Rows and bytes from which the tier is too small; the top tier has none. */
+  maxRows: Record<'pooled' | 'schema', number>;
+  maxStorageBytes: Record<'pooled' | 'schema', number>;
+  /** Requests per minute at or below which a dedicated tenant idles. */
+  idlePerMinute: number;
+}
+
+export const signals = ['dbTimeShare', 'dbTimePerMinute', 'requestRate', 'p99', 'guardRejections', 'rows', 'storage'] as const;
+
+export interface Evidence {
+  signal: (typeof signals)[number];
+  value: number;
+  threshold: number;
+  /** Up-signals are at or above their threshold, idling is at or below. */
+  crossed: 'above' | 'below';
+  unit: string;
+}
+
+export interface AdviceTenant {
+  id: string;
+  slug: string;
+  tier: Tier;
+  serverId: string;
+  plan: string;
+  /** The plan's requests per minute with the tenant's overrides. */
+  requestsPerMinute: number;
+  /** Only active tenants are advised; the others' load still counts towards their server's. */
+  movable: boolean;
+  createdAtMs: number;
+  /** When its last move switched it to its current placement; null: never moved. */
+  movedAtMs: number | null;
+}
+
+export interface AdviceInput {
+  nowMs: number;
+  windowMs: number;
+  tenants: AdviceTenant[];
+  servers: ServerLoad[];
+  /** Each tenant's load over the window (absent: none). */
+  figures: ReadonlyMap<string, LoadFigures>;
+  /** Each tenant's rows and bytes as last measured, whatever the window: size is a state, not a rate. */
+  footprints: ReadonlyMap<string, { rows: number; bytes: number }>;
+}
+
+export interface Recommendation {
+  tenantId: string;
+  slug: string;
+  direction: 'up' | 'down';
+  current: { tier: Tier; server: string };
+  /** server: null when none takes the tenant (`blocked` says why). */
+  suggested: { tier: Tier; server: string | null };
+  evidence: Evidence[];
+  /** The body of POST /admin/tenants/:id/moves; null when blocked. */
+  move: { targetTier: Tier; targetServer: string } | null;
+  blocked: string | null;
+}
+
+const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Recommendation[] {
+  const minutes = input.windowMs / 60_000;
+  const windowStart = input.nowMs - input.windowMs;
+  const tenantsById = new Map(input.tenants.map((t) => [t.id, t]));
+  const dbTimeOf = new Map<string, number>();
+  for (const [id, f] of input.figures) {
+    const tenant = tenantsById.get(id);
+    if (tenant) dbTimeOf.set(tenant.serverId, (dbTimeOf.get(tenant.serverId) ?? 0) + f.dbTimeMs);
+  }
+  const servers = new Map(input.servers.map((s) => [s.server.id, s]));
+  const dbLoad = (load: ServerLoad) => (dbTimeOf.get(load.server.id) ?? 0) / load.server.weight;
+
+  /** Where the tenant goes in `tier`: its own server if it takes it, else the one with least database time per weight. */
+  function target(tenant: AdviceTenant, tier: Tier, dbTimeMs: number): { server: ServerLoad | undefined; blocked: string | null } {
+    const current = servers.get(tenant.serverId);
+    if (tier === tenant.tier) {
+      // A less loaded server: one that, with the tenant, would carry less than its current server does now.
+      const now = current ? dbLoad(current) : 0;
+      const lighter = input.servers
+        .filter((s) => s.server.id !== tenant.serverId && refusal(s, tier) === null && dbLoad(s) + dbTimeMs / s.server.weight < now)
+        .sort((a, b) => dbLoad(a) - dbLoad(b) || a.server.name.localeCompare(b.server.name))[0];
+      return lighter ? { server: lighter, blocked: null } : { server: undefined, blocked: `no other server takes a ${tier} tenant with less database time than its own` };
+    }
+    if (current && refusal(current, tier) === null) return { server: current, blocked: null };
+    const open = input.servers.filter((s) => refusal(s, tier) === null).sort((a, b) => dbLoad(a) - dbLoad(b) || a.server.name.localeCompare(b.server.name));
+    return open[0] ? { server: open[0], blocked: null } : { server: undefined, blocked: `no server takes a new ${tier} tenant` };
+  }
+
+  function upEvidence(tenant: AdviceTenant, f: LoadFigures): Evidence[] {
+    const found: Evidence[] = [];
+    const serverDb = dbTimeOf.get(tenant.serverId) ?? 0;
+    const share = serverDb > 0 ? f.dbTimeMs / serverDb : 0;
+    const dbPerMinute = f.dbTimeMs / minutes;
+    if (dbPerMinute >= thresholds.minDbMsPerMinute && share >= thresholds.dbTimeShare) {
+      found.push({ signal: 'dbTimeShare', value: round(share, 3), threshold: thresholds.dbTimeShare, crossed: 'above', unit: 'share of its server’s database time' });
+      found.push({ signal: 'dbTimePerMinute', value: round(dbPerMinute, 1), threshold: thresholds.minDbMsPerMinute, crossed: 'above', unit: 'ms per minute' });
+    }
+    const rate = f.requests / minutes;
+    const rateLimit = thresholds.rateShare * tenant.requestsPerMinute;
+    if (rate >= rateLimit) found.push({ signal: 'requestRate', value: round(rate, 1), threshold: round(rateLimit, 1), crossed: 'above', unit: 'requests per minute' });
+    const p99 = latencyQuantileMs(f.latency, 0.99);
+    // The p99 is the upper bound of its latency bucket: above the threshold means the bucket starts at or past it.
+    if (f.requests >= thresholds.minRequests && p99 !== null && p99 > thresholds.p99Ms) {
+      found.push({ signal: 'p99', value: p99, threshold: thresholds.p99Ms, crossed: 'above', unit: 'ms (latency bucket bound)' });
+    }
+    if (f.guardRejections >= thresholds.guardRejections) {
+      found.push({ signal: 'guardRejections', value: f.guardRejections, threshold: thresholds.guardRejections, crossed: 'above', unit: 'statement timeouts and concurrency-cap refusals' });
+    }
+    const size = input.footprints.get(tenant.id);
+    if (size && tenant.tier !== 'dedicated') {
+      if (size.rows >= thresholds.maxRows[tenant.tier]) found.push({ signal: 'rows', value: size.rows, threshold: thresholds.maxRows[tenant.tier], crossed: 'above', unit: 'rows' });
+      if (size.bytes >= thresholds.maxStorageBytes[tenant.tier]) {
+        found.push({ signal: 'storage', value: size.bytes, threshold: thresholds.maxStorageBytes[tenant.tier], crossed: 'above', unit: 'bytes' });
+      }
+    }
+    return found;
+  }
+
+  /** Evidence that a dedicated tenant idles and would fit a schema; null when it does not. */
+  function idleEvidence(tenant: AdviceTenant, f: LoadFigures): Evidence[] | null {
+    // It must have been dedicated the whole window, and its plan must not promise a dedicated database.
+    if (tenant.tier !== 'dedicated' || Math.max(tenant.createdAtMs, tenant.movedAtMs ?? 0) > windowStart) return null;
+    if (planDefinition(tenant.plan).defaultTier === 'dedicated') return null;
+    const rate = f.requests / minutes;
+    if (rate > thresholds.idlePerMinute) return null;
+    const found: Evidence[] = [{ signal: 'requestRate', value: round(rate, 1), threshold: thresholds.idlePerMinute, crossed: 'below', unit: 'requests per minute' }];
+    const size = input.footprints.get(tenant.id);
+    if (size) {
+      // Too big for a schema, it would be advised straight back up.
+      if (size.rows >= thresholds.maxRows.schema || size.bytes >= thresholds.maxStorageBytes.schema) return null;
+      found.push({ signal: 'rows', value: size.rows, threshold: thresholds.maxRows.schema, crossed: 'below', unit: 'rows' });
+      found.push({ signal: 'storage', value: size.bytes, threshold: thresholds.maxStorageBytes.schema, crossed: 'below', unit: 'bytes' });
+    }
+    return found;
+  }
+
+  const advised: (Recommendation & { dbTimeMs: number })[] = [];
+  for (const tenant of input.tenants) {
+    if (!tenant.movable) continue;
+    const f = input.figures.get(tenant.id) ?? emptyFigures();
+    const serverName = servers.get(tenant.serverId)?.server.name ?? tenant.serverId;
+    let direction: Recommendation['direction'];
+    let evidence = upEvidence(tenant, f);
+    let tier: Tier;
+    if (evidence.length) {
+      // Load measured partly in its former placement says little about the current one.
+      if (tenant.movedAtMs !== null && tenant.movedAtMs > windowStart) continue;
+      direction = 'up';
+      tier = tiers[Math.min(tiers.indexOf(tenant.tier) + 1, tiers.length - 1)]!;
+    } else {
+      const idle = idleEvidence(tenant, f);
+      if (!idle) continue;
+      direction = 'down';
+      evidence = idle;
+      tier = 'schema';
+    }
+    const { server, blocked } = target(tenant, tier, f.dbTimeMs);
+    advised.push({
+      tenantId: tenant.id,
+      slug: tenant.slug,
+      direction,
+      current: { tier: tenant.tier, server: serverName },
+      suggested: { tier, server: server?.server.name ?? null },
+      evidence,
+      move: server ? { targetTier: tier, targetServer: server.server.name } : null,
+      blocked,
+      dbTimeMs: f.dbTimeMs,
+    });
+  }
+  // Up before down; the most signals crossed first, then the most database time.
+  return advised
+    .sort((a, b) => (a.direction === b.direction ? 0 : a.direction === 'up' ? -1 : 1) || b.evidence.length - a.evidence.length || b.dbTimeMs - a.dbTimeMs || a.slug.localeCompare(b.slug))
+    .map(({ dbTimeMs: _dbTimeMs, ...rec }) => rec);
+}
