@@ -100,6 +100,6 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   await app.register(consoleRoutes);
   await app.register(usageRoutes);
   await app.register(recommendationRoutes);
-  await app.register(autopilotPlugin);
+  await app.register(autopilotPlugin, { config });
   return app;
 }

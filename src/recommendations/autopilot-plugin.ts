@@ -1,14 +1,16 @@
 /** Starts the autopilot with the app when STRATA_AUTOPILOT is set (autopilot.ts), and stops it, and the moves it runs, on close. */
 import fp from 'fastify-plugin';
+import type { Config } from '../config/config.js';
 import { requestMove } from '../moves/move-jobs.js';
 import { MoveWorker } from '../moves/move-worker.js';
 import { startAutopilot } from './autopilot.js';
 import { currentRecommendations } from './recommendations.js';
 
-export const autopilotPlugin = fp(
-  async (app) => {
+/** `config`: the app's (apps sharing a platform, as tests do, may differ in it). */
+export const autopilotPlugin = fp<{ config: Config }>(
+  async (app, { config }) => {
     const { platform } = app;
-    const { autopilot, advice, rateLimit } = platform.config;
+    const { autopilot, advice, rateLimit } = config;
     if (!autopilot.enabled) return;
     // Its own runner of the moves it starts; any instance's move worker adopts them if this one stops.
     const worker = new MoveWorker(platform);
