@@ -5,7 +5,7 @@
  */
 import { tiers } from '../../src/tenants/placement.js';
 import type { AttackContext } from './attack-context.js';
-import type { Fixtures, TenantFixture } from './fixtures.js';
+import { createAccount, type Fixtures, type TenantFixture } from './fixtures.js';
 import { openapiOperations } from './openapi-operations.js';
 
 /** Routes a platform admin's token legitimately opens outside /admin. */
@@ -45,6 +45,15 @@ async function roleMatrix(ctx: AttackContext, f: TenantFixture) {
   ctx.expect('admin demotes the owner', await ctx.send('PATCH', `/users/${owner.id}`, { token: admin.token, as: by(admin), body: { role: 'staff' } }), 403);
   ctx.expect('admin deactivates the owner', await ctx.send('PATCH', `/users/${owner.id}`, { token: admin.token, as: by(admin), body: { status: 'deactivated' } }), 403);
   ctx.expect('admin deletes the owner', await ctx.send('DELETE', `/users/${owner.id}`, { token: admin.token, as: by(admin) }), 403);
+  // A peer admin's account in two steps: demote them, then reset the (now manager's) password.
+  const peer = await createAccount(ctx, f.slug, owner, 'admin', `peer-admin-${Date.now()}`);
+  ctx.expect('admin demotes a peer admin', await ctx.send('PATCH', `/users/${peer.id}`, { token: admin.token, as: by(admin), body: { role: 'manager' } }), 403);
+  ctx.expect('admin demotes a peer admin and sets the password', await ctx.send('PATCH', `/users/${peer.id}`, { token: admin.token, as: by(admin), body: { role: 'staff', password: 'long-enough-password' } }), 403);
+  ctx.expect('admin sets a peer admin’s password', await ctx.send('PATCH', `/users/${peer.id}`, { token: admin.token, as: by(admin), body: { password: 'long-enough-password' } }), 403);
+  ctx.expect('admin deletes a peer admin', await ctx.send('DELETE', `/users/${peer.id}`, { token: admin.token, as: by(admin) }), 403);
+  ctx.expect('the peer admin still logs in with their password', await ctx.send('POST', '/auth/login', { as: 'the peer admin', body: { email: peer.email, password: peer.password } }), 200);
+  ctx.expect('admin promotes a manager to admin', await ctx.send('PATCH', `/users/${manager.id}`, { token: admin.token, as: by(admin), body: { role: 'admin' } }), 403);
+  ctx.expect('admin creates an admin', await ctx.send('POST', '/users', { token: admin.token, as: by(admin), body: newUser('admin') }), 403);
   ctx.expect('the last owner demotes itself', await ctx.send('PATCH', `/users/${owner.id}`, { token: owner.token, as: by(owner), body: { role: 'staff' } }), 409);
   ctx.expect('the last owner deletes itself', await ctx.send('DELETE', `/users/${owner.id}`, { token: owner.token, as: by(owner) }), 409);
 }

@@ -17,6 +17,11 @@ export const permissionMatrix = {
   /** Granting, changing or removing the owner role. */
   'users.manage-owners': ['owner'],
   /**
+   * Granting the admin role, and changing an admin's role or status: else an admin demotes a peer
+   * admin, then resets their password (users.reset-password.manager) and logs in as them.
+   */
+  'users.manage-admins': ['owner'],
+  /**
    * Setting someone else's password, by their role: only a higher role may, so nobody takes over a
    * peer's or a superior's account. An owner's password only its owner changes (users.change-own-password).
    */

@@ -72,13 +72,14 @@ export const tenantAuthPlugin = fp(
   { name: 'strata-tenant-auth', dependencies: ['strata-platform'] },
 );
 
-/** preHandler refusing callers whose role may not perform `action` (see permissions.ts). */
+/** Throws the 403 problem when `role` may not perform `action` (see permissions.ts). */
+export function assertPermission(role: AccessClaims['role'], action: Action): void {
+  if (!can(role, action)) throw new AppError(problems.forbidden, `The ${role} role may not ${action.replace('.', ': ')}`);
+}
+
+/** preHandler refusing callers whose role may not perform `action`. */
 export function requirePermission(action: Action) {
-  return async (request: FastifyRequest) => {
-    if (!can(request.claims.role, action)) {
-      throw new AppError(problems.forbidden, `The ${request.claims.role} role may not ${action.replace('.', ': ')}`);
-    }
-  };
+  return async (request: FastifyRequest) => assertPermission(request.claims.role, action);
 }
 
 /** Giving a record to someone other than yourself is reassignment, which needs crm.assign. */

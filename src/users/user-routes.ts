@@ -1,13 +1,14 @@
-/** /users: the tenant's users. Everyone may read; owners and admins manage; only owners touch owners. */
+/** /users: the tenant's users. Everyone may read; owners and admins manage; only owners touch owners and admins. */
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { requirePermission } from '../auth/tenant-auth.js';
+import type { Action } from '../auth/permissions.js';
+import { assertPermission, requirePermission } from '../auth/tenant-auth.js';
 import { actorOf } from '../audit/tenant-audit.js';
 import { requestSettings } from '../settings/require-feature.js';
 import { expectedVersion, ifMatchHeaders } from '../http/if-match.js';
 import { createUser, getUser, listUsers, updateUser, type UserRecord } from './user-store.js';
-import { userCreate, userCreated, userListQuery, userOutput, userPage, userParams, userPatch } from './user-schemas.js';
+import { type UserPatch, type UserRole, userCreate, userCreated, userListQuery, userOutput, userPage, userParams, userPatch } from './user-schemas.js';
 
 function toOutput(user: UserRecord): z.infer<typeof userOutput> {
   return {
@@ -24,6 +25,26 @@ function toOutput(user: UserRecord): z.infer<typeof userOutput> {
 
 const etag = (user: UserRecord) => `"${user.version}"`;
 
+/** What giving someone `role` needs beyond users.manage. */
+function permissionsToGrant(role: UserRole | undefined): Action[] {
+  if (role === 'owner') return ['users.manage-owners'];
+  if (role === 'admin') return ['users.manage-admins'];
+  return [];
+}
+
+/**
+ * What changing `target` needs beyond users.manage: an owner's or an admin's role and status are
+ * changed only by an owner, and a password reset needs a role above the target's.
+ */
+function permissionsToChange(target: UserRecord, patch: UserPatch): Action[] {
+  const needed = permissionsToGrant(patch.role);
+  const changesStanding = patch.role !== undefined || patch.status !== undefined;
+  if (target.role === 'owner') needed.push('users.manage-owners');
+  if (target.role === 'admin' && changesStanding) needed.push('users.manage-admins');
+  if (patch.password) needed.push(`users.reset-password.${target.role}`);
+  return needed;
+}
+
 export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', app.authenticateTenant);
   const read = requirePermission('users.read');
@@ -35,6 +56,11 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     ...actorOf(request.claims),
     maxUsers: requestSettings(request).limits.users,
     standing: app.platform.userStanding,
+  });
+  // The caller's permission is checked on the user as locked, so a concurrent role change cannot slip in between.
+  const changeContext = (request: FastifyRequest, patch: UserPatch) => ({
+    ...context(request),
+    authorize: (target: UserRecord) => permissionsToChange(target, patch).forEach((action) => assertPermission(request.claims.role, action)),
   });
 
   app.get('/users', { preHandler: read, schema: { querystring: userListQuery, response: { 200: userPage } } }, async (request) => {
@@ -48,7 +74,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.post('/users', { preHandler: manage, schema: { body: userCreate, response: { 201: userCreated } } }, async (request, reply) => {
-    if (request.body.role === 'owner') await requirePermission('users.manage-owners')(request);
+    for (const action of permissionsToGrant(request.body.role)) assertPermission(request.claims.role, action);
     const { user, temporaryPassword } = await createUser(context(request), request.body);
     return reply
       .status(201)
@@ -62,10 +88,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     { preHandler: manage, schema: { params: userParams, headers: ifMatchHeaders, body: userPatch, response: { 200: userOutput } } },
     async (request, reply) => {
       const version = expectedVersion(request.headers['if-match']);
-      const target = await getUser(request.db, request.params.id);
-      if (target.role === 'owner' || request.body.role === 'owner') await requirePermission('users.manage-owners')(request);
-      if (request.body.password) await requirePermission(`users.reset-password.${target.role}`)(request);
-      const user = await updateUser(context(request), request.params.id, request.body, version);
+      const user = await updateUser(changeContext(request, request.body), request.params.id, request.body, version);
       return reply.header('etag', etag(user)).send(toOutput(user));
     },
   );
@@ -74,10 +97,9 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     '/users/:id',
     { preHandler: manage, schema: { params: userParams, headers: ifMatchHeaders, response: { 204: z.null() } } },
     async (request, reply) => {
-      const target = await getUser(request.db, request.params.id);
-      if (target.role === 'owner') await requirePermission('users.manage-owners')(request);
+      const deactivation = { status: 'deactivated' } as const;
       // Users are deactivated, not erased: their records keep their owner and author.
-      await updateUser(context(request), request.params.id, { status: 'deactivated' }, expectedVersion(request.headers['if-match']));
+      await updateUser(changeContext(request, deactivation), request.params.id, deactivation, expectedVersion(request.headers['if-match']));
       return reply.status(204).send(null);
     },
   );

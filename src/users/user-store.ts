@@ -51,6 +51,8 @@ interface Context {
 /** Changing a user ends the access tokens issued before, on every instance. */
 interface ChangeContext extends Context {
   standing: Pick<UserStanding, 'changed'>;
+  /** Throws when the caller may not make this change to the user as locked (so not as read earlier). */
+  authorize?: (current: UserRecord) => void;
 }
 
 const actor = (ctx: Context): Actor => ({ actorId: ctx.actorId ?? null, operator: ctx.operator, onBehalfOf: ctx.onBehalfOf });
@@ -115,6 +117,7 @@ export async function updateUser(ctx: ChangeContext, id: string, patch: UserPatc
     await tx.$queryRaw`SELECT id FROM users WHERE id = ${id}::uuid OR (role = 'owner' AND status = 'active') ORDER BY id FOR UPDATE`;
     const current = await tx.user.findFirst({ where: { id } });
     if (!current) throw new RecordNotFoundError(entity);
+    ctx.authorize?.(current as UserRecord);
     if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionConflictError(entity, current.version);
     const losesOwner =
       current.role === 'owner' && current.status === 'active' && ((patch.role && patch.role !== 'owner') || patch.status === 'deactivated');

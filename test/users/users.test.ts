@@ -90,6 +90,13 @@ t.test('role × action matrix', async (t) => {
     ['create an owner', (c) => c.post('/users', { email: `o${n++}@matrix.example`, name: 'o', role: 'owner' }), ['owner']],
     ['rename a user', (c) => c.patch(`/users/${target.user.id}`, { name: `n${n++}` }), ['owner', 'admin']],
     ['rename an owner', (c) => c.patch(`/users/${anOwner.user.id}`, { name: `n${n++}` }), ['owner']],
+    ['create an admin', (c) => c.post('/users', { email: `a${n++}@matrix.example`, name: 'a', role: 'admin' }), ['owner']],
+    // Each on a user of its own: the owner's change would otherwise turn the next caller's target into a manager.
+    ['promote a manager to admin', async (c) => c.patch(`/users/${(await userWithToken(platform, tenant, 'manager')).user.id}`, { role: 'admin' }), ['owner']],
+    ['demote an admin', async (c) => c.patch(`/users/${(await userWithToken(platform, tenant, 'admin')).user.id}`, { role: 'manager' }), ['owner']],
+    ['deactivate an admin', async (c) => c.del(`/users/${(await userWithToken(platform, tenant, 'admin')).user.id}`), ['owner']],
+    ['rename an admin', async (c) => c.patch(`/users/${(await userWithToken(platform, tenant, 'admin')).user.id}`, { name: `n${n++}` }), ['owner', 'admin']],
+    ['demote a manager', async (c) => c.patch(`/users/${(await userWithToken(platform, tenant, 'manager')).user.id}`, { role: 'staff' }), ['owner', 'admin']],
     ['list leads', (c) => c.get('/leads'), roles],
     ['create a lead', (c) => c.post('/leads', { name: `l${n++}` }), roles],
     ['create a lead for someone else', (c) => c.post('/leads', { name: 'x', ownerId: target.user.id }), ['owner', 'admin', 'manager']],
