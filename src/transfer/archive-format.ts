@@ -84,9 +84,9 @@ export class ArchiveReader {
     return parsed.data;
   }
 
-  /** The COPY text of the next section, without its end line; must be consumed before the next call. */
-  async *section(): AsyncGenerator<Buffer> {
-    while (this.#buffer.length < sectionEnd.length) await this.#fill('a table section');
+  /** The COPY text of the next section (`table`'s), without its end line; must be consumed before the next call. */
+  async *section(table: string): AsyncGenerator<Buffer> {
+    while (this.#buffer.length < sectionEnd.length) await this.#fill(this.#buffer.length ? `in the section of ${table}` : `before the section of ${table}`);
     if (this.#buffer.subarray(0, sectionEnd.length).toString() === sectionEnd) {
       this.#buffer = this.#buffer.subarray(sectionEnd.length);
       return;
@@ -106,7 +106,7 @@ export class ArchiveReader {
         this.#buffer = this.#buffer.subarray(this.#buffer.length - keep);
         yield rows;
       }
-      await this.#fill('a table section');
+      await this.#fill(`in the section of ${table}`);
     }
   }
 
@@ -124,13 +124,13 @@ export class ArchiveReader {
         return line;
       }
       if (this.#buffer.length > maxHeaderLine) throw new ArchiveFormatError('the archive header is too long');
-      await this.#fill('the header');
+      await this.#fill('in the header');
     }
   }
 
-  async #fill(expecting: string) {
+  async #fill(where: string) {
     const next = await this.#next();
-    if (next.done) throw new ArchiveFormatError(`the archive ends early, in ${expecting}`);
+    if (next.done) throw new ArchiveFormatError(`the archive ends early, ${where}`);
     const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
     this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, chunk]) : chunk;
   }

@@ -125,7 +125,7 @@ async function loadSections(
     const entry = manifest.tables[i]!;
     if (!table) {
       // Older archives carry refresh tokens: read past them, never load them.
-      for await (const _ of reader.section());
+      for await (const _ of reader.section(entry.name));
       continue;
     }
     let reported = 0;
@@ -135,7 +135,7 @@ async function loadSections(
     };
     let rows: number;
     try {
-      rows = await copyIn(location, table, tenant.id, Readable.from(countRows(reader.section(), onRows)), entry.columns);
+      rows = await copyIn(location, table, tenant.id, Readable.from(countRows(reader.section(entry.name), onRows)), entry.columns);
     } catch (err) {
       if (isDataError(err)) throw new ArchiveFormatError(`${table.name}: ${(err as Error).message}`);
       throw err;

@@ -8,6 +8,7 @@
  *                                                    application/gzip or application/octet-stream
  */
 import { PassThrough, Transform, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -40,10 +41,11 @@ function asProblem(err: unknown): unknown {
 }
 
 /**
- * The upload, failing once it exceeds `limit` bytes or is cut off. On failure the rest of the
- * upload is drained, not destroyed, so the client still receives the problem response.
+ * The upload, failing once it exceeds `limit` bytes or is cut off. `discardRest` reads what the
+ * import left unread and throws it away: a refusal part way through the archive must still reach
+ * the client as a problem, not a connection reset (Node's requestTimeout bounds the wait).
  */
-function limitedBody(body: Readable, limit: number): Readable {
+function limitedUpload(body: Readable, limit: number) {
   let bytes = 0;
   const guard = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -54,11 +56,15 @@ function limitedBody(body: Readable, limit: number): Readable {
   // pipe() forwards no errors: without these, an aborted upload would leave the import waiting.
   body.once('error', (err) => guard.destroy(err));
   body.once('close', () => body.readableEnded || guard.destroy(new Error('the upload was cut off')));
-  guard.once('error', () => {
-    body.unpipe(guard);
-    body.resume();
-  });
-  return body.pipe(guard);
+  return {
+    stream: body.pipe(guard),
+    async discardRest() {
+      body.unpipe(guard);
+      if (body.readableEnded || body.destroyed) return;
+      body.resume();
+      await finished(body).catch(() => undefined);
+    },
+  };
 }
 
 export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -109,8 +115,9 @@ export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > maxBytes) throw new AppError(problems.payloadTooLarge, `archives are limited to ${maxBytes} bytes (STRATA_IMPORT_MAX_BYTES)`);
     if (!request.body) throw new AppError(problems.archiveInvalid, 'the request has no body: send the archive');
+    const upload = limitedUpload(request.body as Readable, maxBytes);
     try {
-      const result = await importTenant(platform, tenant, limitedBody(request.body as Readable, maxBytes));
+      const result = await importTenant(platform, tenant, upload.stream);
       const { manifest } = result;
       await recordAdminAction(platform.catalog, {
         adminId: request.admin.id,
@@ -125,6 +132,7 @@ export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
         source: { tenant: manifest.tenant.slug, tier: manifest.source.tier, exportedAt: manifest.exportedAt },
       };
     } catch (err) {
+      await upload.discardRest();
       throw asProblem(err);
     }
   });
