@@ -75,8 +75,11 @@ async function windows(catalog: CatalogClient, fromMs: number, tenantId?: string
      ORDER BY window_start`;
 }
 
-/** One tenant's figures in steps of `stepMs` from `fromMs` to `toMs`, every step present (zeros where it did nothing). */
-export async function loadSeries(catalog: CatalogClient, tenantId: string, fromMs: number, toMs: number, stepMs: number) {
+/**
+ * One tenant's figures (the whole fleet's without `tenantId`) in steps of `stepMs` from `fromMs` to
+ * `toMs`, every step present (zeros where it did nothing).
+ */
+export async function loadSeries(catalog: CatalogClient, tenantId: string | undefined, fromMs: number, toMs: number, stepMs: number) {
   const steps = Array.from({ length: Math.ceil((toMs - fromMs) / stepMs) }, (_, i) => ({ startMs: fromMs + i * stepMs, figures: emptyFigures() }));
   for (const row of await windows(catalog, fromMs, tenantId)) {
     const step = steps[Math.floor((row.start_ms - fromMs) / stepMs)];

@@ -1,6 +1,7 @@
 /**
  * Per-tenant load for platform admins, from the catalog's windows (every instance's flushes):
- * GET /admin/tenants/:id/usage (a time series) and GET /admin/usage/top (the fleet ranked).
+ * GET /admin/tenants/:id/usage (a time series), GET /admin/usage/fleet (the fleet's, summed) and
+ * GET /admin/usage/top (the fleet ranked).
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -41,6 +42,12 @@ const series = z.object({
   stepMs: z.number().int(),
   points: z.array(figures.extend({ start: z.string() })),
 });
+/** Footprints are each tenant's latest measure: their sum over a step would mean nothing, so the fleet's series has none. */
+const fleetSeries = z.object({
+  windowMs: z.number().int(),
+  stepMs: z.number().int(),
+  points: z.array(figures.omit({ rowsTotal: true, storageBytes: true }).extend({ start: z.string() })),
+});
 const top = z.object({
   by: z.enum(rankings),
   windowMs: z.number().int(),
@@ -79,23 +86,41 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
     if (ms > retentionMs) throw invalid(field, `at most the retention, ${retentionMs / 3_600_000}h`);
   };
 
+  /** Steps of the span, the last being the one under way, or a problem naming the field. */
+  const stepsOf = (query: z.infer<typeof usageQuery>) => {
+    const span = query.span ?? 3_600_000;
+    const stepMs = query.step ?? windowMs;
+    checkSpan('querystring.span', span);
+    if (stepMs % windowMs !== 0) throw invalid('querystring.step', `a multiple of the window length, ${windowMs} ms`);
+    if (span / stepMs > 1500) throw invalid('querystring.step', 'at most 1500 steps per span');
+    const toMs = Math.floor(Date.now() / stepMs) * stepMs + stepMs;
+    return { fromMs: toMs - Math.ceil(span / stepMs) * stepMs, toMs, stepMs };
+  };
+
   app.get(
     '/admin/tenants/:id/usage',
     { schema: { params: z.object({ id: z.uuid() }).strict(), querystring: usageQuery, response: { 200: series } } },
     async (request) => {
-      const span = request.query.span ?? 3_600_000;
-      const stepMs = request.query.step ?? windowMs;
-      checkSpan('querystring.span', span);
-      if (stepMs % windowMs !== 0) throw invalid('querystring.step', `a multiple of the window length, ${windowMs} ms`);
-      if (span / stepMs > 1500) throw invalid('querystring.step', 'at most 1500 steps per span');
+      const { fromMs, toMs, stepMs } = stepsOf(request.query);
       const tenant = await catalog.tenant.findUnique({ where: { id: request.params.id }, select: { id: true } });
       if (!tenant) throw new AppError(problems.notFound, 'No such tenant');
-      // Steps end with the one under way.
-      const toMs = Math.floor(Date.now() / stepMs) * stepMs + stepMs;
-      const steps = await loadSeries(catalog, tenant.id, toMs - Math.ceil(span / stepMs) * stepMs, toMs, stepMs);
+      const steps = await loadSeries(catalog, tenant.id, fromMs, toMs, stepMs);
       return { tenantId: tenant.id, windowMs, stepMs, points: steps.map((s) => ({ start: new Date(s.startMs).toISOString(), ...publicFigures(s.figures) })) };
     },
   );
+
+  app.get('/admin/usage/fleet', { schema: { querystring: usageQuery, response: { 200: fleetSeries } } }, async (request) => {
+    const { fromMs, toMs, stepMs } = stepsOf(request.query);
+    const steps = await loadSeries(catalog, undefined, fromMs, toMs, stepMs);
+    return {
+      windowMs,
+      stepMs,
+      points: steps.map((s) => {
+        const { rowsTotal: _rows, storageBytes: _storage, ...load } = publicFigures(s.figures);
+        return { start: new Date(s.startMs).toISOString(), ...load };
+      }),
+    };
+  });
 
   app.get('/admin/usage/top', { schema: { querystring: topQuery, response: { 200: top } } }, async (request) => {
     const { by, limit } = request.query;

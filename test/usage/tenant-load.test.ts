@@ -1,7 +1,7 @@
 /**
  * Per-tenant load through the public API on every tier: real logins, requests that read and write,
  * the windows flushed to the catalog, then read back by a platform admin as a series and a fleet
- * ranking. One tenant's load never shows in another's, and tenant tokens reach none of it.
+ * ranking and the fleet's series. One tenant's load never shows in another's, and tenant tokens reach none of it.
  */
 import pg from 'pg';
 import t from 'tap';
@@ -63,7 +63,7 @@ t.test('each tenant’s requests, latency and footprint are its own, on every ti
     const quietRows = theirs.json.points.filter((p: { rowsTotal: number | null }) => p.rowsTotal !== null).at(-1)?.rowsTotal;
     t.ok(quietRows === undefined || quietRows < busyRows, `${tier}: nor its rows (${quietRows} beside ${busyRows})`);
 
-    for (const path of [`/admin/tenants/${busy.id}/usage`, '/admin/usage/top']) {
+    for (const path of [`/admin/tenants/${busy.id}/usage`, '/admin/usage/top', '/admin/usage/fleet']) {
       t.equal((await call('GET', path, { token: busy.token })).status, 401, `${tier}: a tenant token cannot read ${path}`);
     }
   }
@@ -76,6 +76,15 @@ t.test('each tenant’s requests, latency and footprint are its own, on every ti
     'the busy tenants rank first, across tiers',
   );
   t.same(top.json.items.slice(3).map((i: { requests: number }) => i.requests), [1, 1, 1]);
+  const fleet = await call('GET', '/admin/usage/fleet?span=5m&step=1m', { token: admin });
+  t.equal(fleet.status, 200);
+  t.equal(fleet.json.points.length, 5);
+  t.equal(sum(fleet.json.points, 'requests'), 33, 'the fleet’s series sums every tenant’s requests, on every tier');
+  t.ok(sum(fleet.json.points, 'dbTimeMs') > sum((await call('GET', `/admin/tenants/${tenants[0]!.busy.id}/usage?span=5m&step=1m`, { token: admin })).json.points, 'dbTimeMs'));
+  t.notOk('rowsTotal' in fleet.json.points[0], 'no summed footprint, which would mean nothing');
+  const badSpan = await call('GET', '/admin/usage/fleet?span=9999d', { token: admin });
+  t.equal(badSpan.status, 400);
+  t.match(JSON.stringify(badSpan.json), /querystring\.span/);
   const bad = await call('GET', '/admin/usage/top?by=cpu', { token: admin });
   t.equal(bad.status, 400);
   const badStep = await call('GET', `/admin/tenants/${tenants[0]!.busy.id}/usage?step=1500ms`, { token: admin });
