@@ -65,6 +65,7 @@ const samples: Record<string, Sample> = {
   'GET /admin/reports/tenants': { path: '/admin/reports/tenants', token: admin },
   'GET /admin/tenants/{id}/usage': { path: `/admin/tenants/${tenantId}/usage`, token: admin },
   'GET /admin/usage/top': { path: '/admin/usage/top', token: admin },
+  'GET /admin/usage/fleet': { path: '/admin/usage/fleet', token: admin },
   'POST /admin/servers': {
     path: '/admin/servers',
     token: admin,
