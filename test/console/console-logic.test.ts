@@ -1,5 +1,6 @@
-/** The console's front-end logic that runs without a browser: SSE framing, routes, the config form, migration groups. */
+/** The console's front-end logic that runs without a browser: SSE framing, routes, the config form, migration groups, charts. */
 import t from 'tap';
+import { describeBars, isSpan, scaleTop, spans, tickIndexes, timeLabel, usageQuery } from '../../src/console/ui/charts.js';
 import { configToForm, fieldErrorsFromProblem, formToConfig, mergePatchBetween, validateConfig } from '../../src/console/ui/config-form.js';
 import { groupTargets } from '../../src/console/ui/migration-groups.js';
 import { href, parseRoute } from '../../src/console/ui/routes.js';
@@ -67,4 +68,27 @@ t.test('migration targets grouped by tier then server, counted per state', async
       ['schema', 'eu2', 2, 1, 1],
     ],
   );
+});
+
+t.test('charts: round top of scale, evenly spaced ticks ending on the last bar, one sentence for a screen reader', async (t) => {
+  t.same([0, 0.4, 1, 7, 10, 11, 180, 2001].map(scaleTop), [1, 0.5, 1, 10, 10, 20, 200, 5000]);
+  t.same(tickIndexes(0), []);
+  t.same(tickIndexes(3), [0, 1, 2]);
+  t.same(tickIndexes(36), [5, 11, 17, 23, 29, 35]);
+  t.same(tickIndexes(60), [9, 19, 29, 39, 49, 59]);
+  t.equal(timeLabel('2026-12-06T19:40:00.000Z', false), '19:40');
+  t.equal(timeLabel('2026-12-06T19:40:00.000Z', true), '12-06 19:40');
+  t.equal(usageQuery('6h'), 'span=6h&step=10m');
+  t.ok(isSpan('48h') && !isSpan('7d'), 'only the listed spans');
+  for (const [span, step] of Object.entries(spans)) {
+    const ms = (text: string) => Number.parseInt(text, 10) * (text.endsWith('h') ? 3_600_000 : 60_000);
+    t.ok(ms(span) / ms(step) <= 1500 && ms(span) % ms(step) === 0, `${span} in whole steps of ${step}, within the API's limit`);
+  }
+  const bars = [
+    { label: '10:00', value: 0 },
+    { label: '10:10', value: 1200 },
+    { label: '10:20', value: 300 },
+  ];
+  t.equal(describeBars('Requests', bars, String), 'Requests: 1500 in all, at most 1200 (10:10)');
+  t.equal(describeBars('Requests', bars.slice(0, 1), String), 'Requests: none');
 });

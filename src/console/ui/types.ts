@@ -62,7 +62,6 @@ export interface Overview {
   tenants: { tier: Tier; status: string; count: number }[];
   servers: Server[];
   requestsPerDay: { day: string; requests: number }[];
-  topTenants: { id: string; slug: string; tier: Tier; plan: string; status: string; today: number; last30Days: number }[];
   movesRunning: number;
   failedMigrations: number;
 }
@@ -77,4 +76,35 @@ export interface MigrationTarget {
   error: string | null;
   failedAt: string | null;
   carries?: number;
+}
+/** One step of GET /admin/tenants/:id/usage or GET /admin/usage/fleet. */
+export interface LoadPoint {
+  start: string;
+  requests: number;
+  meanMs: number | null;
+  p99Ms: number | null;
+  dbTimeMs: number;
+  statements: number;
+  rowsWritten: number;
+  guardRejections: number;
+}
+export interface LoadSeries {
+  windowMs: number;
+  stepMs: number;
+  points: LoadPoint[];
+}
+export interface TopTenant extends Omit<LoadPoint, 'start'> {
+  tenantId: string;
+  slug: string;
+  tier: Tier;
+}
+/** One row of the tenant's own trail (GET /admin/tenants/:id/audit). */
+export interface TenantAuditEvent {
+  id: string;
+  actorId: string | null;
+  action: string;
+  entity: string;
+  entityId: string;
+  changes: Record<string, unknown>;
+  at: string;
 }

@@ -1,12 +1,20 @@
+import { useState } from 'preact/hooks';
+import type { Span } from '../charts.js';
 import { BarChart, Badge, Loading, useApi } from '../components.js';
-import { count } from '../format.js';
+import { count, millis } from '../format.js';
 import { href } from '../routes.js';
-import type { Overview, Tier } from '../types.js';
+import type { Overview, Tier, TopTenant } from '../types.js';
+import { LoadCharts, SpanPicker } from './load-charts.js';
 
 const tierNames: Tier[] = ['pooled', 'schema', 'dedicated'];
 
+const rankings = { dbTime: 'database time', requests: 'requests' } as const;
+
 export function OverviewView() {
   const { data, error } = useApi<Overview>('/admin/fleet');
+  const [span, setSpan] = useState<Span>('6h');
+  const [by, setBy] = useState<keyof typeof rankings>('dbTime');
+  const top = useApi<{ items: TopTenant[] }>(`/admin/usage/top?by=${by}&window=${span}&limit=10`);
   if (!data) return <Loading error={error} />;
   const statuses = [...new Set(data.tenants.map((r) => r.status))].sort();
   const cell = (tier: Tier, status: string) => data.tenants.find((r) => r.tier === tier && r.status === status)?.count ?? 0;
@@ -51,9 +59,16 @@ export function OverviewView() {
         </section>
         <section class="card" aria-labelledby="requests">
           <h2 id="requests">Requests per day</h2>
-          <BarChart label="Requests served by the fleet per UTC day" points={data.requestsPerDay.map((p) => ({ label: p.day, value: p.requests }))} />
+          <BarChart title="Requests served by the fleet per UTC day" bars={data.requestsPerDay.map((p) => ({ label: p.day.slice(5), value: p.requests }))} />
         </section>
       </div>
+      <section aria-labelledby="load">
+        <div class="section-head">
+          <h2 id="load">Fleet load</h2>
+          <SpanPicker span={span} onChange={setSpan} />
+        </div>
+        <LoadCharts path="/admin/usage/fleet" span={span} who="served by the fleet" />
+      </section>
       <section aria-labelledby="servers">
         <h2 id="servers">Database servers</h2>
         <table>
@@ -91,30 +106,48 @@ export function OverviewView() {
         </table>
       </section>
       <section aria-labelledby="top">
-        <h2 id="top">Top tenants by requests (30 days)</h2>
-        {data.topTenants.length === 0 ? (
-          <p>No requests recorded yet.</p>
+        <div class="section-head">
+          <h2 id="top">{`Top tenants by ${rankings[by]}, last ${span}`}</h2>
+          <label class="inline">
+            Rank by
+            <select value={by} onChange={(e) => setBy((e.currentTarget as HTMLSelectElement).value as keyof typeof rankings)}>
+              {Object.entries(rankings).map(([value, name]) => (
+                <option key={value} value={value}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        {!top.data ? (
+          <Loading error={top.error} />
+        ) : top.data.items.length === 0 ? (
+          <p>No load recorded in this span.</p>
         ) : (
           <table>
             <thead>
               <tr>
                 <th scope="col">Tenant</th>
                 <th scope="col">Tier</th>
-                <th scope="col">Plan</th>
-                <th scope="col">Today</th>
-                <th scope="col">30 days</th>
+                <th scope="col">Requests</th>
+                <th scope="col">Database time</th>
+                <th scope="col">Statements</th>
+                <th scope="col">Rows written</th>
+                <th scope="col">p99</th>
               </tr>
             </thead>
             <tbody>
-              {data.topTenants.map((t) => (
-                <tr key={t.id}>
+              {top.data.items.map((t) => (
+                <tr key={t.tenantId}>
                   <th scope="row">
-                    <a href={href({ page: 'tenant', id: t.id })}>{t.slug}</a>
+                    <a href={href({ page: 'tenant', id: t.tenantId })}>{t.slug}</a>
                   </th>
                   <td>{t.tier}</td>
-                  <td>{t.plan}</td>
-                  <td class="num">{count(t.today)}</td>
-                  <td class="num">{count(t.last30Days)}</td>
+                  <td class="num">{count(t.requests)}</td>
+                  <td class="num">{millis(t.dbTimeMs)}</td>
+                  <td class="num">{count(t.statements)}</td>
+                  <td class="num">{count(t.rowsWritten)}</td>
+                  <td class="num">{t.p99Ms == null ? '—' : `≤ ${t.p99Ms} ms`}</td>
                 </tr>
               ))}
             </tbody>
