@@ -4,8 +4,10 @@ import { ApiError, download, request } from '../api.js';
 import { Alert, Badge, Loading, useApi } from '../components.js';
 import { bytes, count, when } from '../format.js';
 import { href } from '../routes.js';
-import type { AdminAction, Move, Page, TenantDetail } from '../types.js';
+import type { Span } from '../charts.js';
+import type { AdminAction, Move, Page, TenantAuditEvent, TenantDetail } from '../types.js';
 import { ConfigEditor } from './config-editor.js';
+import { LoadCharts, SpanPicker } from './load-charts.js';
 import { MoveProgress } from './move-progress.js';
 
 const plans = ['free', 'starter', 'business', 'enterprise'];
@@ -24,8 +26,9 @@ function Confirm(props: { id: string; title: string; children: ComponentChildren
       setError(e instanceof Error ? e.message : String(e));
     }
   };
+  // One element, not a fragment: Preact 11 misplaced a fragment's nodes among siblings whose slot changed type (Suspend ⇄ Reactivate), so "Move" opened the plan dialog.
   return (
-    <>
+    <span class="confirm">
       <button type="button" class={props.danger ? 'danger' : 'secondary'} onClick={() => (setError(null), dialog.current?.showModal())}>
         {props.title}
       </button>
@@ -44,7 +47,7 @@ function Confirm(props: { id: string; title: string; children: ComponentChildren
           </div>
         </form>
       </dialog>
-    </>
+    </span>
   );
 }
 
@@ -52,6 +55,8 @@ export function TenantView({ id }: { id: string }) {
   const tenant = useApi<TenantDetail>(`/admin/tenants/${id}`);
   const moves = useApi<{ items: Move[] }>(`/admin/tenants/${id}/moves`);
   const trail = useApi<Page<AdminAction>>(`/admin/audit?tenantId=${id}&limit=20`);
+  const ownTrail = useApi<Page<TenantAuditEvent>>(`/admin/tenants/${id}/audit?limit=20`);
+  const [span, setSpan] = useState<Span>('6h');
   const servers = useApi<{ items: { name: string }[] }>('/admin/servers').data?.items ?? [];
   const [notice, setNotice] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
@@ -60,6 +65,7 @@ export function TenantView({ id }: { id: string }) {
     tenant.reload();
     moves.reload();
     trail.reload();
+    ownTrail.reload();
   };
   const act = async (what: () => Promise<unknown>, done: string) => {
     setFailure(null);
@@ -105,11 +111,13 @@ export function TenantView({ id }: { id: string }) {
         <section class="card" aria-labelledby="usage">
           <h2 id="usage">Usage</h2>
           <dl>
+            <dt>Users</dt>
+            <dd>{count(t.usage.rows.users)}</dd>
             <dt>Requests today / 30 days</dt>
             <dd>{`${count(t.usage.requests.today)} / ${count(t.usage.requests.last30Days)}`}</dd>
             <dt>Storage</dt>
             <dd>{bytes(t.usage.storageBytes)}</dd>
-            {Object.entries(t.usage.rows).map(([table, n]) => (
+            {Object.entries(t.usage.rows).filter(([table]) => table !== 'users').map(([table, n]) => (
               <>
                 <dt key={`${table}-t`}>{table}</dt>
                 <dd key={`${table}-n`}>{count(n)} rows</dd>
@@ -203,13 +211,16 @@ export function TenantView({ id }: { id: string }) {
         <MoveProgress
           key={running.id}
           initial={running}
-          onFinished={() => {
-            tenant.reload();
-            moves.reload();
-            trail.reload();
-          }}
+          onFinished={refresh}
         />
       )}
+      <section aria-labelledby="load">
+        <div class="section-head">
+          <h2 id="load">Load</h2>
+          <SpanPicker span={span} onChange={setSpan} />
+        </div>
+        <LoadCharts path={`/admin/tenants/${id}/usage`} span={span} who={`served for ${t.slug}`} />
+      </section>
       <ConfigEditor key={`${t.id}-${t.version}`} tenantId={id} config={t.config} onSaved={refresh} />
       <section aria-labelledby="history">
         <h2 id="history">Move history</h2>
@@ -242,18 +253,25 @@ export function TenantView({ id }: { id: string }) {
           </table>
         )}
       </section>
-      <section aria-labelledby="trail">
-        <h2 id="trail">Admin trail</h2>
-        <AuditTable items={trail.data?.items ?? []} />
-        <p>
-          <a href={href({ page: 'audit', query: { tenantId: id } })}>Full trail</a>
-        </p>
-      </section>
+      <div class="trails">
+        <section aria-labelledby="trail">
+          <h2 id="trail">Admin trail</h2>
+          <AuditTable items={trail.data?.items ?? []} tenantColumn={false} />
+          <p>
+            <a href={href({ page: 'audit', query: { tenantId: id } })}>Full admin trail</a>
+          </p>
+        </section>
+        <section aria-labelledby="own-trail">
+          <h2 id="own-trail">Tenant trail</h2>
+          {ownTrail.data ? <TenantTrail items={ownTrail.data.items} /> : <Loading error={ownTrail.error} />}
+        </section>
+      </div>
     </>
   );
 }
 
-export function AuditTable({ items }: { items: AdminAction[] }) {
+/** The tenant's own changes (its users and the platform acting on its records), newest first. */
+function TenantTrail({ items }: { items: TenantAuditEvent[] }) {
   if (!items.length) return <p>No entries.</p>;
   return (
     <table class="audit">
@@ -261,7 +279,35 @@ export function AuditTable({ items }: { items: AdminAction[] }) {
         <tr>
           <th scope="col">When</th>
           <th scope="col">Action</th>
-          <th scope="col">Tenant</th>
+          <th scope="col">By</th>
+          <th scope="col">Changes</th>
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((e) => (
+          <tr key={e.id}>
+            <td>{when(e.at)}</td>
+            <td>
+              <code>{e.action}</code>
+            </td>
+            <td>{e.actorId ? <code>{e.actorId.slice(0, 8)}</code> : 'platform'}</td>
+            <td class="details">{JSON.stringify(e.changes)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function AuditTable({ items, tenantColumn = true }: { items: AdminAction[]; tenantColumn?: boolean }) {
+  if (!items.length) return <p>No entries.</p>;
+  return (
+    <table class="audit">
+      <thead>
+        <tr>
+          <th scope="col">When</th>
+          <th scope="col">Action</th>
+          {tenantColumn && <th scope="col">Tenant</th>}
           <th scope="col">Details</th>
         </tr>
       </thead>
@@ -272,7 +318,7 @@ export function AuditTable({ items }: { items: AdminAction[] }) {
             <td>
               <code>{e.action}</code>
             </td>
-            <td>{e.tenantId ? <a href={href({ page: 'tenant', id: e.tenantId })}>{e.tenantId.slice(0, 8)}</a> : '—'}</td>
+            {tenantColumn && <td>{e.tenantId ? <a href={href({ page: 'tenant', id: e.tenantId })}>{e.tenantId.slice(0, 8)}</a> : '—'}</td>}
             <td class="details">{JSON.stringify(e.details)}</td>
           </tr>
         ))}
