@@ -25,11 +25,16 @@ t.test('the operator console in a browser', { skip }, async (t) => {
   const create = async (slug: string, name: string) => {
     const res = await call('POST', '/admin/tenants', { token: admin, body: { slug, name, plan: 'starter', tier: 'pooled', owner: { email: `owner@${slug}.example`, name: 'Owner' } } });
     if (res.status !== 201) throw new Error(`${slug}: ${res.status} ${JSON.stringify(res.json)}`);
-    return res.json.tenant.id as string;
+    return { id: res.json.tenant.id as string, password: res.json.owner.password as string };
   };
-  const acme = await create('acme-corp', 'Acme Corporation');
+  const { id: acme, password } = await create('acme-corp', 'Acme Corporation');
   await create('globex', 'Globex');
-  const initech = await create('initech', 'Initech');
+  const { id: initech } = await create('initech', 'Initech');
+  // Load for the charts: Acme's owner makes four requests, and the windows go to the catalog.
+  const owner = (await call('POST', '/auth/login', { body: { email: 'owner@acme-corp.example', password } })).json.accessToken as string;
+  for (const name of ['One', 'Two', 'Three']) await call('POST', '/leads', { token: owner, body: { name } });
+  await call('GET', '/leads', { token: owner });
+  await platform.load.flush();
   const tenant = async (id: string) => (await call('GET', `/admin/tenants/${id}`, { token: admin })).json;
 
   mkdirSync(shots, { recursive: true });
@@ -68,6 +73,13 @@ t.test('the operator console in a browser', { skip }, async (t) => {
     await page.getByRole('heading', { name: 'Fleet overview' }).waitFor();
     await page.getByRole('heading', { name: 'Database servers' }).waitFor();
     t.ok(await page.getByRole('row', { name: /default/ }).first().isVisible(), 'the default server is listed');
+    await page.getByRole('img', { name: /^Requests served by the fleet per 10m \(UTC\): 4 in all/ }).waitFor();
+    t.ok(await page.getByRole('img', { name: /^Database time served by the fleet/ }).isVisible(), 'the fleet’s database time over time');
+    await page.getByLabel('Rank by').selectOption('requests');
+    const top = page.getByRole('region', { name: 'Top tenants by requests, last 6h' });
+    await top.getByRole('table').waitFor();
+    t.equal(await top.getByRole('row').count(), 2, 'the header and one tenant: only Acme served requests');
+    t.match(await top.getByRole('row').nth(1).innerText(), /^acme-corp\tpooled\t4\t/, 'its four requests');
     await shot('overview');
   });
 
@@ -94,6 +106,12 @@ t.test('the operator console in a browser', { skip }, async (t) => {
     await page.getByRole('button', { name: 'Save config' }).click();
     await page.getByText('Config saved.').waitFor();
     t.match((await tenant(acme)).config, { branding: { primaryColor: '#1f6feb' }, limits: { users: 25 } });
+    await page.getByRole('img', { name: /^Requests served for acme-corp per 10m \(UTC\): 4 in all/ }).waitFor();
+    t.ok(await page.getByRole('img', { name: /^Database time served for acme-corp/ }).isVisible(), 'its database time over time');
+    t.equal(await page.locator('dt:text-is("Users") + dd').textContent(), '1', 'its users: the owner');
+    const own = page.getByRole('region', { name: 'Tenant trail' });
+    t.equal(await own.getByRole('cell', { name: 'lead.create' }).count(), 3, 'its own trail: the leads its owner made');
+    t.ok(await page.getByRole('region', { name: 'Admin trail' }).getByRole('cell', { name: 'tenant.update' }).first().isVisible(), 'the admin trail beside it');
     await shot('tenant');
   });
 
