@@ -100,6 +100,7 @@ t.test('the console by keyboard only, named, legible, at two sizes', { skip: ski
     await tabTo(t, page, page.getByLabel('Search'), 'the search field');
     await page.keyboard.type('acme');
     await page.getByRole('link', { name: 'globex' }).waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: 'acme-corp' }).waitFor();
     await inspect(t, 'a11y-tenants');
     await tabTo(t, page, page.getByRole('link', { name: 'acme-corp' }), 'the tenant’s link');
     await page.keyboard.press('Enter');
