@@ -9,6 +9,7 @@ import { planDefinition } from '../plans/plan-limits.js';
 import { refusal, type ServerLoad } from '../servers/server-capacity.js';
 import { tiers, type Tier } from '../tenants/placement.js';
 import { emptyFigures, latencyQuantileMs, type LoadFigures } from '../usage/load-totals.js';
+import { latencyBoundsMs } from '../usage/tenant-load.js';
 
 export interface AdviceThresholds {
   /** Share of its server's database time (0 to 1). */
@@ -121,9 +122,10 @@ export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Rec
     const rateLimit = thresholds.rateShare * tenant.requestsPerMinute;
     if (rate >= rateLimit) found.push({ signal: 'requestRate', value: round(rate, 1), threshold: round(rateLimit, 1), crossed: 'above', unit: 'requests per minute' });
     const p99 = latencyQuantileMs(f.latency, 0.99);
-    // The p99 is the upper bound of its latency bucket: above the threshold means the bucket starts at or past it.
-    if (f.requests >= thresholds.minRequests && p99 !== null && p99 > thresholds.p99Ms) {
-      found.push({ signal: 'p99', value: p99, threshold: thresholds.p99Ms, crossed: 'above', unit: 'ms (latency bucket bound)' });
+    // The p99 is known as the upper bound of its latency bucket; it is surely above the threshold when the bucket starts there.
+    const p99Floor = p99 === null ? 0 : (latencyBoundsMs[latencyBoundsMs.indexOf(p99 as (typeof latencyBoundsMs)[number]) - 1] ?? 0);
+    if (f.requests >= thresholds.minRequests && p99 !== null && p99Floor >= thresholds.p99Ms) {
+      found.push({ signal: 'p99', value: p99, threshold: thresholds.p99Ms, crossed: 'above', unit: 'ms (upper bound of its latency bucket)' });
     }
     if (f.guardRejections >= thresholds.guardRejections) {
       found.push({ signal: 'guardRejections', value: f.guardRejections, threshold: thresholds.guardRejections, crossed: 'above', unit: 'statement timeouts and concurrency-cap refusals' });

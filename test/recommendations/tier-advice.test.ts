@@ -71,6 +71,11 @@ t.test('p99 counts once the tenant served enough requests', async (t) => {
   const fast = new Array<number>(latencyBoundsMs.length + 1).fill(0);
   fast[latencyBoundsMs.indexOf(1000)] = 100;
   t.same(advise([tenant('slow', 'pooled')], { slow: { requests: 100, latency: fast } }), [], 'a p99 in the bucket up to the threshold is not above it');
+  const between = recommend(
+    { nowMs, windowMs: hourMs, tenants: [tenant('slow', 'pooled')], servers: [server('main')], figures: new Map([['slow', load({ requests: 100, latency: fast })]]), footprints: new Map() },
+    { ...thresholds, p99Ms: 700 },
+  );
+  t.same(between, [], 'nor with a threshold inside that bucket (500 to 1000 ms): the p99 may be under 700 ms');
 });
 
 t.test('a database-time share counts only above the floor, and every tenant’s time on the server counts', async (t) => {
