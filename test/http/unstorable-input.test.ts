@@ -66,6 +66,7 @@ const samples: Record<string, Sample> = {
   'GET /admin/tenants/{id}/usage': { path: `/admin/tenants/${tenantId}/usage`, token: admin },
   'GET /admin/usage/top': { path: '/admin/usage/top', token: admin },
   'GET /admin/usage/fleet': { path: '/admin/usage/fleet', token: admin },
+  'GET /admin/recommendations': { path: '/admin/recommendations', token: admin },
   'POST /admin/servers': {
     path: '/admin/servers',
     token: admin,
