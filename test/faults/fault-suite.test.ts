@@ -1,8 +1,8 @@
 /**
- * A slice of the fault suite (`npm run fault-suite` runs every trial): a move whose runner's
- * sessions are terminated and a `migrate apply --waves` killed mid-run, each
- * under an HTTP writer. Every acknowledged write must be there exactly once, as written, and the
- * tenant served again.
+ * A slice of the fault suite (`npm run fault-suite` runs every trial): a `migrate apply --waves`
+ * killed mid-run, then a move whose runner's sessions are terminated (its tenant provisioned after
+ * that migration), each under an HTTP writer. Every acknowledged write must be there exactly once,
+ * as written, and the tenant served again.
  */
 import t from 'tap';
 import { quickSlice, startFaultBench } from './fault-trials.js';

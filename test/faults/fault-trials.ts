@@ -15,11 +15,15 @@ import pg from 'pg';
 import type { Test } from 'tap';
 import { buildApp } from '../../src/app.js';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
+import { historyOf } from '../../src/migrations/apply-migrations.js';
+import { discoverTargets } from '../../src/migrations/fleet-targets.js';
 import { migrationDirs } from '../../src/migrations/migration-files.js';
-import { requestMove } from '../../src/moves/move-jobs.js';
+import { requestMove, type TenantMove } from '../../src/moves/move-jobs.js';
 import { runMove } from '../../src/moves/run-move.js';
-import type { Platform } from '../../src/platform/platform.js';
+import { databaseNames, type Platform } from '../../src/platform/platform.js';
+import { runtimeApplicationName, type ServerRecord, withOwnerConnection } from '../../src/servers/server-access.js';
 import type { Tier } from '../../src/tenants/placement.js';
+import { listSpares } from '../../src/tenants/spare-schemas.js';
 import { adminUrl, provision, startTestPlatform, userWithToken } from '../helper.js';
 import { startExtraServer, type ExtraServer } from '../support/extra-server.js';
 import { seedTenantRows } from '../support/tenant-rows.js';
@@ -56,17 +60,17 @@ export function fullSuite(): Trial[] {
   const kills = phases.flatMap((phase, i) => [0, 3].map((k) => ({ kind: 'move-kill' as const, phase, from: routes[(i + k) % 6]![0], to: routes[(i + k) % 6]![1], far: k === 3 })));
   const terminations = ['copy', 'catchup', 'fence', 'final', 'cleanup'].map((phase, i) => ({ kind: 'move-terminate' as const, phase, from: routes[i % 6]![0], to: routes[i % 6]![1] }));
   const stops = ['copy', 'final', 'flip', 'cleanup'].map((phase) => ({ kind: 'move-server-stop' as const, phase, from: 'schema' as const, to: 'dedicated' as const }));
-  // One: a tenant provisioned after a trial migration would be behind the targets (see README).
-  const migrations = [2].map((afterEvents) => ({ kind: 'migrate-kill' as const, afterEvents }));
+  const migrations = [1, 2, 4].map((afterEvents) => ({ kind: 'migrate-kill' as const, afterEvents }));
   return [...kills, ...terminations, ...stops, ...migrations];
 }
 
 /** A few trials for `npm test`. */
 // No runner kill here: the API's worker may adopt the job before the child runner takes it, and
 // the retries that handle that can run past a test file's budget on a loaded machine.
+// The migration first: the move after it needs a tenant as current as its target.
 export const quickSlice = (): Trial[] => [
-  { kind: 'move-terminate', phase: 'catchup', from: 'schema', to: 'pooled' },
   { kind: 'migrate-kill', afterEvents: 2 },
+  { kind: 'move-terminate', phase: 'catchup', from: 'schema', to: 'pooled' },
 ];
 
 export const trialName = (trial: Trial) =>
@@ -120,10 +124,67 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
     }
   };
 
-  const terminateSessions = (superuser: pg.Client) =>
-    superuser.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname LIKE $1 AND application_name LIKE 'strata-%'`, [
-      `${platform.config.database.prefix}%`,
-    ]);
+  /**
+   * Terminates the move's sessions and nobody else's: the runner's lock session (found by its
+   * advisory lock), its owner sessions and the tenant's runtime pools in the move's databases
+   * (`strata:<pool>:<server>`). The catalog sessions this process shares with the API are spared:
+   * a trial faults the move, not the suite that checks it.
+   */
+  const terminateMoveSessions = async (superuser: pg.Client, job: TenantMove) => {
+    const databases = [job.fromDatabase, job.toDatabase];
+    const pools = await Promise.all(
+      [
+        [job.fromServerId, job.fromDatabase],
+        [job.toServerId, job.toDatabase],
+      ].map(async ([serverId, database]) => runtimeApplicationName(await platform.servers.byId(serverId!), database!)),
+    );
+    const { rows } = await superuser.query<{ application_name: string }>(
+      `SELECT application_name, pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE pid <> pg_backend_pid()
+          AND ((datname = ANY($1) AND (application_name = ANY($2) OR application_name = 'strata-owner'))
+               OR pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1
+                             AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('strata.move.' || $3, 0)))`,
+      [databases, pools, job.id],
+    );
+    return rows.map((r) => r.application_name);
+  };
+
+  /**
+   * Trial migrations still applied (by name). Tenants are provisioned from the repository's
+   * migrations: one made while a trial's migration is in the fleet is behind every target it
+   * could move to. Each trial therefore starts with the earlier ones taken back out.
+   */
+  const applied = new Map<string, string>();
+  const catalogTarget = { server: platform.defaultServer, database: databaseNames(platform.config.database.prefix).catalog };
+  const spares = (server: ServerRecord) => platform.provisioning.owners.with(server, server.tenantsDatabase, listSpares);
+
+  /** Waits for sessions of killed `migrate` runs to end (a backend finishes its statement before it sees its client gone). */
+  const migrateSessionsGone = async (superuser: pg.Client) => {
+    for (let i = 0; ; i++) {
+      const { rows } = await superuser.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'strata-migrate'`);
+      if (rows[0]!.n === 0) return;
+      if (i >= 600) throw new Error(`${rows[0]!.n} migrate session(s) still running after 60 s`);
+      await sleep(100);
+    }
+  };
+
+  /** Takes every trial migration back out of each tenant target (pooled tables, schemas, databases, spares) and the folder. */
+  const undoTrialMigrations = async (superuser: pg.Client) => {
+    if (!applied.size) return;
+    await migrateSessionsGone(superuser);
+    const targets = (await discoverTargets(platform.catalog, catalogTarget, {}, spares)).filter((target) => target.stream === 'tenant');
+    for (const [name, column] of applied) {
+      for (const target of targets) {
+        if (target.unreachable) throw new Error(`cannot undo ${name} on ${target.id}: ${target.unreachable}`);
+        await withOwnerConnection(target.server, target.database, async (client) => {
+          const leads = `${pg.escapeIdentifier(target.schema)}.leads`;
+          await client.query(`BEGIN; ALTER TABLE ${leads} DROP COLUMN IF EXISTS ${pg.escapeIdentifier(column)}; DELETE FROM ${historyOf(target.schema)} WHERE name = ${pg.escapeLiteral(name)}; COMMIT`);
+        });
+      }
+      await rm(join(migrationsDir, name), { recursive: true, force: true });
+      applied.delete(name);
+    }
+  };
 
   async function tenantFor(tier: Tier, index: number): Promise<Tenant> {
     const tenant = await provision(platform, tier, `f${index}`);
@@ -149,6 +210,7 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
     await superuser.connect();
     let writer: HttpWriter | undefined;
     try {
+      await undoTrialMigrations(superuser);
       const tenant = await tenantFor(trial.kind === 'migrate-kill' ? 'schema' : trial.from, index);
       const { token } = await userWithToken(platform, tenant, 'owner');
       writer = startHttpWriter(base, token, { pauseMs: 2 });
@@ -157,6 +219,7 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
       if (trial.kind === 'migrate-kill') {
         const name = `2099${String(++migrations).padStart(2, '0')}01000000_fault_${index}`;
         await mkdir(join(migrationsDir, name));
+        applied.set(name, `fault_${index}`);
         await writeFile(join(migrationsDir, name, 'migration.sql'), `ALTER TABLE "leads" ADD COLUMN "fault_${index}" TEXT DEFAULT 'x';\nCREATE INDEX "leads_fault_${index}_idx" ON "leads" ("tenant_id", "fault_${index}");\n`);
         const apply = ['scripts/migrate.ts', 'apply', '--waves', '1,2,all', '--concurrency', '1', '--migrations-dir', migrationsDir];
         let seen = 0;
@@ -185,13 +248,14 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
           if (!outcome.startsWith('runner SIGKILL')) throw new Error(outcome);
         } else {
           let faulted = false;
+          let terminated: string[] = [];
           let restarted: Promise<void> = Promise.resolve();
           const status = await runMove(platform, job.id, {
             graceMs: 100,
             onPhase: async (phase) => {
               if (phase !== trial.phase || faulted) return;
               faulted = true;
-              if (trial.kind === 'move-terminate') await terminateSessions(superuser);
+              if (trial.kind === 'move-terminate') terminated = await terminateMoveSessions(superuser, job);
               else {
                 await extra.stop();
                 restarted = sleep(2000).then(() => extra.start());
@@ -200,9 +264,12 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
           })
             .then((j) => j.status)
             .catch(async (err: Error) => `runner threw (${err.message.slice(0, 80)}); resumed: ${await finishMove(job.id)}`);
-          outcome = `${faulted ? 'faulted' : 'no fault'}; ${status}`;
+          const victims = trial.kind === 'move-terminate' ? ` (${terminated.length} sessions terminated: ${[...new Set(terminated)].join(', ')})` : '';
+          outcome = `${faulted ? 'faulted' : 'no fault'}${victims}; ${status}`;
           await restarted;
           await finishMove(job.id);
+          // A move that never reached the phase (e.g. refused at prepare) tested nothing.
+          if (!faulted) throw new Error(outcome);
         }
       }
       await sleep(300);
@@ -214,6 +281,8 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
       return { trial: trialName(trial), outcome: 'error', acknowledged: 0, lost: 0, resurrected: 0, duplicated: 0, wrong: 0, served: false, ms: Math.round(performance.now() - began), error: (err as Error).message };
     } finally {
       await writer?.stop();
+      // The next trial's tenant is provisioned at the repository's version: so must every target be.
+      await undoTrialMigrations(superuser).catch((err: Error) => console.error(`undoing trial migrations: ${err.message}`));
       await superuser.end();
     }
   }
