@@ -19,9 +19,9 @@ import { historyOf } from '../../src/migrations/apply-migrations.js';
 import { discoverTargets } from '../../src/migrations/fleet-targets.js';
 import { migrationDirs } from '../../src/migrations/migration-files.js';
 import { requestMove, type TenantMove } from '../../src/moves/move-jobs.js';
-import { runMove } from '../../src/moves/run-move.js';
+import { MoveBusyError, runMove } from '../../src/moves/run-move.js';
 import { databaseNames, type Platform } from '../../src/platform/platform.js';
-import { runtimeApplicationName, type ServerRecord, withOwnerConnection } from '../../src/servers/server-access.js';
+import { connectionConfig, runtimeApplicationName, type ServerRecord, withOwnerConnection } from '../../src/servers/server-access.js';
 import type { Tier } from '../../src/tenants/placement.js';
 import { listSpares } from '../../src/tenants/spare-schemas.js';
 import { adminUrl, provision, startTestPlatform, userWithToken } from '../helper.js';
@@ -110,18 +110,35 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
       proc.once('exit', (code, signal) => resolve(signal ?? code));
     });
 
-  /** Resumes a move until it ends (a resumed runner may itself meet the fault's aftermath). */
+  /**
+   * Resumes a move until it ends (a resumed runner may itself meet the fault's aftermath). When
+   * the API's worker has adopted the job (a dead runner's lease taken over), waits for it there.
+   */
   const finishMove = async (jobId: string) => {
-    for (let attempt = 0; ; attempt++) {
+    const deadline = Date.now() + 300_000;
+    for (let attempt = 0; ; ) {
       const job = await platform.catalog.tenantMove.findUniqueOrThrow({ where: { id: jobId } });
       if (job.status !== 'running') return job.status;
       try {
         return (await runMove(platform, jobId, { graceMs: 100 })).status;
       } catch (err) {
-        if (attempt >= 5) throw err;
+        if (err instanceof MoveBusyError ? Date.now() > deadline : ++attempt > 5) throw err;
         await sleep(500);
       }
     }
+  };
+
+  /**
+   * Holds a job's runner lock (its lease) until `release`: the API's worker, which adopts every
+   * unlocked unfinished job, must not take it while the child runner is still starting.
+   */
+  const holdJob = async (jobId: string) => {
+    const session = new pg.Client(connectionConfig(platform.defaultServer, 'owner', databaseNames(platform.config.database.prefix).catalog));
+    session.on('error', () => undefined);
+    await session.connect();
+    await session.query(`SELECT pg_advisory_lock(hashtextextended('strata.move.' || $1::text, 0))`, [jobId]);
+    let released: Promise<void> | undefined;
+    return () => (released ??= session.end().catch(() => undefined));
   };
 
   /**
@@ -231,12 +248,17 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
         const targetServer = trial.kind === 'move-server-stop' || (trial.kind === 'move-kill' && trial.far) ? extra.server.name : undefined;
         let job = await requestMove(platform, { tenantId: tenant.id, targetTier: trial.to, targetServer, requestedBy: null });
         if (trial.kind === 'move-kill') {
-          // The API's worker adopts unfinished jobs every few seconds and may take this one before the
-          // child does: then the job finishes there, and the tenant is moved back for another try.
+          // The job is held until the child is up; should the API's worker still take it first (in
+          // the moment between), the job finishes there and the tenant is moved back for another try.
           const prefix = platform.config.database.prefix;
           outcome = 'the runner was never the one killed';
           for (let attempt = 1; attempt <= 4; attempt++) {
-            const ended = await child(['test/fixtures/run-move.ts', JSON.stringify({ prefix, jobId: job.id, killAt: trial.phase })]);
+            const release = await holdJob(job.id);
+            const ended = await child(['test/fixtures/run-move.ts', JSON.stringify({ prefix, jobId: job.id, killAt: trial.phase })], (out) => {
+              if (out.includes('"ready"')) void release();
+              return false;
+            });
+            await release();
             const resumed = await finishMove(job.id);
             if (ended === 'SIGKILL') {
               outcome = `runner SIGKILL (attempt ${attempt}); resumed: ${resumed}`;
