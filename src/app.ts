@@ -39,6 +39,7 @@ import { responseSerializerCompiler } from './http/response-serializer.js';
 import { validatorCompiler } from './http/schema-parts.js';
 import { startPlatform, type Platform } from './platform/platform.js';
 import { platformPlugin } from './platform/platform-plugin.js';
+import { rebalanceRoutes } from './rebalance/rebalance-routes.js';
 import { transferRoutes } from './transfer/transfer-routes.js';
 import { userRoutes } from './users/user-routes.js';
 
@@ -89,6 +90,7 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   await app.register(moveRoutes);
   await app.register(tenantAdminRoutes);
   await app.register(serverRoutes);
+  await app.register(rebalanceRoutes);
   await app.register(planRoutes);
   await app.register(settingsRoutes);
   await app.register(tenantAuditRoutes);

@@ -44,6 +44,8 @@ export const problems = {
   tenantBusy: { code: 'STRATA_TENANT_BUSY', status: 503, title: 'The tenant runs as many database statements at once as its plan allows' },
   statementTimeout: { code: 'STRATA_TENANT_STATEMENT_TIMEOUT', status: 503, title: 'A database statement ran longer than the tenant’s plan allows' },
   tenantMoving: { code: 'STRATA_TENANT_MOVING', status: 503, title: 'The tenant is switching to another tier; writes are paused briefly' },
+  rebalanceRunning: { code: 'STRATA_REBALANCE_RUNNING', status: 409, title: 'A rebalance is already running on this instance' },
+  rebalanceUnmeasured: { code: 'STRATA_REBALANCE_UNMEASURED', status: 409, title: 'There is nothing to even out by this measure yet' },
   moveConflict: { code: 'STRATA_MOVE_CONFLICT', status: 409, title: 'The move cannot be started or changed in the current state' },
   internal: { code: 'STRATA_INTERNAL', status: 500, title: 'Internal error' },
 } as const;

@@ -1,5 +1,6 @@
 /**
- * Rebalancing plans: moves that even out a measure (tenants, or storage) across the active servers,
+ * Rebalancing plans: moves that even out a measure (tenants, storage, or the database time the
+ * usage accounting measured over a recent window) across the active servers,
  * each server's share being proportional to its weight. Greedy: the most loaded server gives the
  * tenant whose move to the least loaded server (that takes its tier, under its caps) reduces the
  * squared deviation from the shares most, until every server is within the tolerance of its share,
@@ -9,6 +10,7 @@ import type { Platform } from '../platform/platform.js';
 import type { PlannedMove } from '../moves/move-batch.js';
 import { effectiveState, refusal, type ServerLoad, serverLoads } from '../servers/server-capacity.js';
 import type { Tier } from '../tenants/placement.js';
+import { loadTotals } from '../usage/load-totals.js';
 import { tenantStorage } from './tenant-storage-sizes.js';
 
 export const measures = ['tenants', 'storage', 'dbTime'] as const;
@@ -57,19 +59,22 @@ export interface PlanOptions {
   maxMoves: number;
   /** A server within this fraction of its share is balanced. */
   tolerance: number;
+  /** dbTime: the span of recent load windows summed (at most the usage retention). */
+  windowMs: number;
 }
 
-/** Sizes of every live tenant on the active servers, in the measure's unit. */
-export async function measureTenants(platform: Platform, by: Measure, active: ServerLoad[]): Promise<Sized[]> {
-  if (by === 'dbTime') {
-    throw new MeasureUnavailableError(by, 'no per-tenant database time is recorded in this installation yet; use --by tenants or --by storage');
-  }
+/** The dbTime window when none is given. */
+export const defaultWindowMs = 3_600_000;
+
+/** Sizes of every live tenant on the active servers, in the measure's unit (dbTime: ms over the window). */
+export async function measureTenants(platform: Platform, options: Pick<PlanOptions, 'by' | 'windowMs'>, active: ServerLoad[]): Promise<Sized[]> {
+  const { by, windowMs } = options;
   const tenants = await platform.catalog.tenant.findMany({
     where: { serverId: { in: active.map((l) => l.server.id) }, status: { not: 'deleted' } },
     select: { id: true, slug: true, tier: true, serverId: true, status: true, schemaName: true, databaseName: true },
     orderBy: { slug: 'asc' },
   });
-  const sizes = by === 'storage' ? await tenantStorage(active.map((l) => l.server), tenants) : undefined;
+  const sizes = by === 'storage' ? await tenantStorage(active.map((l) => l.server), tenants) : by === 'dbTime' ? await databaseTime(platform, windowMs) : undefined;
   return tenants.map((t) => ({
     tenantId: t.id,
     slug: t.slug,
@@ -80,9 +85,20 @@ export async function measureTenants(platform: Platform, by: Measure, active: Se
   }));
 }
 
+/** Each tenant's database time (ms) in the catalog's load windows of the last `windowMs` (every instance's flushes). */
+async function databaseTime(platform: Platform, windowMs: number): Promise<Map<string, number>> {
+  const { retentionMs } = platform.config.usage;
+  if (windowMs > retentionMs) throw new MeasureUnavailableError('dbTime', `the window is at most the usage retention, ${retentionMs / 3_600_000}h`);
+  const totals = await loadTotals(platform.catalog, Date.now() - windowMs);
+  const times = new Map([...totals].map(([id, figures]) => [id, figures.dbTimeMs]));
+  // All zeros would read as balanced: say instead that there is nothing to even out by.
+  if (![...times.values()].some((ms) => ms > 0)) throw new MeasureUnavailableError('dbTime', `no tenant used database time in the last ${windowMs / 1000} s`);
+  return times;
+}
+
 export async function planRebalance(platform: Platform, options: PlanOptions): Promise<RebalancePlan> {
   const active = (await serverLoads(platform.catalog)).filter((l) => effectiveState(l.server) === 'active');
-  const tenants = await measureTenants(platform, options.by, active);
+  const tenants = await measureTenants(platform, options, active);
   return planMoves(active, tenants, options);
 }
 

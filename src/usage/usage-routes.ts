@@ -8,17 +8,11 @@ import { z } from 'zod';
 import { authenticateAdmin } from '../admin/admin-auth.js';
 import { AppError, problems } from '../http/problems.js';
 import { tiers } from '../tenants/placement.js';
+import { duration } from './duration.js';
 import { latencyQuantileMs, type LoadFigures, loadSeries, loadTotals } from './load-totals.js';
 
-const units = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-/** A duration like `90s`, `1m`, `1h`, `24h`, in ms. */
-export const duration = z
-  .string()
-  .regex(/^[1-9]\d{0,6}(ms|s|m|h|d)$/, 'a duration like 30s, 1m, 1h or 24h')
-  .transform((text) => {
-    const [, n, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(text)!;
-    return Number(n) * units[unit as keyof typeof units];
-  });
+// Also imported from here (src/recommendations).
+export { duration };
 
 const usageQuery = z.object({ span: duration.optional(), step: duration.optional() }).strict();
 const rankings = ['dbTime', 'requests', 'statements', 'rowsWritten', 'storage'] as const;
