@@ -12,7 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resultsDir, round } from './bench-kit.js';
 
-const benches = ['router-reads', 'http-leads', 'rls-cost', 'router-scale', 'migrate-fleet', 'transfer', 'tenant-move', 'fan-out', 'noisy-neighbour', 'console-load'] as const;
+const benches = ['router-reads', 'http-leads', 'rls-cost', 'router-scale', 'migrate-fleet', 'transfer', 'tenant-move', 'fan-out', 'noisy-neighbour', 'console-load', 'scale-out'] as const;
 type Bench = (typeof benches)[number];
 
 /** Sizes for the all-in-one run (full size: run the benchmark alone, e.g. `npm run bench -- router-scale`). */
@@ -24,6 +24,7 @@ const allInOne: Partial<Record<Bench, string[]>> = {
   'tenant-move': ['--rows', '60000'],
   'fan-out': ['--tenants', '300'],
   'noisy-neighbour': ['--seconds', '5'],
+  'scale-out': ['--tenants', '90'],
 };
 
 const args = process.argv.slice(2);

@@ -19,7 +19,7 @@ import { dropInstallation } from '../../src/platform/drop-installation.js';
 import { startEmbeddedPostgres } from '../../src/platform/embedded-postgres.js';
 import { bootstrapServer } from '../../src/servers/bootstrap-server.js';
 import { adminUrl } from '../helper.js';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../src/platform/throwaway-postgres.js';
 import { testSecrets } from '../support/test-secrets.js';
 
 const root = resolve('.');

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { startPlatform } from '../../src/platform/platform.js';
 import { startTestPlatform, testApp } from '../helper.js';
 import { startPrivatePostgres } from '../support/extra-server.js';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../src/platform/throwaway-postgres.js';
 import { type LiveApi, liveApi } from '../support/live-api.js';
 import { optionalTools, skipWithout } from '../support/optional-tools.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';

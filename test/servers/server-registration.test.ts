@@ -6,7 +6,7 @@ import pg from 'pg';
 import t from 'tap';
 import { adminUrl, startTestPlatform, testApp } from '../helper.js';
 import { startPrivatePostgres } from '../support/extra-server.js';
-import { freePort } from '../support/free-port.js';
+import { freePort } from '../../src/platform/throwaway-postgres.js';
 import { decodeClaims, liveApi } from '../support/live-api.js';
 import { runScript } from '../support/run-script.js';
 import { testSecrets } from '../support/test-secrets.js';

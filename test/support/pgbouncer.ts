@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Test } from 'tap';
-import { freePort } from './free-port.js';
+import { freePort } from '../../src/platform/throwaway-postgres.js';
 
 export interface PgBouncer {
   host: string;

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Test } from 'tap';
-import { freePort } from './free-port.js';
+import { freePort } from '../../src/platform/throwaway-postgres.js';
 
 export interface RedisServer {
   url: string;

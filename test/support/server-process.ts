@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Test } from 'tap';
 import { dropInstallation } from '../../src/platform/drop-installation.js';
 import { adminUrl } from '../helper.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../../src/platform/throwaway-postgres.js';
 import { testSecrets } from './test-secrets.js';
 
 export interface ServerProcess {
