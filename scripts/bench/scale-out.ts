@@ -20,7 +20,7 @@ import { isFencedWrite } from '../../src/moves/change-capture.js';
 import type { Platform } from '../../src/platform/platform.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../src/platform/throwaway-postgres.js';
 import { applyRebalance } from '../../src/rebalance/apply-rebalance.js';
-import { planRebalance } from '../../src/rebalance/rebalance-plan.js';
+import { defaultWindowMs, planRebalance } from '../../src/rebalance/rebalance-plan.js';
 import { effectiveState, serverLoads } from '../../src/servers/server-capacity.js';
 import { drainServer } from '../../src/servers/server-drain.js';
 import { registerServer, setServerState } from '../../src/servers/server-registry.js';
@@ -146,14 +146,14 @@ try {
       const fences = drain.outcomes.filter((o) => o.status === 'succeeded' && o.fenceMs !== undefined).map((o) => o.fenceMs!);
 
       await setServerState(deps, null, 's1', 'active');
-      const plan = await planRebalance(platform, { by: 'tenants', maxMoves: total, tolerance: 0.05, windowMs: 3_600_000 });
+      const plan = await planRebalance(platform, { by: 'tenants', maxMoves: total, tolerance: 0.05, windowMs: defaultWindowMs });
       console.error(`rebalancing: ${plan.moves.length} moves`);
       phase = 'rebalance';
-      const rebalance = await timed(() => applyRebalance(platform, plan, { concurrency, actor: null, windowMs: 3_600_000 }));
+      const rebalance = await timed(() => applyRebalance(platform, plan, { concurrency, actor: null, windowMs: defaultWindowMs }));
       if (rebalance.value.failed.length) throw new Error(`rebalance: ${JSON.stringify(rebalance.value.failed[0])}`);
-      const afterRebalance = await planRebalance(platform, { by: 'tenants', maxMoves: 0, tolerance: 0.05, windowMs: 3_600_000 });
+      const afterRebalance = await planRebalance(platform, { by: 'tenants', maxMoves: 0, tolerance: 0.05, windowMs: defaultWindowMs });
       await platform.load.flush();
-      const dbTime = await planRebalance(platform, { by: 'dbTime', maxMoves: total, tolerance: 0.1, windowMs: 3_600_000 });
+      const dbTime = await planRebalance(platform, { by: 'dbTime', maxMoves: total, tolerance: 0.1, windowMs: defaultWindowMs });
 
       console.error('stopping s2');
       const placed = new Map((await platform.catalog.tenant.findMany({ select: { id: true, serverId: true } })).map((t) => [t.id, t.serverId]));
