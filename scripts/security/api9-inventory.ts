@@ -23,7 +23,9 @@ export async function inventory(ctx: AttackContext, fx: Fixtures) {
   const operations = await openapiOperations(ctx, { id: f.records.lead, jobId: f.id, name: 'default' });
   for (const op of operations) {
     const sent = await ctx.send(op.method, op.path, { body: op.method === 'GET' || op.method === 'DELETE' ? undefined : {} });
-    ctx.expect(`a documented operation ${op.method} ${op.template} is served as documented`, sent, op.secured ? [401] : [200, 204, 400, 401, 415], (s) =>
+    // A path parameter filled with a made-up value may name nothing: the route answers 404 for it, not the router.
+    const open = op.template.includes('{') ? [200, 204, 400, 401, 404, 415] : [200, 204, 400, 401, 415];
+    ctx.expect(`a documented operation ${op.method} ${op.template} is served as documented`, sent, op.secured ? [401] : open, (s) =>
       s.body?.code === 'STRATA_ROUTE_NOT_FOUND' ? 'not a route' : undefined,
     );
   }

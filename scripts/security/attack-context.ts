@@ -46,6 +46,16 @@ export interface RunOptions {
   jwtSecret?: string;
   /** STRATA_IMPORT_MAX_BYTES of the server when known: an archive just over it is sent. */
   importMaxBytes?: number;
+  /** A slice of the run (the test suite's): each category stops after its first this many attacks. */
+  perCategory?: number;
+}
+
+/** Thrown by `record` once the category has recorded its `perCategory` attacks: the run moves on. */
+export class CategorySliceDone extends Error {
+  constructor() {
+    super('the category has its slice of attacks');
+    this.name = 'CategorySliceDone';
+  }
 }
 
 const leakPatterns: [RegExp, string][] = [
@@ -69,6 +79,8 @@ function brokenInvariant(sent: Sent, expected: number[]): string | undefined {
 
 export class AttackContext {
   category: Category = 'API1';
+  /** Whether `perCategory` applies now (while the categories run, not to the run's own checks). */
+  slicing = false;
   /** How often an unexpected 429 was waited out (a server with production budgets, --url). */
   throttleWaits = 0;
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -152,6 +164,8 @@ export class AttackContext {
   record(name: string, request: string, expected: string, observed: string, pass: boolean) {
     const attack: Attack = { category: this.category, name, request, expected, observed, pass };
     this.log.add(attack);
+    const slice = this.options.perCategory;
+    if (this.slicing && slice !== undefined && this.log.count(this.category).attacks >= slice) throw new CategorySliceDone();
     return pass;
   }
 

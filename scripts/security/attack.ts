@@ -1,20 +1,19 @@
 /**
- * `npm run attack [-- --quick] [--url http://host:port --admin-email e --admin-password p] [--out file] [--json]`
+ * `npm run attack [-- --quick] [--per-category N] [--url http://host:port --admin-email e --admin-password p] [--out file] [--json]`
  *
  * Attacks a running Strata from outside, as a hostile customer, a hostile admin request and an
  * anonymous caller would, along the OWASP API Security Top 10 (2023). Without --url it starts its
  * own server first (target-server.ts) and removes it afterwards. Prints a progress line per category
  * on a terminal, JSON lines otherwise (--json forces them), then the summary table; writes every
  * attack to --out (default bench-results/attack-run.json). Exits 1 when an attack found something.
+ * --per-category N runs only the first N attacks of each category.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Tier } from '../../src/tenants/placement.js';
 import { summaryTable } from './attack-log.js';
 import { runAttacks, type RunSettings } from './run-attacks.js';
-import { startTargetServer, type TargetServer } from './target-server.js';
+import { startTargetServer } from './target-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,24 +23,9 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench-results/attack-run.json' },
     json: { type: 'boolean', default: false },
+    'per-category': { type: 'string' },
   },
 });
-
-/** `npm run provision` against the run's own server: a tenant without any data. */
-function provisioner(server: TargetServer, admin: () => Promise<string>) {
-  return async (slug: string, tier: Tier) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/provision-tenant.ts', '--slug', slug, '--plan', 'business', '--tier', tier, '--actor', 'attack-run'], {
-      env: { PATH: process.env.PATH ?? '', ...server.env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    if (code !== 0) throw new Error(`npm run provision ${slug} exited ${code}: ${stderr}`);
-    const res = await fetch(`${server.url}/admin/tenants?search=${slug}`, { headers: { authorization: `Bearer ${await admin()}` } });
-    return ((await res.json()) as { items: { id: string }[] }).items[0]!.id;
-  };
-}
 
 async function main(): Promise<number> {
   const tty = process.stdout.isTTY && !values.json;
@@ -55,14 +39,18 @@ async function main(): Promise<number> {
       return 64;
     }
     const admin = { email: server?.admin.email ?? values['admin-email']!, password };
-    const adminToken = async () =>
-      ((await (await fetch(`${url}/admin/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(admin) })).json()) as { accessToken: string }).accessToken;
+    const perCategory = values['per-category'] === undefined ? undefined : Number(values['per-category']);
+    if (perCategory !== undefined && !(Number.isInteger(perCategory) && perCategory > 0)) {
+      console.error('--per-category takes a whole number above 0');
+      return 64;
+    }
     const settings: RunSettings = {
       quick: values.quick!,
       admin,
       jwtSecret: server?.jwtSecret,
       importMaxBytes: server?.importMaxBytes,
-      provisionEmpty: server && provisioner(server, adminToken),
+      provisionEmpty: server?.provisionEmpty,
+      perCategory,
     };
     if (tty) write(`Attacking ${url}${server ? ' (a server of its own)' : ''}${values.quick ? ', quick' : ''}`);
     const result = await runAttacks(url, settings, { tty, write });

@@ -16,7 +16,7 @@ import { misconfiguration } from './api8-misconfiguration.js';
 import { inventory } from './api9-inventory.js';
 import { unsafeConsumption } from './api10-unsafe-consumption.js';
 import { type Attack, AttackLog, type Category, type CategoryCount } from './attack-log.js';
-import { AttackContext, type RunOptions } from './attack-context.js';
+import { AttackContext, CategorySliceDone, type RunOptions } from './attack-context.js';
 import { buildFixtures, type Fixtures } from './fixtures.js';
 
 export interface RunSettings extends RunOptions {
@@ -67,11 +67,15 @@ export async function runAttacks(url: string, settings: RunSettings, out: { tty:
     for (const [category, attacks] of plan) {
       ctx.category = category;
       const started = performance.now();
-      try {
-        await attacks(ctx, fx);
-      } catch (err) {
-        // An attack that breaks the run's own footing (a setup call refused) is reported, and the run goes on.
-        ctx.record('the category ran to its end', category, 'no error', String((err as Error).stack ?? err).slice(0, 500), false);
+      ctx.slicing = true;
+      const failure = await attacks(ctx, fx).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      ctx.slicing = false;
+      // An attack that breaks the run's own footing (a setup call refused) is reported, and the run goes on.
+      if (failure && !(failure instanceof CategorySliceDone)) {
+        ctx.record('the category ran to its end', category, 'no error', String((failure as Error).stack ?? failure).slice(0, 500), false);
       }
       log.categoryDone(category, performance.now() - started);
     }

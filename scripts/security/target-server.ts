@@ -18,6 +18,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { prepareEnvironment } from '../../src/config/installation-secrets.js';
 import { dropInstallation } from '../../src/platform/drop-installation.js';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../../src/platform/embedded-postgres.js';
+import type { Tier } from '../../src/tenants/placement.js';
 
 export interface TargetServer {
   url: string;
@@ -26,6 +27,8 @@ export interface TargetServer {
   admin: { email: string; password: string };
   jwtSecret: string;
   importMaxBytes: number;
+  /** Makes a tenant without any data (`npm run provision`, which adds no user) and returns its id. */
+  provisionEmpty(slug: string, tier: Tier): Promise<string>;
   /** Its output so far. */
   output(): string;
   stop(): Promise<void>;
@@ -133,5 +136,28 @@ export async function startTargetServer(): Promise<TargetServer> {
       throw new Error(`the server did not answer /healthz within 120 s:\n${output}`);
     }
   }
-  return { url, env, admin, jwtSecret: env.JWT_SECRET!, importMaxBytes, output: () => output, stop };
+  const provisionEmpty = async (slug: string, tier: Tier) => {
+    await runProvision(env, slug, tier);
+    const token = await adminToken(url, admin);
+    const res = await fetch(`${url}/admin/tenants?search=${slug}`, { headers: { authorization: `Bearer ${token}` } });
+    return ((await res.json()) as { items: { id: string }[] }).items[0]!.id;
+  };
+  return { url, env, admin, jwtSecret: env.JWT_SECRET!, importMaxBytes, provisionEmpty, output: () => output, stop };
+}
+
+/** `npm run provision` against the server of `env`. */
+async function runProvision(env: Record<string, string>, slug: string, tier: Tier) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/provision-tenant.ts', '--slug', slug, '--plan', 'business', '--tier', tier, '--actor', 'attack-run'], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d));
+  const [code] = (await once(child, 'close')) as [number | null];
+  if (code !== 0) throw new Error(`npm run provision ${slug} exited ${code}: ${stderr}`);
+}
+
+async function adminToken(url: string, admin: { email: string; password: string }): Promise<string> {
+  const res = await fetch(`${url}/admin/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(admin) });
+  return ((await res.json()) as { accessToken: string }).accessToken;
 }
