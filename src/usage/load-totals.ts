@@ -42,7 +42,7 @@ export const emptyFigures = (): LoadFigures => ({
 });
 
 /** Adds one window (rows come oldest first, so the footprint ends as the latest measured). */
-function add(into: LoadFigures, row: WindowRow) {
+function add(into: LoadFigures, row: Omit<WindowRow, 'start_ms'>) {
   into.requests += Number(row.requests);
   into.requestMs += row.request_ms;
   row.latency_buckets.forEach((n, i) => (into.latency[i] = (into.latency[i] ?? 0) + Number(n)));
@@ -88,23 +88,45 @@ export async function loadSeries(catalog: CatalogClient, tenantId: string | unde
   return steps;
 }
 
-/** Every tenant's figures since `fromMs`; tenants without a window are absent. */
+/**
+ * Every tenant's figures since `fromMs`; tenants without a window are absent. Summed in the
+ * catalog, one row per tenant: reading every window took ~1 s for 1,000 tenants over an hour.
+ */
 export async function loadTotals(catalog: CatalogClient, fromMs: number): Promise<Map<string, LoadFigures>> {
-  const totals = new Map<string, LoadFigures>();
-  for (const row of await windows(catalog, fromMs)) {
-    let figures = totals.get(row.tenant_id);
-    if (!figures) totals.set(row.tenant_id, (figures = emptyFigures()));
-    add(figures, row);
-  }
-  return totals;
+  const from = fromMs / 1000;
+  const rows = await catalog.$queryRaw<Omit<WindowRow, 'start_ms'>[]>`
+    SELECT s.*, coalesce(b.latency_buckets, '{}') AS latency_buckets
+      FROM (SELECT tenant_id::text AS tenant_id, sum(requests)::bigint AS requests, sum(request_ms)::float8 AS request_ms,
+                   sum(db_time_ms)::float8 AS db_time_ms, sum(statements)::bigint AS statements, sum(rows_written)::bigint AS rows_written,
+                   sum(guard_rejections)::bigint AS guard_rejections,
+                   (array_agg(rows_total ORDER BY window_start DESC) FILTER (WHERE rows_total IS NOT NULL))[1] AS rows_total,
+                   (array_agg(storage_bytes ORDER BY window_start DESC) FILTER (WHERE storage_bytes IS NOT NULL))[1] AS storage_bytes
+              FROM tenant_load
+             WHERE window_start >= to_timestamp(${from}::float8)
+             GROUP BY tenant_id) s
+      CROSS JOIN LATERAL (
+            SELECT array_agg(n ORDER BY i) AS latency_buckets
+              FROM (SELECT u.i, sum(u.n)::bigint AS n
+                      FROM tenant_load l, unnest(l.latency_buckets) WITH ORDINALITY AS u(n, i)
+                     WHERE l.tenant_id = s.tenant_id::uuid AND l.window_start >= to_timestamp(${from}::float8)
+                     GROUP BY u.i) per_bucket) b`;
+  return new Map(
+    rows.map((row) => {
+      const figures = emptyFigures();
+      add(figures, row);
+      return [row.tenant_id, figures];
+    }),
+  );
 }
 
 /** Each tenant's rows and bytes as last measured (within retention), however long ago it was served. */
 export async function latestFootprints(catalog: CatalogClient): Promise<Map<string, { rows: number; bytes: number }>> {
+  // Per tenant, its newest windows first along the primary key: it stops at the first measured one.
   const rows = await catalog.$queryRaw<{ tenant_id: string; rows_total: bigint; storage_bytes: bigint }[]>`
-    SELECT DISTINCT ON (tenant_id) tenant_id::text AS tenant_id, rows_total, storage_bytes
-      FROM tenant_load
-     WHERE rows_total IS NOT NULL AND storage_bytes IS NOT NULL
-     ORDER BY tenant_id, window_start DESC`;
+    SELECT t.id::text AS tenant_id, f.rows_total, f.storage_bytes
+      FROM tenants t
+     CROSS JOIN LATERAL (SELECT rows_total, storage_bytes FROM tenant_load l
+                          WHERE l.tenant_id = t.id AND rows_total IS NOT NULL AND storage_bytes IS NOT NULL
+                          ORDER BY window_start DESC LIMIT 1) f`;
   return new Map(rows.map((r) => [r.tenant_id, { rows: Number(r.rows_total), bytes: Number(r.storage_bytes) }]));
 }
