@@ -146,7 +146,7 @@ t.test('a busy dedicated tenant is not idle: advised up to a less loaded server,
   t.same(of(await advice(), dedicated.id), [], 'a tenant being moved is not advised');
 });
 
-t.test('admin only, on every tier; bad queries name the field', async (t) => {
+t.test('admin only, on every tier; bad queries name the field; documented', async (t) => {
   const byTier = { pooled, schema, dedicated };
   for (const tier of tiers) {
     const res = await call('GET', '/admin/recommendations', { token: byTier[tier].token });
@@ -164,6 +164,9 @@ t.test('admin only, on every tier; bad queries name the field', async (t) => {
     t.equal(res.status, 400, query);
     t.match(JSON.stringify(res.json), field, `${query}: names ${field}`);
   }
+  const documented = (await call('GET', '/docs/json')).json.paths['/admin/recommendations']?.get;
+  t.same(documented?.parameters.map((p: { name: string }) => p.name).sort(), ['direction', 'window'], 'in the OpenAPI document, with its query');
+  t.ok(documented?.responses[200], 'and its answer');
   const up = await call('GET', '/admin/recommendations?direction=up&window=1h', { token: admin });
   t.equal(up.status, 200);
   t.ok(up.json.items.every((r: Rec) => r.direction === 'up'), 'direction filters');
