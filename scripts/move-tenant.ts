@@ -2,6 +2,7 @@
  * Moves a tenant to another tier (or server) online, with a progress bar:
  *
  *   npm run move -- --tenant acme --to dedicated [--server eu-2]   request a move and run it
+ *     (recorded in the admin trail as the operator: --actor <who>, default `operator:<OS user>`)
  *   npm run move -- --resume <job id>                             resume an unfinished move
  *   npm run move -- --cancel <job id>                             cancel before the switch (rolls back)
  *   npm run move -- --history --tenant acme                       the tenant's moves, newest first
@@ -9,6 +10,7 @@
  * Interrupted (Ctrl-C, crash), the move stays recorded in its phase: --resume continues it, and an
  * API instance resumes it on start. Exit code 0 only when the move succeeded (or was cancelled as asked).
  */
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MoveRefusedError, movePercent, requestCancel, requestMove, tenantMoves, type MovePhase } from '../src/moves/move-jobs.js';
 import { MoveBusyError, runMove } from '../src/moves/run-move.js';
@@ -17,7 +19,7 @@ import { createProgressReporter } from '../src/progress/progress-reporter.js';
 import { tiers, type Tier, uuidPattern } from '../src/tenants/placement.js';
 import { UsageError, withPlatform } from './cli.js';
 
-const usage = 'usage: move --tenant <slug|id> --to pooled|schema|dedicated [--server <name>] | --resume <job> | --cancel <job> | --history --tenant <slug|id>';
+const usage = 'usage: move --tenant <slug|id> --to pooled|schema|dedicated [--server <name>] [--actor <who>] | --resume <job> | --cancel <job> | --history --tenant <slug|id>';
 
 const { values } = parseArgs({
   options: {
@@ -28,8 +30,10 @@ const { values } = parseArgs({
     cancel: { type: 'string' },
     history: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    actor: { type: 'string' },
   },
 });
+const operator = values.actor ?? `operator:${userInfo().username}`;
 
 async function findTenant(platform: Platform, key: string | undefined) {
   if (!key) throw new UsageError(usage);
@@ -71,7 +75,7 @@ await withPlatform(async (platform) => {
   try {
     if (values.resume) return await run(platform, values.resume);
     if (values.cancel) {
-      await requestCancel(platform.catalog, values.cancel, null);
+      await requestCancel(platform.catalog, values.cancel, null, operator);
       return await run(platform, values.cancel);
     }
     const tenant = await findTenant(platform, values.tenant);
@@ -82,7 +86,7 @@ await withPlatform(async (platform) => {
       return 0;
     }
     if (!tiers.includes(values.to as Tier)) throw new UsageError(usage);
-    const job = await requestMove(platform, { tenantId: tenant.id, targetTier: values.to as Tier, targetServer: values.server, requestedBy: null });
+    const job = await requestMove(platform, { tenantId: tenant.id, targetTier: values.to as Tier, targetServer: values.server, requestedBy: null, operator });
     console.error(`move ${job.id}: ${tenant.slug} ${job.fromTier} → ${job.toTier} (${job.toDatabase}/${job.toSchema})`);
     return await run(platform, job.id);
   } catch (err) {

@@ -39,6 +39,8 @@ export interface MoveRequest {
   targetServer?: string;
   /** Who asked: an admin id, or null for an operator script. */
   requestedBy: string | null;
+  /** Who ran it when `requestedBy` is null (e.g. `operator:alice`, `autopilot`), for the admin trail. */
+  operator?: string;
 }
 
 /** A name on the target server nothing else uses: the tier's usual one, else with the job's suffix. */
@@ -109,6 +111,7 @@ export async function requestMove(platform: Platform, request: MoveRequest): Pro
   }
   await recordAdminAction(catalog, {
     adminId: request.requestedBy,
+    operator: request.operator,
     action: 'tenant.move.request',
     tenantId: tenant.id,
     details: { jobId: job.id, from: { tier: job.fromTier, server: tenant.serverId }, to: { tier: job.toTier, server: server.name } },
@@ -120,7 +123,7 @@ export async function requestMove(platform: Platform, request: MoveRequest): Pro
  * Asks a move to stop and roll back. Refused once the catalog has flipped (the tenant is served
  * from the target: rolling back then would be a move of its own).
  */
-export async function requestCancel(catalog: CatalogClient, jobId: string, adminId: string | null): Promise<TenantMove> {
+export async function requestCancel(catalog: CatalogClient, jobId: string, adminId: string | null, operator?: string): Promise<TenantMove> {
   const job = await catalog.tenantMove.findUnique({ where: { id: jobId } });
   if (!job) throw new MoveRefusedError('No such move', 'not-found');
   if (job.status !== 'running') throw new MoveRefusedError(`The move is already ${job.status}`, 'conflict');
@@ -135,7 +138,7 @@ export async function requestCancel(catalog: CatalogClient, jobId: string, admin
       'conflict',
     );
   }
-  await recordAdminAction(catalog, { adminId, action: 'tenant.move.cancel', tenantId: job.tenantId, details: { jobId } });
+  await recordAdminAction(catalog, { adminId, operator, action: 'tenant.move.cancel', tenantId: job.tenantId, details: { jobId } });
   return updated;
 }
 

@@ -66,7 +66,7 @@ export async function autopilotRound(deps: AutopilotDeps, options: AutopilotOpti
         if (!rec.move) continue;
         let job: TenantMove;
         try {
-          job = await deps.requestMove({ tenantId: rec.tenantId, ...rec.move, requestedBy: null });
+          job = await deps.requestMove({ tenantId: rec.tenantId, ...rec.move, requestedBy: null, operator: autopilotActor });
         } catch (err) {
           // E.g. an admin moved or suspended it meanwhile: the next recommendation may still go.
           if (!(err instanceof MoveRefusedError)) throw err;

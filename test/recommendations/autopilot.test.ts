@@ -105,5 +105,5 @@ t.test('inside its quiet hours, with a budget of one, it starts exactly one move
     details: { operator: 'autopilot', jobId: job.id, direction: 'up', from: { tier: 'pooled' }, to: { tier: 'schema' }, evidence: [{ signal: 'requestRate' }] },
   });
   const requests = await call('GET', `/admin/audit?action=tenant.move.request&tenantId=${job.tenantId}`, { token: admin });
-  t.match(requests.json.items, [{ details: { jobId: job.id } }], 'beside the move’s own request entry');
+  t.match(requests.json.items, [{ adminId: null, details: { jobId: job.id, operator: 'autopilot' } }], 'beside the move’s own request entry, which names the autopilot too');
 });
