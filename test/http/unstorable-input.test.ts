@@ -73,6 +73,7 @@ const samples: Record<string, Sample> = {
     body: { name: 'never-added', host: '127.0.0.1', port: 1, runtimeHost: '127.0.0.1', tenantsDatabase: 'never_db', ownerRole: 'never_owner', ownerSecretRef: 'env:NEVER_SET', runtimeRole: 'never_app', runtimeSecretRef: 'env:NEVER_SET', bootstrap: { user: 'postgres', secretRef: 'env:NEVER_SET', database: 'postgres' } },
   },
   'POST /admin/servers/{name}/drain': { path: '/admin/servers/no-such-server/drain', token: admin, body: { concurrency: 2 } },
+  'POST /admin/rebalance': { path: '/admin/rebalance', token: admin, body: { by: 'dbTime', window: '1h', dryRun: true } },
   'PUT /admin/servers/{name}/state': { path: '/admin/servers/no-such-server/state', token: admin, body: { state: 'active' } },
   'PATCH /admin/servers/{name}': { path: '/admin/servers/no-such-server', token: admin, body: { host: '127.0.0.1', runtimeHost: '127.0.0.1', ownerSecretRef: 'env:NEVER_SET', runtimeSecretRef: 'env:NEVER_SET' } },
   'POST /admin/tenants': {
