@@ -1,10 +1,12 @@
-/** The console's front-end logic that runs without a browser: SSE framing, routes, the config form, migration groups, charts. */
+/** The console's front-end logic that runs without a browser: SSE framing, routes, the config form, migration groups, charts, recommendations in words. */
 import t from 'tap';
+import { describeEvidence, describeMove } from '../../src/console/ui/advice.js';
 import { describeBars, isSpan, scaleTop, spans, tickIndexes, timeLabel, usageQuery } from '../../src/console/ui/charts.js';
 import { configToForm, fieldErrorsFromProblem, formToConfig, mergePatchBetween, validateConfig } from '../../src/console/ui/config-form.js';
 import { groupTargets } from '../../src/console/ui/migration-groups.js';
 import { href, parseRoute } from '../../src/console/ui/routes.js';
 import { SseParser } from '../../src/console/ui/sse.js';
+import type { Evidence, Recommendation } from '../../src/console/ui/types.js';
 import { mergePatch } from '../../src/settings/tenant-config.js';
 
 t.test('SSE: frames split anywhere, comments and retry skipped, multi-line data joined', async (t) => {
@@ -91,4 +93,25 @@ t.test('charts: round top of scale, evenly spaced ticks ending on the last bar, 
   ];
   t.equal(describeBars('Requests', bars, String), 'Requests: 1500 in all, at most 1200 (10:10)');
   t.equal(describeBars('Requests', bars.slice(0, 1), String), 'Requests: none');
+});
+
+t.test('recommendations in words: evidence with its unit, shares as percentages, sizes in bytes', async (t) => {
+  const e = (signal: Evidence['signal'], value: number, threshold: number, unit: string, crossed: Evidence['crossed'] = 'above'): Evidence => ({ signal, value, threshold, crossed, unit });
+  t.equal(describeEvidence(e('requestRate', 45.5, 30, 'requests per minute')), 'Request rate 45.5 requests per minute, at or above 30');
+  t.equal(describeEvidence(e('dbTimeShare', 0.625, 0.5, 'share of its server’s database time')), 'Database time 62.5% of its server’s database time, at or above 50%');
+  t.equal(describeEvidence(e('storage', 150 * 1024 ** 2, 100 * 1024 ** 2, 'bytes')), 'Storage 150.0 MiB, at or above 100.0 MiB');
+  t.equal(describeEvidence(e('rows', 120_000, 100_000, 'rows')), 'Rows 120,000 rows, at or above 100,000');
+  t.equal(describeEvidence(e('requestRate', 0, 1, 'requests per minute', 'below')), 'Request rate 0 requests per minute, at or below 1');
+  const rec: Recommendation = {
+    tenantId: '3e526dc3-196a-4da7-a8db-20af33f1e2fe',
+    slug: 'acme',
+    direction: 'up',
+    current: { tier: 'schema', server: 'default' },
+    suggested: { tier: 'dedicated', server: 'big' },
+    evidence: [],
+    move: { targetTier: 'dedicated', targetServer: 'big' },
+    blocked: null,
+  };
+  t.equal(describeMove(rec), 'schema on default → dedicated on big');
+  t.equal(describeMove({ ...rec, suggested: { tier: 'dedicated', server: null }, move: null, blocked: 'no server takes a new dedicated tenant' }), 'schema on default → dedicated', 'blocked: no server to name');
 });

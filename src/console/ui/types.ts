@@ -108,3 +108,28 @@ export interface TenantAuditEvent {
   changes: Record<string, unknown>;
   at: string;
 }
+/** One piece of a recommendation's evidence: a signal that crossed its threshold over the window. */
+export interface Evidence {
+  signal: 'dbTimeShare' | 'dbTimePerMinute' | 'requestRate' | 'p99' | 'guardRejections' | 'rows' | 'storage';
+  value: number;
+  threshold: number;
+  crossed: 'above' | 'below';
+  unit: string;
+}
+/** One item of GET /admin/recommendations. */
+export interface Recommendation {
+  tenantId: string;
+  slug: string;
+  direction: 'up' | 'down';
+  current: { tier: Tier; server: string };
+  suggested: { tier: Tier; server: string | null };
+  evidence: Evidence[];
+  /** The body of POST /admin/tenants/:id/moves that carries it out; null when `blocked`. */
+  move: { targetTier: Tier; targetServer: string } | null;
+  blocked: string | null;
+}
+export interface Recommendations {
+  windowMs: number;
+  evaluatedAt: string;
+  items: Recommendation[];
+}

@@ -3,15 +3,22 @@ import type { Span } from '../charts.js';
 import { BarChart, Badge, Loading, useApi } from '../components.js';
 import { count, millis } from '../format.js';
 import { href } from '../routes.js';
-import type { Overview, Tier, TopTenant } from '../types.js';
+import type { Move, Overview, Recommendation, Recommendations, Tier, TopTenant } from '../types.js';
 import { LoadCharts, SpanPicker } from './load-charts.js';
+import { MoveDialog } from './move-dialog.js';
+import { MoveProgress } from './move-progress.js';
+import { RecommendationList } from './recommendations.js';
 
 const tierNames: Tier[] = ['pooled', 'schema', 'dedicated'];
 
 const rankings = { dbTime: 'database time', requests: 'requests' } as const;
 
 export function OverviewView() {
-  const { data, error } = useApi<Overview>('/admin/fleet');
+  const { data, error, reload } = useApi<Overview>('/admin/fleet');
+  const advice = useApi<Recommendations>('/admin/recommendations');
+  const servers = useApi<{ items: { name: string }[] }>('/admin/servers').data?.items.map((s) => s.name) ?? [];
+  const [moving, setMoving] = useState<Recommendation | null>(null);
+  const [watching, setWatching] = useState<Move | null>(null);
   const [span, setSpan] = useState<Span>('6h');
   const [by, setBy] = useState<keyof typeof rankings>('dbTime');
   const top = useApi<{ items: TopTenant[] }>(`/admin/usage/top?by=${by}&window=${span}&limit=10`);
@@ -62,6 +69,34 @@ export function OverviewView() {
           <BarChart title="Requests served by the fleet per UTC day" bars={data.requestsPerDay.map((p) => ({ label: p.day.slice(5), value: p.requests }))} />
         </section>
       </div>
+      <section aria-labelledby="advice">
+        <h2 id="advice">Recommendations</h2>
+        {!advice.data ? (
+          <Loading error={advice.error} />
+        ) : (
+          <RecommendationList items={advice.data.items} onMove={setMoving} empty="No open recommendations: every tenant fits its tier." />
+        )}
+        {moving?.move && (
+          <MoveDialog
+            key={moving.tenantId}
+            tenant={{ id: moving.tenantId, slug: moving.slug, server: moving.current.server }}
+            target={moving.move}
+            servers={servers}
+            onStarted={setWatching}
+            onClose={() => setMoving(null)}
+          />
+        )}
+        {watching && (
+          <MoveProgress
+            key={watching.id}
+            initial={watching}
+            onFinished={() => {
+              advice.reload();
+              reload();
+            }}
+          />
+        )}
+      </section>
       <section aria-labelledby="load">
         <div class="section-head">
           <h2 id="load">Fleet load</h2>

@@ -5,13 +5,15 @@ import { Alert, Badge, Loading, useApi } from '../components.js';
 import { bytes, count, when } from '../format.js';
 import { href } from '../routes.js';
 import type { Span } from '../charts.js';
-import type { AdminAction, Move, Page, TenantAuditEvent, TenantDetail } from '../types.js';
+import type { AdminAction, Move, Page, Recommendations, TenantAuditEvent, TenantDetail, Tier } from '../types.js';
 import { ConfigEditor } from './config-editor.js';
 import { LoadCharts, SpanPicker } from './load-charts.js';
+import { MoveDialog, type MoveTarget } from './move-dialog.js';
 import { MoveProgress } from './move-progress.js';
+import { RecommendationList } from './recommendations.js';
 
 const plans = ['free', 'starter', 'business', 'enterprise'];
-const tiers = ['pooled', 'schema', 'dedicated'];
+const tiers: Tier[] = ['pooled', 'schema', 'dedicated'];
 
 /** A modal asking for what an action needs (a reason, a typed slug); native <dialog> traps focus and closes on Esc. */
 function Confirm(props: { id: string; title: string; children: ComponentChildren; confirm: string; danger?: boolean; onConfirm: (form: FormData) => Promise<void> }) {
@@ -57,7 +59,9 @@ export function TenantView({ id }: { id: string }) {
   const trail = useApi<Page<AdminAction>>(`/admin/audit?tenantId=${id}&limit=20`);
   const ownTrail = useApi<Page<TenantAuditEvent>>(`/admin/tenants/${id}/audit?limit=20`);
   const [span, setSpan] = useState<Span>('6h');
-  const servers = useApi<{ items: { name: string }[] }>('/admin/servers').data?.items ?? [];
+  const servers = useApi<{ items: { name: string }[] }>('/admin/servers').data?.items.map((s) => s.name) ?? [];
+  const advice = useApi<Recommendations>('/admin/recommendations');
+  const [moving, setMoving] = useState<MoveTarget | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [watching, setWatching] = useState<Move | null>(null);
@@ -66,6 +70,7 @@ export function TenantView({ id }: { id: string }) {
     moves.reload();
     trail.reload();
     ownTrail.reload();
+    advice.reload();
   };
   const act = async (what: () => Promise<unknown>, done: string) => {
     setFailure(null);
@@ -153,34 +158,9 @@ export function TenantView({ id }: { id: string }) {
             <button type="button" class="secondary" onClick={() => download(`/admin/tenants/${id}/export`).then((name) => setNotice(`Exported ${name}.`), (e: Error) => setFailure(e.message))}>
               Export
             </button>
-            <Confirm
-              id="move"
-              title="Move"
-              confirm="Start move"
-              onConfirm={async (f) => {
-                const server = String(f.get('server'));
-                const job = await request<Move>('POST', `/admin/tenants/${id}/moves`, { targetTier: String(f.get('tier')), ...(server && { targetServer: server }) });
-                setWatching(job);
-              }}
-            >
-              <label>
-                Target tier
-                <select name="tier" defaultValue={tiers.find((x) => x !== t.tier)}>
-                  {tiers.map((x) => (
-                    <option key={x}>{x}</option>
-                  ))}
-                </select>
-              </label>
-              <label>
-                Target server
-                <select name="server" defaultValue="">
-                  <option value="">{`current (${t.placement.server})`}</option>
-                  {servers.map((s) => (
-                    <option key={s.name}>{s.name}</option>
-                  ))}
-                </select>
-              </label>
-            </Confirm>
+            <button type="button" class="secondary" onClick={() => setMoving({ targetTier: tiers.find((x) => x !== t.tier)!, targetServer: '' })}>
+              Move
+            </button>
             {t.status !== 'deleted' ? (
               <Confirm id="delete" title="Delete" danger confirm="Delete tenant" onConfirm={() => act(() => request('DELETE', `/admin/tenants/${id}`), 'Tenant deleted (its data is kept until purged).')}>
                 <p>Its users are refused from now on; the data stays until a purge.</p>
@@ -207,6 +187,17 @@ export function TenantView({ id }: { id: string }) {
           </div>
         </section>
       </div>
+      {moving && (
+        <MoveDialog tenant={{ id, slug: t.slug, server: t.placement.server }} target={moving} servers={servers} onStarted={setWatching} onClose={() => setMoving(null)} />
+      )}
+      <section aria-labelledby="advice">
+        <h2 id="advice">Recommendation</h2>
+        {!advice.data ? (
+          <Loading error={advice.error} />
+        ) : (
+          <RecommendationList items={advice.data.items.filter((r) => r.tenantId === id)} onMove={(r) => r.move && setMoving(r.move)} empty="None: this tenant fits its tier." />
+        )}
+      </section>
       {running && (
         <MoveProgress
           key={running.id}
