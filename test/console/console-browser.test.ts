@@ -17,7 +17,13 @@ const skip = skipWithout(optionalTools.chromium);
 const shots = 'test-artifacts/console';
 
 t.test('the operator console in a browser', { skip }, async (t) => {
-  const platform = await startTestPlatform(t, { STRATA_SPARE_SCHEMAS: '0', STRATA_MOVE_GRACE_MS: '0' });
+  const platform = await startTestPlatform(t, {
+    STRATA_SPARE_SCHEMAS: '0',
+    STRATA_MOVE_GRACE_MS: '0',
+    // Advice over 2 minutes, from 30 requests a minute on the starter plan (5% of its 600): Acme's four requests stay below it.
+    STRATA_ADVICE_WINDOW_MS: '120000',
+    STRATA_ADVICE_RATE_SHARE: '0.05',
+  });
   const app = await testApp(t, platform);
   const call = await frontDoor(app);
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -80,7 +86,38 @@ t.test('the operator console in a browser', { skip }, async (t) => {
     await top.getByRole('table').waitFor();
     t.equal(await top.getByRole('row').count(), 2, 'the header and one tenant: only Acme served requests');
     t.match(await top.getByRole('row').nth(1).innerText(), /^acme-corp\tpooled\t4\t/, 'its four requests');
+    await page.getByRole('region', { name: 'Recommendations' }).getByText('No open recommendations').waitFor();
     await shot('overview');
+  });
+
+  await t.test('a tenant under load is recommended up with its evidence, and Move starts the move prefilled', async (t) => {
+    const { id: hotId, password: hotPassword } = await create('hot-shop', 'Hot Shop');
+    const hot = (await call('POST', '/auth/login', { body: { email: 'owner@hot-shop.example', password: hotPassword } })).json.accessToken as string;
+    const statuses = new Set<number>();
+    for (let i = 0; i < 90; i++) statuses.add((await call('GET', '/leads', { token: hot })).status);
+    t.same([...statuses], [200], '90 requests served: 45 a minute over the window');
+    await platform.load.flush();
+    // The overview reads the advice when it opens: leave it and come back.
+    await page.getByRole('link', { name: 'Tenants' }).click();
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const advice = page.getByRole('region', { name: 'Recommendations' });
+    const row = advice.getByRole('row', { name: /hot-shop/ });
+    await row.waitFor();
+    t.equal(await advice.getByRole('row').count(), 2, 'the header and hot-shop: Acme is under the threshold');
+    const text = await row.innerText();
+    t.match(text, /^hot-shop\s+Up\s+pooled on default → schema on default\s+Request rate [\d.]+ requests per minute, at or above 30\s+Move$/, text);
+    t.ok(Number(/Request rate ([\d.]+)/.exec(text)?.[1]) >= 45, 'the rate measured from the requests made');
+    await row.getByRole('button', { name: 'Move hot-shop' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Move hot-shop' });
+    await dialog.waitFor();
+    t.equal(await dialog.getByLabel('Target tier').inputValue(), 'schema', 'the recommended tier');
+    t.equal(await dialog.getByLabel('Target server').inputValue(), 'default', 'the recommended server');
+    await shot('recommendation-move');
+    await dialog.getByRole('button', { name: 'Start move' }).click();
+    await page.getByTestId('move-status').getByText('succeeded').waitFor({ timeout: 60_000 });
+    t.equal((await tenant(hotId)).tier, 'schema', 'moved through the admin move route');
+    await advice.getByText('No open recommendations').waitFor();
+    await shot('recommendations-after-move');
   });
 
   await t.test('find a tenant', async (t) => {
@@ -110,6 +147,7 @@ t.test('the operator console in a browser', { skip }, async (t) => {
     await page.getByRole('img', { name: /^Requests served for acme-corp per 10m \(UTC\): 4 in all/ }).waitFor();
     t.ok(await page.getByRole('img', { name: /^Database time served for acme-corp/ }).isVisible(), 'its database time over time');
     t.equal(await page.locator('dt:text-is("Users") + dd').textContent(), '1', 'its users: the owner');
+    await page.getByRole('region', { name: 'Recommendation', exact: true }).getByText('None: this tenant fits its tier.').waitFor();
     const own = page.getByRole('region', { name: 'Tenant trail' });
     t.equal(await own.getByRole('cell', { name: 'lead.create' }).count(), 3, 'its own trail: the leads its owner made');
     t.ok(await page.getByRole('region', { name: 'Admin trail' }).getByRole('cell', { name: 'tenant.update' }).first().isVisible(), 'the admin trail beside it');
