@@ -107,6 +107,14 @@ t.test('the operator console in a browser', { skip }, async (t) => {
     const text = await row.innerText();
     t.match(text, /^hot-shop\s+Up\s+pooled on default → schema on default\s+Request rate [\d.]+ requests per minute, at or above 30\s+Move$/, text);
     t.ok(Number(/Request rate ([\d.]+)/.exec(text)?.[1]) >= 45, 'the rate measured from the requests made');
+    // Its own page says the same.
+    await row.getByRole('link', { name: 'hot-shop' }).click();
+    const own = page.getByRole('region', { name: 'Recommendation', exact: true });
+    await own.getByRole('row', { name: /hot-shop/ }).getByText(/^Request rate [\d.]+ requests per minute, at or above 30$/).waitFor();
+    await own.getByRole('button', { name: 'Move hot-shop' }).click();
+    t.equal(await page.getByRole('dialog', { name: 'Move hot-shop' }).getByLabel('Target tier').inputValue(), 'schema', 'the tenant page’s Move is prefilled too');
+    await page.getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('link', { name: 'Overview' }).click();
     await row.getByRole('button', { name: 'Move hot-shop' }).click();
     const dialog = page.getByRole('dialog', { name: 'Move hot-shop' });
     await dialog.waitFor();
