@@ -8,6 +8,7 @@
  */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import type { Log } from '../platform/log.js';
+import type { LoadFigures } from './load-totals.js';
 
 /** Upper bounds (ms) of the request latency buckets; one more bucket counts the slower ones. */
 export const latencyBoundsMs = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
@@ -18,17 +19,8 @@ export interface LoadOptions {
   retentionMs: number;
 }
 
-interface Tally {
+interface Tally extends LoadFigures {
   windowStart: number;
-  requests: number;
-  requestMs: number;
-  latency: number[];
-  dbTimeMs: number;
-  statements: number;
-  rowsWritten: number;
-  guardRejections: number;
-  rowsTotal: number | null;
-  storageBytes: number | null;
 }
 
 const newTally = (windowStart: number): Tally => ({
