@@ -20,7 +20,7 @@ const id = created.json.tenant.id as string;
 const patch = (config: unknown) => call('PATCH', `/admin/tenants/${id}`, { token: admin, body: { config } });
 const shown = async () => (await call('GET', `/admin/tenants/${id}`, { token: admin })).json;
 
-t.test('the README walk-through keeps the branding: members left out stay', async (t) => {
+t.test('the admin API walk-through (docs/operations.md) keeps the branding: members left out stay', async (t) => {
   const res = await patch({ features: { deals: false }, limits: { users: 25 } });
   t.equal(res.status, 200);
   const tenant = await shown();

@@ -1,7 +1,7 @@
 /**
  * What an import does to logging in, through the public API only: a clone must not accept the
  * source's refresh tokens, and restored or cloned users must log in by email and password alone
- * (the README's flow), on every tier.
+ * (docs/export-import.md), on every tier.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
