@@ -11,8 +11,9 @@ export const drainPlugin = fp(
     app.addHook('preClose', async () => {
       closing = true;
     });
-    app.addHook('onSend', async (request, reply) => {
+    app.addHook('onSend', (request, reply, payload, done) => {
       if (closing && request.raw.httpVersionMajor < 2) reply.header('connection', 'close');
+      done(null, payload);
     });
   },
   { name: 'strata-drain' },

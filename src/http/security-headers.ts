@@ -19,8 +19,9 @@ const staticAssets = `${docsPrefix}/static/`;
 
 export function installSecurityHeaders(app: FastifyInstance) {
   // onRequest, so an answer sent from any later step (a refused token, a 404, a 429) has them;
-  // a route may still set its own Cache-Control.
-  app.addHook('onRequest', async (request, reply) => {
+  // a route may still set its own Cache-Control. Callback style: no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.headers(request.url.startsWith(staticAssets) ? always : apiHeaders);
+    done();
   });
 }

@@ -34,10 +34,12 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry) {
     registers: [registry],
   });
 
-  app.addHook('onError', async (request, _reply, error) => {
+  // Callback-style hooks: no promise per request.
+  app.addHook('onError', (request, _reply, error, done) => {
     if (error instanceof AppError) failures.set(request, error.problem.code);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const tier = (request.tenant as Tenant | undefined)?.tier ?? 'none';
     const labels = { route, method: request.method, status_class: `${Math.floor(reply.statusCode / 100)}xx`, tier };
@@ -46,5 +48,6 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry) {
     const code = failures.get(request);
     if (code === problems.rateLimited.code) rateLimited.inc({ scope: tier === 'none' ? 'address' : 'tenant' });
     else if (code && authProblems.has(code)) authFailures.inc({ route, code });
+    done();
   });
 }

@@ -13,12 +13,14 @@ export const usagePlugin = fp(
   async (app) => {
     const counter = new RequestCounter(app.platform.catalog, app.log, app.platform.config.usageFlushMs);
     app.decorate('requestCounter', counter);
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       // Set by authenticateTenant: requests refused before (bad token, suspended) serve no tenant.
       const tenant = request.tenant as Tenant | undefined;
-      if (!tenant) return;
-      counter.count(tenant.id);
-      app.platform.load.request(tenant.id, reply.elapsedTime);
+      if (tenant) {
+        counter.count(tenant.id);
+        app.platform.load.request(tenant.id, reply.elapsedTime);
+      }
+      done();
     });
     app.addHook('onClose', () => counter.close());
   },
