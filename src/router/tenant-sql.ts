@@ -86,29 +86,3 @@ export function selectList(fields: Record<string, string>): string {
     .map((field) => (snakeCase(field) === field ? `"${field}"` : `"${snakeCase(field)}" AS "${field}"`))
     .join(', ');
 }
-
-/** SQL conditions joined by AND, with their parameters numbered in order. */
-export class SqlWhere {
-  readonly values: unknown[] = [];
-  readonly #terms: string[] = [];
-
-  /** Adds `term`, in which each `$` stands for the next of `values`. */
-  add(term: string, ...values: unknown[]): this {
-    this.#terms.push(term.replace(/\$/g, () => this.param(values.shift())));
-    return this;
-  }
-
-  /** `term` only when `value` is given: an optional filter. */
-  addIf(value: unknown, term: string): this {
-    return value === undefined ? this : this.add(term, value);
-  }
-
-  /** The placeholder of one more parameter, e.g. for LIMIT. */
-  param(value: unknown): string {
-    return `$${this.values.push(value)}`;
-  }
-
-  toString(): string {
-    return this.#terms.length ? `WHERE ${this.#terms.join(' AND ')}` : '';
-  }
-}

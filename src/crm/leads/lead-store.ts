@@ -7,7 +7,7 @@ import type { RecordScope } from '../../auth/permissions.js';
 import { type Lead, Prisma } from '../../generated/tenant/client.js';
 import { decodeCursor, page } from '../../pagination/keyset-cursor.js';
 import type { TenantClient } from '../../router/tenant-router.js';
-import { selectList, SqlWhere } from '../../router/tenant-sql.js';
+import { selectList } from '../../router/tenant-sql.js';
 import { type Actor, platformActor, recordChange } from '../../audit/tenant-audit.js';
 import { assertBelowLimit } from '../../plans/quotas.js';
 import { RecordInUseError, RecordNotFoundError, translatePrismaError, VersionConflictError } from '../record-errors.js';
@@ -25,30 +25,37 @@ export function leadScope(scope: RecordScope) {
   return scope.kind === 'all' ? {} : { OR: [{ ownerId: scope.userId }, { assigneeId: scope.userId }] };
 }
 
-// Reads, the hot path, go around Prisma (src/router/tenant-sql.ts); writes stay with Prisma.
-const leadColumns = selectList(Prisma.LeadScalarFieldEnum);
+// Reads, the hot path, go around Prisma's queries (src/router/tenant-sql.ts) but build their SQL
+// with its tagged template, which numbers the parameters; writes stay with Prisma.
+const leadColumns = Prisma.raw(selectList(Prisma.LeadScalarFieldEnum));
 
 /** Staff see the leads they own or are assigned (leadScope, in SQL). */
-function inScope(where: SqlWhere, scope: RecordScope): SqlWhere {
-  return scope.kind === 'all' ? where : where.add('(owner_id = $ OR assignee_id = $)', scope.userId, scope.userId);
+function scopeConditions(scope: RecordScope): Prisma.Sql[] {
+  return scope.kind === 'all' ? [] : [Prisma.sql`(owner_id = ${scope.userId} OR assignee_id = ${scope.userId})`];
 }
 
+const where = (conditions: (Prisma.Sql | false)[]) => {
+  const terms = conditions.filter((c) => c !== false);
+  return terms.length ? Prisma.sql`WHERE ${Prisma.join(terms, ' AND ')}` : Prisma.empty;
+};
+
 export async function listLeads(db: TenantClient, scope: RecordScope, query: LeadListQuery) {
-  const where = new SqlWhere().addIf(query.status, 'status = $').addIf(query.ownerId, 'owner_id = $').addIf(query.assigneeId, 'assignee_id = $');
-  inScope(where, scope);
-  if (query.cursor !== undefined) {
-    const { at, id } = decodeCursor(query.cursor);
-    where.add('(created_at < $ OR (created_at = $ AND id < $))', at, at, id);
-  }
-  const limit = where.param(query.limit + 1);
-  const rows = await db.$rows<LeadRecord>(`SELECT ${leadColumns} FROM leads ${where} ORDER BY created_at DESC, id DESC LIMIT ${limit}`, where.values);
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const statement = Prisma.sql`SELECT ${leadColumns} FROM leads ${where([
+    query.status !== undefined && Prisma.sql`status = ${query.status}`,
+    query.ownerId !== undefined && Prisma.sql`owner_id = ${query.ownerId}`,
+    query.assigneeId !== undefined && Prisma.sql`assignee_id = ${query.assigneeId}`,
+    ...scopeConditions(scope),
+    after !== undefined && Prisma.sql`(created_at < ${after.at} OR (created_at = ${after.at} AND id < ${after.id}))`,
+  ])} ORDER BY created_at DESC, id DESC LIMIT ${query.limit + 1}`;
+  const rows = await db.$rows<LeadRecord>(statement.text, statement.values);
   return page(rows, query.limit, (lead) => lead.createdAt);
 }
 
 export async function getLead(db: TenantClient, scope: RecordScope, id: string): Promise<LeadRecord> {
-  const where = inScope(new SqlWhere().add('id = $', id), scope);
+  const statement = Prisma.sql`SELECT ${leadColumns} FROM leads ${where([Prisma.sql`id = ${id}`, ...scopeConditions(scope)])}`;
   // A lookup by key: its plan cannot depend on the values.
-  const [lead] = await db.$rows<LeadRecord>(`SELECT ${leadColumns} FROM leads ${where}`, where.values, { genericPlan: true });
+  const [lead] = await db.$rows<LeadRecord>(statement.text, statement.values, { genericPlan: true });
   if (!lead) throw new RecordNotFoundError(entity);
   return lead;
 }
