@@ -9,7 +9,7 @@ import { adminAuthPlugin } from './admin/admin-auth.js';
 import { adminAuthRoutes } from './admin/admin-auth-routes.js';
 import { tenantAdminRoutes } from './admin/tenant-admin-routes.js';
 import { adminTenantAuditRoutes, tenantAuditRoutes } from './audit/audit-routes.js';
-import { authRoutes } from './auth/auth-routes.js';
+import { authRoutes, meRoutes } from './auth/auth-routes.js';
 import { loginThrottlePlugin } from './auth/login-throttle.js';
 import { tenantAuthPlugin } from './auth/tenant-auth.js';
 import type { Config } from './config/config.js';
@@ -34,6 +34,7 @@ import { healthRoutes } from './health/health-routes.js';
 import { drainPlugin } from './http/drain.js';
 import { installErrorHandling, renderClientError, renderFrameworkError } from './http/error-handler.js';
 import { rateLimitPlugin } from './http/rate-limit.js';
+import { routeGroup } from './http/route-groups.js';
 import { installSecurityHeaders } from './http/security-headers.js';
 import { responseSerializerCompiler } from './http/response-serializer.js';
 import { validatorCompiler } from './http/schema-parts.js';
@@ -74,34 +75,30 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   await app.register(adminAuthPlugin);
   await app.register(usagePlugin);
   await app.register(metricsPlugin);
-  // Both see only the routes registered after them: the limiter to guard them, the docs to list them.
+  // These see only the routes registered after them: the limiters to guard them, the docs to list them.
   await app.register(rateLimitPlugin, { config });
   await app.register(loginThrottlePlugin, { config });
   await app.register(docsPlugin);
-  await app.register(healthRoutes);
-  await app.register(metricsRoutes);
-  await app.register(authRoutes);
-  await app.register(userRoutes);
-  await app.register(leadRoutes);
-  await app.register(dealRoutes);
-  await app.register(activityRoutes);
-  await app.register(adminAuthRoutes);
-  await app.register(adminAuditRoutes);
-  await app.register(moveRoutes);
-  await app.register(tenantAdminRoutes);
-  await app.register(serverRoutes);
-  await app.register(rebalanceRoutes);
-  await app.register(planRoutes);
-  await app.register(settingsRoutes);
-  await app.register(tenantAuditRoutes);
-  await app.register(adminTenantAuditRoutes);
-  await app.register(transferRoutes);
-  await app.register(reportRoutes);
-  await app.register(overviewRoutes);
-  await app.register(migrationRoutes);
-  await app.register(consoleRoutes);
-  await app.register(usageRoutes);
-  await app.register(recommendationRoutes);
+  // Each group authenticates its routes (see route-groups.ts); a route file adds no auth hook itself.
+  await app.register(routeGroup('public', [healthRoutes, metricsRoutes, authRoutes, adminAuthRoutes, consoleRoutes]));
+  await app.register(routeGroup('tenant', [meRoutes, userRoutes, leadRoutes, dealRoutes, activityRoutes, settingsRoutes, tenantAuditRoutes]));
+  await app.register(
+    routeGroup('admin', [
+      adminAuditRoutes,
+      moveRoutes,
+      tenantAdminRoutes,
+      serverRoutes,
+      rebalanceRoutes,
+      planRoutes,
+      adminTenantAuditRoutes,
+      transferRoutes,
+      reportRoutes,
+      overviewRoutes,
+      migrationRoutes,
+      usageRoutes,
+      recommendationRoutes,
+    ]),
+  );
   await app.register(autopilotPlugin, { config });
   return app;
 }

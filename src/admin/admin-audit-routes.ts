@@ -2,7 +2,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pageOf, pageQuery } from '../http/schema-parts.js';
-import { authenticateAdmin } from './admin-auth.js';
 import { listAdminActions } from './admin-audit.js';
 
 const auditQuery = z
@@ -19,8 +18,6 @@ export const adminAction = z.object({
 });
 
 export const adminAuditRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', authenticateAdmin);
-
   app.get('/admin/audit', { schema: { querystring: auditQuery, response: { 200: pageOf(adminAction) } } }, async (request) => {
     const result = await listAdminActions(app.platform.catalog, request.query);
     return {

@@ -8,7 +8,6 @@ import type { Tenant } from '../catalog/catalog-client.js';
 import { after, page, textCursor } from '../pagination/keyset-cursor.js';
 import { tenantSettings } from '../settings/tenant-config.js';
 import { tenantUsage } from '../usage/tenant-usage.js';
-import { authenticateAdmin } from './admin-auth.js';
 import {
   tenantCreate,
   tenantCreated,
@@ -38,7 +37,6 @@ function pageBySlug(rows: Tenant[], limit: number) {
 }
 
 export const tenantAdminRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', authenticateAdmin);
   const { platform } = app;
   const statusChange = { schema: { params: tenantParams, response: { 200: tenantOutput } } };
 

@@ -5,7 +5,6 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticateAdmin } from '../admin/admin-auth.js';
 import { findTenant } from '../admin/tenant-lifecycle.js';
 import { requirePermission } from '../auth/tenant-auth.js';
 import type { AuditEvent } from '../generated/tenant/client.js';
@@ -46,7 +45,6 @@ async function auditPageOf(db: TenantClient, query: z.infer<typeof auditQuery>):
 }
 
 export const tenantAuditRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', app.authenticateTenant);
   app.addHook('onRequest', requireFeature('auditLog'));
 
   app.get(
@@ -57,8 +55,6 @@ export const tenantAuditRoutes: FastifyPluginAsyncZod = async (app) => {
 };
 
 export const adminTenantAuditRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', authenticateAdmin);
-
   app.get(
     '/admin/tenants/:id/audit',
     { schema: { params: z.object({ id: z.uuid() }), querystring: auditQuery, response: { 200: auditPage } } },

@@ -1,12 +1,14 @@
 /**
- * /auth: login (tenant found from the slug, the host, or the login-routing index; the password is
- * checked in the tenant's own tier), refresh-token rotation, logout, and /me.
+ * /auth (public): login (tenant found from the slug, the host, or the login-routing index; the
+ * password is checked in the tenant's own tier), refresh-token rotation, logout. /me (tenant group):
+ * the caller and their password.
  */
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Tenant } from '../catalog/catalog-client.js';
 import { AppError, problems } from '../http/problems.js';
+import type { Platform } from '../platform/platform.js';
 import { slugSchema } from '../tenants/placement.js';
 import { password } from '../users/user-schemas.js';
 import { findUser, updateUser } from '../users/user-store.js';
@@ -51,19 +53,19 @@ function assertServed(tenant: Tenant) {
   if (refusal) throw refusal;
 }
 
+/** Signs `user` in: an access token and, unless one is given, a new refresh token. */
+function tokenIssuer(platform: Platform) {
+  const signAccessToken = accessTokenSigner(platform.config.jwt);
+  return async (tenant: Tenant, user: SignedInUser, refreshToken?: string) => ({
+    accessToken: signAccessToken({ sub: user.id, tid: tenant.id, role: user.role, ver: user.version }),
+    refreshToken: refreshToken ?? (await issueRefreshToken(platform.router.clientFor(tenant), tenant.id, user.id)),
+    tokenType: 'Bearer' as const,
+    expiresIn: platform.config.jwt.ttlSeconds,
+  });
+}
+
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
-  const signAccessToken = accessTokenSigner(app.platform.config.jwt);
-
-  async function signIn(tenant: Tenant, user: SignedInUser, refreshToken?: string) {
-    const db = app.platform.router.clientFor(tenant);
-    return {
-      accessToken: signAccessToken({ sub: user.id, tid: tenant.id, role: user.role, ver: user.version }),
-      refreshToken: refreshToken ?? (await issueRefreshToken(db, tenant.id, user.id)),
-      tokenType: 'Bearer' as const,
-      expiresIn: app.platform.config.jwt.ttlSeconds,
-    };
-  }
-
+  const signIn = tokenIssuer(app.platform);
   const decoy = loginDecoy(app.platform);
   // Failed logins of the tenants' users, recorded once the answer is sent: waiting for the write
   // would make a registered email's failure slower than an unknown one's.
@@ -155,6 +157,10 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     if (parsed && tenant && !refused[tenant.status]) await revokeByToken(app.platform.router.clientFor(tenant), parsed.secret);
     return reply.status(204).send(null);
   });
+};
+
+export const meRoutes: FastifyPluginAsyncZod = async (app) => {
+  const signIn = tokenIssuer(app.platform);
 
   /**
    * Changes the caller's own password, given the current one. Every session of the user ends (their
@@ -162,7 +168,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
    */
   app.post(
     '/me/password',
-    { onRequest: app.authenticateTenant, preHandler: requirePermission('users.change-own-password'), schema: { body: passwordChange, response: { 200: tokenPair } } },
+    { preHandler: requirePermission('users.change-own-password'), schema: { body: passwordChange, response: { 200: tokenPair } } },
     async (request) => {
       const user = await findUser(request.db, { id: request.claims.sub, status: 'active' });
       if (!user) throw new AppError(problems.unauthenticated, 'A valid bearer token is required');
@@ -175,7 +181,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.get('/me', { onRequest: app.authenticateTenant, schema: { response: { 200: me } } }, async (request) => {
+  app.get('/me', { schema: { response: { 200: me } } }, async (request) => {
     const user = await findUser(request.db, { id: request.claims.sub });
     if (!user) throw new AppError(problems.unauthenticated, 'A valid bearer token is required');
     const { id, slug, name } = request.tenant;

@@ -5,7 +5,6 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticateAdmin } from '../admin/admin-auth.js';
 import { after, page } from '../pagination/keyset-cursor.js';
 import { tiers } from '../tenants/placement.js';
 import { fanOutGrouped } from './fan-out.js';
@@ -28,7 +27,6 @@ const report = z.object({
 });
 
 export const reportRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', authenticateAdmin);
   const { platform } = app;
 
   app.get('/admin/reports/tenants', { schema: { querystring: reportQuery, response: { 200: report } } }, async (request) => {

@@ -1,7 +1,6 @@
 /** GET /admin/migrations: every migration target's state (current, pending, failed, …), for platform admins. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticateAdmin } from '../admin/admin-auth.js';
 import { databaseNames } from '../platform/platform.js';
 import { tiers } from '../tenants/placement.js';
 import { migrationDirs, readMigrations } from './migration-files.js';
@@ -31,7 +30,6 @@ const targetRow = z.object({
 });
 
 export const migrationRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', authenticateAdmin);
   const { platform } = app;
   const migrations = { catalog: await readMigrations(migrationDirs.catalog), tenant: platform.provisioning.tenantMigrations };
   const catalogTarget = { server: platform.defaultServer, database: databaseNames(platform.config.database.prefix).catalog };

@@ -4,7 +4,6 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { authenticateAdmin } from '../admin/admin-auth.js';
 import { AppError, problems } from '../http/problems.js';
 import { moveEvents } from './move-events.js';
 import { MoveRefusedError, requestCancel, requestMove, tenantMoves } from './move-jobs.js';
@@ -30,7 +29,6 @@ export const moveRoutes: FastifyPluginAsyncZod = async (app) => {
   // Progress streams end when the app closes; otherwise close() would wait for their clients.
   const streams = new AbortController();
   app.addHook('preClose', async () => streams.abort());
-  app.addHook('onRequest', authenticateAdmin);
 
   app.post(
     '/admin/tenants/:id/moves',

@@ -1,7 +1,6 @@
 /** GET /admin/plans: every plan with its default tier, limits and features. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticateAdmin } from '../admin/admin-auth.js';
 import { tiers } from '../tenants/placement.js';
 import { planNames, plans, requestsPerMinute } from './plan-limits.js';
 import { featuresOutput, limitsOutput } from './plan-schemas.js';
@@ -18,7 +17,6 @@ const planList = z.object({
 });
 
 export const planRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', authenticateAdmin);
   const overrides = app.platform.config.rateLimit.planOverrides;
 
   app.get('/admin/plans', { schema: { response: { 200: planList } } }, async () => ({

@@ -5,7 +5,6 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticateAdmin } from '../admin/admin-auth.js';
 import { AppError, problems } from '../http/problems.js';
 import { tiers } from '../tenants/placement.js';
 import { duration } from '../usage/duration.js';
@@ -43,7 +42,6 @@ const lastRun = z.object({ moved: z.number().int(), failed: z.array(z.object({ t
 const runView = z.object({ running: z.boolean(), lastRun: lastRun.nullable() });
 
 export const rebalanceRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', authenticateAdmin);
   const { platform } = app;
   const run = { running: false, abort: new AbortController(), done: Promise.resolve(), lastRun: null as z.infer<typeof lastRun> | null };
   app.addHook('onClose', async () => {

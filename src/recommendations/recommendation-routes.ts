@@ -1,7 +1,6 @@
 /** GET /admin/recommendations: tenants that should move tier or server now, with their evidence (tier-advice.ts). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticateAdmin } from '../admin/admin-auth.js';
 import { AppError, problems } from '../http/problems.js';
 import { moveRequestBody } from '../moves/move-schemas.js';
 import { tiers } from '../tenants/placement.js';
@@ -42,7 +41,6 @@ const recommendation = z.object({
 const recommendations = z.object({ windowMs: z.number().int(), evaluatedAt: z.string(), items: z.array(recommendation) });
 
 export const recommendationRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', authenticateAdmin);
   const { catalog, config } = app.platform;
 
   app.get(

@@ -5,7 +5,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DatabaseServer } from '../catalog/catalog-client.js';
-import { authenticateAdmin } from '../admin/admin-auth.js';
 import { defaultServerName, type Platform } from '../platform/platform.js';
 import { headroom, effectiveState, type ServerLoad, serverLoads } from './server-capacity.js';
 import { drainServer, drainStatus } from './server-drain.js';
@@ -115,7 +114,6 @@ export const serverRoutes: FastifyPluginAsyncZod = async (app) => {
   // Every API instance watches every server; scripts only probe after a failed connection.
   app.addHook('onReady', async () => app.platform.serverHealth.start());
   app.addHook('onClose', async () => app.platform.serverHealth.close());
-  app.addHook('onRequest', authenticateAdmin);
   const deps = registryDeps(app.platform);
   const one = { schema: { params: serverParams, response: { 200: serverOutput } } };
 

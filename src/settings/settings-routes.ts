@@ -13,8 +13,6 @@ export const settingsOutput = z.object({
 });
 
 export const settingsRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', app.authenticateTenant);
-
   app.get('/settings', { preHandler: requirePermission('settings.read'), schema: { response: { 200: settingsOutput.extend({ tenant: z.object({ id: z.uuid(), slug: z.string(), name: z.string() }) }) } } }, async (request) => {
     const { id, slug, name } = request.tenant;
     return { tenant: { id, slug, name }, ...tenantSettings(request.tenant, app.platform.config.rateLimit.planOverrides) };

@@ -13,7 +13,6 @@ import { createGzip } from 'node:zlib';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { recordAdminAction } from '../admin/admin-audit.js';
-import { authenticateAdmin } from '../admin/admin-auth.js';
 import { tenantParams } from '../admin/tenant-admin-schemas.js';
 import { findTenant } from '../admin/tenant-lifecycle.js';
 import { AppError, problems } from '../http/problems.js';
@@ -68,7 +67,6 @@ function limitedUpload(body: Readable, limit: number) {
 }
 
 export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', authenticateAdmin);
   const { platform } = app;
   const maxBytes = platform.config.transfer.importMaxBytes;
   // The body stays a stream: the default parsers (JSON, text) would buffer it, so only these apply here.

@@ -5,7 +5,6 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticateAdmin } from '../admin/admin-auth.js';
 import { AppError, problems } from '../http/problems.js';
 import { tiers } from '../tenants/placement.js';
 import { duration } from './duration.js';
@@ -73,7 +72,6 @@ const rankValue: Record<(typeof rankings)[number], (f: LoadFigures) => number> =
 const invalid = (field: string, message: string) => new AppError(problems.invalidRequest, 'Some fields are invalid', [{ field, message }]);
 
 export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', authenticateAdmin);
   const { catalog, config } = app.platform;
   const { windowMs, retentionMs } = config.usage;
   const checkSpan = (field: string, ms: number) => {

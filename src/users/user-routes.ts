@@ -46,7 +46,6 @@ function permissionsToChange(target: UserRecord, patch: UserPatch): Action[] {
 }
 
 export const userRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', app.authenticateTenant);
   const read = requirePermission('users.read');
   const manage = requirePermission('users.manage');
   const context = (request: FastifyRequest) => ({

@@ -18,7 +18,6 @@ function toOutput(activity: ActivityRecord): z.infer<typeof activityOutput> {
 }
 
 export const activityRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', app.authenticateTenant);
   app.addHook('onRequest', requireFeature('activities'));
 
   const read = requirePermission('crm.read');

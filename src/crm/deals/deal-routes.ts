@@ -26,7 +26,6 @@ function toOutput(deal: DealRecord): z.infer<typeof dealOutput> {
 const etag = (deal: DealRecord) => `"${deal.version}"`;
 
 export const dealRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', app.authenticateTenant);
   app.addHook('onRequest', requireFeature('deals'));
 
   const read = requirePermission('crm.read');

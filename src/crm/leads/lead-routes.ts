@@ -32,8 +32,6 @@ const etag = (lead: LeadRecord) => `"${lead.version}"`;
 
 
 export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.addHook('onRequest', app.authenticateTenant);
-
   const read = requirePermission('crm.read');
   const write = requirePermission('crm.write');
 
