@@ -10,6 +10,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg, { type PoolConfig } from 'pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { DiffTarget, SchemaEngine as Engine } from '@prisma/schema-engine-wasm';
+import { throwAsAdapterError } from '../platform/driver-internals.js';
 import type { MigrationFolder } from './migration-files.js';
 
 const require = createRequire(import.meta.url);
@@ -103,7 +104,7 @@ function runScriptsWhole(adapter: Adapter): Adapter {
       await adapter.underlyingDriver().query(script);
     } catch (err) {
       // Rethrown in the adapter's own error shape, which the engine understands.
-      (adapter as unknown as { onError(e: unknown): never }).onError(err);
+      throwAsAdapterError(adapter, err);
     }
   };
   return adapter;

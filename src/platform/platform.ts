@@ -3,6 +3,7 @@
  * prepares the default server, migrates the catalog and the pooled tables, and wires the
  * catalog, the directories and the tier router. The API, scripts and tests all start here.
  */
+import { assertDriverInternals } from './driver-internals.js';
 import pg from 'pg';
 import type { Log } from './log.js';
 import { createCatalogClient, type CatalogClient, type Tenant } from '../catalog/catalog-client.js';
@@ -67,6 +68,7 @@ export interface StartOptions {
 export async function startPlatform(config: Config, log: Log, options: StartOptions = {}): Promise<Platform> {
   const cleanup: (() => Promise<unknown>)[] = [];
   try {
+    await assertDriverInternals();
     let embedded: EmbeddedServer | undefined;
     if (!config.database.url) {
       embedded = await startEmbeddedPostgres({ ...config.database.embedded, log });

@@ -12,6 +12,7 @@
  * reinserting the Map entry each time cost ~3 µs per read (`npm run bench -- router-reads`).
  */
 import pg from 'pg';
+import { connectionOf } from '../platform/driver-internals.js';
 import type { Log } from '../platform/log.js';
 import { connectionConfig, type ServerRecord } from '../servers/server-access.js';
 import { FairQueue } from './fair-queue.js';
@@ -219,7 +220,7 @@ export class PoolRegistry {
   poolStats(): PoolStats[] {
     return [...this.#open.values(), ...this.#draining].map((entry) => {
       let keptStatements = 0;
-      for (const client of entry.clients) keptStatements += keptStatementCount((client as unknown as { connection: object }).connection);
+      for (const client of entry.clients) keptStatements += keptStatementCount(connectionOf(client));
       return {
         ...poolEvent(entry),
         connections: entry.pool.totalCount,

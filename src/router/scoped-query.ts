@@ -15,7 +15,8 @@
  * Subclasses pg's (exported) Query: the context statement's messages go first and its result is
  * skipped. test/router covers it on every tier (context present, gone afterwards, errors).
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { type PgConnection as Connection, pgInternals } from '../platform/driver-internals.js';
 import { type SessionStatements, sessionStatements } from './session-statements.js';
 import type { TenantBinding } from './tenant-context.js';
 
@@ -46,35 +47,7 @@ export function stalePlan(err: unknown): boolean {
   return e.code === '0A000' && e.message === 'cached plan must not change result type';
 }
 
-interface Connection {
-  parse(msg: { text: string; name: string; types: unknown[] }): void;
-  bind(msg: { portal: string; statement: string; values: unknown[]; valueMapper: unknown }): void;
-  execute(msg: { portal: string; rows: number }): void;
-  close(msg: { type: 'S'; name: string }): void;
-  /** pg's record of the statements parsed on this connection, by name. */
-  parsedStatements: Record<string, string>;
-}
-
-const { Query, Result, utils } = pg as unknown as {
-  Query: new (text: string, values?: unknown[]) => {
-    text: string;
-    name: string | undefined;
-    types: unknown;
-    _rowMode: unknown;
-    _result: unknown;
-    _results: unknown;
-    queryMode: string;
-    prepare(connection: Connection): void;
-    hasBeenParsed(connection: Connection): boolean;
-    handleRowDescription(msg: unknown): void;
-    handleDataRow(msg: unknown): void;
-    handleCommandComplete(msg: unknown, connection: Connection): void;
-    handleError(err: Error, connection: Connection): void;
-    callback?: (err: Error | null, result: pg.QueryResult) => void;
-  };
-  Result: new (rowMode: unknown, types: unknown) => unknown;
-  utils: { prepareValue: unknown };
-};
+const { Query, Result, utils } = pgInternals;
 
 /** A statement as Prisma's adapter and the router's raw path send it. */
 export type RoutedStatement = pg.QueryConfig & { rowMode?: 'array' };

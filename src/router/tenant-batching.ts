@@ -5,23 +5,18 @@
  * start with tenant_id, so it cannot leak, but it is wrong). This keeps batching per tenant: the
  * batch key carries the tenant, and each batch runs bound to the tenant that queued it.
  *
- * It reaches into Prisma 7's request handler (not a public API); test/router/batching.test.ts
- * fails if a Prisma upgrade changes it, and this function refuses to start the router instead of
- * silently leaving batching unbound.
+ * It reaches into Prisma 7's request handler (not a public API, src/platform/driver-internals.ts);
+ * test/router/batching.test.ts fails if a Prisma upgrade changes it, and this function refuses to
+ * start the router instead of silently leaving batching unbound.
  */
+import { prismaBatching } from '../platform/driver-internals.js';
 import { peekBinding, runBound, type TenantBinding } from './tenant-context.js';
 
 type Request = object;
 
-interface DataLoaderOptions {
-  batchBy(request: Request): string | undefined;
-  singleLoader(request: Request): Promise<unknown>;
-  batchLoader(requests: Request[]): Promise<unknown>;
-}
-
 export function bindBatchesToTenants(client: object): void {
-  const options = (client as { _requestHandler?: { dataloader?: { options?: DataLoaderOptions } } })._requestHandler?.dataloader?.options;
-  if (typeof options?.batchBy !== 'function' || typeof options.singleLoader !== 'function' || typeof options.batchLoader !== 'function') {
+  const options = prismaBatching(client);
+  if (!options) {
     throw new Error('Prisma request batching is not where this version of Strata expects it: refusing to share a client across tenants');
   }
   const { batchBy, singleLoader, batchLoader } = options;
