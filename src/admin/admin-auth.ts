@@ -5,6 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { bearerToken } from '../auth/tokens.js';
 import { AppError, problems } from '../http/problems.js';
 import { activeAdmin, type AdminIdentity, ensureBootstrapAdmin } from './admin-accounts.js';
 import { adminTokenVerifier } from './admin-tokens.js';
@@ -27,8 +28,6 @@ export const adminAuthPlugin = fp(
   },
   { name: 'strata-admin-auth', dependencies: ['strata-platform'] },
 );
-
-const bearerToken = (header: string | undefined) => /^Bearer ([\w.-]+)$/i.exec(header ?? '')?.[1];
 
 /** onRequest hook of admin route plugins: sets request.admin or answers 401. */
 export async function authenticateAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
