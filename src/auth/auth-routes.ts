@@ -19,7 +19,7 @@ import { normalizeEmail, tenantsForEmail } from './login-index.js';
 import { verifyPassword } from './passwords.js';
 import { isCurrentRefreshToken, issueRefreshToken, parseRefreshToken, RefreshRejectedError, revokeByToken, rotateRefreshToken } from './refresh-tokens.js';
 import { refused, requirePermission, slugFromHost } from './tenant-auth.js';
-import { type AccessClaims, accessTokenSigner } from './tokens.js';
+import { type AccessClaims, accessTokenSigner, userRoles } from './tokens.js';
 
 const loginBody = z
   .object({
@@ -40,7 +40,7 @@ const me = z.object({
   id: z.uuid(),
   email: z.string(),
   name: z.string(),
-  role: z.enum(['owner', 'admin', 'manager', 'staff']),
+  role: z.enum(userRoles),
   tenant: z.object({ id: z.uuid(), slug: z.string(), name: z.string() }),
 });
 

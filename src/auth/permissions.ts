@@ -2,11 +2,11 @@
  * Role-based access, in one place: which role may do what, and which records a role sees.
  * Routes ask `can(role, action)`; data code narrows queries with the scope.
  */
-import type { AccessClaims } from './tokens.js';
+import { type AccessClaims, userRoles } from './tokens.js';
 
 export type Role = AccessClaims['role'];
 
-const everyone: Role[] = ['owner', 'admin', 'manager', 'staff'];
+const everyone: Role[] = [...userRoles];
 const managers: Role[] = ['owner', 'admin', 'manager'];
 const administrators: Role[] = ['owner', 'admin'];
 
