@@ -3,23 +3,14 @@
  * provisioning) or as the runtime role (all tenant traffic). Secrets come from their references.
  */
 import pg, { type PoolConfig } from 'pg';
+import type { DatabaseServer } from '../catalog/catalog-client.js';
 import { resolveSecret } from '../config/config.js';
 
-export interface ServerRecord {
-  id: string;
-  name: string;
-  host: string;
-  port: number;
-  /** Where runtime-role connections go (e.g. PgBouncer); null: host/port. */
-  runtimeHost: string | null;
-  runtimePort: number | null;
-  tenantsDatabase: string;
-  ownerRole: string;
-  ownerSecretRef: string;
-  runtimeRole: string;
-  runtimeSecretRef: string;
-  maxConnections: number;
-}
+/** What connecting to a server takes: the catalog row's endpoints, roles and secret references. */
+export type ServerRecord = Pick<
+  DatabaseServer,
+  'id' | 'name' | 'host' | 'port' | 'runtimeHost' | 'runtimePort' | 'tenantsDatabase' | 'ownerRole' | 'ownerSecretRef' | 'runtimeRole' | 'runtimeSecretRef' | 'maxConnections'
+>;
 
 export type ServerRole = 'owner' | 'runtime';
 
