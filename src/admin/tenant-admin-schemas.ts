@@ -2,8 +2,7 @@
 import { z } from 'zod';
 import { pageOf, pageQuery, text } from '../http/schema-parts.js';
 import { planNames } from '../plans/plan-limits.js';
-import { tenantConfig, tenantConfigPatch } from '../settings/tenant-config.js';
-import { settingsOutput } from '../settings/settings-routes.js';
+import { settingsOutput, tenantConfig, tenantConfigPatch } from '../settings/tenant-config.js';
 import { slugSchema, tiers } from '../tenants/placement.js';
 
 const statuses = ['provisioning', 'active', 'suspended', 'moving', 'deleted'] as const;

@@ -9,20 +9,7 @@
  * more than the least.
  */
 import type { Tier } from '../tenants/placement.js';
-
-export interface PlanLimits {
-  /** Requests per minute, for the whole tenant (all its users together). */
-  requestsPerMinute: number;
-  /** Users (active or not; null: no limit). */
-  users: number | null;
-  leads: number | null;
-  /** Storage in MiB, shown against usage (not enforced on writes). */
-  storageMb: number | null;
-  /** Longest one statement may run, ms (null: the database's default); see src/router/tenant-guards.ts. */
-  statementTimeoutMs: number | null;
-  /** Most statements at once on a database server's pool shared with other tenants (null: no cap). */
-  maxConcurrentStatements: number | null;
-}
+import type { PlanLimits } from './plan-schemas.js';
 
 export const featureNames = ['deals', 'activities', 'auditLog'] as const;
 export type Feature = (typeof featureNames)[number];

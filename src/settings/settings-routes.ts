@@ -2,15 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requirePermission } from '../auth/tenant-auth.js';
-import { featuresOutput, limitsOutput } from '../plans/plan-schemas.js';
-import { tenantConfig, tenantSettings } from './tenant-config.js';
-
-export const settingsOutput = z.object({
-  plan: z.string(),
-  features: featuresOutput,
-  branding: tenantConfig.shape.branding.unwrap(),
-  limits: limitsOutput,
-});
+import { settingsOutput, tenantSettings } from './tenant-config.js';
 
 export const settingsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/settings', { preHandler: requirePermission('settings.read'), schema: { response: { 200: settingsOutput.extend({ tenant: z.object({ id: z.uuid(), slug: z.string(), name: z.string() }) }) } } }, async (request) => {

@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import type { Tenant } from '../catalog/catalog-client.js';
-import { type Feature, featureNames, planDefinition, type PlanLimits, requestsPerMinute } from '../plans/plan-limits.js';
+import { type Feature, featureNames, planDefinition, requestsPerMinute } from '../plans/plan-limits.js';
+import { featuresOutput, limitsOutput } from '../plans/plan-schemas.js';
 import type { TenantGuards } from '../router/tenant-guards.js';
 
 const colour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #1a2b3c');
@@ -49,12 +50,14 @@ export const tenantConfig = z
   .strict();
 export type TenantConfig = z.infer<typeof tenantConfig>;
 
-export interface TenantSettings {
-  plan: string;
-  features: Record<Feature, boolean>;
-  branding: NonNullable<TenantConfig['branding']>;
-  limits: PlanLimits;
-}
+/** What a tenant gets: its plan's definition with its config's overrides (GET /settings, /admin/tenants). */
+export const settingsOutput = z.object({
+  plan: z.string(),
+  features: featuresOutput,
+  branding: tenantConfig.shape.branding.unwrap(),
+  limits: limitsOutput,
+});
+export type TenantSettings = z.infer<typeof settingsOutput>;
 
 // Keyed by the catalog row object: the tenant directory replaces the row when the tenant
 // changes, so an entry lives exactly as long as the row it was computed from, and the request
