@@ -14,7 +14,7 @@ import pg, { escapeIdentifier } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { isFencedWrite } from '../../src/moves/change-capture.js';
-import { requestMove, type MoveProgress } from '../../src/moves/move-jobs.js';
+import { readProgress, requestMove } from '../../src/moves/move-jobs.js';
 import { runMove } from '../../src/moves/run-move.js';
 import type { Platform } from '../../src/platform/platform.js';
 import { tenantTables } from '../../src/transfer/tenant-tables.js';
@@ -121,7 +121,7 @@ await withBenchPlatform('tenant_move', { STRATA_SPARE_SCHEMAS: '0' }, async (pla
   const { samples, fenced } = await load.stop();
   if (finished.status !== 'succeeded') throw new Error(`the move ${finished.status}: ${finished.error}`);
 
-  const progress = finished.progress as MoveProgress;
+  const progress = readProgress(finished);
   const copied = Object.values(progress.tables ?? {}).reduce((n, t) => n + t.copied, 0);
   const moveRate = copied / ((progress.copyMs ?? 1) / 1000);
   const plainRate = plain.rows / (plain.ms / 1000);

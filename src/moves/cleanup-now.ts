@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, problems } from '../http/problems.js';
 import type { Platform } from '../platform/platform.js';
-import { flippedPhases, type MoveProgress } from './move-jobs.js';
+import { flippedPhases, readProgress } from './move-jobs.js';
 import { MoveBusyError, runMove } from './run-move.js';
 
 /**
@@ -25,7 +25,7 @@ export async function cleanupNow(platform: Platform, tenantId: string, timeoutMs
       if (!flippedPhases.includes(job.phase)) {
         throw new AppError(problems.moveConflict, `The tenant has a move in phase ${job.phase}; wait for it to finish or cancel it first`);
       }
-      const progress = job.progress as MoveProgress;
+      const progress = readProgress(job);
       if (Date.parse(progress.cleanupAfter ?? '') > Date.now()) {
         await catalog.tenantMove.update({ where: { id: job.id }, data: { progress: { ...progress, cleanupAfter: new Date().toISOString() } } });
       }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Platform } from '../platform/platform.js';
 import type { ProgressEvent } from '../progress/progress-reporter.js';
-import { flippedPhases, MoveRefusedError, requestMove, type TenantMove } from './move-jobs.js';
+import { flippedPhases, MoveRefusedError, readProgress, requestMove, type TenantMove } from './move-jobs.js';
 import { MoveBusyError, runMove } from './run-move.js';
 
 export interface PlannedMove {
@@ -84,7 +84,7 @@ function startMove(platform: Platform, move: PlannedMove, options: MoveBatchOpti
         if (!(err instanceof MoveBusyError)) throw err;
         return watch(platform, job.id, markSwitched, options.signal);
       });
-      const fenceMs = (done.progress as { fenceMs?: number }).fenceMs;
+      const { fenceMs } = readProgress(done);
       const outcome: MoveOutcome = { tenantId: move.tenantId, slug: move.slug, to: move.to, status: done.status, fenceMs, switchMs: Math.round(performance.now() - started) };
       if (done.status !== 'succeeded') outcome.error = done.error ?? done.status;
       emit({ event: done.status === 'succeeded' ? 'move.done' : 'move.failed', ...base, fenceMs, ...(outcome.error && { error: outcome.error }) });

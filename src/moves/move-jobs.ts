@@ -6,6 +6,7 @@
  * cleanup of the source included (a new move must not land on a location still being cleaned).
  */
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { recordAdminAction } from '../admin/admin-audit.js';
 import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
 import type { Prisma, TenantMove } from '../generated/catalog/client.js';
@@ -150,18 +151,32 @@ export async function saveProgress(catalog: CatalogClient, jobId: string, progre
   await catalog.tenantMove.update({ where: { id: jobId }, data: { progress: progress as unknown as Prisma.InputJsonObject } });
 }
 
-/** What a job records of its progress (the `progress` column). */
-export interface MoveProgress {
-  tables?: Record<string, { copied: number; total: number }>;
-  copyStartedAt?: string;
-  copyMs?: number;
-  catchUpPasses?: number;
-  caughtUpKeys?: number;
-  verified?: Record<string, { rows: number; checksum: string }>;
-  fenceMs?: number;
-  cleanupAfter?: string;
+/** How far the bulk copy of one table got, in rows. */
+export const tableProgress = z.object({ copied: z.number().int(), total: z.number().int() });
+
+/**
+ * What a job records of its progress (the `progress` column); read it with `readProgress`. Loose:
+ * members this version does not know (written by a newer one) are kept when it saves the document.
+ */
+export const moveProgress = z.looseObject({
+  tables: z.record(z.string(), tableProgress).optional(),
+  copyStartedAt: z.iso.datetime().optional(),
+  copyMs: z.number().int().optional(),
+  catchUpPasses: z.number().int().optional(),
+  caughtUpKeys: z.number().int().optional(),
+  verified: z.record(z.string(), z.object({ rows: z.number().int(), checksum: z.string() })).optional(),
+  fenceMs: z.number().int().optional(),
+  cleanupAfter: z.iso.datetime().optional(),
   /** Migrations applied at both ends when the move started (`<count>:<last name>`). */
-  version?: string;
+  version: z.string().optional(),
+});
+export type MoveProgress = z.infer<typeof moveProgress>;
+
+/** A job's recorded progress, checked: a damaged document is an error naming the job, never read as valid. */
+export function readProgress(job: Pick<TenantMove, 'id' | 'progress'>): MoveProgress {
+  const parsed = moveProgress.safeParse(job.progress);
+  if (!parsed.success) throw new Error(`The recorded progress of move ${job.id} is malformed: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }
 
 /** Unfinished jobs (e.g. to resume after a restart), oldest first. */
@@ -184,7 +199,7 @@ export function movePercent(phase: MovePhase, rowsCopied: number, rowsTotal: num
 
 /** Percentage and ETA of a job, from its recorded progress. */
 export function progressSummary(job: TenantMove, now = Date.now()) {
-  const progress = job.progress as MoveProgress;
+  const progress = readProgress(job);
   const tables = Object.values(progress.tables ?? {});
   const total = tables.reduce((n, t) => n + t.total, 0);
   const copied = tables.reduce((n, t) => n + Math.min(t.copied, t.total), 0);

@@ -1,7 +1,7 @@
 /** Request and response schemas of the move admin routes, and the job's public view. */
 import { z } from 'zod';
 import { tiers } from '../tenants/placement.js';
-import { forwardPhases, progressSummary, type MoveProgress, type TenantMove } from './move-jobs.js';
+import { forwardPhases, progressSummary, readProgress, tableProgress, type TenantMove } from './move-jobs.js';
 
 export const moveRequestBody = z
   .object({
@@ -15,7 +15,6 @@ export const tenantParams = z.object({ id: z.uuid() }).strict();
 export const jobParams = z.object({ jobId: z.uuid() }).strict();
 
 const location = z.object({ tier: z.enum(tiers), serverId: z.uuid(), schema: z.string(), database: z.string() });
-const tableCounts = z.object({ copied: z.number().int(), total: z.number().int() });
 
 export const moveView = z.object({
   id: z.uuid(),
@@ -31,7 +30,7 @@ export const moveView = z.object({
   etaSeconds: z.number().int().nullable(),
   rowsCopied: z.number().int(),
   rowsTotal: z.number().int(),
-  tables: z.record(z.string(), tableCounts),
+  tables: z.record(z.string(), tableProgress),
   catchUpPasses: z.number().int(),
   /** How long writes were paused (fence to switch), once switched. */
   fenceMs: z.number().int().nullable(),
@@ -46,7 +45,7 @@ export const moveView = z.object({
 export const moveList = z.object({ items: z.array(moveView) });
 
 export function toMoveView(job: TenantMove): z.infer<typeof moveView> {
-  const progress = job.progress as MoveProgress;
+  const progress = readProgress(job);
   const iso = (d: Date | null) => d?.toISOString() ?? null;
   return {
     id: job.id,

@@ -33,7 +33,7 @@ import { tenantTables, type TenantTable } from '../transfer/tenant-tables.js';
 import { fenceWrites, liftCapture, startCapture } from './change-capture.js';
 import { bulkCopy, catchUpPass, type Side } from './catch-up.js';
 import { migrationNames, ownedSequences, prepareTarget, removeLocation, type Location } from './move-locations.js';
-import { flippedPhases, type MovePhase, type MoveProgress, saveProgress, setPhase, type TenantMove } from './move-jobs.js';
+import { flippedPhases, type MovePhase, type MoveProgress, readProgress, saveProgress, setPhase, type TenantMove } from './move-jobs.js';
 
 export interface RunMoveOptions {
   /** Stops the runner between steps (e.g. at shutdown); the job stays resumable. */
@@ -127,7 +127,7 @@ class MoveRun {
 
   async #run(): Promise<TenantMove> {
     this.#job = await this.#catalog.tenantMove.findUniqueOrThrow({ where: { id: this.jobId } });
-    this.#progress = this.#job.progress as MoveProgress;
+    this.#progress = readProgress(this.#job);
     while (this.#job.status === 'running') {
       this.options.signal?.throwIfAborted();
       const job = this.#job;
@@ -382,8 +382,8 @@ class MoveRun {
     let announced = false;
     // The grace is re-read, not slept in one go: a purge of the tenant brings it forward (cleanupNow).
     for (;;) {
-      const { progress } = await this.#catalog.tenantMove.findUniqueOrThrow({ where: { id: this.jobId } });
-      const after = Date.parse((progress as MoveProgress).cleanupAfter ?? '') || 0;
+      const { cleanupAfter } = readProgress(await this.#catalog.tenantMove.findUniqueOrThrow({ where: { id: this.jobId } }));
+      const after = Date.parse(cleanupAfter ?? '') || 0;
       if (after <= Date.now()) break;
       if (!announced) this.#emit({ event: 'move.grace', until: new Date(after).toISOString() });
       announced = true;
