@@ -16,19 +16,19 @@ import { activateTenant, discardProvisioning, prepareStorage, reserveTenant } fr
 import { createUser } from '../users/user-store.js';
 import { recordAdminAction } from './admin-audit.js';
 
-export class TenantStateError extends Error {
+export class TenantStateError extends AppError {
   constructor(
     readonly tenant: Tenant,
     action: string,
   ) {
-    super(`The tenant is ${tenant.status}: it cannot be ${action}`);
+    super(problems.tenantState, `The tenant is ${tenant.status}: it cannot be ${action}`, undefined, { tenantStatus: tenant.status });
     this.name = 'TenantStateError';
   }
 }
 
-export class TenantNotFoundError extends Error {
+export class TenantNotFoundError extends AppError {
   constructor() {
-    super('No such tenant');
+    super(problems.notFound, 'No such tenant');
     this.name = 'TenantNotFoundError';
   }
 }

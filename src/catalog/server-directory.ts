@@ -6,10 +6,14 @@
  */
 import type { CatalogClient, DatabaseServer } from './catalog-client.js';
 import type { CatalogEvents } from './catalog-events.js';
+import { AppError, problems } from '../http/problems.js';
 
-export class UnknownServerError extends Error {
+/** Answered as a field error: the server a request names (body.server) is not in the catalog. */
+export class UnknownServerError extends AppError {
   constructor(what: string) {
-    super(`No database server ${what} in the catalog`);
+    const message = `No database server ${what} in the catalog`;
+    super(problems.invalidRequest, 'Some fields are invalid', [{ field: 'body.server', message }]);
+    this.message = message;
     this.name = 'UnknownServerError';
   }
 }

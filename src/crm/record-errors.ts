@@ -1,36 +1,38 @@
 /**
  * Errors of tenant records, raised at the data boundary (Prisma's codes are translated here,
- * once) and mapped to HTTP problems by the error handler.
+ * once), each carrying the problem it is answered with.
  */
-export class RecordNotFoundError extends Error {
+import { AppError, problems } from '../http/problems.js';
+
+export class RecordNotFoundError extends AppError {
   constructor(readonly entity: string) {
-    super(`${entity} not found`);
+    super(problems.notFound, `No such ${entity}`);
     this.name = 'RecordNotFoundError';
   }
 }
 
-export class VersionConflictError extends Error {
+export class VersionConflictError extends AppError {
   constructor(
     readonly entity: string,
     readonly currentVersion: number,
   ) {
-    super(`${entity} was changed by someone else (now at version ${currentVersion})`);
+    super(problems.versionConflict, `${entity} was changed by someone else (now at version ${currentVersion})`);
     this.name = 'VersionConflictError';
   }
 }
 
 /** The record is still referenced (e.g. a lead by deals) and cannot be deleted. */
-export class RecordInUseError extends Error {
+export class RecordInUseError extends AppError {
   constructor(readonly entity: string) {
-    super(`${entity} is still referenced by other records`);
+    super(problems.inUse, `This ${entity} is still referenced (e.g. by deals); remove those first`);
     this.name = 'RecordInUseError';
   }
 }
 
 /** A referenced record (owner, assignee, lead…) does not exist in this tenant. */
-export class InvalidReferenceError extends Error {
+export class InvalidReferenceError extends AppError {
   constructor(readonly field: string) {
-    super(`${field} does not name an existing record`);
+    super(problems.invalidRequest, 'Some fields are invalid', [{ field: `body.${field}`, message: 'does not name an existing record' }]);
     this.name = 'InvalidReferenceError';
   }
 }

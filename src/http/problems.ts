@@ -57,7 +57,15 @@ export interface FieldError {
   message: string;
 }
 
+/**
+ * An error a client may see: its problem (code and status), a safe detail, field errors and
+ * further members of the body. Features define theirs next to the code that throws them, as
+ * subclasses; the error handler only renders them.
+ */
 export class AppError extends Error {
+  /** Seconds after which a retry may succeed, sent as Retry-After. */
+  retryAfterSeconds?: number;
+
   constructor(
     readonly problem: ProblemKind,
     readonly detail?: string,

@@ -3,9 +3,12 @@
  * previous page. Only the exact form this module writes is accepted: anything looser (a year like
  * -100000, an id of 36 dashes) would reach PostgreSQL as a value it cannot cast.
  */
-export class InvalidCursorError extends Error {
+import { AppError, problems } from '../http/problems.js';
+
+export class InvalidCursorError extends AppError {
   constructor() {
-    super('cursor is not one this API returned');
+    super(problems.invalidRequest, 'Some fields are invalid', [{ field: 'querystring.cursor', message: 'cursor is not one this API returned' }]);
+    this.message = 'cursor is not one this API returned';
     this.name = 'InvalidCursorError';
   }
 }

@@ -5,6 +5,7 @@
  * tier: the lock key is the tenant's id, unique across databases too).
  */
 import type { TenantClient } from '../router/tenant-router.js';
+import { AppError, problems } from '../http/problems.js';
 
 /** What counts against each limit: deactivated users free their slot (reactivating takes one again). */
 const counted = {
@@ -13,12 +14,12 @@ const counted = {
 } as const;
 export type QuotaResource = keyof typeof counted;
 
-export class QuotaExceededError extends Error {
+export class QuotaExceededError extends AppError {
   constructor(
     readonly resource: QuotaResource,
     readonly limit: number,
   ) {
-    super(`The tenant's plan allows ${limit} ${resource}; remove some or change the plan`);
+    super(problems.quotaExceeded, `The tenant's plan allows ${limit} ${resource}; remove some or change the plan`, undefined, { resource, limit });
     this.name = 'QuotaExceededError';
   }
 }

@@ -21,6 +21,7 @@ import type { ServerRecord } from '../servers/server-access.js';
 import { placeNewTenant } from '../servers/server-capacity.js';
 import { placementNames, slugSchema, tiers } from './placement.js';
 import { dropTenantStorage } from './tenant-storage.js';
+import { AppError, problems } from '../http/problems.js';
 
 export const provisionInput = z.object({
   slug: slugSchema,
@@ -53,13 +54,14 @@ export interface ProvisionOptions {
   onActivate?: (tx: Prisma.TransactionClient, tenant: Tenant) => Promise<void>;
 }
 
-export class TenantExistsError extends Error {
+export class TenantExistsError extends AppError {
   constructor(
     readonly slug: string,
     /** The tenant is still being provisioned (by a concurrent request, or one that crashed). */
     readonly unfinished = false,
   ) {
     super(
+      problems.tenantExists,
       unfinished
         ? `A tenant with slug "${slug}" is being provisioned; if that provisioning was interrupted, resume it (npm run provision -- --resume)`
         : `A tenant with slug "${slug}" already exists`,

@@ -16,22 +16,23 @@ import { assertBelowLimit } from '../plans/quotas.js';
 import type { TenantClient } from '../router/tenant-router.js';
 import type { UserStanding } from '../auth/user-standing.js';
 import type { UserCreate, UserListQuery, UserPatch, UserRole, UserStatus } from './user-schemas.js';
+import { AppError, problems } from '../http/problems.js';
 
 /** A user as stored: role and status are values of the user_role and user_status domains. */
 export type UserRecord = WithValues<User, { role: UserRole; status: UserStatus }>;
 
 const entity = 'user';
 
-export class EmailTakenError extends Error {
+export class EmailTakenError extends AppError {
   constructor() {
-    super('a user with this email already exists in this tenant');
+    super(problems.emailTaken, 'a user with this email already exists in this tenant');
     this.name = 'EmailTakenError';
   }
 }
 
-export class LastOwnerError extends Error {
+export class LastOwnerError extends AppError {
   constructor() {
-    super('this would leave the tenant without an active owner');
+    super(problems.lastOwner, 'this would leave the tenant without an active owner');
     this.name = 'LastOwnerError';
   }
 }
