@@ -1,6 +1,6 @@
 /**
- * Authentication of platform admins on /admin routes. Admin routes register `authenticateAdmin`
- * as an onRequest hook; it accepts only admin tokens (see admin-tokens.ts) of enabled accounts,
+ * Authentication of platform admins on /admin routes. The admin route group runs
+ * `authenticateAdmin` as an onRequest hook (src/http/route-groups.ts); it accepts only admin tokens (see admin-tokens.ts) of enabled accounts,
  * so a tenant token is refused like no token at all. Booting also ensures the bootstrap admin.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';

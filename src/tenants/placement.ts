@@ -30,7 +30,7 @@ export const reservedSlugs: ReadonlySet<string> = new Set([
 export const slugSchema = z
   .string()
   .regex(/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, '3–40 characters: lowercase letters, digits and -, starting with a letter')
-  .refine((slug) => !reservedSlugs.has(slug), 'is reserved for the platform’s own host names (see README, Provisioning)');
+  .refine((slug) => !reservedSlugs.has(slug), 'is reserved for the platform’s own host names (see docs/architecture.md, Provisioning)');
 
 export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
