@@ -3,13 +3,11 @@
  * pooled and schema tenants) and each dedicated database. At most `maxPools` are open, together
  * sized at most `connectionBudget` connections (each pool counted at its max).
  *
- * A statement or transaction holds its pool (`enter` … `leave`) from before it asks for a
- * connection until it gives the connection back. A pool that does not fit waits for room: the least
- * recently used pools are evicted, idle ones first; an evicted pool takes no new work and is closed
- * once its last user leaves, and its room goes to the pools waiting, in order. One that waits
- * longer than `connectionWaitMs` fails with TenantPoolBusyError (503): in-flight work never fails.
- * Recency is a use counter rather than Map order: every statement looks its pool up, and
- * reinserting the Map entry each time cost ~3 µs per read (`npm run bench -- router-reads`).
+ * A statement or transaction holds its pool (`enter` … `leave`) until it gives its connection
+ * back. A pool that does not fit waits while the least recently used (idle first) are evicted: an
+ * evicted pool takes no new work and closes once its last user leaves. A wait beyond
+ * `connectionWaitMs` fails with TenantPoolBusyError (503); in-flight work never fails.
+ * Recency is a use counter, not Map order: reinserting per statement cost ~3 µs per read.
  */
 import pg from 'pg';
 import { connectionOf } from '../platform/driver-internals.js';

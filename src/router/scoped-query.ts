@@ -5,12 +5,9 @@
  * outlive the statement, on a pooled connection or through PgBouncer in transaction mode. The
  * naive form (BEGIN + set_config, statement, COMMIT) costs three round trips, ~30% of throughput.
  *
- * Where a connection is a server session of its own, the context statement and the statements
- * used more than once stay prepared on it (session-statements.ts). They hold no tenant data (the
- * tenant is a parameter of each execution) and are not undone by a rollback; a connection on
- * which one has gone missing fails with SQLSTATE 26000 and is dropped by the caller. Behind a
- * transaction-mode pooler consecutive statements may run on different server sessions, so there
- * both are parsed unnamed every time.
+ * On a connection that is a server session of its own, statements stay prepared
+ * (session-statements.ts); behind a transaction-mode pooler both are parsed unnamed every time.
+ * A connection that lost a prepared statement fails with SQLSTATE 26000 and the caller drops it.
  *
  * Subclasses pg's (exported) Query: the context statement's messages go first and its result is
  * skipped. test/router covers it on every tier (context present, gone afterwards, errors).
@@ -27,11 +24,9 @@ const contextSql =
   `set_config('statement_timeout', $4, true)`;
 
 /**
- * How the statement is planned. A statement kept prepared (session-statements.ts) is planned for
- * its values on every execution unless its caller says a plan made once for any values is as good
- * (`genericPlan`: a lookup by a unique key). PostgreSQL's own choice after five executions picked,
- * for a batch of key lookups in a fresh tenant's table (no statistics yet), a scan of the whole
- * table: 2.4 ms instead of 0.1 ms.
+ * A kept statement is planned for its values each time unless its caller allows one generic plan
+ * (`genericPlan`: a lookup by a unique key). PostgreSQL's own choice after five executions, on a
+ * fresh tenant's table with no statistics, scanned the whole table: 2.4 ms instead of 0.1 ms.
  */
 const planModes = { generic: 'auto', custom: 'force_custom_plan' } as const;
 

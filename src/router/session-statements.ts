@@ -3,19 +3,14 @@
  * (not behind a transaction-mode pooler, which may run consecutive statements on other sessions).
  *
  * - The tenant context statement, parsed once per connection (scoped-query.ts).
- * - Tenant statements from their second use on the connection: parsing and rewriting one (RLS is
- *   applied there) and planning it cost the server more than running it (a read by id: ~70 µs of
- *   planning under RLS against ~20 µs of execution, EXPLAIN's summary), and the router's raw path
- *   was bound by the server's CPU. A kept statement skips parsing and rewriting; it skips planning
- *   only where its caller allows one plan for any values (scoped-query.ts, planModes).
+ * - Tenant statements from their second use on the connection: under RLS, planning a read by id
+ *   costs ~70 µs against ~20 µs of execution. A kept statement skips parsing and rewriting, and
+ *   planning only where its caller allows a generic plan (scoped-query.ts, planModes).
  *
- * A kept statement is keyed by its text and the search path it runs under: the same unqualified
- * text means another table in another tenant's schema, and PostgreSQL would re-plan a statement
- * shared across search paths on every switch, or refuse it when the two tables' columns differ
- * (mid-migration). Statements hold no tenant data: values are parameters of each execution, and
- * RLS reads the tenant context at execution, not planning. At most `keptPerSession` are kept, the
- * least recently used closed (in the pipeline of the next statement) beyond that; so is one whose
- * execution failed, since it may have failed before or after being parsed.
+ * Keyed by text and search path: the same unqualified text is another tenant's table in another
+ * schema. Statements hold no tenant data: values are parameters, and RLS reads the tenant context
+ * at execution, not planning. Beyond `keptPerSession` the least recently used is closed (in the
+ * next statement's pipeline); so is one whose execution failed, which may have preceded its parse.
  */
 const keptPerSession = 100;
 

@@ -9,10 +9,8 @@
  * leaks into code after an `await`. Everything else the promise offers (fluent relation calls,
  * `requestTransaction` for batch transactions) is wrapped the same way.
  *
- * This was a `$extends` with a query extension: Prisma then cloned every operation's arguments
- * and ran it through two more lazy promises, ~10–30 µs of CPU per call (`npm run bench --
- * router-reads`). A caller's own `$extends` of the handle still gets that form, so its
- * extensions run bound too.
+ * Not a `$extends` query extension: that clones every operation's arguments, ~10–30 µs of CPU per
+ * call (`npm run bench -- router-reads`). A caller's own `$extends` of the handle still runs bound.
  */
 import { Prisma, type PrismaClient } from '../generated/tenant/client.js';
 import { runBound, type TenantBinding } from './tenant-context.js';

@@ -1,7 +1,7 @@
 /**
  * The tier router: hands out Prisma clients bound to one tenant, whatever its tier.
  *
- * One PrismaClient serves every tenant (a client per tenant costs ~2.5 MiB, DESIGN.md §4). A
+ * One PrismaClient serves every tenant (a client per tenant costs ~2.5 MiB, docs/architecture.md). A
  * tenant handle (tenant-handle.ts) runs each of its operations with the tenant bound in
  * AsyncLocalStorage; the routing pool underneath picks the database, sets app.tenant_id and the
  * search path transaction-locally, and substitutes the tenant's schema.

@@ -2,7 +2,7 @@
  * The pg.Pool handed to Prisma's adapter. It owns no connections: each query is routed to the
  * pool of the database of the tenant bound to the call (see tenant-context.ts) and carries the
  * tenant context transaction-locally, set below Prisma: pipelined with the statement itself
- * (scoped-query.ts), or right after BEGIN in Prisma's own transactions (DESIGN.md §4).
+ * (scoped-query.ts), or right after BEGIN in Prisma's own transactions (docs/architecture.md).
  *
  * Prisma qualifies every table with the adapter's schema option; that placeholder is replaced by
  * the tenant's schema, which lets one Prisma client serve every tenant on every tier.
