@@ -75,7 +75,7 @@ export async function serverLoads(catalog: Catalog): Promise<ServerLoad[]> {
 
 /**
  * Where a new tenant goes: the server named (forced past the ranking, never past a state or a
- * cap), or else the one choosePlacement picks. Call inside a transaction holding placementLock.
+ * cap), or else the one choosePlacement picks. Takes the placement lock, held until `tx` ends.
  */
 export async function placeNewTenant(tx: Prisma.TransactionClient, tier: Tier, name?: string): Promise<DatabaseServer> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended('strata.placement', 0))`;

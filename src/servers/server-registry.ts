@@ -226,7 +226,7 @@ const stateActions: Record<ServerState, string> = { active: 'server.uncordon', c
 
 /**
  * Cordoned and draining servers keep serving their tenants and are migrated; they only take no
- * new ones (a drain moves them off: drain.ts). Health's `down` is kept apart and never set here.
+ * new ones (a drain moves them off: server-drain.ts). Health's `down` is kept apart and never set here.
  */
 export async function setServerState(deps: Pick<RegistryDeps, 'catalog' | 'servers'>, actor: string | null, name: string, state: ServerState) {
   const current = await findServer(deps.catalog, name);

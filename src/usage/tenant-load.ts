@@ -93,7 +93,7 @@ export class TenantLoad {
     this.#tally(tenantId).guardRejections++;
   }
 
-  /** The tenant's rows and on-disk bytes, as just measured (storage-sampler.ts). */
+  /** The tenant's rows and on-disk bytes, as just measured (footprint.ts). */
   footprint(tenantId: string, rowsTotal: number, storageBytes: number): void {
     const tally = this.#tally(tenantId);
     tally.rowsTotal = rowsTotal;
