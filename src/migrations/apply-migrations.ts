@@ -111,10 +111,9 @@ const bypassCheckSql = `DO $check$ BEGIN
 END $check$;`;
 
 /**
- * A migration transaction does not wait for its commit record to reach disk. Waiting for the
- * flush was a third of a fleet run's time. This is safe because the migration and its history row
- * share one transaction: a crash can lose only whole recently committed transactions, never one
- * without the other, and the next run applies what was lost again.
+ * A migration transaction does not wait for its commit record to reach disk (that wait was a third
+ * of a fleet run). Safe: migration and history row share one transaction, so a crash loses both or
+ * neither, and the next run applies what was lost again.
  */
 export const asynchronousCommit = `set_config('synchronous_commit', 'off', true)`;
 

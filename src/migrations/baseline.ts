@@ -2,9 +2,8 @@
  * A squashed baseline of a migration stream: one SQL file that builds directly what the stream's
  * migrations up to a named one build step by step. A target with no history gets the baseline
  * instead of the replay and records each covered migration as applied, with its own checksum,
- * so later runs, `status` and checksum checks see exactly what a replay leaves. New tenants
- * (provisioning, spare schemas, new databases) are the targets with no history: they get there
- * in about half the DDL.
+ * so later runs, `status` and checksum checks see exactly what a replay leaves. New tenants are
+ * such targets: they get there in about half the DDL.
  *
  * The file's first line names the last migration it covers: `-- strata:baseline <name>`.
  */

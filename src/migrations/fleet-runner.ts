@@ -1,10 +1,8 @@
 /**
- * Runs migrations across the fleet: no process per target, a few owner connections per server
- * reused across all the targets (schemas) of a database, the histories of a database's targets read
- * together with no lock, schemas that need the same kind of work applied several per transaction,
- * lock timeouts retried with backoff, and one failing target reported without stopping the others
- * (unless asked to halt). A server that cannot be connected to fails its own targets as unreachable,
- * after one attempt, and the run goes on everywhere else.
+ * Runs migrations across the fleet: a few owner connections per server reused across a database's
+ * targets, their histories read together without a lock, like schemas applied several per
+ * transaction, lock timeouts retried with backoff. A failing target, or an unreachable server's
+ * targets (after one attempt), are reported without stopping the others unless asked to halt.
  */
 import pg from 'pg';
 import type { ProgressReporter } from '../progress/progress-reporter.js';

@@ -139,11 +139,10 @@ export async function bulkCopy(options: {
 }
 
 /**
- * Into a target the tenant has to itself (its schema or database, not yet routed to), rows go
- * straight in with COPY FROM, which forced row security refuses to an owner without BYPASSRLS (a
- * server bootstrapped before the owner had it): FORCE is lifted for this transaction only. DDL is transactional, so a crash or rollback never leaves it
- * lifted, and it binds only the owner: tenant traffic (the runtime role) is under RLS regardless.
- * ~1.4x faster than the staging-table route copyTable must take into shared pooled tables.
+ * Into a target the tenant has to itself (not yet routed to), rows go straight in with COPY FROM,
+ * which forced row security refuses to an owner without BYPASSRLS: FORCE is lifted for this
+ * transaction only (DDL is transactional, so a crash never leaves it lifted), and it binds only the
+ * owner; the runtime role is under RLS regardless. ~1.4x faster than copyTable's staging route.
  */
 async function copyIntoOwnTable(source: Side, target: Side, table: TenantTable, tenantId: string, onRows: (n: number) => void): Promise<number> {
   const out = await copyOut(source, table, tenantId);
@@ -183,13 +182,11 @@ export interface PassResult {
 
 /**
  * One catch-up pass: the rows of every logged key, as the source has them now, replace the
- * target's (deleted there when the source no longer has them). With `verify`, the pass then
- * compares both sides, the source as of the pass's snapshot: `checksums` compares every table's
- * row count and order-independent checksum; `keys` compares, row by row, only the keys this pass
- * applied, which proves the sides equal right after a `checksums` pass (every other row changed
- * on neither side since: only the mover writes to the target) at a cost that grows with the
- * backlog, not with the tenant: that is the check made while writes are fenced. A mismatch throws
- * MoveVerificationError and nothing of the pass is committed.
+ * target's (deleted there when the source no longer has them). With `verify`, both sides are then
+ * compared as of the pass's snapshot: `checksums` compares every table's row count and checksum;
+ * `keys` compares only the keys this pass applied, which after a `checksums` pass proves the sides
+ * equal (only the mover writes to the target) at a cost that grows with the backlog, not the
+ * tenant: the check made while fenced. A mismatch throws MoveVerificationError, committing nothing.
  */
 export async function catchUpPass(options: {
   source: Side;

@@ -10,16 +10,14 @@
  *   written keys, and once fenced it raises SQLSTATE `SMV01`, which the API answers with 503 and
  *   Retry-After (src/http/error-handler.ts). Reads are never affected.
  *
- * Why triggers rather than logical replication with a row filter: they work the same on every tier
- * and server, need neither superuser nor `wal_level = logical` nor a replication slot that would
- * pin WAL if a move stalls, and they log inside the writer's transaction, so a change is logged if
- * and only if it commits. The catch-up (catch-up.ts) reads the logged keys and copies the rows'
- * current state, so the log needs no row images and no ordering.
+ * Triggers rather than logical replication: the same on every tier, no superuser, no
+ * `wal_level = logical`, no slot pinning WAL if a move stalls, and a change is logged if and only
+ * if it commits. The catch-up (catch-up.ts) copies the logged keys' current rows, so the log needs
+ * no row images and no ordering.
  *
- * The fence lives in the database rather than in each API instance: every instance obeys it
- * instantly, including one whose cached routing is stale, and after the catalog flip the source
- * stays fenced (fail closed) until it is cleaned up. Triggers stay installed (inert) after a move:
- * dropping one takes an ACCESS EXCLUSIVE lock on a table other tenants share.
+ * The fence lives in the database, so every instance obeys it at once, even one routing by a stale
+ * cache; after the flip the source stays fenced (fail closed) until cleanup. Triggers stay
+ * installed (inert) after a move: dropping one locks ACCESS EXCLUSIVE a table other tenants share.
  *
  * Assumes tenant writes run at READ COMMITTED (the router's and Prisma's default): the guard then
  * reads `moving` with a snapshot taken after the installing transaction's table lock was released.

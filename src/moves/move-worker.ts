@@ -1,10 +1,9 @@
 /**
  * Runs move jobs in the background of an API process: jobs it is asked to start, and on start-up
- * every unfinished job (a process that died mid-move left it in its recorded phase). The runner's
- * advisory lock lets any number of instances try: exactly one runs each job. A runner that stops on
- * an error (a lost connection, a server restarting) is started again, backing off up to a minute.
- * The lock is the job's lease: it lives as long as its runner's session, so a job whose runner's
- * process died (its lock released with its session) is adopted by the next instance that looks.
+ * every unfinished job. The runner's advisory lock is the job's lease: any number of instances may
+ * try, exactly one runs each job, and a job whose runner's process died (its session, and so its
+ * lock, gone) is adopted by the next instance that looks. A runner that stops on an error (a lost
+ * connection, a server restarting) is started again, backing off up to a minute.
  */
 import type { Platform } from '../platform/platform.js';
 import { unfinishedMoves } from './move-jobs.js';
