@@ -42,13 +42,10 @@ const rememberedTokens = 10_000;
 
 /**
  * Verifies access tokens: their checked claims, or null for anything that is not a valid token.
- * Verified tokens are remembered until they expire, at most 10 minutes: a client repeats its token
- * on every request, and decoding it, checking its HMAC and its claims was ~10% of the CPU of
- * reading a lead. They are remembered by the token itself (a Map lookup of the exact bytes that
- * were verified): fast-jwt's own cache keys by a SHA-256 of the token, and hashing alone was
- * two thirds of the cost of authenticating a request (`npm run bench -- http-leads`). Only the
- * signature and claims are remembered: whether the token's user may still use it is checked on
- * every request (user-standing.ts). Failures are not remembered.
+ * Verified tokens are remembered until they expire, at most 10 minutes (verifying was ~10% of the
+ * CPU of reading a lead), keyed by the token's exact bytes: fast-jwt's cache hashes the token with
+ * SHA-256, two thirds of that cost. Only signature and claims are remembered: the user's standing
+ * is checked on every request (user-standing.ts). Failures are not remembered.
  */
 export function accessTokenVerifier(jwt: Config['jwt']): (token: string) => AccessClaims | null {
   const verify = createVerifier(verifyOptions(jwt));

@@ -1,10 +1,8 @@
 /**
- * Provisioning: a tenant goes from nothing to active in three steps, each idempotent. The catalog
- * row is written first (status `provisioning`, with its placement fixed); the slug's unique key
- * makes that insert the claim, so of two concurrent provisionings of a slug exactly one goes on and
- * the other is refused. A provisioning interrupted by a crash is finished by resuming it, which
- * must be asked for (`resume`): otherwise a second request for the slug could not be told from a
- * concurrent one and would share the first one's tenant.
+ * Provisioning: a tenant goes from nothing to active in three idempotent steps. The catalog row
+ * comes first (status `provisioning`, placement fixed); the slug's unique key makes that insert
+ * the claim, so of two concurrent provisionings exactly one goes on. Finishing one a crash
+ * interrupted must be asked for (`resume`): else a second request could share the first's tenant.
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { z } from 'zod';

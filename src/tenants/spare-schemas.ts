@@ -2,8 +2,7 @@
  * Spare tenant schemas, created and migrated ahead of time, so provisioning a schema tenant is a
  * rename (~1 ms) instead of ~60 objects of DDL (~15 ms in a small database, ~40 ms among 1,000
  * tenant schemas). A spare is named `spare_<hex>`; provisioning claims one by renaming it, then
- * brings it to the current version like any target (a no-op when it is current). The pool is
- * refilled in the background, off the provisioning path.
+ * migrates it like any target. The pool is refilled in the background.
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';

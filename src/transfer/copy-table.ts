@@ -54,7 +54,7 @@ export async function copyOut(location: Location, table: TenantTable, tenantId: 
  * Loads COPY text rows into `table` for the tenant; resolves to the number of rows inserted.
  * COPY FROM refuses a table under forced row security, even for its owner, so the rows go into a
  * temporary staging table first and then into the table with one INSERT … SELECT, which the
- * policy's WITH CHECK still guards (measured: ~1.4x the time of a direct COPY by a superuser).
+ * policy's WITH CHECK still guards (~1.4x the time of a direct COPY).
  */
 export async function copyIn(location: Location, table: TenantTable, tenantId: string, rows: Readable, columns = dataColumns(table)): Promise<number> {
   await assertTenantTransaction(location.client, tenantId);
