@@ -1,8 +1,8 @@
 /**
  * Tells every API instance that a tenant's catalog entry changed (suspension, tier move, config),
  * that a tenant user changed (role, status, password: their tokens' standing), or that a database
- * server's row changed (endpoint, cordon), over Redis pub/sub. A subscriber that lost its connection may have missed messages, so on reconnect it
- * asks its listeners to drop everything they cached.
+ * server's row changed (endpoint, cordon), over Redis pub/sub. A subscriber that lost its
+ * connection may have missed messages, so on reconnect its listeners drop everything they cached.
  */
 import { Redis } from 'ioredis';
 import type { Log } from '../platform/log.js';
@@ -78,11 +78,10 @@ export class CatalogEvents {
   }
 
   /**
-   * Every instance's listeners hear it, this one's included (through its own subscription). The
-   * change is already in the catalog when this is called, so an unreachable Redis is logged, not
-   * thrown: failing the caller would not undo the change, only hide it (an admin's suspension
-   * answered 500, its audit entry never written). Instances that miss the news still drop the entry
-   * by TTL: the short one while their own subscription is down, at most 30 s otherwise.
+   * Every instance's listeners hear it, this one's included. The change is already in the catalog,
+   * so an unreachable Redis is logged, not thrown: failing the caller would only hide the change.
+   * Instances that miss the news drop the entry by TTL (the short one while their subscription is
+   * down, at most 30 s otherwise).
    */
   async publishTenantChanged(tenantId: string): Promise<void> {
     await this.#publisher.publish(this.channel, tenantId).catch((err: unknown) => {

@@ -11,9 +11,7 @@ import type { CatalogEvents } from './catalog-events.js';
 
 /**
  * The catalog's tenants row as Prisma's `tenant.findUnique` returns it (test/catalog/tenant-directory.test.ts
- * compares the two). A lookup is part of every tenant's first request, so it is one plain statement: through
- * Prisma it took 2–3x the CPU (0.7–1.3 ms against 0.3–0.45 ms at 4 concurrent lookups under load), the
- * largest part of what a tenant's first request costs more than its next ones.
+ * compares the two). One plain statement, on every tenant's first request: Prisma took 2–3x the CPU.
  */
 export const tenantRowSql = `SELECT id, slug, name, plan, tier, status, server_id AS "serverId", schema_name AS "schemaName",
   database_name AS "databaseName", config, version, created_at AS "createdAt", updated_at AS "updatedAt"
@@ -58,7 +56,7 @@ export class TenantDirectory {
         return tenant;
       })
       .catch((err: unknown) => {
-        // Answered like an unreachable tenant database (503 with Retry-After), as Prisma's errors were.
+        // Answered like an unreachable tenant database (503 with Retry-After).
         throw databaseUnreachable(err) ? new TenantDatabaseUnreachableError(err) : err;
       })
       .finally(() => {

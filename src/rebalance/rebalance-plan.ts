@@ -1,10 +1,9 @@
 /**
- * Rebalancing plans: moves that even out a measure (tenants, storage, or the database time the
- * usage accounting measured over a recent window) across the active servers,
- * each server's share being proportional to its weight. Greedy: the most loaded server gives the
- * tenant whose move to the least loaded server (that takes its tier, under its caps) reduces the
- * squared deviation from the shares most, until every server is within the tolerance of its share,
- * no move helps, or the move budget is spent. Deterministic: ties go by name and slug.
+ * Rebalancing plans: moves that even out a measure (tenants, storage, or recent database time)
+ * across the active servers, each server's share proportional to its weight. Greedy: the most
+ * loaded server gives the tenant whose move to the least loaded server (that takes its tier, under
+ * its caps) most reduces the squared deviation from the shares, until every server is within
+ * tolerance, no move helps, or the move budget is spent. Deterministic: ties go by name and slug.
  */
 import type { Platform } from '../platform/platform.js';
 import type { PlannedMove } from '../moves/move-batch.js';

@@ -64,8 +64,8 @@ export async function drainServer(platform: Platform, name: string, options: Dra
 
 /**
  * The moves that take the server's tenants off: recorded ones resumed as they are (cleanup of a
- * switched tenant's old location included), the others to
- * the server choosePlacement picks, counting the moves already planned in this round.
+ * switched tenant's old location included), the others to the server choosePlacement picks,
+ * counting the moves already planned in this round.
  */
 export async function planDrain(platform: Platform, serverId: string, serverName: string): Promise<{ moves: PlannedMove[]; blocked: Blocked[] }> {
   const { catalog } = platform;
