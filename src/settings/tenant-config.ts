@@ -2,7 +2,7 @@
  * The per-tenant configuration document (catalog `tenants.config`): feature flags, branding and
  * limit overrides, validated by one zod schema on every admin write. What a tenant gets is its
  * plan's definition with this document's overrides on top (`tenantSettings`). Admins change it by
- * JSON Merge Patch (RFC 7396, `mergeConfig`): what a patch leaves out stays, null removes a key.
+ * JSON Merge Patch (RFC 7396, `mergePatch`): what a patch leaves out stays, null removes a key.
  */
 import { z } from 'zod';
 import type { Tenant } from '../catalog/catalog-client.js';

@@ -1,8 +1,8 @@
 /**
  * Each tenant's rows and their bytes (pg_column_size of its rows: the same measure on every tier,
  * so tier thresholds compare), read on owner connections in grouped statements (fan-out.ts), so
- * measuring never counts as the tenant's own database time. FootprintSampler measures the tenants
- * served or that wrote since every `everyMs` into the load windows.
+ * measuring never counts as the tenant's own database time. FootprintSampler measures, every
+ * `everyMs`, the tenants served or that wrote since, into the load windows.
  */
 import type { Tenant } from '../catalog/catalog-client.js';
 import { fanOutGrouped, type GroupedDeps, type GroupedRead } from '../fleet/fan-out.js';

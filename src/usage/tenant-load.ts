@@ -1,10 +1,9 @@
 /**
  * What each tenant costs, in fixed windows (`windowMs`, aligned to the epoch so every instance
  * agrees): requests and their latency, database time, statements, rows written, guard rejections,
- * and its rows and bytes when sampled. Kept in this process's memory (a Map lookup and a few
- * additions per event, never a round trip) and added to the catalog's `tenant_load` in one
- * statement per flush, where every instance's windows sum up. Windows older than `retentionMs`
- * are pruned. A crash loses at most one interval (load is for insight, not billing).
+ * and its rows and bytes when sampled. Kept in memory (never a round trip per event) and added to
+ * the catalog's `tenant_load` in one statement per flush; windows past `retentionMs` are pruned.
+ * A crash loses at most one interval (load is for insight, not billing).
  */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import type { Log } from '../platform/log.js';
