@@ -39,7 +39,7 @@ export interface CreateTenantInput {
   plan: string;
   /** Default: the plan's tier. */
   tier?: Tier;
-  /** Catalog name of the database server; default: the oldest one accepting tenants. */
+  /** Catalog name of the database server; default: the one with most room for the tier (server-capacity.ts). */
   server?: string;
   config?: TenantConfig;
   owner: { email: string; name: string };

@@ -1,10 +1,8 @@
 /**
- * Purging a soft-deleted tenant: an export archive is written first (STRATA_PURGE_EXPORT_DIR),
- * then its data goes (a former location a move has not yet removed; dedicated: the database;
- * schema: the schema; pooled: its rows in every tenant table), then its catalog rows (login
- * routes, usage and the tenant itself, by cascade). The admin audit trail keeps the record of it,
- * with the archive's file name. Each step is safe to repeat, and the catalog row goes last, so a
- * purge interrupted half way is finished by running it again.
+ * Purging a soft-deleted tenant: an export archive first (STRATA_PURGE_EXPORT_DIR), then its data
+ * (a former location a move has not yet removed, then its database, schema or pooled rows), then
+ * its catalog rows by cascade; the audit trail records the archive's file name. Each step is safe
+ * to repeat and the catalog row goes last, so running it again finishes an interrupted purge.
  *
  * One purge per tenant at a time, across instances: a session advisory lock on the catalog, which
  * PostgreSQL releases if the process dies. A purge that finds it taken, or finds the tenant already
