@@ -1,7 +1,6 @@
 /**
- * Reads across many tenants of every tier, with bounded concurrency per database server, a time
- * limit per tenant and partial results: one tenant's failure or slowness is reported, never the
- * whole read's.
+ * Reads across many tenants of every tier, with bounded concurrency per server, a time limit per
+ * tenant and partial results: one tenant's failure or slowness is reported, never the whole read's.
  *
  * - `fanOut` runs a read through each tenant's router client (RLS-scoped, any Prisma query).
  * - `fanOutGrouped` runs one SQL select for many tenants at once on owner connections, read-only:

@@ -1,8 +1,7 @@
 /**
- * The plans: for each, the tier a new tenant gets, its limits and its features. A table in code
- * rather than in the catalog: a plan's features are gates in this code (requireFeature), so a plan
- * only means something together with the code that reads it, and both ship in one deploy. Per
- * tenant, the config document (src/settings/tenant-config.ts) may override limits and features;
+ * The plans: for each, the tier a new tenant gets, its limits and its features. In code, not the
+ * catalog: features are gates in this code (requireFeature), so both ship in one deploy. A tenant's
+ * config document (src/settings/tenant-config.ts) may override limits and features;
  * STRATA_RATE_LIMIT_PLANS overrides or adds requests-per-minute limits per plan.
  *
  * A plan the table does not know gets the free plan, so a typo in the catalog can never grant

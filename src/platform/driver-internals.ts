@@ -2,9 +2,9 @@
  * Every use of pg's and Prisma's non-public internals, in one place, each checked by
  * missingDriverInternals(): the router pipelines its tenant context through pg's Query class,
  * counts kept statements on pg's connection, binds Prisma's request batching to tenants, and the
- * schema engine rethrows through the pg adapter's error mapping. The packages are pinned exactly
- * in package.json; the platform refuses to start, and test/platform/driver-internals.test.ts
- * fails, naming what moved, when an upgrade moves one.
+ * schema engine rethrows through the pg adapter's error mapping. The packages are pinned exactly;
+ * when an upgrade moves one, the platform refuses to start and test/platform/driver-internals.test.ts
+ * fails, naming it.
  */
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
