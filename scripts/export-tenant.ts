@@ -42,7 +42,15 @@ await withPlatform(async (platform) => {
     const rows = totalRows(manifest);
     await recordAdminAction(platform.catalog, { adminId: null, action: 'tenant.export', tenantId: tenant.id, details: { rows, file: path ?? 'stdout' } });
     const seconds = (performance.now() - started) / 1000;
-    reporter.finish({ event: 'export.finished', tenant: tenant.slug, rows, tables: manifest.tables.length, file: path ?? 'stdout', seconds: Math.round(seconds * 100) / 100, rowsPerSecond: Math.round(rows / seconds) });
+    reporter.finish({
+      event: 'export.finished',
+      tenant: tenant.slug,
+      rows,
+      tables: manifest.tables.length,
+      file: path ?? 'stdout',
+      seconds: Math.round(seconds * 100) / 100,
+      rowsPerSecond: Math.round(rows / seconds),
+    });
   } catch (err) {
     if (path) {
       out.destroy();

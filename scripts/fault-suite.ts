@@ -48,5 +48,7 @@ const summary = {
 };
 await writeFile(values.out, `${JSON.stringify({ summary, results }, null, 2)}\n`);
 console.log(JSON.stringify({ summary }));
-console.error(`${summary.trials} trials, ${summary.acknowledgedWrites} acknowledged writes: ${summary.lost} lost, ${summary.resurrected} resurrected, ${summary.duplicated} duplicated, ${summary.wrong} wrong, ${summary.unserved} unserved, ${summary.failed} failed (${summary.durationS} s; results in ${values.out})`);
+console.error(
+  `${summary.trials} trials, ${summary.acknowledgedWrites} acknowledged writes: ${summary.lost} lost, ${summary.resurrected} resurrected, ${summary.duplicated} duplicated, ${summary.wrong} wrong, ${summary.unserved} unserved, ${summary.failed} failed (${summary.durationS} s; results in ${values.out})`,
+);
 process.exit(failed.length ? 1 : 0);

@@ -31,7 +31,14 @@ await withPlatform(async (platform) => {
       details: { rows: result.rows, from: manifest.tenant.slug, fromTenantId: manifest.tenant.id, exportedAt: manifest.exportedAt },
     });
     const seconds = (performance.now() - started) / 1000;
-    reporter.finish({ event: 'import.finished', tenant: tenant.slug, from: manifest.tenant.slug, rows: result.rows, seconds: Math.round(seconds * 100) / 100, rowsPerSecond: Math.round(result.rows / seconds) });
+    reporter.finish({
+      event: 'import.finished',
+      tenant: tenant.slug,
+      from: manifest.tenant.slug,
+      rows: result.rows,
+      seconds: Math.round(seconds * 100) / 100,
+      rowsPerSecond: Math.round(result.rows / seconds),
+    });
   } catch (err) {
     // Refusals are the operator's to act on: say why, without a stack trace. The tenant is unchanged.
     if ([ArchiveFormatError, ImportRefusedError, ImportVerificationError, TransferStateError].some((type) => err instanceof type)) {

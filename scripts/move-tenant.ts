@@ -19,7 +19,8 @@ import { createProgressReporter } from '../src/progress/progress-reporter.js';
 import { tiers, type Tier, uuidPattern } from '../src/tenants/placement.js';
 import { UsageError, withPlatform } from './cli.js';
 
-const usage = 'usage: move --tenant <slug|id> --to pooled|schema|dedicated [--server <name>] [--actor <who>] | --resume <job> | --cancel <job> | --history --tenant <slug|id>';
+const usage =
+  'usage: move --tenant <slug|id> --to pooled|schema|dedicated [--server <name>] [--actor <who>] | --resume <job> | --cancel <job> | --history --tenant <slug|id>';
 
 const { values } = parseArgs({
   options: {
@@ -81,7 +82,18 @@ await withPlatform(async (platform) => {
     const tenant = await findTenant(platform, values.tenant);
     if (values.history) {
       for (const m of await tenantMoves(platform.catalog, tenant.id)) {
-        console.log(JSON.stringify({ id: m.id, from: m.fromTier, to: m.toTier, status: m.status, phase: m.phase, createdAt: m.createdAt, flippedAt: m.flippedAt, error: m.error }));
+        console.log(
+          JSON.stringify({
+            id: m.id,
+            from: m.fromTier,
+            to: m.toTier,
+            status: m.status,
+            phase: m.phase,
+            createdAt: m.createdAt,
+            flippedAt: m.flippedAt,
+            error: m.error,
+          }),
+        );
       }
       return 0;
     }

@@ -52,7 +52,9 @@ function print(plan: RebalancePlan) {
   const amount = (n: number) => (plan.by === 'dbTime' ? `${Math.round(n)} ms` : String(n));
   for (const m of plan.moves) console.log(`  move ${m.slug.padEnd(40)} ${m.tier.padEnd(9)} ${m.from} → ${m.to}  (${amount(m.size)})`);
   for (const [i, before] of plan.before.entries()) {
-    console.log(`  ${before.server.padEnd(20)} weight ${before.weight}  ${amount(before.value)} → ${amount(plan.after[i]!.value)}  (share ${amount(before.target)})`);
+    console.log(
+      `  ${before.server.padEnd(20)} weight ${before.weight}  ${amount(before.value)} → ${amount(plan.after[i]!.value)}  (share ${amount(before.target)})`,
+    );
   }
 }
 
@@ -77,6 +79,12 @@ await withPlatform(async (platform) => {
     signal: abort.signal,
     onEvent: (event) => progress.report(event, event.event === 'move.done' || event.event === 'move.failed'),
   });
-  progress.finish({ event: 'rebalance.finished', moved: outcome.moved, failed: outcome.failed, spreadBefore: plan.spreadBefore, plannedSpread: plan.spreadAfter });
+  progress.finish({
+    event: 'rebalance.finished',
+    moved: outcome.moved,
+    failed: outcome.failed,
+    spreadBefore: plan.spreadBefore,
+    plannedSpread: plan.spreadAfter,
+  });
   return outcome.failed.length ? 1 : 0;
 });

@@ -57,7 +57,7 @@ const flags = {
 } as const;
 const numeric = new Set(['port', 'runtime-port', 'max-connections', 'weight', 'max-pooled', 'max-schema', 'max-dedicated', 'max-storage']);
 /** Flags whose `none` clears the setting. */
-const clearable = (flag: string) => flag.startsWith('runtime-') || flag.startsWith('max-') && flag !== 'max-connections';
+const clearable = (flag: string) => flag.startsWith('runtime-') || (flag.startsWith('max-') && flag !== 'max-connections');
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -129,7 +129,13 @@ await withPlatform(async (platform) => {
   try {
     switch (command) {
       case 'add':
-        console.log(JSON.stringify(toServerOutput(await registerServer(deps, null, { name, ...settings(), state: values.cordoned ? 'cordoned' : 'active' } as ServerAddInput).catch(explain))));
+        console.log(
+          JSON.stringify(
+            toServerOutput(
+              await registerServer(deps, null, { name, ...settings(), state: values.cordoned ? 'cordoned' : 'active' } as ServerAddInput).catch(explain),
+            ),
+          ),
+        );
         return 0;
       case 'update':
         console.log(JSON.stringify(toServerOutput(await updateServer(deps, null, name!, settings()).catch(explain))));
@@ -150,7 +156,14 @@ await withPlatform(async (platform) => {
         return 0;
       case 'list': {
         const loads = await serverLoads(deps.catalog);
-        if (values.json) console.log(JSON.stringify(loads.map((l) => ({ ...toServerOutput(l.server), tenants: l.tenants })), null, 2));
+        if (values.json)
+          console.log(
+            JSON.stringify(
+              loads.map((l) => ({ ...toServerOutput(l.server), tenants: l.tenants })),
+              null,
+              2,
+            ),
+          );
         for (const load of values.json ? [] : loads) {
           const s = load.server;
           const runtime = s.runtimeHost || s.runtimePort ? ` runtime ${s.runtimeHost ?? s.host}:${s.runtimePort ?? s.port}` : '';

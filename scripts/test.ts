@@ -11,7 +11,11 @@ import { startEmbeddedPostgres } from '../src/platform/embedded-postgres.js';
 
 // Tests run in test mode with the secrets they set for themselves, never an installation's.
 const testEnv = { ...process.env, ...testSecrets };
-const config = loadConfig({ ...testEnv, STRATA_EMBEDDED_DIR: process.env.STRATA_EMBEDDED_DIR ?? '.strata/test-postgres', STRATA_EMBEDDED_PORT: process.env.STRATA_EMBEDDED_PORT ?? '54330' });
+const config = loadConfig({
+  ...testEnv,
+  STRATA_EMBEDDED_DIR: process.env.STRATA_EMBEDDED_DIR ?? '.strata/test-postgres',
+  STRATA_EMBEDDED_PORT: process.env.STRATA_EMBEDDED_PORT ?? '54330',
+});
 const log = pino({ level: 'info' });
 const embedded = config.database.url ? undefined : await startEmbeddedPostgres({ ...config.database.embedded, log });
 const env = { ...testEnv, DATABASE_URL: config.database.url ?? embedded!.url };
@@ -27,7 +31,13 @@ const skipped = new Set<string>();
 createInterface({ input: tap.stdout }).on('line', (line) => {
   console.log(line);
   const total = /^# \{ (total: .*) \}$/.exec(line);
-  if (total) summary = Object.fromEntries(total[1]!.split(', ').map((kv) => kv.split(': ')).map(([k, v]) => [k, Number(v)]));
+  if (total)
+    summary = Object.fromEntries(
+      total[1]!
+        .split(', ')
+        .map((kv) => kv.split(': '))
+        .map(([k, v]) => [k, Number(v)]),
+    );
   const skip = /# SKIP (.+)$/.exec(line);
   if (skip) skipped.add(skip[1]!);
 });

@@ -36,7 +36,10 @@ await withBenchPlatform('console_load', { STRATA_SPARE_SCHEMAS: '0' }, async (pl
   const app = await buildApp({ config: platform.config, platform });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({ executablePath: execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim(), args: ['--no-sandbox'] });
+  const browser = await chromium.launch({
+    executablePath: execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim(),
+    args: ['--no-sandbox'],
+  });
   const samples = { signInForm: [] as number[], overview: [] as number[], tenantsTable: [] as number[] };
   try {
     for (let run = 0; run < 5; run++) {

@@ -32,7 +32,16 @@ async function buildPooled(platform: Platform, count: number): Promise<Tenant[]>
   await platform.catalog.tenant.createMany({
     data: Array.from({ length: count }, (_, i) => {
       const slug = `pool-${String(i).padStart(5, '0')}`;
-      return { slug, name: slug, plan: 'free', tier: 'pooled' as const, status: 'active' as const, serverId: server.id, schemaName: 'public', databaseName: server.tenantsDatabase };
+      return {
+        slug,
+        name: slug,
+        plan: 'free',
+        tier: 'pooled' as const,
+        status: 'active' as const,
+        serverId: server.id,
+        schemaName: 'public',
+        databaseName: server.tenantsDatabase,
+      };
     }),
   });
   return platform.catalog.tenant.findMany({ where: { slug: { startsWith: 'pool-' } } });
@@ -53,7 +62,11 @@ async function seed(platform: Platform, tenants: Tenant[]) {
   );
 }
 
-const countsOf = async (db: TenantClient): Promise<TenantCounts> => ({ leads: await db.lead.count(), deals: await db.deal.count(), users: await db.user.count() });
+const countsOf = async (db: TenantClient): Promise<TenantCounts> => ({
+  leads: await db.lead.count(),
+  deals: await db.deal.count(),
+  users: await db.user.count(),
+});
 
 await withBenchPlatform('fanout', { STRATA_SPARE_SCHEMAS: '0', STRATA_MAX_POOLS: '200', LOG_LEVEL: 'silent' }, async (platform) => {
   console.error(`building ${pooledCount} pooled, ${counts.schema} schema and ${counts.dedicated} dedicated tenants`);
@@ -82,7 +95,8 @@ await withBenchPlatform('fanout', { STRATA_SPARE_SCHEMAS: '0', STRATA_MAX_POOLS:
       if (value.failures.length) throw new Error(`${name}: ${value.failures.length} tenants failed: ${JSON.stringify(value.failures[0])}`);
       reference ??= value.results;
       for (const tenant of tenants) {
-        if (JSON.stringify(value.results.get(tenant.id)) !== JSON.stringify(reference.get(tenant.id))) throw new Error(`${name} counted ${tenant.slug} differently`);
+        if (JSON.stringify(value.results.get(tenant.id)) !== JSON.stringify(reference.get(tenant.id)))
+          throw new Error(`${name} counted ${tenant.slug} differently`);
       }
       if (r > 0) samples[name].push(ms);
     }

@@ -49,10 +49,23 @@ async function compare(baseline: () => Promise<Run>, contender: () => Promise<Ru
   const ratios = runs.map((r) => r.contender.total / r.baseline.total);
   const side = (name: 'baseline' | 'contender') => ({
     perSecond: total(name) / (slices * sliceSeconds),
-    p50: percentile(runs.map((r) => r[name].p50), 50),
-    p99: percentile(runs.map((r) => r[name].p99), 50),
+    p50: percentile(
+      runs.map((r) => r[name].p50),
+      50,
+    ),
+    p99: percentile(
+      runs.map((r) => r[name].p99),
+      50,
+    ),
   });
-  return { ratio: total('contender') / total('baseline'), low: percentile(ratios, 25), high: percentile(ratios, 75), baseline: side('baseline'), contender: side('contender'), runs };
+  return {
+    ratio: total('contender') / total('baseline'),
+    low: percentile(ratios, 25),
+    high: percentile(ratios, 75),
+    baseline: side('baseline'),
+    contender: side('contender'),
+    runs,
+  };
 }
 
 const pct = (ratio: number) => `${round(ratio * 100)}%`;
@@ -163,10 +176,10 @@ await withBenchPlatform('http', overrides, async (platform) => {
     rows: authRow ? [...rows, authRow] : rows,
     notes: [
       'baseline: a bare Fastify + pg route, same query as a superuser, no JWT, no tenancy; strata: JWT, tenant resolution, rate limit, usage count, router, RLS',
-      'ratio: strata / baseline total requests over the same slices (spread: p25–p75 of the slices); latency: median over the slices of each slice\'s p50 / p99; met: the ratio meets the target',
-      'autocannon runs in the servers\' process (as both servers do): the load generator takes the same share from either side',
-      'tenants on the free plan with their guards in force (5 s statement timeout, fair queue), the concurrency cap raised to the pool size (10) like the bare side\'s pool',
-      'authentication row: the app\'s own empty route without auth (baseline) vs with the tenant token check (strata), both rate limited',
+      "ratio: strata / baseline total requests over the same slices (spread: p25–p75 of the slices); latency: median over the slices of each slice's p50 / p99; met: the ratio meets the target",
+      "autocannon runs in the servers' process (as both servers do): the load generator takes the same share from either side",
+      "tenants on the free plan with their guards in force (5 s statement timeout, fair queue), the concurrency cap raised to the pool size (10) like the bare side's pool",
+      "authentication row: the app's own empty route without auth (baseline) vs with the tenant token check (strata), both rate limited",
     ],
     data: { connections, seconds, sliceSeconds, ...data },
   });

@@ -69,12 +69,24 @@ await withBenchPlatform('noisy', { STRATA_POOL_MAX: '10', LOG_LEVEL: 'silent' },
   const neighbours: Record<Phase, TenantClient | undefined> = { quiet: undefined, unguarded, guarded };
 
   const samples: Record<Phase, number[]> = { quiet: [], unguarded: [], guarded: [] };
-  const heavy: Record<Phase, { done: number; refused: number }> = { quiet: { done: 0, refused: 0 }, unguarded: { done: 0, refused: 0 }, guarded: { done: 0, refused: 0 } };
+  const heavy: Record<Phase, { done: number; refused: number }> = {
+    quiet: { done: 0, refused: 0 },
+    unguarded: { done: 0, refused: 0 },
+    guarded: { done: 0, refused: 0 },
+  };
   const phases: Phase[] = ['quiet', 'unguarded', 'guarded'];
   let n = 0;
   const read = () => victim.$rows(readSql, [ids[n++ % ids.length]], { genericPlan: true });
   // Warm-up: every statement prepared, every connection open.
-  await loop(victimCallers, ((end) => () => performance.now() > end)(performance.now() + 500), read, victimPaceMs);
+  await loop(
+    victimCallers,
+    (
+      (end) => () =>
+        performance.now() > end
+    )(performance.now() + 500),
+    read,
+    victimPaceMs,
+  );
 
   for (let slice = 0; slice < slices; slice++) {
     // Rotate the order, so no phase always follows another.

@@ -83,10 +83,9 @@ await withBenchPlatform('rls', {}, async (platform) => {
       for (const { indexdef } of indexes) await superuser.query(indexdef);
       await superuser.query('VACUUM ANALYZE leads');
     });
-    const { rows: sample } = await superuser.query<{ tenant_id: string; id: string }>(
-      `SELECT tenant_id, id FROM leads TABLESAMPLE SYSTEM (1) LIMIT $1`,
-      [queries],
-    );
+    const { rows: sample } = await superuser.query<{ tenant_id: string; id: string }>(`SELECT tenant_id, id FROM leads TABLESAMPLE SYSTEM (1) LIMIT $1`, [
+      queries,
+    ]);
 
     /**
      * Makes the session act as one side, untimed: the runtime role (subject to RLS) with the
@@ -127,7 +126,13 @@ await withBenchPlatform('rls', {}, async (platform) => {
 
     const rows: Record<string, string | number>[] = [];
     const data: Record<string, unknown> = {};
-    for (const [shape, prepared] of shapes.flatMap((shape) => [[shape, false], [shape, true]] as const)) {
+    for (const [shape, prepared] of shapes.flatMap(
+      (shape) =>
+        [
+          [shape, false],
+          [shape, true],
+        ] as const,
+    )) {
       for (let i = 0; i < 50; i++) await warmUp(shape); // connections' caches
       const runs: { explicit: number; rls: number; ratio: number }[] = [];
       for (let r = 0; r < rounds; r++) {
@@ -163,7 +168,7 @@ await withBenchPlatform('rls', {}, async (platform) => {
       notes: [
         `bulk load (secondary indexes dropped, one INSERT … SELECT over generate_series, indexes rebuilt, VACUUM ANALYZE): ${round(load.ms / 1000)} s`,
         'RLS: the runtime role (SET ROLE) with app.tenant_id set, both untimed, and no tenant in the SQL; explicit: a superuser (RLS bypassed) with WHERE tenant_id; median latency per query on one connection, loopback, the sides alternating query by query',
-        'parsed each time: parsed and planned with every execution, as behind a transaction-mode pooler and on first use; prepared: a named statement per connection with PostgreSQL\'s default plan choice (one generic plan after five runs), as the router runs a statement kept with one plan (a lead by id); the router\'s other kept statements skip parsing but are planned every time (planning under RLS costs more than the plain plan: the policy is planned too)',
+        "parsed each time: parsed and planned with every execution, as behind a transaction-mode pooler and on first use; prepared: a named statement per connection with PostgreSQL's default plan choice (one generic plan after five runs), as the router runs a statement kept with one plan (a lead by id); the router's other kept statements skip parsing but are planned every time (planning under RLS costs more than the plain plan: the policy is planned too)",
         'each cell lists one value per round; met = the worst round meets the target',
       ],
       data: { rowCount, tenantCount, queries, rounds, loadMs: load.ms, ...data },

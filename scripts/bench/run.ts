@@ -12,7 +12,19 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resultsDir, round } from './bench-kit.js';
 
-const benches = ['router-reads', 'http-leads', 'rls-cost', 'router-scale', 'migrate-fleet', 'transfer', 'tenant-move', 'fan-out', 'noisy-neighbour', 'console-load', 'scale-out'] as const;
+const benches = [
+  'router-reads',
+  'http-leads',
+  'rls-cost',
+  'router-scale',
+  'migrate-fleet',
+  'transfer',
+  'tenant-move',
+  'fan-out',
+  'noisy-neighbour',
+  'console-load',
+  'scale-out',
+] as const;
 type Bench = (typeof benches)[number];
 
 /** Sizes for the all-in-one run (full size: run the benchmark alone, e.g. `npm run bench -- router-scale`). */
@@ -74,7 +86,9 @@ for (const { name, result } of results) {
 const summary = [
   '# Strata benchmarks',
   '',
-  `${selected.length} benchmark(s) in ${round(totalSeconds, 0)} s (${Object.entries(timings).map(([n, s]) => `${n} ${round(s, 0)} s`).join(', ')})${failed.length ? `; failed: ${failed.join(', ')}` : ''}.`,
+  `${selected.length} benchmark(s) in ${round(totalSeconds, 0)} s (${Object.entries(timings)
+    .map(([n, s]) => `${n} ${round(s, 0)} s`)
+    .join(', ')})${failed.length ? `; failed: ${failed.join(', ')}` : ''}.`,
   '',
   ...lines,
   '',

@@ -110,26 +110,46 @@ const clusters: ThrowawayPostgres[] = [];
 try {
   await withBenchPlatform(
     'scaleout',
-    { STRATA_SPARE_SCHEMAS: '0', STRATA_MOVE_GRACE_MS: '1000', STRATA_SERVER_PROBE_MS: '500', STRATA_SERVER_PROBE_TIMEOUT_MS: '1500', STRATA_MAX_POOLS: '100', STRATA_CONNECTION_BUDGET: '150', LOG_LEVEL: 'silent' },
+    {
+      STRATA_SPARE_SCHEMAS: '0',
+      STRATA_MOVE_GRACE_MS: '1000',
+      STRATA_SERVER_PROBE_MS: '500',
+      STRATA_SERVER_PROBE_TIMEOUT_MS: '1500',
+      STRATA_MAX_POOLS: '100',
+      STRATA_CONNECTION_BUDGET: '150',
+      LOG_LEVEL: 'silent',
+    },
     async (platform) => {
       const deps = registryDeps(platform);
       for (const name of names) {
         const cluster = await startThrowawayPostgres(`bench-${name}`, { maxConnections: 200 });
         clusters.push(cluster);
         process.env[`BENCH_${name.toUpperCase()}_PASSWORD`] = decodeURIComponent(new URL(cluster.url).password);
-        await registerServer(deps, null, { name, host: '127.0.0.1', port: cluster.port, maxConnections: 150, bootstrap: { secretRef: `env:BENCH_${name.toUpperCase()}_PASSWORD` } });
+        await registerServer(deps, null, {
+          name,
+          host: '127.0.0.1',
+          port: cluster.port,
+          maxConnections: 150,
+          bootstrap: { secretRef: `env:BENCH_${name.toUpperCase()}_PASSWORD` },
+        });
       }
       await setServerState(deps, null, 'default', 'cordoned');
       platform.serverHealth.start();
 
       console.error(`provisioning ${mix.pooled} pooled, ${mix.schema} schema and ${mix.dedicated} dedicated tenants on ${names.length} servers`);
       const limit = pLimit(4);
-      const order = (Object.entries(mix) as [Tier, number][]).flatMap(([tier, count]) => Array.from({ length: count }, (_, i) => ({ tier, slug: `${tier}-${String(i).padStart(4, '0')}` })));
+      const order = (Object.entries(mix) as [Tier, number][]).flatMap(([tier, count]) =>
+        Array.from({ length: count }, (_, i) => ({ tier, slug: `${tier}-${String(i).padStart(4, '0')}` })),
+      );
       const provisioned = await timed(() =>
         Promise.all(order.map(({ tier, slug }) => limit(() => provisionTenant(platform.provisioning, { slug, name: slug, plan: 'free', tier })))),
       );
       const lives: Live[] = provisioned.value.map((tenant) => ({ tenant, acknowledged: [], pauses: [], errors: new Map(), held: false }));
-      const countsBefore = spreadOf((await serverLoads(platform.catalog)).filter((l) => l.server.name !== 'default').map((l) => ({ server: l.server.name, value: l.tenants.pooled + l.tenants.schema + l.tenants.dedicated })));
+      const countsBefore = spreadOf(
+        (await serverLoads(platform.catalog))
+          .filter((l) => l.server.name !== 'default')
+          .map((l) => ({ server: l.server.name, value: l.tenants.pooled + l.tenants.schema + l.tenants.dedicated })),
+      );
 
       let writing = true;
       const writers = lives.map((live) => writer(platform, live, () => !writing));
@@ -140,7 +160,8 @@ try {
       console.error(`draining s1 (${drained.size} tenants), ${concurrency} at once`);
       phase = 'drain';
       const drain = await drainServer(platform, 's1', { concurrency, actor: null });
-      if (drain.failed.length || drain.remaining) throw new Error(`drain: ${drain.failed.length} failed, ${drain.remaining} left: ${JSON.stringify(drain.failed[0])}`);
+      if (drain.failed.length || drain.remaining)
+        throw new Error(`drain: ${drain.failed.length} failed, ${drain.remaining} left: ${JSON.stringify(drain.failed[0])}`);
       // A writer at its pace often misses a fence of a few hundred ms: only those that met one count.
       const pauses = lives.filter((l) => drained.has(l.tenant.id) && l.pauses.length).map((l) => Math.max(...l.pauses));
       const fences = drain.outcomes.filter((o) => o.status === 'succeeded' && o.fenceMs !== undefined).map((o) => o.fenceMs!);
@@ -186,7 +207,8 @@ try {
       }
       const errors = new Map<string, number>();
       for (const live of lives) for (const [key, n] of live.errors) errors.set(key, (errors.get(key) ?? 0) + n);
-      const refusedIn = (...phases: string[]) => [...errors].filter(([key]) => phases.some((p) => key.startsWith(`${p}:`))).reduce((n, [, count]) => n + count, 0);
+      const refusedIn = (...phases: string[]) =>
+        [...errors].filter(([key]) => phases.some((p) => key.startsWith(`${p}:`))).reduce((n, [, count]) => n + count, 0);
       const errorsDuringOutage = refusedIn('outage');
 
       const ms = (v: number) => round(v, 0);
@@ -198,8 +220,20 @@ try {
       await writeResults('scale-out', {
         title: `Scale-out: ${total} tenants (${mix.pooled} pooled, ${mix.schema} schema, ${mix.dedicated} dedicated) on 3 PostgreSQL servers, a write per tenant every ${paceMs} ms, moves ${concurrency} at once`,
         rows: [
-          { measure: `provisioning ${total} tenants (4 at once)`, value: `${round(total / (provisioned.ms / 1000), 1)} tenants/s`, target: '—', met: '', detail: `${ms(provisioned.ms)} ms; placed by headroom: ${JSON.stringify(countsBefore.byServer)}` },
-          { measure: `drain s1: ${drain.moved} tenants moved`, value: `${round(tenantsPerSecond, 2)} tenants/s`, target: '—', met: '', detail: `${ms(drain.ms)} ms, source cleanups included` },
+          {
+            measure: `provisioning ${total} tenants (4 at once)`,
+            value: `${round(total / (provisioned.ms / 1000), 1)} tenants/s`,
+            target: '—',
+            met: '',
+            detail: `${ms(provisioned.ms)} ms; placed by headroom: ${JSON.stringify(countsBefore.byServer)}`,
+          },
+          {
+            measure: `drain s1: ${drain.moved} tenants moved`,
+            value: `${round(tenantsPerSecond, 2)} tenants/s`,
+            target: '—',
+            met: '',
+            detail: `${ms(drain.ms)} ms, source cleanups included`,
+          },
           {
             measure: 'write pause per moved tenant, fence to switch (p50 / p99 / max)',
             value: `${ms(percentile(fences, 50))} / ${ms(percentile(fences, 99))} / ${ms(Math.max(...fences))} ms`,
@@ -207,7 +241,13 @@ try {
             met: percentile(fences, 99) <= 1000 ? 'yes' : 'no',
             detail: `as the writers saw it (first fenced write to the next acknowledged one), ${pauses.length} of ${drained.size} that met the fence: p50 ${ms(percentile(pauses, 50))}, p99 ${ms(percentile(pauses, 99))}, max ${ms(Math.max(0, ...pauses))} ms`,
           },
-          { measure: 'lost acknowledged writes', value: lost, target: '0', met: lost === 0 ? 'yes' : 'no', detail: `${acknowledged} writes acknowledged in all` },
+          {
+            measure: 'lost acknowledged writes',
+            value: lost,
+            target: '0',
+            met: lost === 0 ? 'yes' : 'no',
+            detail: `${acknowledged} writes acknowledged in all`,
+          },
           {
             measure: 'writes refused other than by the move fence, during drain and rebalance',
             value: refusedIn('drain', 'rebalance'),

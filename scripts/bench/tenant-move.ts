@@ -42,7 +42,8 @@ async function plainCopy(platform: Platform, tenantId: string, database: string)
   try {
     const tables = await tenantTables(source, 'public');
     await target.query('DROP SCHEMA IF EXISTS bench_plain_copy CASCADE; CREATE SCHEMA bench_plain_copy');
-    for (const t of tables) await target.query(`CREATE TABLE bench_plain_copy.${escapeIdentifier(t.name)} (LIKE public.${escapeIdentifier(t.name)} INCLUDING ALL)`);
+    for (const t of tables)
+      await target.query(`CREATE TABLE bench_plain_copy.${escapeIdentifier(t.name)} (LIKE public.${escapeIdentifier(t.name)} INCLUDING ALL)`);
     const { ms } = await timed(async () => {
       for (const t of tables) {
         const out = source.query(copyTo(`COPY (SELECT * FROM public.${escapeIdentifier(t.name)} WHERE tenant_id = '${tenantId}') TO STDOUT`));
@@ -135,12 +136,37 @@ await withBenchPlatform('tenant_move', { STRATA_SPARE_SCHEMAS: '0' }, async (pla
     { measure: 'move copy / plain COPY', value: `${round((moveRate / plainRate) * 100)} %`, target: '≥ 50 %', met: moveRate / plainRate >= 0.5 ? 'yes' : 'no' },
     { measure: 'move time to switch, ms', value: Math.round(switchedAt - started), target: '—', met: '' },
     { measure: 'move time incl. cleanup, ms', value: Math.round(doneAt - started), target: '—', met: '' },
-    { measure: 'write fence (fence → switch), ms', value: progress.fenceMs ?? 'n/a', target: '≤ 1000', met: (progress.fenceMs ?? Infinity) <= 1000 ? 'yes' : 'no' },
-    { measure: 'fence: barrier / final pass + checks / flip, ms', value: `${phaseMs('fence', 'final')} / ${phaseMs('final', 'flip')} / ${phaseMs('flip', 'invalidate')}`, target: '—', met: '' },
-    { measure: 'phases: prepare+capture / copy / catch-up / verify, ms', value: `${phaseMs('prepare', 'copy')} / ${phaseMs('copy', 'catchup')} / ${phaseMs('catchup', 'verify')} / ${phaseMs('verify', 'fence')}`, target: '—', met: '' },
+    {
+      measure: 'write fence (fence → switch), ms',
+      value: progress.fenceMs ?? 'n/a',
+      target: '≤ 1000',
+      met: (progress.fenceMs ?? Infinity) <= 1000 ? 'yes' : 'no',
+    },
+    {
+      measure: 'fence: barrier / final pass + checks / flip, ms',
+      value: `${phaseMs('fence', 'final')} / ${phaseMs('final', 'flip')} / ${phaseMs('flip', 'invalidate')}`,
+      target: '—',
+      met: '',
+    },
+    {
+      measure: 'phases: prepare+capture / copy / catch-up / verify, ms',
+      value: `${phaseMs('prepare', 'copy')} / ${phaseMs('copy', 'catchup')} / ${phaseMs('catchup', 'verify')} / ${phaseMs('verify', 'fence')}`,
+      target: '—',
+      met: '',
+    },
     { measure: 'writes during the move / refused by the fence', value: `${during.length} / ${fenced}`, target: '—', met: '' },
-    { measure: 'write latency during the move: p50 / p99 / max, ms', value: `${round(percentile(during, 50))} / ${round(percentile(during, 99))} / ${round(maxWrite)}`, target: '—', met: '' },
-    { measure: 'write latency before the move: p50 / p99, ms', value: `${round(percentile(outside, 50))} / ${round(percentile(outside, 99))}`, target: '—', met: '' },
+    {
+      measure: 'write latency during the move: p50 / p99 / max, ms',
+      value: `${round(percentile(during, 50))} / ${round(percentile(during, 99))} / ${round(maxWrite)}`,
+      target: '—',
+      met: '',
+    },
+    {
+      measure: 'write latency before the move: p50 / p99, ms',
+      value: `${round(percentile(outside, 50))} / ${round(percentile(outside, 99))}`,
+      target: '—',
+      met: '',
+    },
     { measure: 'catch-up passes (keys caught up)', value: `${progress.catchUpPasses} (${progress.caughtUpKeys})`, target: '—', met: '' },
   ];
   await writeResults('tenant-move', {

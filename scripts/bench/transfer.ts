@@ -52,7 +52,10 @@ async function superuser<T>(platform: Platform, tenant: Tenant, fn: (client: pg.
   }
 }
 
-const list = (table: TenantTable) => dataColumns(table).map((c) => escapeIdentifier(c)).join(', ');
+const list = (table: TenantTable) =>
+  dataColumns(table)
+    .map((c) => escapeIdentifier(c))
+    .join(', ');
 const qualified = (tenant: Tenant, table: TenantTable) => `${escapeIdentifier(tenant.schemaName)}.${escapeIdentifier(table.name)}`;
 
 async function plainCopy(platform: Platform, source: Tenant, target: Tenant) {
@@ -62,7 +65,9 @@ async function plainCopy(platform: Platform, source: Tenant, target: Tenant) {
     superuser(platform, source, async (client) => {
       for (const table of tables) {
         const chunks: Buffer[] = [];
-        const stream = client.query(copyTo(`COPY (SELECT ${list(table)} FROM ${qualified(source, table)} WHERE tenant_id = ${escapeLiteral(source.id)}) TO STDOUT`));
+        const stream = client.query(
+          copyTo(`COPY (SELECT ${list(table)} FROM ${qualified(source, table)} WHERE tenant_id = ${escapeLiteral(source.id)}) TO STDOUT`),
+        );
         for await (const chunk of stream) chunks.push(chunk as Buffer);
         data.set(table.name, chunks);
       }

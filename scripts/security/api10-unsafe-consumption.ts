@@ -77,7 +77,16 @@ async function onTier(ctx: AttackContext, fx: Fixtures, tier: Tier, emptyTenant:
     ctx.expect(`import ${what}`, await importInto(ctx, target, archive, { token, as, type }), refused);
   }
   if (full) {
-    ctx.expect('import a future migration', await importInto(ctx, target, edited(real, (p) => p.manifest.migrations.push('99991231000000_from_the_future')), { token, as }), [409]);
+    ctx.expect(
+      'import a future migration',
+      await importInto(
+        ctx,
+        target,
+        edited(real, (p) => p.manifest.migrations.push('99991231000000_from_the_future')),
+        { token, as },
+      ),
+      [409],
+    );
     ctx.expect('import as application/json', await importInto(ctx, target, real, { token, as, type: 'application/json' }), [415]);
     ctx.expect('import an empty body', await importInto(ctx, target, '', { token, as }), refused);
     ctx.expect('a tenant owner imports', await importInto(ctx, target, real, { token: fx.alpha[tier].users.owner.token, as: 'tenant owner' }), [401]);
@@ -85,10 +94,18 @@ async function onTier(ctx: AttackContext, fx: Fixtures, tier: Tier, emptyTenant:
     if (max) {
       const oversized = Buffer.concat([Buffer.from(real), Buffer.alloc(max + mib - real.length, 0x61)]);
       ctx.expect('import an archive over STRATA_IMPORT_MAX_BYTES', await importInto(ctx, target, oversized, { token, as }), [413]);
-      ctx.expect('stream an archive over STRATA_IMPORT_MAX_BYTES without a length', await importInto(ctx, target, oversized, { token, as, chunked: true }), [0, 413, 422]);
+      ctx.expect(
+        'stream an archive over STRATA_IMPORT_MAX_BYTES without a length',
+        await importInto(ctx, target, oversized, { token, as, chunked: true }),
+        [0, 413, 422],
+      );
     }
   }
-  ctx.expect('import into a tenant with data', await importInto(ctx, fx.alpha[tier].id, real, { token, as: `platform admin into ${fx.alpha[tier].label}` }), [409]);
+  ctx.expect(
+    'import into a tenant with data',
+    await importInto(ctx, fx.alpha[tier].id, real, { token, as: `platform admin into ${fx.alpha[tier].label}` }),
+    [409],
+  );
   if (emptyTenant) {
     const valid = await importInto(ctx, emptyTenant, real, { token, as: 'platform admin (control)' });
     ctx.expect('the valid archive imports after the refusals (nothing was left behind)', valid, 200);

@@ -19,21 +19,50 @@ async function oversizedInput(ctx: AttackContext, f: TenantFixture) {
   ctx.expect('a 300 KiB JSON body', await ctx.send('POST', '/leads', { token, as, body: { name: 'x', company: big } }), 413);
   ctx.expect('a 300 KiB login body', await ctx.send('POST', '/auth/login', { body: { email: 'a@b.example', password: big } }), 413);
   ctx.expect('a 200 KiB name', await ctx.send('POST', '/leads', { token, as, body: { name: 'x'.repeat(200 * kib) } }), 400);
-  ctx.expect('a 100 KiB password on login', await ctx.send('POST', '/auth/login', { body: { email: f.users.staff.email, password: 'x'.repeat(100 * kib), tenant: f.slug } }), 400);
-  ctx.expect('a 2 KiB password on a password change', await ctx.send('POST', '/me/password', { token: f.users.staff.token, as: `staff of ${f.label}`, body: { currentPassword: f.users.staff.password, newPassword: 'x'.repeat(2 * kib) } }), 400);
+  ctx.expect(
+    'a 100 KiB password on login',
+    await ctx.send('POST', '/auth/login', { body: { email: f.users.staff.email, password: 'x'.repeat(100 * kib), tenant: f.slug } }),
+    400,
+  );
+  ctx.expect(
+    'a 2 KiB password on a password change',
+    await ctx.send('POST', '/me/password', {
+      token: f.users.staff.token,
+      as: `staff of ${f.label}`,
+      body: { currentPassword: f.users.staff.password, newPassword: 'x'.repeat(2 * kib) },
+    }),
+    400,
+  );
   for (const depth of [1_000, 20_000, 120_000]) {
     ctx.expect(`JSON nested ${depth} deep in a member`, await ctx.send('POST', '/leads', { token, as, raw: `{"name":"x","company":${nested(depth)}}` }), 400);
     ctx.expect(`JSON nested ${depth} deep`, await ctx.send('POST', '/leads', { token, as, raw: nested(depth) }), 400);
   }
-  ctx.expect('JSON objects nested 40,000 deep', await ctx.send('POST', '/leads', { token, as, raw: `{"name":"x","company":${'{"a":'.repeat(40_000)}1${'}'.repeat(40_000)}}` }), 400);
+  ctx.expect(
+    'JSON objects nested 40,000 deep',
+    await ctx.send('POST', '/leads', { token, as, raw: `{"name":"x","company":${'{"a":'.repeat(40_000)}1${'}'.repeat(40_000)}}` }),
+    400,
+  );
   ctx.expect('JSON nested 40,000 deep on login', await ctx.send('POST', '/auth/login', { raw: `{"email":${nested(40_000)}}` }), 400);
   const members = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`m${i}`, i]));
   ctx.expect('20,000 members in a body', await ctx.send('POST', '/leads', { token, as, body: { name: 'x', ...members } }), [400, 413]);
   ctx.expect('a 20,000-element array', await ctx.send('POST', '/leads', { token, as, body: { name: Array.from({ length: 20_000 }, () => 'x') } }), 400);
-  for (const query of ['limit=1000000', 'limit=101', 'limit=-1', 'limit=0', 'limit=1e9', 'limit=NaN', `cursor=${'A'.repeat(4_000)}`, `cursor=${'%00'.repeat(50)}`]) {
+  for (const query of [
+    'limit=1000000',
+    'limit=101',
+    'limit=-1',
+    'limit=0',
+    'limit=1e9',
+    'limit=NaN',
+    `cursor=${'A'.repeat(4_000)}`,
+    `cursor=${'%00'.repeat(50)}`,
+  ]) {
     ctx.expect(`list with ${query.slice(0, 30)}`, await ctx.send('GET', `/leads?${query}`, { token, as }), 400);
   }
-  ctx.expect('list with 2,000 query parameters', await ctx.send('GET', `/leads?${Array.from({ length: 2_000 }, (_, i) => `p${i}=1`).join('&')}`, { token, as }), [400, 414, 431]);
+  ctx.expect(
+    'list with 2,000 query parameters',
+    await ctx.send('GET', `/leads?${Array.from({ length: 2_000 }, (_, i) => `p${i}=1`).join('&')}`, { token, as }),
+    [400, 414, 431],
+  );
   ctx.expect('a 20 KiB URL', await ctx.send('GET', `/leads?status=${'x'.repeat(20 * kib)}`, { token, as }), [400, 414, 431]);
   ctx.expect('a 20 KiB header', await ctx.send('GET', '/leads', { token, as, headers: { 'x-filler': 'x'.repeat(20 * kib) } }), [0, 400, 431]);
   ctx.expect('a 1,000-character path parameter', await ctx.send('GET', `/leads/${'a'.repeat(1_000)}`, { token, as }), [400, 404, 414]);
@@ -46,7 +75,11 @@ async function adminLimits(ctx: AttackContext, fx: Fixtures) {
   ctx.expect('an admin list of a million tenants', await ctx.send('GET', '/admin/tenants?limit=1000000', { token, as }), 400);
   ctx.expect('an admin audit page of a million', await ctx.send('GET', '/admin/audit?limit=1000000', { token, as }), 400);
   ctx.expect('a tenant search of 10,000 characters', await ctx.send('GET', `/admin/tenants?search=${'%25'.repeat(3_000)}`, { token, as }), 400);
-  ctx.expect('a suspension reason of 100 KiB', await ctx.send('POST', `/admin/tenants/${fx.beta.pooled.id}/suspend`, { token, as, body: { reason: 'x'.repeat(100 * kib) } }), 400);
+  ctx.expect(
+    'a suspension reason of 100 KiB',
+    await ctx.send('POST', `/admin/tenants/${fx.beta.pooled.id}/suspend`, { token, as, body: { reason: 'x'.repeat(100 * kib) } }),
+    400,
+  );
 }
 
 /** A tenant metered at 20 requests a minute: a flood is cut off, and one user gets half of it. */
@@ -66,7 +99,11 @@ async function flood(ctx: AttackContext, fx: Fixtures) {
     `${served} served, ${counted(429)} × 429, ${answers.filter((a) => a.status >= 500).length} × 5xx`,
     served <= 10 && served + counted(429) === burst && answers.every((a) => !hasRetryAfter(a)),
   );
-  ctx.expect('a colleague is still served after the flood', await ctx.send('GET', '/leads', { token: colleague.token, as: `manager of ${tenant.slug}`, throttleExpected: true }), 200);
+  ctx.expect(
+    'a colleague is still served after the flood',
+    await ctx.send('GET', '/leads', { token: colleague.token, as: `manager of ${tenant.slug}`, throttleExpected: true }),
+    200,
+  );
   const more = await Promise.all(Array.from({ length: 20 }, () => ctx.send('GET', '/leads', { token: colleague.token, throttleExpected: true })));
   ctx.record(
     'the tenant’s budget holds across users',

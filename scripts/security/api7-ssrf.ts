@@ -56,12 +56,30 @@ async function serverRegistration(ctx: AttackContext, fx: Fixtures) {
   const listener = await fakePostgres();
   try {
     const base = { name: `ssrf-${fx.runId}`, host: '127.0.0.1', port: listener.port, bootstrap: { secretRef: 'env:STRATA_OWNER_PASSWORD' } };
-    ctx.expect('a tenant owner registers a database server', await ctx.send('POST', '/admin/servers', { token: fx.alpha.pooled.users.owner.token, as: 'tenant owner', body: base }), 401);
-    for (const host of ['http://169.254.169.254/', '169.254.169.254/latest/meta-data', 'user:pw@evil.example', 'evil.example/db?host=x', 'evil example', 'evil.example\r\nX: y', '', 'a'.repeat(300)]) {
+    ctx.expect(
+      'a tenant owner registers a database server',
+      await ctx.send('POST', '/admin/servers', { token: fx.alpha.pooled.users.owner.token, as: 'tenant owner', body: base }),
+      401,
+    );
+    for (const host of [
+      'http://169.254.169.254/',
+      '169.254.169.254/latest/meta-data',
+      'user:pw@evil.example',
+      'evil.example/db?host=x',
+      'evil example',
+      'evil.example\r\nX: y',
+      '',
+      'a'.repeat(300),
+    ]) {
       ctx.expect(`a server host ${JSON.stringify(host.slice(0, 40))}`, await ctx.send('POST', '/admin/servers', { token, as, body: { ...base, host } }), 400);
     }
-    for (const port of [0, 70_000, -1]) ctx.expect(`a server port ${port}`, await ctx.send('POST', '/admin/servers', { token, as, body: { ...base, port } }), 400);
-    ctx.expect('a literal password instead of a reference', await ctx.send('POST', '/admin/servers', { token, as, body: { ...base, bootstrap: { secretRef: 'hunter2-literal' } } }), 400);
+    for (const port of [0, 70_000, -1])
+      ctx.expect(`a server port ${port}`, await ctx.send('POST', '/admin/servers', { token, as, body: { ...base, port } }), 400);
+    ctx.expect(
+      'a literal password instead of a reference',
+      await ctx.send('POST', '/admin/servers', { token, as, body: { ...base, bootstrap: { secretRef: 'hunter2-literal' } } }),
+      400,
+    );
     for (const name of platformSecrets) {
       for (const field of ['bootstrap', 'ownerSecretRef', 'runtimeSecretRef'] as const) {
         const body = field === 'bootstrap' ? { ...base, bootstrap: { secretRef: `env:${name}` } } : { ...base, [field]: `env:${name}` };
@@ -71,7 +89,11 @@ async function serverRegistration(ctx: AttackContext, fx: Fixtures) {
     const servers = await ctx.send('GET', '/admin/servers', { token, as });
     const name = servers.body?.items?.[0]?.name ?? 'default';
     for (const secret of ['JWT_SECRET', 'STRATA_ADMIN_PASSWORD', 'DATABASE_URL']) {
-      ctx.expect(`change a server’s owner secret to ${secret}`, await ctx.send('PATCH', `/admin/servers/${name}`, { token, as, body: { ownerSecretRef: `env:${secret}` } }), 400);
+      ctx.expect(
+        `change a server’s owner secret to ${secret}`,
+        await ctx.send('PATCH', `/admin/servers/${name}`, { token, as, body: { ownerSecretRef: `env:${secret}` } }),
+        400,
+      );
     }
     await sleep(300);
     const known = [ctx.options.jwtSecret, ctx.options.admin.password].filter(Boolean) as string[];
@@ -93,7 +115,14 @@ async function urlFields(ctx: AttackContext, fx: Fixtures) {
   const as = 'platform admin';
   const f = fx.alpha.pooled;
   const branding = (b: Record<string, string>) => ({ config: { branding: b } });
-  for (const logoUrl of ['http://169.254.169.254/latest/meta-data/', 'file:///etc/passwd', 'javascript:alert(1)', 'gopher://127.0.0.1:6379/_FLUSHALL', 'ftp://evil.example/x', '//evil.example/logo.svg']) {
+  for (const logoUrl of [
+    'http://169.254.169.254/latest/meta-data/',
+    'file:///etc/passwd',
+    'javascript:alert(1)',
+    'gopher://127.0.0.1:6379/_FLUSHALL',
+    'ftp://evil.example/x',
+    '//evil.example/logo.svg',
+  ]) {
     ctx.expect(`a logo URL ${logoUrl.slice(0, 40)}`, await ctx.send('PATCH', `/admin/tenants/${f.id}`, { token, as, body: branding({ logoUrl }) }), 400);
   }
   for (const customDomain of ['169.254.169.254', 'localhost', 'evil.example/x', 'evil.example:6379', 'EVIL.example']) {
@@ -106,12 +135,30 @@ async function urlFields(ctx: AttackContext, fx: Fixtures) {
     await ctx.send('GET', '/settings', { token: f.users.owner.token });
     await ctx.send('GET', `/admin/tenants/${f.id}`, { token });
     await sleep(500);
-    ctx.record('the server never fetches a logo URL', `PATCH /admin/tenants/${f.id} {logoUrl: ${logoUrl}}, then GET /settings`, 'no connection to it', `${listener.connections.length} connection(s)`, listener.connections.length === 0);
+    ctx.record(
+      'the server never fetches a logo URL',
+      `PATCH /admin/tenants/${f.id} {logoUrl: ${logoUrl}}, then GET /settings`,
+      'no connection to it',
+      `${listener.connections.length} connection(s)`,
+      listener.connections.length === 0,
+    );
   } finally {
     listener.close();
   }
-  ctx.expect('provision on a server named by URL', await ctx.send('POST', '/admin/tenants', { token, as, body: { slug: `ssrf-${fx.runId}`, name: 'x', plan: 'free', server: 'http://evil.example/', owner: { email: `o@ssrf-${fx.runId}.example`, name: 'o' } } }), 400);
-  ctx.expect('move to a server named by URL', await ctx.send('POST', `/admin/tenants/${fx.beta.pooled.id}/moves`, { token, as, body: { targetTier: 'schema', targetServer: 'http://evil.example/' } }), [400, 404]);
+  ctx.expect(
+    'provision on a server named by URL',
+    await ctx.send('POST', '/admin/tenants', {
+      token,
+      as,
+      body: { slug: `ssrf-${fx.runId}`, name: 'x', plan: 'free', server: 'http://evil.example/', owner: { email: `o@ssrf-${fx.runId}.example`, name: 'o' } },
+    }),
+    400,
+  );
+  ctx.expect(
+    'move to a server named by URL',
+    await ctx.send('POST', `/admin/tenants/${fx.beta.pooled.id}/moves`, { token, as, body: { targetTier: 'schema', targetServer: 'http://evil.example/' } }),
+    [400, 404],
+  );
 }
 
 export async function serverSideRequestForgery(ctx: AttackContext, fx: Fixtures) {

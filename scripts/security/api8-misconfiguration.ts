@@ -58,14 +58,18 @@ async function cors(ctx: AttackContext, fx: Fixtures) {
   ctx.expect('a cross-origin read with credentials', await ctx.send('GET', '/me', { token, as: `owner of ${f.label}`, headers: { origin: evil } }), 200, (s) =>
     s.headers['access-control-allow-origin'] ? `Access-Control-Allow-Origin: ${s.headers['access-control-allow-origin']}` : undefined,
   );
-  ctx.expect('a null origin', await ctx.send('GET', '/me', { token, as: `owner of ${f.label}`, headers: { origin: 'null' } }), 200, (s) => (s.headers['access-control-allow-origin'] ? 'CORS granted to null' : undefined));
+  ctx.expect('a null origin', await ctx.send('GET', '/me', { token, as: `owner of ${f.label}`, headers: { origin: 'null' } }), 200, (s) =>
+    s.headers['access-control-allow-origin'] ? 'CORS granted to null' : undefined,
+  );
 }
 
 async function methods(ctx: AttackContext, fx: Fixtures) {
   const token = fx.alpha.pooled.users.owner.token;
   for (const method of ['TRACE', 'TRACK']) {
     for (const path of ['/', '/leads', '/healthz']) {
-      ctx.expect(`${method} ${path}`, await ctx.send(method, path, { token, headers: { 'x-probe': 'echo-me-4b1d' } }), [400, 404, 405, 501], (s) => (s.text.includes('echo-me-4b1d') || s.text.includes('Bearer') ? 'the request echoed' : undefined));
+      ctx.expect(`${method} ${path}`, await ctx.send(method, path, { token, headers: { 'x-probe': 'echo-me-4b1d' } }), [400, 404, 405, 501], (s) =>
+        s.text.includes('echo-me-4b1d') || s.text.includes('Bearer') ? 'the request echoed' : undefined,
+      );
     }
   }
   ctx.expect('OPTIONS * ', await ctx.send('OPTIONS', '*'), [400, 404, 405]);
@@ -81,13 +85,25 @@ async function errorDetail(ctx: AttackContext, fx: Fixtures) {
     ['JSON with a BOM and garbage', 'POST', '/leads', { token, as, raw: '\ufeff{name:x}' }, [400]],
     ['an empty JSON body', 'POST', '/leads', { token, as, raw: '' }, [400]],
     ['a text/plain body', 'POST', '/leads', { token, as, raw: 'name=x', type: 'text/plain' }, [400, 415]],
-    ['an XML body', 'POST', '/leads', { token, as, raw: '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><lead>&e;</lead>', type: 'application/xml' }, [415]],
+    [
+      'an XML body',
+      'POST',
+      '/leads',
+      { token, as, raw: '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><lead>&e;</lead>', type: 'application/xml' },
+      [415],
+    ],
     ['a form body', 'POST', '/auth/login', { raw: 'email=a%40b.example&password=x', type: 'application/x-www-form-urlencoded' }, [415]],
     ['a charset the parser does not know', 'POST', '/leads', { token, as, raw: '{"name":"x"}', type: 'application/json; charset=utf-7' }, [201, 400, 415]],
     ['SQL in a filter', 'GET', "/leads?status=new'%20OR%201=1--", { token, as }, [400]],
     ['SQL in a path id', 'GET', "/leads/1'%20OR%20'1'='1", { token, as }, [400]],
     ['SQL in a cursor', 'GET', `/leads?cursor=${encodeURIComponent("') OR 1=1; --")}`, { token, as }, [400]],
-    ['SQL in an admin search', 'GET', `/admin/tenants?search=${encodeURIComponent("x' OR '1'='1'; DROP TABLE tenants; --")}`, { token: fx.adminToken, as: 'platform admin' }, [200]],
+    [
+      'SQL in an admin search',
+      'GET',
+      `/admin/tenants?search=${encodeURIComponent("x' OR '1'='1'; DROP TABLE tenants; --")}`,
+      { token: fx.adminToken, as: 'platform admin' },
+      [200],
+    ],
     ['a NUL in a path', 'GET', '/leads/%00', { token, as }, [400, 404]],
     ['an invalid percent-encoding', 'GET', '/leads?status=%ZZ', { token, as }, [400]],
     ['a lone surrogate', 'POST', '/leads', { token, as, raw: '{"name":"\\ud800"}' }, [400]],
@@ -95,9 +111,17 @@ async function errorDetail(ctx: AttackContext, fx: Fixtures) {
     ['a metrics scrape without a token', 'GET', '/metrics', {}, [401]],
   ];
   for (const [what, method, path, options, statuses] of cases) ctx.expect(what, await ctx.send(method, path, options), statuses);
-  const stored = await ctx.send('POST', '/leads', { token, as, body: { name: "Robert'); DROP TABLE leads;--", company: '${7*7} {{7*7}} <script>alert(1)</script>' } });
-  ctx.expect('SQL and template text is stored as text', stored, 201, (s) => (s.body?.name === "Robert'); DROP TABLE leads;--" && s.body?.company?.startsWith('${7*7}') ? undefined : 'stored otherwise'));
-  ctx.expect('the leads are still there', await ctx.send('GET', '/leads', { token, as }), 200, (s) => (s.body?.items?.length >= 3 ? undefined : 'leads missing'));
+  const stored = await ctx.send('POST', '/leads', {
+    token,
+    as,
+    body: { name: "Robert'); DROP TABLE leads;--", company: '${7*7} {{7*7}} <script>alert(1)</script>' },
+  });
+  ctx.expect('SQL and template text is stored as text', stored, 201, (s) =>
+    s.body?.name === "Robert'); DROP TABLE leads;--" && s.body?.company?.startsWith('${7*7}') ? undefined : 'stored otherwise',
+  );
+  ctx.expect('the leads are still there', await ctx.send('GET', '/leads', { token, as }), 200, (s) =>
+    s.body?.items?.length >= 3 ? undefined : 'leads missing',
+  );
 }
 
 export async function misconfiguration(ctx: AttackContext, fx: Fixtures) {

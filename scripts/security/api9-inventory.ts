@@ -11,11 +11,53 @@ const notARoute = (status: number) => (status === 404 || status === 405 ? undefi
 
 /** Paths that are often left behind; none may be served. */
 const leftovers = [
-  '/debug', '/debug/pprof', '/debug/vars', '/env', '/.env', '/config', '/config.json', '/admin/config', '/admin/debug', '/admin/users', '/admin/accounts',
-  '/admin/admins', '/actuator', '/actuator/env', '/server-status', '/status', '/info', '/version', '/graphql', '/graphiql', '/api', '/api/v1/leads', '/v1/leads',
-  '/v2/leads', '/internal', '/_internal', '/test', '/routes', '/__routes', '/swagger.json', '/openapi.json', '/swagger-ui.html', '/.git/config', '/package.json',
-  '/dist/server.js', '/src/app.ts', '/.strata/secrets/secrets.json', '/docs/static/../../package.json', '/docs/static/%2e%2e/%2e%2e/package.json',
-  '/docs/static/..%2f..%2fpackage.json', '/docs/%2e%2e/.env', '/metrics/json', '/healthz/details', '/readyz/details', '/prisma', '/_next', '/phpinfo.php',
+  '/debug',
+  '/debug/pprof',
+  '/debug/vars',
+  '/env',
+  '/.env',
+  '/config',
+  '/config.json',
+  '/admin/config',
+  '/admin/debug',
+  '/admin/users',
+  '/admin/accounts',
+  '/admin/admins',
+  '/actuator',
+  '/actuator/env',
+  '/server-status',
+  '/status',
+  '/info',
+  '/version',
+  '/graphql',
+  '/graphiql',
+  '/api',
+  '/api/v1/leads',
+  '/v1/leads',
+  '/v2/leads',
+  '/internal',
+  '/_internal',
+  '/test',
+  '/routes',
+  '/__routes',
+  '/swagger.json',
+  '/openapi.json',
+  '/swagger-ui.html',
+  '/.git/config',
+  '/package.json',
+  '/dist/server.js',
+  '/src/app.ts',
+  '/.strata/secrets/secrets.json',
+  '/docs/static/../../package.json',
+  '/docs/static/%2e%2e/%2e%2e/package.json',
+  '/docs/static/..%2f..%2fpackage.json',
+  '/docs/%2e%2e/.env',
+  '/metrics/json',
+  '/healthz/details',
+  '/readyz/details',
+  '/prisma',
+  '/_next',
+  '/phpinfo.php',
 ];
 
 export async function inventory(ctx: AttackContext, fx: Fixtures) {
@@ -39,7 +81,9 @@ export async function inventory(ctx: AttackContext, fx: Fixtures) {
     }
   }
   for (const path of leftovers) {
-    ctx.expect(`a leftover path ${path}`, await ctx.send('GET', path, { token: f.users.owner.token, as: `owner of ${f.label}` }), [403, 404], (s) => (s.text.includes('"dependencies"') || s.text.includes('JWT_SECRET') ? 'file contents' : undefined));
+    ctx.expect(`a leftover path ${path}`, await ctx.send('GET', path, { token: f.users.owner.token, as: `owner of ${f.label}` }), [403, 404], (s) =>
+      s.text.includes('"dependencies"') || s.text.includes('JWT_SECRET') ? 'file contents' : undefined,
+    );
     ctx.expect(`a leftover path ${path} as admin`, await ctx.send('GET', path, { token: fx.adminToken, as: 'platform admin' }), [403, 404]);
   }
 }

@@ -44,14 +44,17 @@ export class AttackLog {
   add(attack: Attack) {
     this.attacks.push(attack);
     if (!this.out.tty) this.out.write(JSON.stringify(attack));
-    else if (!attack.pass) this.out.write(`  FINDING ${attack.category} ${attack.name}: ${attack.request} expected ${attack.expected}, observed ${attack.observed}`);
+    else if (!attack.pass)
+      this.out.write(`  FINDING ${attack.category} ${attack.name}: ${attack.request} expected ${attack.expected}, observed ${attack.observed}`);
   }
 
   /** Ends a category: its progress line on a terminal. */
   categoryDone(category: Category, ms: number) {
     if (!this.out.tty) return;
     const c = this.count(category);
-    this.out.write(`${category.padEnd(5)} ${c.title.padEnd(50)} ${String(c.attacks).padStart(4)} attacks, ${String(c.findings).padStart(3)} findings (${(ms / 1000).toFixed(1)} s)`);
+    this.out.write(
+      `${category.padEnd(5)} ${c.title.padEnd(50)} ${String(c.attacks).padStart(4)} attacks, ${String(c.findings).padStart(3)} findings (${(ms / 1000).toFixed(1)} s)`,
+    );
   }
 
   count(category: Category): CategoryCount {
@@ -71,7 +74,11 @@ export class AttackLog {
 
 /** The summary as a markdown table (also readable on a terminal). */
 export function summaryTable(counts: CategoryCount[]): string {
-  const total = counts.reduce((sum, c) => ({ attacks: sum.attacks + c.attacks, passed: sum.passed + c.passed, findings: sum.findings + c.findings }), { attacks: 0, passed: 0, findings: 0 });
+  const total = counts.reduce((sum, c) => ({ attacks: sum.attacks + c.attacks, passed: sum.passed + c.passed, findings: sum.findings + c.findings }), {
+    attacks: 0,
+    passed: 0,
+    findings: 0,
+  });
   return [
     '| category | attacks | passed | findings |',
     '| --- | ---: | ---: | ---: |',

@@ -66,7 +66,14 @@ export async function createTenant(ctx: AttackContext, adminToken: string, slug:
   });
   const body = must(`POST /admin/tenants ${slug}`, created.status, 201, created.body);
   const tokens = await login(ctx, slug, owner.email, body.owner.password);
-  const account: Account = { id: body.owner.id, email: owner.email, password: body.owner.password, role: 'owner', token: tokens.accessToken, refreshToken: tokens.refreshToken };
+  const account: Account = {
+    id: body.owner.id,
+    email: owner.email,
+    password: body.owner.password,
+    role: 'owner',
+    token: tokens.accessToken,
+    refreshToken: tokens.refreshToken,
+  };
   return { id: body.tenant.id as string, slug, owner: account };
 }
 
@@ -98,7 +105,15 @@ async function tenantFixture(ctx: AttackContext, adminToken: string, runId: stri
   const staffLead = await createRecord(ctx, '/leads', staff.token, { name: `Staff lead of ${label}` });
   const deal = await createRecord(ctx, '/deals', owner.token, { title: `Deal of ${label}`, amount: '1000.00', currency: 'EUR', leadId: lead });
   const activity = await createRecord(ctx, '/activities', owner.token, { kind: 'note', body: `Note of ${label}`, leadId: lead });
-  return { tier, label, id, slug, users: { owner, admin: admin!, manager: manager!, staff: staff! }, otherStaff: otherStaff!, records: { lead, staffLead, deal, activity } };
+  return {
+    tier,
+    label,
+    id,
+    slug,
+    users: { owner, admin: admin!, manager: manager!, staff: staff! },
+    otherStaff: otherStaff!,
+    records: { lead, staffLead, deal, activity },
+  };
 }
 
 export async function buildFixtures(ctx: AttackContext): Promise<Fixtures> {

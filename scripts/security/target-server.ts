@@ -119,7 +119,9 @@ export async function startTargetServer(): Promise<TargetServer> {
       clearTimeout(killer);
     }
     await dropInstallation(database.url, prefix);
-    await dropRoles(database.url, [roles.owner, roles.runtime]).catch((err: unknown) => console.error(`could not drop the run's roles: ${(err as Error).message}`));
+    await dropRoles(database.url, [roles.owner, roles.runtime]).catch((err: unknown) =>
+      console.error(`could not drop the run's roles: ${(err as Error).message}`),
+    );
     await rm(scratch, { recursive: true, force: true });
     await database.embedded?.stop();
   };
@@ -130,7 +132,13 @@ export async function startTargetServer(): Promise<TargetServer> {
       await stop();
       throw new Error(`the server exited (${child.exitCode}) before answering:\n${output}`);
     }
-    if ((await fetch(`${url}/healthz`).then((res) => res.status, () => 0)) === 200) break;
+    if (
+      (await fetch(`${url}/healthz`).then(
+        (res) => res.status,
+        () => 0,
+      )) === 200
+    )
+      break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`the server did not answer /healthz within 120 s:\n${output}`);
@@ -147,10 +155,14 @@ export async function startTargetServer(): Promise<TargetServer> {
 
 /** `npm run provision` against the server of `env`. */
 async function runProvision(env: Record<string, string>, slug: string, tier: Tier) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/provision-tenant.ts', '--slug', slug, '--plan', 'business', '--tier', tier, '--actor', 'attack-run'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/provision-tenant.ts', '--slug', slug, '--plan', 'business', '--tier', tier, '--actor', 'attack-run'],
+    {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d));
   const [code] = (await once(child, 'close')) as [number | null];

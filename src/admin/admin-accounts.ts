@@ -30,12 +30,10 @@ export async function ensureBootstrapAdmin(catalog: CatalogClient, config: Pick<
   const existing = await catalog.adminAccount.findUnique({ where: { email } });
   if (existing && (await verifyPassword(existing.passwordHash, password))) return;
   const passwordHash = await hashPassword(password);
-  await catalog.adminAccount
-    .upsert({ where: { email }, create: { email, passwordHash }, update: { passwordHash } })
-    .catch((err: unknown) => {
-      // Another instance created it between our read and our write.
-      if ((err as { code?: string }).code !== 'P2002') throw err;
-    });
+  await catalog.adminAccount.upsert({ where: { email }, create: { email, passwordHash }, update: { passwordHash } }).catch((err: unknown) => {
+    // Another instance created it between our read and our write.
+    if ((err as { code?: string }).code !== 'P2002') throw err;
+  });
 }
 
 /** The admin these credentials open, or null; unknown emails cost what wrong passwords do. */

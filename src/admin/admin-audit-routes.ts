@@ -4,9 +4,7 @@ import { z } from 'zod';
 import { pageOf, pageQuery } from '../http/schema-parts.js';
 import { listAdminActions } from './admin-audit.js';
 
-const auditQuery = z
-  .object({ ...pageQuery, tenantId: z.uuid().optional(), adminId: z.uuid().optional(), action: z.string().max(100).optional() })
-  .strict();
+const auditQuery = z.object({ ...pageQuery, tenantId: z.uuid().optional(), adminId: z.uuid().optional(), action: z.string().max(100).optional() }).strict();
 
 export const adminAction = z.object({
   id: z.uuid(),

@@ -13,9 +13,7 @@ import type { TenantClient } from '../router/tenant-router.js';
 import { requireFeature } from '../settings/require-feature.js';
 import { listChanges } from './tenant-audit.js';
 
-const auditQuery = z
-  .object({ ...pageQuery, entity: z.string().max(50).optional(), entityId: z.uuid().optional(), actorId: z.uuid().optional() })
-  .strict();
+const auditQuery = z.object({ ...pageQuery, entity: z.string().max(50).optional(), entityId: z.uuid().optional(), actorId: z.uuid().optional() }).strict();
 
 const auditEvent = z.object({
   id: z.uuid(),
@@ -47,10 +45,8 @@ async function auditPageOf(db: TenantClient, query: z.infer<typeof auditQuery>):
 export const tenantAuditRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook('onRequest', requireFeature('auditLog'));
 
-  app.get(
-    '/audit',
-    { preHandler: requirePermission('audit.read'), schema: { querystring: auditQuery, response: { 200: auditPage } } },
-    async (request) => auditPageOf(request.db, request.query),
+  app.get('/audit', { preHandler: requirePermission('audit.read'), schema: { querystring: auditQuery, response: { 200: auditPage } } }, async (request) =>
+    auditPageOf(request.db, request.query),
   );
 };
 

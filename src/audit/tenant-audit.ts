@@ -39,7 +39,9 @@ export async function recordChange(
       entity: change.entity,
       entityId: change.entityId,
       // Through JSON: Dates become ISO strings, Decimals strings, undefined fields vanish.
-      changes: JSON.parse(JSON.stringify({ ...change.changes, ...(actor.operator && { _operator: actor.operator, _onBehalfOf: actor.onBehalfOf }) })) as Prisma.InputJsonObject,
+      changes: JSON.parse(
+        JSON.stringify({ ...change.changes, ...(actor.operator && { _operator: actor.operator, _onBehalfOf: actor.onBehalfOf }) }),
+      ) as Prisma.InputJsonObject,
     },
   });
 }

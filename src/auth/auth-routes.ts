@@ -71,51 +71,47 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   // would make a registered email's failure slower than an unknown one's.
   const failedLogins = new WeakMap<FastifyRequest, { tenant: Tenant; userId: string }[]>();
 
-  app.post(
-    '/auth/login',
-    { schema: { body: loginBody, response: { 200: tokenPair } }, onResponse: recordFailedLogins },
-    async (request) => {
-      const email = normalizeEmail(request.body.email);
-      const slug = request.body.tenant ?? slugFromHost(request.headers.host, app.platform.config.baseDomain);
-      const candidates = slug
-        ? await app.platform.catalog.tenant.findMany({ where: { slug, status: { not: 'deleted' } } })
-        : await tenantsForEmail(app.platform.catalog, email);
+  app.post('/auth/login', { schema: { body: loginBody, response: { 200: tokenPair } }, onResponse: recordFailedLogins }, async (request) => {
+    const email = normalizeEmail(request.body.email);
+    const slug = request.body.tenant ?? slugFromHost(request.headers.host, app.platform.config.baseDomain);
+    const candidates = slug
+      ? await app.platform.catalog.tenant.findMany({ where: { slug, status: { not: 'deleted' } } })
+      : await tenantsForEmail(app.platform.catalog, email);
 
-      // Every candidate's password is checked, so the answer reveals tenants only to the right password.
-      // Each path does the same work: one user lookup in a tier and one hash check per candidate,
-      // or one of each for no candidate (login-decoy.ts).
-      const matches: { tenant: Tenant; user: SignedInUser }[] = [];
-      const failures: { tenant: Tenant; userId: string }[] = [];
-      for (const tenant of candidates) {
-        decoy.named(tenant);
-        // A tenant still being provisioned may have no tables yet.
-        const user = tenant.status === 'provisioning' ? null : await findUser(app.platform.router.clientFor(tenant), { email });
-        const usable = user?.status === 'active' ? user : undefined;
-        if (await verifyPassword(usable?.passwordHash, request.body.password)) matches.push({ tenant, user: usable! });
-        else if (user) failures.push({ tenant, userId: user.id });
-      }
-      if (candidates.length === 0) {
-        await decoy.lookUp(email);
-        await verifyPassword(undefined, request.body.password);
-      }
-      if (matches.length === 0) {
-        failedLogins.set(request, failures);
-        throw invalidCredentials();
-      }
-      if (matches.length > 1) {
-        throw new AppError(problems.tenantChoice, 'Repeat the login with one of these tenants', undefined, {
-          tenants: matches.map((m) => ({ slug: m.tenant.slug, name: m.tenant.name })),
-        });
-      }
-      const { tenant, user } = matches[0]!;
-      assertServed(tenant);
-      await app.platform.router.clientFor(tenant).$transaction(async (tx) => {
-        await tx.user.updateMany({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
-        await recordChange(tx, { actorId: user.id }, { entity: 'user', entityId: user.id, action: 'login', changes: loginOrigin(request) });
+    // Every candidate's password is checked, so the answer reveals tenants only to the right password.
+    // Each path does the same work: one user lookup in a tier and one hash check per candidate,
+    // or one of each for no candidate (login-decoy.ts).
+    const matches: { tenant: Tenant; user: SignedInUser }[] = [];
+    const failures: { tenant: Tenant; userId: string }[] = [];
+    for (const tenant of candidates) {
+      decoy.named(tenant);
+      // A tenant still being provisioned may have no tables yet.
+      const user = tenant.status === 'provisioning' ? null : await findUser(app.platform.router.clientFor(tenant), { email });
+      const usable = user?.status === 'active' ? user : undefined;
+      if (await verifyPassword(usable?.passwordHash, request.body.password)) matches.push({ tenant, user: usable! });
+      else if (user) failures.push({ tenant, userId: user.id });
+    }
+    if (candidates.length === 0) {
+      await decoy.lookUp(email);
+      await verifyPassword(undefined, request.body.password);
+    }
+    if (matches.length === 0) {
+      failedLogins.set(request, failures);
+      throw invalidCredentials();
+    }
+    if (matches.length > 1) {
+      throw new AppError(problems.tenantChoice, 'Repeat the login with one of these tenants', undefined, {
+        tenants: matches.map((m) => ({ slug: m.tenant.slug, name: m.tenant.name })),
       });
-      return signIn(tenant, user);
-    },
-  );
+    }
+    const { tenant, user } = matches[0]!;
+    assertServed(tenant);
+    await app.platform.router.clientFor(tenant).$transaction(async (tx) => {
+      await tx.user.updateMany({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
+      await recordChange(tx, { actorId: user.id }, { entity: 'user', entityId: user.id, action: 'login', changes: loginOrigin(request) });
+    });
+    return signIn(tenant, user);
+  });
 
   async function recordFailedLogins(request: FastifyRequest) {
     for (const { tenant, userId } of failedLogins.get(request) ?? []) {

@@ -27,7 +27,6 @@ interface Attempt {
 }
 const attempts = new WeakMap<FastifyRequest, Attempt>();
 
-
 export const loginThrottlePlugin = fp<{ config: Config }>(
   async (app, { config }) => {
     const limits = config.loginThrottle;
@@ -55,8 +54,7 @@ export const loginThrottlePlugin = fp<{ config: Config }>(
         const counts = await store.add(counted, windowMs);
         if (!counts) return; // the store failed: not throttled (fail open, like the rate limit)
         const [byPair, byAddress, byAccount] = counts as [(typeof counts)[0], (typeof counts)[0], (typeof counts)[0]];
-        const lock =
-          byPair.count > limits.perAccountAddress ? byPair : byAddress.count > limits.perAddress ? byAddress : undefined;
+        const lock = byPair.count > limits.perAccountAddress ? byPair : byAddress.count > limits.perAddress ? byAddress : undefined;
         let slowed;
         if (!lock && byAccount.count > limits.perAccount) {
           const [pace] = (await store.add([`pace:${account}:${from}`], slowedPaceMs)) ?? [];
@@ -72,7 +70,11 @@ export const loginThrottlePlugin = fp<{ config: Config }>(
       const onSend = async (request: FastifyRequest, reply: FastifyReply) => {
         const attempt = attempts.get(request);
         if (!attempt || reply.statusCode === 401) return; // a wrong password stays counted
-        await store.add(attempt.counted.filter((key) => key !== attempt.pair), windowMs, -1);
+        await store.add(
+          attempt.counted.filter((key) => key !== attempt.pair),
+          windowMs,
+          -1,
+        );
         await store.remove([attempt.pair]);
       };
       route.preHandler = [...[route.preHandler ?? []].flat(), preHandler] as typeof route.preHandler;

@@ -72,9 +72,7 @@ export class ServerDirectory {
   async #check() {
     const cached = [...this.#cache.entries()];
     if (cached.length === 0) return;
-    const current = new Map(
-      (await this.catalog.databaseServer.findMany({ select: { id: true, updatedAt: true } })).map((s) => [s.id, s.updatedAt.getTime()]),
-    );
+    const current = new Map((await this.catalog.databaseServer.findMany({ select: { id: true, updatedAt: true } })).map((s) => [s.id, s.updatedAt.getTime()]));
     for (const [id, entry] of cached) {
       const row = await entry.catch(() => undefined);
       if (!row || this.#cache.get(id) !== entry) continue;
@@ -86,11 +84,14 @@ export class ServerDirectory {
 
   #schedule() {
     // Never faster than every 200 ms, even with STRATA_CATALOG_CACHE_MS=0: one small query per period.
-    this.#timer = setTimeout(() => {
-      this.#check()
-        .catch(() => undefined)
-        .finally(() => this.#timer && this.#schedule());
-    }, Math.max(this.#period(), 200));
+    this.#timer = setTimeout(
+      () => {
+        this.#check()
+          .catch(() => undefined)
+          .finally(() => this.#timer && this.#schedule());
+      },
+      Math.max(this.#period(), 200),
+    );
     this.#timer.unref();
   }
 

@@ -38,7 +38,10 @@ const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/, 'lowercase letter
 /** `plan=requests per minute`, comma-separated, e.g. `free=60,trial=30`. */
 const planLimitList = z
   .string()
-  .regex(/^\s*[\w.-]{1,50}\s*=\s*[1-9]\d{0,8}\s*(,\s*[\w.-]{1,50}\s*=\s*[1-9]\d{0,8}\s*)*$/, 'a list like free=60,trial=30 (plan=requests per minute, positive)')
+  .regex(
+    /^\s*[\w.-]{1,50}\s*=\s*[1-9]\d{0,8}\s*(,\s*[\w.-]{1,50}\s*=\s*[1-9]\d{0,8}\s*)*$/,
+    'a list like free=60,trial=30 (plan=requests per minute, positive)',
+  )
   .transform((list) =>
     Object.fromEntries(
       list.split(',').map((entry) => {
@@ -78,7 +81,10 @@ const fields = z.object({
   STRATA_SECRETS_FILE: z.string().min(1).default('.strata/secrets/secrets.json'),
   /** Prefix of every database Strata creates: `<prefix>_catalog`, `<prefix>_tenants`, `<prefix>_t_<slug>`. */
   // Short enough that `<prefix>_t_<40-char slug>` fits PostgreSQL's 63-byte names (longer ones are silently cut).
-  STRATA_DB_PREFIX: z.string().regex(/^[a-z][a-z0-9_]{0,19}$/, 'lowercase letters, digits and _, starting with a letter (max 20)').default('strata'),
+  STRATA_DB_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,19}$/, 'lowercase letters, digits and _, starting with a letter (max 20)')
+    .default('strata'),
 
   STRATA_OWNER_ROLE: identifier.default('strata_owner'),
   STRATA_OWNER_PASSWORD: z.string().min(1).optional(),
@@ -88,7 +94,10 @@ const fields = z.object({
    * Where tenant traffic to the default server connects instead of DATABASE_URL's host and port,
    * e.g. a PgBouncer in transaction mode (infra/pgbouncer.ini). Owner work always goes direct.
    */
-  STRATA_RUNTIME_HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address').optional(),
+  STRATA_RUNTIME_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address')
+    .optional(),
   STRATA_RUNTIME_PORT: port.optional(),
 
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -104,7 +113,10 @@ const fields = z.object({
 
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** Tenants are also named by host: `<slug>.<base domain>` (e.g. acme.app.example.com). */
-  STRATA_BASE_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/, 'a lowercase domain name').optional(),
+  STRATA_BASE_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, 'a lowercase domain name')
+    .optional(),
 
   /** Connections of the per-server pool shared by pooled and schema tenants. */
   STRATA_POOL_MAX: positiveInt.default(10),
@@ -266,9 +278,7 @@ export class ConfigError extends Error {
 
 /** Validates the environment; throws a ConfigError naming every bad key. */
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
-  const known = Object.fromEntries(
-    Object.keys(fields.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]),
-  );
+  const known = Object.fromEntries(Object.keys(fields.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]));
   const parsed = schema.safeParse(known);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => ({ key: i.path.join('.') || '(root)', message: i.message })));

@@ -45,12 +45,15 @@ const problemResponse = (description: string, headers?: Record<string, { type: s
 });
 
 /** Every route is rate limited (src/http/rate-limit.ts). */
-const rateLimitedResponse = problemResponse('Too many requests for this tenant or user (or admin, or, without either, this client IP); on login, too many wrong passwords', {
-  'retry-after': { type: 'integer', description: 'Seconds until the window resets' },
-  'x-ratelimit-limit': { type: 'integer', description: 'Requests allowed per window' },
-  'x-ratelimit-remaining': { type: 'integer', description: 'Requests left in the window' },
-  'x-ratelimit-reset': { type: 'integer', description: 'Seconds until the window resets' },
-});
+const rateLimitedResponse = problemResponse(
+  'Too many requests for this tenant or user (or admin, or, without either, this client IP); on login, too many wrong passwords',
+  {
+    'retry-after': { type: 'integer', description: 'Seconds until the window resets' },
+    'x-ratelimit-limit': { type: 'integer', description: 'Requests allowed per window' },
+    'x-ratelimit-remaining': { type: 'integer', description: 'Requests left in the window' },
+    'x-ratelimit-reset': { type: 'integer', description: 'Seconds until the window resets' },
+  },
+);
 
 /**
  * Routes that serve no tenant and take no bearer token; every other route authenticates a
@@ -99,7 +102,12 @@ export const docsPlugin = fp(
         info: { title: packageJson.name, version: packageJson.version, description: packageJson.description },
         components: {
           securitySchemes: {
-            [bearerScheme]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token: a tenant user’s (POST /auth/login), or on /admin routes a platform admin’s (POST /admin/auth/login)' },
+            [bearerScheme]: {
+              type: 'http',
+              scheme: 'bearer',
+              bearerFormat: 'JWT',
+              description: 'An access token: a tenant user’s (POST /auth/login), or on /admin routes a platform admin’s (POST /admin/auth/login)',
+            },
           },
         },
       },

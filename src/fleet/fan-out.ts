@@ -108,7 +108,12 @@ function unitsOf(tenants: Tenant[], tenantsDatabase: (serverId: string) => strin
   for (const [serverId, group] of byServer(tenants)) {
     const pooled = group.filter((t) => t.tier === 'pooled');
     for (let i = 0; i < pooled.length; i += pooledChunk) {
-      units.push({ serverId, database: tenantsDatabase(serverId), parts: [{ schema: 'public', tenants: pooled.slice(i, i + pooledChunk) }], ownConnection: false });
+      units.push({
+        serverId,
+        database: tenantsDatabase(serverId),
+        parts: [{ schema: 'public', tenants: pooled.slice(i, i + pooledChunk) }],
+        ownConnection: false,
+      });
     }
     const schemas = group.filter((t) => t.tier === 'schema');
     for (let i = 0; i < schemas.length; i += schemaBatch) {

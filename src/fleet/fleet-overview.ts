@@ -63,7 +63,11 @@ async function probeServer(owners: OwnerPools, server: Parameters<OwnerPools['wi
   });
   try {
     const connections = await Promise.race([
-      owners.with(server, server.tenantsDatabase, async (client) => (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity')).rows[0]!.n),
+      owners.with(
+        server,
+        server.tenantsDatabase,
+        async (client) => (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity')).rows[0]!.n,
+      ),
       timeout,
     ]);
     return { reachable: true, connections, error: null };

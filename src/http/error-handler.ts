@@ -86,9 +86,18 @@ export function renderClientError(error: NodeJS.ErrnoException, socket: Duplex) 
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   if (socket.writable) {
-    const body = JSON.stringify(problemBody({ ...problems.invalidRequest, status: status as 400 }, status === 431 ? 'The request line or headers are too large' : 'The request could not be read'));
+    const body = JSON.stringify(
+      problemBody(
+        { ...problems.invalidRequest, status: status as 400 },
+        status === 431 ? 'The request line or headers are too large' : 'The request could not be read',
+      ),
+    );
     const headers = { ...apiHeaders, 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body), connection: 'close' };
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}`).join('\r\n')}\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}`)
+        .join('\r\n')}\r\n\r\n${body}`,
+    );
   }
   socket.destroy(error);
 }

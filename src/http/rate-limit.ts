@@ -90,7 +90,10 @@ export const rateLimitPlugin = fp<{ config: Config }>(
       const { max } = spent[tightest]!;
       const { count, resetMs }: Count = counts[tightest]!;
       const reset = Math.max(1, Math.ceil(resetMs / 1000));
-      reply.header('x-ratelimit-limit', max).header('x-ratelimit-remaining', Math.max(0, max - count)).header('x-ratelimit-reset', reset);
+      reply
+        .header('x-ratelimit-limit', max)
+        .header('x-ratelimit-remaining', Math.max(0, max - count))
+        .header('x-ratelimit-reset', reset);
       if (count <= max) return undefined;
       reply.header('retry-after', reset);
       return new AppError(problems.rateLimited, `Rate limit exceeded, retry in ${reset} seconds`);

@@ -49,7 +49,5 @@ export const metricsRoutes: FastifyPluginAsync = async (app) => {
     await authenticateAdmin(request, reply);
   };
   const schema = { summary: 'Prometheus metrics, for STRATA_METRICS_TOKEN or a platform admin', produces: [registry.contentType] };
-  app.get('/metrics', { onRequest: authenticateScraper, schema }, async (_request, reply) =>
-    reply.type(registry.contentType).send(await registry.metrics()),
-  );
+  app.get('/metrics', { onRequest: authenticateScraper, schema }, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 };

@@ -27,14 +27,23 @@ export function installRouterMetrics(registry: Registry, router: TenantRouter, s
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5],
     registers,
   });
-  const failures = new Counter({ name: 'strata_router_statement_failures_total', help: 'Statements and transactions that failed, by tier', labelNames: ['tier'], registers });
+  const failures = new Counter({
+    name: 'strata_router_statement_failures_total',
+    help: 'Statements and transactions that failed, by tier',
+    labelNames: ['tier'],
+    registers,
+  });
   const context = new Counter({
     name: 'strata_router_context_statements_total',
     help: 'Tenant context statements sent with a statement: kept (bound from its prepared form) or parsed (first on a connection, or behind a pooler)',
     labelNames: ['form'],
     registers,
   });
-  const keptRuns = new Counter({ name: 'strata_router_kept_statement_runs_total', help: 'Statements run from a kept prepared statement, skipping parse', registers });
+  const keptRuns = new Counter({
+    name: 'strata_router_kept_statement_runs_total',
+    help: 'Statements run from a kept prepared statement, skipping parse',
+    registers,
+  });
   const opened = new Counter({ name: 'strata_router_pools_opened_total', help: 'Tenant connection pools opened', registers });
   const evictions = new Counter({
     name: 'strata_router_pool_evictions_total',
@@ -72,21 +81,31 @@ export function installRouterMetrics(registry: Registry, router: TenantRouter, s
       },
     });
   const poolsByServer = async () => Promise.all(router.poolStats().map(async (pool) => ({ ...pool, server: await serverName(pool.serverId) })));
-  perServer('strata_router_pools', 'Tenant connection pools, by server, kind (shared or dedicated) and state (open or draining)', ['server', 'kind', 'state'], (g, pools) => {
-    for (const p of pools) g.inc({ server: p.server, kind: p.shared ? 'shared' : 'dedicated', state: p.draining ? 'draining' : 'open' });
-  });
+  perServer(
+    'strata_router_pools',
+    'Tenant connection pools, by server, kind (shared or dedicated) and state (open or draining)',
+    ['server', 'kind', 'state'],
+    (g, pools) => {
+      for (const p of pools) g.inc({ server: p.server, kind: p.shared ? 'shared' : 'dedicated', state: p.draining ? 'draining' : 'open' });
+    },
+  );
   perServer('strata_router_connections', 'Tenant connections open, by server and state (in_use or idle)', ['server', 'state'], (g, pools) => {
     for (const p of pools) {
       g.inc({ server: p.server, state: 'in_use' }, p.connections - p.idle);
       g.inc({ server: p.server, state: 'idle' }, p.idle);
     }
   });
-  perServer('strata_router_connection_waiters', "Statements waiting: for a free connection (connection), or for their tenant's turn on a shared pool (tenant_turn)", ['server', 'for'], (g, pools) => {
-    for (const p of pools) {
-      g.inc({ server: p.server, for: 'connection' }, p.waiting);
-      g.inc({ server: p.server, for: 'tenant_turn' }, p.queued);
-    }
-  });
+  perServer(
+    'strata_router_connection_waiters',
+    "Statements waiting: for a free connection (connection), or for their tenant's turn on a shared pool (tenant_turn)",
+    ['server', 'for'],
+    (g, pools) => {
+      for (const p of pools) {
+        g.inc({ server: p.server, for: 'connection' }, p.waiting);
+        g.inc({ server: p.server, for: 'tenant_turn' }, p.queued);
+      }
+    },
+  );
   perServer('strata_router_kept_statements', 'Statements kept prepared on open tenant connections, by server', ['server'], (g, pools) => {
     for (const p of pools) g.inc({ server: p.server }, p.keptStatements);
   });
@@ -100,7 +119,11 @@ export function installRouterMetrics(registry: Registry, router: TenantRouter, s
         this.set(read(router.budget()));
       },
     });
-  budget('strata_router_connection_budget', 'Connections all tenant pools of this instance may be sized for (STRATA_CONNECTION_BUDGET)', (b) => b.connectionBudget);
+  budget(
+    'strata_router_connection_budget',
+    'Connections all tenant pools of this instance may be sized for (STRATA_CONNECTION_BUDGET)',
+    (b) => b.connectionBudget,
+  );
   budget('strata_router_connections_budgeted', 'Connections the open and draining pools are sized for, counted against the budget', (b) => b.budgeted);
   budget('strata_router_pools_max', 'Tenant pools this instance may hold open', (b) => b.maxPools);
   budget('strata_router_pools_waiting_for_room', 'Pools waiting for room in the budget', (b) => b.waitingForRoom);

@@ -240,16 +240,10 @@ async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOpti
     const started = performance.now();
     for (const statement of statements) await runOne(client, migration, statement);
     const durationMs = Math.round(performance.now() - started);
-    await client.query(`INSERT INTO ${table} (name, checksum, duration_ms) VALUES ($1, $2, $3)`, [
-      migration.name,
-      migration.checksum,
-      durationMs,
-    ]);
+    await client.query(`INSERT INTO ${table} (name, checksum, duration_ms) VALUES ($1, $2, $3)`, [migration.name, migration.checksum, durationMs]);
     return [{ name: migration.name, durationMs }];
   } finally {
-    await client
-      .query(`SELECT pg_advisory_unlock(${lockKey(options)}); RESET lock_timeout; RESET statement_timeout; RESET search_path`)
-      .catch(() => undefined);
+    await client.query(`SELECT pg_advisory_unlock(${lockKey(options)}); RESET lock_timeout; RESET statement_timeout; RESET search_path`).catch(() => undefined);
   }
 }
 

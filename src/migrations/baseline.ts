@@ -40,9 +40,5 @@ export async function readBaseline(path: string, migrations: MigrationFolder[]):
 
 /** The baseline can stand for the first pending migrations of a target that has no history. */
 export function baselineApplies(baseline: Baseline | undefined, history: unknown[], pending: MigrationFolder[]): baseline is Baseline {
-  return (
-    baseline !== undefined &&
-    history.length === 0 &&
-    baseline.covers.every((m, i) => pending[i]?.name === m.name && pending[i]?.checksum === m.checksum)
-  );
+  return baseline !== undefined && history.length === 0 && baseline.covers.every((m, i) => pending[i]?.name === m.name && pending[i]?.checksum === m.checksum);
 }

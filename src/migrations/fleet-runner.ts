@@ -272,7 +272,17 @@ export async function applyFleet(targets: MigrationTarget[], options: ApplyFleet
   for (const [index, wave] of [targets.filter((t) => t.stream === 'catalog'), ...tenantWaves].entries()) {
     if (stop.aborted || wave.length === 0) continue;
     const numbered = index > 0 && tenantWaves.length > 1;
-    if (numbered) options.progress?.report({ event: 'wave.started', wave: index, waves: tenantWaves.length, targets: wave.length, message: `wave ${index}/${tenantWaves.length}: ${describeWave(wave)}` }, false);
+    if (numbered)
+      options.progress?.report(
+        {
+          event: 'wave.started',
+          wave: index,
+          waves: tenantWaves.length,
+          targets: wave.length,
+          message: `wave ${index}/${tenantWaves.length}: ${describeWave(wave)}`,
+        },
+        false,
+      );
     for (const target of wave.filter((t) => t.unreachable)) {
       record(target, failure(target, new ServerUnreachableError(target.server, target.unreachable!), performance.now()));
     }
@@ -283,7 +293,15 @@ export async function applyFleet(targets: MigrationTarget[], options: ApplyFleet
     if (numbered) {
       const counts = outcome(wave);
       const tail = failedInWave && index < tenantWaves.length ? '; stopping, the later waves are skipped' : '';
-      options.progress?.report({ event: 'wave.finished', wave: index, ...counts, message: `wave ${index}/${tenantWaves.length}: ${counts.applied} migrated, ${counts.current} current, ${counts.failed} failed${tail}` }, false);
+      options.progress?.report(
+        {
+          event: 'wave.finished',
+          wave: index,
+          ...counts,
+          message: `wave ${index}/${tenantWaves.length}: ${counts.applied} migrated, ${counts.current} current, ${counts.failed} failed${tail}`,
+        },
+        false,
+      );
     }
     if (failedInWave && index < tenantWaves.length) halt.abort();
   }
@@ -351,7 +369,16 @@ async function applyUnit(
         part.map(({ target, pending }) => ({ schema: target.schema, pending })),
         options,
       );
-      for (const { target } of part) record(target, report(target, 'applied', applied.get(target.schema)!.map((a) => a.name), started));
+      for (const { target } of part)
+        record(
+          target,
+          report(
+            target,
+            'applied',
+            applied.get(target.schema)!.map((a) => a.name),
+            started,
+          ),
+        );
     } catch {
       singles.push(...part.map((p) => p.target));
     }
@@ -380,11 +407,7 @@ function failure(target: MigrationTarget, err: unknown, since: number): TargetRe
   };
 }
 
-async function applyTarget(
-  target: MigrationTarget,
-  connection: () => Promise<pg.Client>,
-  options: FleetOptions,
-): Promise<TargetReport> {
+async function applyTarget(target: MigrationTarget, connection: () => Promise<pg.Client>, options: FleetOptions): Promise<TargetReport> {
   const began = performance.now();
   const migrations = options.migrations[target.stream];
   const runtimeRole = target.stream === 'tenant' ? target.server.runtimeRole : undefined;
@@ -402,7 +425,12 @@ async function applyTarget(
           lockTimeoutMs: options.lockTimeoutMs,
           statementTimeoutMs: options.statementTimeoutMs,
         });
-        return report(target, applied.length ? 'applied' : 'current', applied.map((a) => a.name), began);
+        return report(
+          target,
+          applied.length ? 'applied' : 'current',
+          applied.map((a) => a.name),
+          began,
+        );
       } catch (err) {
         // A spare claimed by a provisioning meanwhile is a tenant's schema now, migrated under its name.
         if (target.kind === 'spare' && errorCode(err) === '3F000') return report(target, 'current', [], began);

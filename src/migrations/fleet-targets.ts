@@ -62,7 +62,11 @@ export async function discoverTargets(
   const livePooled = { tier: 'pooled', status: { not: 'deleted' } } as const;
   const [pooledCounts, pooledSamples] = await Promise.all([
     catalog.tenant.groupBy({ by: ['serverId'], where: livePooled, _count: { _all: true } }),
-    Promise.all(servers.map((s) => catalog.tenant.findMany({ where: { ...livePooled, serverId: s.id }, select: { slug: true }, orderBy: { slug: 'asc' }, take: sampleSize }))),
+    Promise.all(
+      servers.map((s) =>
+        catalog.tenant.findMany({ where: { ...livePooled, serverId: s.id }, select: { slug: true }, orderBy: { slug: 'asc' }, take: sampleSize }),
+      ),
+    ),
   ]);
   const targets: MigrationTarget[] = [
     { id: 'catalog', kind: 'catalog', stream: 'catalog', server: catalogTarget.server, database: catalogTarget.database, schema: 'public' },

@@ -63,7 +63,13 @@ export function splitWaves(targets: MigrationTarget[], spec: WaveSpec, pending: 
 export function describeWave(wave: MigrationTarget[]): string {
   const kinds = new Map((['schema', 'dedicated', 'spare'] as const).map((kind) => [kind, wave.filter((t) => t.kind === kind).length]));
   const pooled = wave.filter((t) => t.kind === 'pooled');
-  const parts = [`${wave.length} target${wave.length === 1 ? '' : 's'}`, [...kinds].filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(', ')].filter(Boolean);
+  const parts = [
+    `${wave.length} target${wave.length === 1 ? '' : 's'}`,
+    [...kinds]
+      .filter(([, n]) => n)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', '),
+  ].filter(Boolean);
   const carried = pooled.map((p) => `${p.server.name} (${p.carries?.count ?? 0} tenant${p.carries?.count === 1 ? '' : 's'})`);
   return `${parts.join(': ')}${carried.length ? `; pooled tables of ${carried.join(', ')}` : ''}`;
 }

@@ -36,7 +36,10 @@ export const migrationRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get('/admin/migrations', { schema: { querystring: statusQuery, response: { 200: z.object({ items: z.array(targetRow) }) } } }, async (request) => {
     const { tier, server } = request.query;
-    const items = await migrationStatus({ catalog: platform.catalog, catalogTarget, migrations }, { tier: tier ? [tier] : undefined, server: server ? [server] : undefined });
+    const items = await migrationStatus(
+      { catalog: platform.catalog, catalogTarget, migrations },
+      { tier: tier ? [tier] : undefined, server: server ? [server] : undefined },
+    );
     return { items };
   });
 };

@@ -43,7 +43,10 @@ export async function migrationStatus(deps: MigrationStatusDeps, filter: TargetF
       state: stateOf(s, failure),
       lastApplied: s.lastApplied,
       pending: s.pending,
-      error: s.error ?? failure?.error ?? (s.changed.length ? `changed after apply: ${s.changed.join(', ')}` : s.unknown.length ? `ahead of the code: ${s.unknown.join(', ')}` : null),
+      error:
+        s.error ??
+        failure?.error ??
+        (s.changed.length ? `changed after apply: ${s.changed.join(', ')}` : s.unknown.length ? `ahead of the code: ${s.unknown.join(', ')}` : null),
       failedAt: failure?.failedAt.toISOString() ?? null,
       ...(s.carries && { carries: s.carries.count }),
     };

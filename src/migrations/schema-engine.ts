@@ -122,10 +122,7 @@ function poolConfigOf(serverUrl: string): PoolConfig {
   };
 }
 
-export type DiffSource =
-  | { kind: 'empty' }
-  | { kind: 'schema'; path: string }
-  | { kind: 'migrations'; baseDir: string; folders: MigrationFolder[] };
+export type DiffSource = { kind: 'empty' } | { kind: 'schema'; path: string } | { kind: 'migrations'; baseDir: string; folders: MigrationFolder[] };
 
 /**
  * SQL that takes a database from `from` to `to`. The engine insists on a live connection, and
@@ -137,18 +134,12 @@ export async function diffSql(from: DiffSource, to: DiffSource, serverUrl: strin
   const lockfiles = new Map(
     await Promise.all(
       [from, to].flatMap((s) =>
-        s.kind === 'migrations'
-          ? [readFile(join(s.baseDir, 'migration_lock.toml'), 'utf8').then((text) => [s.baseDir, text] as const)]
-          : [],
+        s.kind === 'migrations' ? [readFile(join(s.baseDir, 'migration_lock.toml'), 'utf8').then((text) => [s.baseDir, text] as const)] : [],
       ),
     ),
   );
-  const datamodels = await Promise.all(
-    schemaPaths.map(async (p) => [p, await readFile(p, 'utf8')] as [string, string]),
-  );
-  const factory = bindMigrationAwareSqlAdapterFactory(
-    new WholeScriptPg(poolConfigOf(serverUrl)),
-  );
+  const datamodels = await Promise.all(schemaPaths.map(async (p) => [p, await readFile(p, 'utf8')] as [string, string]));
+  const factory = bindMigrationAwareSqlAdapterFactory(new WholeScriptPg(poolConfigOf(serverUrl)));
   const engine: Engine = await glue.SchemaEngine.new({ datamodels }, () => {}, factory);
   const target = (s: DiffSource): DiffTarget => {
     switch (s.kind) {

@@ -35,7 +35,8 @@ export class MoveVerificationError extends Error {
 }
 
 const qualified = (schema: string, table: string) => `${escapeIdentifier(schema)}.${escapeIdentifier(table)}`;
-const keyMatch = (a: string, b: string, table: TenantTable) => table.primaryKey.map((c) => `${a}.${escapeIdentifier(c)} = ${b}.${escapeIdentifier(c)}`).join(' AND ');
+const keyMatch = (a: string, b: string, table: TenantTable) =>
+  table.primaryKey.map((c) => `${a}.${escapeIdentifier(c)} = ${b}.${escapeIdentifier(c)}`).join(' AND ');
 const chunkSize = 1000;
 /** A JSON array of values that are JSON text already (as PostgreSQL wrote them). */
 const jsonArray = (items: string[]) => `[${items.join(',')}]`;
@@ -148,7 +149,13 @@ async function copyIntoOwnTable(source: Side, target: Side, table: TenantTable, 
   const out = await copyOut(source, table, tenantId);
   const name = qualified(target.schema, table.name);
   await target.client.query(`ALTER TABLE ${name} NO FORCE ROW LEVEL SECURITY`);
-  const load = target.client.query(copyFrom(`COPY ${name} (${dataColumns(table).map((c) => escapeIdentifier(c)).join(', ')}) FROM STDIN`));
+  const load = target.client.query(
+    copyFrom(
+      `COPY ${name} (${dataColumns(table)
+        .map((c) => escapeIdentifier(c))
+        .join(', ')}) FROM STDIN`,
+    ),
+  );
   await pipeline(Readable.from(countRows(out, onRows)), load);
   await target.client.query(`ALTER TABLE ${name} FORCE ROW LEVEL SECURITY`);
   return load.rowCount;

@@ -144,10 +144,7 @@ export async function startCapture(client: pg.ClientBase, schema: string, tables
  */
 export async function fenceWrites(client: pg.ClientBase, schema: string, tables: TenantTable[], tenantId: string): Promise<void> {
   await underWriteBarrier(client, schema, tables, async () => {
-    const { rowCount } = await client.query(`UPDATE ${captureSchema}.moving SET fenced = true WHERE tenant_id = $1 AND schema_name = $2`, [
-      tenantId,
-      schema,
-    ]);
+    const { rowCount } = await client.query(`UPDATE ${captureSchema}.moving SET fenced = true WHERE tenant_id = $1 AND schema_name = $2`, [tenantId, schema]);
     if (rowCount !== 1) throw new Error(`no change capture for tenant ${tenantId} in ${schema}: cannot fence it`);
   });
 }

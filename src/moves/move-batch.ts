@@ -85,7 +85,14 @@ function startMove(platform: Platform, move: PlannedMove, options: MoveBatchOpti
         return watch(platform, job.id, markSwitched, options.signal);
       });
       const { fenceMs } = readProgress(done);
-      const outcome: MoveOutcome = { tenantId: move.tenantId, slug: move.slug, to: move.to, status: done.status, fenceMs, switchMs: Math.round(performance.now() - started) };
+      const outcome: MoveOutcome = {
+        tenantId: move.tenantId,
+        slug: move.slug,
+        to: move.to,
+        status: done.status,
+        fenceMs,
+        switchMs: Math.round(performance.now() - started),
+      };
       if (done.status !== 'succeeded') outcome.error = done.error ?? done.status;
       emit({ event: done.status === 'succeeded' ? 'move.done' : 'move.failed', ...base, fenceMs, ...(outcome.error && { error: outcome.error }) });
       return outcome;

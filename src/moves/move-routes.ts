@@ -30,15 +30,11 @@ export const moveRoutes: FastifyPluginAsyncZod = async (app) => {
   const streams = new AbortController();
   app.addHook('preClose', async () => streams.abort());
 
-  app.post(
-    '/admin/tenants/:id/moves',
-    { schema: { params: tenantParams, body: moveRequestBody, response: { 202: moveView } } },
-    async (request, reply) => {
-      const job = await requestMove(platform, { tenantId: request.params.id, ...request.body, requestedBy: request.admin.id }).catch(asProblem);
-      worker.start(job.id);
-      return reply.status(202).header('location', `/admin/moves/${job.id}`).send(toMoveView(job));
-    },
-  );
+  app.post('/admin/tenants/:id/moves', { schema: { params: tenantParams, body: moveRequestBody, response: { 202: moveView } } }, async (request, reply) => {
+    const job = await requestMove(platform, { tenantId: request.params.id, ...request.body, requestedBy: request.admin.id }).catch(asProblem);
+    worker.start(job.id);
+    return reply.status(202).header('location', `/admin/moves/${job.id}`).send(toMoveView(job));
+  });
 
   app.get('/admin/tenants/:id/moves', { schema: { params: tenantParams, response: { 200: moveList } } }, async (request) => {
     const tenant = await platform.catalog.tenant.findUnique({ where: { id: request.params.id }, select: { id: true } });
@@ -57,7 +53,8 @@ export const moveRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         params: jobParams,
-        description: 'The job as Server-Sent Events (text/event-stream): a `move` event with the job (as GET /admin/moves/{jobId}) each time it changes; the stream ends once the job has finished.',
+        description:
+          'The job as Server-Sent Events (text/event-stream): a `move` event with the job (as GET /admin/moves/{jobId}) each time it changes; the stream ends once the job has finished.',
       },
     },
     async (request, reply) => {

@@ -20,8 +20,7 @@ const superuser = 'postgres';
 /** The superuser password every installation had before passwords were generated; replaced on start. */
 const publishedPassword = 'strata-embedded';
 
-const urlFor = (port: number, password: string) =>
-  `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+const urlFor = (port: number, password: string) => `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
 
 /** Whether a server answers there to this password, refuses it, or does not answer. */
 async function probe(port: number, password: string): Promise<'ok' | 'refused' | 'down'> {
@@ -87,10 +86,7 @@ export async function startEmbeddedPostgres(options: { dir: string; port: number
   }
   const started = performance.now();
   await server.start().catch((cause: unknown) => {
-    throw new Error(
-      `embedded PostgreSQL did not start on port ${port} (is the port taken, or another instance using ${databaseDir}?)`,
-      { cause },
-    );
+    throw new Error(`embedded PostgreSQL did not start on port ${port} (is the port taken, or another instance using ${databaseDir}?)`, { cause });
   });
   log.info({ port, ms: Math.round(performance.now() - started) }, 'embedded PostgreSQL started');
   if ((await probe(port, password)) === 'refused' && !(await replacePublishedPassword(port, password, log))) {

@@ -102,14 +102,9 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
       runtimePort: runtime.port,
       maxConnections: config.router.connectionBudget,
     };
-    const [catalogMigrations, tenantMigrations] = await Promise.all([
-      readMigrations(migrationDirs.catalog),
-      readMigrations(migrationDirs.tenant),
-    ]);
+    const [catalogMigrations, tenantMigrations] = await Promise.all([readMigrations(migrationDirs.catalog), readMigrations(migrationDirs.tenant)]);
     const tenantBaseline = await readBaseline(baselinePaths.tenant, tenantMigrations);
-    await withOwnerConnection(draft, names.catalog, (client) =>
-      applyMigrations(client, { schema: 'public', migrations: catalogMigrations }),
-    );
+    await withOwnerConnection(draft, names.catalog, (client) => applyMigrations(client, { schema: 'public', migrations: catalogMigrations }));
     if (options.migratePooled ?? true) {
       await withOwnerConnection(draft, names.tenants, (client) =>
         applyMigrations(client, { schema: 'public', migrations: tenantMigrations, baseline: tenantBaseline, runtimeRole: runtime.role }),
@@ -140,7 +135,12 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
     const serverHealth = new ServerHealth(catalog, log, { ...config.serverProbe, prefix: config.database.prefix });
     cleanup.unshift(async () => serverHealth.close());
     // A failed connection has the server probed at once, rather than at the next period.
-    const registry = new PoolRegistry(config.router, (id) => servers.byId(id), log, (id) => serverHealth.suspect(id));
+    const registry = new PoolRegistry(
+      config.router,
+      (id) => servers.byId(id),
+      log,
+      (id) => serverHealth.suspect(id),
+    );
     const router = new TenantRouter({
       registry,
       connectionWaitMs: config.router.connectionWaitMs,
@@ -185,7 +185,16 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
       load,
       defaultServer,
       serverHealth,
-      provisioning: { catalog, servers, prefix: config.database.prefix, tenantMigrations, tenantBaseline, owners, spares, announce: (tenantId) => tenants.changed(tenantId) },
+      provisioning: {
+        catalog,
+        servers,
+        prefix: config.database.prefix,
+        tenantMigrations,
+        tenantBaseline,
+        owners,
+        spares,
+        announce: (tenantId) => tenants.changed(tenantId),
+      },
       async ping() {
         await Promise.all([catalog.$queryRaw`SELECT 1`, health.query('SELECT 1')]);
       },

@@ -69,7 +69,12 @@ class TerminalBar implements ProgressReporter {
 
   finish(summary: ProgressEvent) {
     this.#draw(true);
-    this.err.write(`\n${Object.entries(summary).filter(([k]) => k !== 'event').map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('  ')}\n`);
+    this.err.write(
+      `\n${Object.entries(summary)
+        .filter(([k]) => k !== 'event')
+        .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+        .join('  ')}\n`,
+    );
   }
 
   #draw(force: boolean) {

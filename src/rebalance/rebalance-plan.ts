@@ -73,7 +73,15 @@ export async function measureTenants(platform: Platform, options: Pick<PlanOptio
     select: { id: true, slug: true, tier: true, serverId: true, status: true, schemaName: true, databaseName: true },
     orderBy: { slug: 'asc' },
   });
-  const sizes = by === 'storage' ? await tenantStorage(active.map((l) => l.server), tenants) : by === 'dbTime' ? await databaseTime(platform, windowMs) : undefined;
+  const sizes =
+    by === 'storage'
+      ? await tenantStorage(
+          active.map((l) => l.server),
+          tenants,
+        )
+      : by === 'dbTime'
+        ? await databaseTime(platform, windowMs)
+        : undefined;
   return tenants.map((t) => ({
     tenantId: t.id,
     slug: t.slug,

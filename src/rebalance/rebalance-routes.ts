@@ -38,7 +38,12 @@ const planView = z.object({
   stopped: z.enum(['balanced', 'no-helpful-move', 'max-moves', 'too-few-servers']),
   dryRun: z.boolean(),
 });
-const lastRun = z.object({ moved: z.number().int(), failed: z.array(z.object({ tenant: z.string(), error: z.string().nullable() })), ms: z.number().int(), error: z.string().nullable() });
+const lastRun = z.object({
+  moved: z.number().int(),
+  failed: z.array(z.object({ tenant: z.string(), error: z.string().nullable() })),
+  ms: z.number().int(),
+  error: z.string().nullable(),
+});
 const runView = z.object({ running: z.boolean(), lastRun: lastRun.nullable() });
 
 export const rebalanceRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -54,7 +59,9 @@ export const rebalanceRoutes: FastifyPluginAsyncZod = async (app) => {
     const windowMs = request.body.window ?? defaultWindowMs;
     const { retentionMs } = platform.config.usage;
     if (windowMs > retentionMs) {
-      throw new AppError(problems.invalidRequest, 'Some fields are invalid', [{ field: 'body.window', message: `at most the usage retention, ${retentionMs / 3_600_000}h` }]);
+      throw new AppError(problems.invalidRequest, 'Some fields are invalid', [
+        { field: 'body.window', message: `at most the usage retention, ${retentionMs / 3_600_000}h` },
+      ]);
     }
     if (!dryRun && run.running) throw new AppError(problems.rebalanceRunning, 'Wait for it (GET /admin/rebalance) before starting another');
     // Claimed before planning, so two requests at once cannot both start one.
@@ -74,7 +81,12 @@ export const rebalanceRoutes: FastifyPluginAsyncZod = async (app) => {
     const started = performance.now();
     run.done = applyRebalance(platform, plan, { concurrency, actor: request.admin.id, windowMs, signal: run.abort.signal })
       .then((outcome) => {
-        run.lastRun = { moved: outcome.moved, failed: outcome.failed.map((f) => ({ tenant: f.tenant, error: f.error ?? null })), ms: Math.round(performance.now() - started), error: null };
+        run.lastRun = {
+          moved: outcome.moved,
+          failed: outcome.failed.map((f) => ({ tenant: f.tenant, error: f.error ?? null })),
+          ms: Math.round(performance.now() - started),
+          error: null,
+        };
       })
       .catch((err: unknown) => {
         app.log.error({ err }, 'rebalance stopped');

@@ -20,7 +20,8 @@ export const autopilotPlugin = fp<{ config: Config }>(
         {
           catalog: platform.catalog,
           log: app.log,
-          recommendations: () => currentRecommendations({ catalog: platform.catalog, thresholds: advice.thresholds, planOverrides: rateLimit.planOverrides }, advice.windowMs),
+          recommendations: () =>
+            currentRecommendations({ catalog: platform.catalog, thresholds: advice.thresholds, planOverrides: rateLimit.planOverrides }, advice.windowMs),
           requestMove: (request) => requestMove(platform, request),
           startMove: (jobId) => worker.start(jobId),
         },

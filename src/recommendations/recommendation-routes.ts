@@ -61,7 +61,11 @@ export const recommendationRoutes: FastifyPluginAsyncZod = async (app) => {
         ]);
       }
       const nowMs = Date.now();
-      const items = await currentRecommendations({ catalog, thresholds: config.advice.thresholds, planOverrides: config.rateLimit.planOverrides }, windowMs, nowMs);
+      const items = await currentRecommendations(
+        { catalog, thresholds: config.advice.thresholds, planOverrides: config.rateLimit.planOverrides },
+        windowMs,
+        nowMs,
+      );
       return {
         windowMs,
         evaluatedAt: new Date(nowMs).toISOString(),

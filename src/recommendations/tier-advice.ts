@@ -102,7 +102,9 @@ export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Rec
       const lighter = input.servers
         .filter((s) => s.server.id !== tenant.serverId && refusal(s, tier) === null && dbLoad(s) + dbTimeMs / s.server.weight < now)
         .sort((a, b) => dbLoad(a) - dbLoad(b) || a.server.name.localeCompare(b.server.name))[0];
-      return lighter ? { server: lighter, blocked: null } : { server: undefined, blocked: `no other server takes a ${tier} tenant with less database time than its own` };
+      return lighter
+        ? { server: lighter, blocked: null }
+        : { server: undefined, blocked: `no other server takes a ${tier} tenant with less database time than its own` };
     }
     if (current && refusal(current, tier) === null) return { server: current, blocked: null };
     const open = input.servers.filter((s) => refusal(s, tier) === null).sort((a, b) => dbLoad(a) - dbLoad(b) || a.server.name.localeCompare(b.server.name));
@@ -115,12 +117,19 @@ export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Rec
     const share = serverDb > 0 ? f.dbTimeMs / serverDb : 0;
     const dbPerMinute = f.dbTimeMs / minutes;
     if (dbPerMinute >= thresholds.minDbMsPerMinute && share >= thresholds.dbTimeShare) {
-      found.push({ signal: 'dbTimeShare', value: round(share, 3), threshold: thresholds.dbTimeShare, crossed: 'above', unit: 'share of its server’s database time' });
+      found.push({
+        signal: 'dbTimeShare',
+        value: round(share, 3),
+        threshold: thresholds.dbTimeShare,
+        crossed: 'above',
+        unit: 'share of its server’s database time',
+      });
       found.push({ signal: 'dbTimePerMinute', value: round(dbPerMinute, 1), threshold: thresholds.minDbMsPerMinute, crossed: 'above', unit: 'ms per minute' });
     }
     const rate = f.requests / minutes;
     const rateLimit = thresholds.rateShare * tenant.requestsPerMinute;
-    if (rate >= rateLimit) found.push({ signal: 'requestRate', value: round(rate, 1), threshold: round(rateLimit, 1), crossed: 'above', unit: 'requests per minute' });
+    if (rate >= rateLimit)
+      found.push({ signal: 'requestRate', value: round(rate, 1), threshold: round(rateLimit, 1), crossed: 'above', unit: 'requests per minute' });
     const p99 = latencyQuantileMs(f.latency, 0.99);
     // The p99 is known as the upper bound of its latency bucket; it is surely above the threshold when the bucket starts there.
     const p99Floor = p99 === null ? 0 : (latencyBoundsMs[latencyBoundsMs.indexOf(p99 as (typeof latencyBoundsMs)[number]) - 1] ?? 0);
@@ -128,11 +137,18 @@ export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Rec
       found.push({ signal: 'p99', value: p99, threshold: thresholds.p99Ms, crossed: 'above', unit: 'ms (upper bound of its latency bucket)' });
     }
     if (f.guardRejections >= thresholds.guardRejections) {
-      found.push({ signal: 'guardRejections', value: f.guardRejections, threshold: thresholds.guardRejections, crossed: 'above', unit: 'statement timeouts and concurrency-cap refusals' });
+      found.push({
+        signal: 'guardRejections',
+        value: f.guardRejections,
+        threshold: thresholds.guardRejections,
+        crossed: 'above',
+        unit: 'statement timeouts and concurrency-cap refusals',
+      });
     }
     const size = input.footprints.get(tenant.id);
     if (size && tenant.tier !== 'dedicated') {
-      if (size.rows >= thresholds.maxRows[tenant.tier]) found.push({ signal: 'rows', value: size.rows, threshold: thresholds.maxRows[tenant.tier], crossed: 'above', unit: 'rows' });
+      if (size.rows >= thresholds.maxRows[tenant.tier])
+        found.push({ signal: 'rows', value: size.rows, threshold: thresholds.maxRows[tenant.tier], crossed: 'above', unit: 'rows' });
       if (size.bytes >= thresholds.maxStorageBytes[tenant.tier]) {
         found.push({ signal: 'storage', value: size.bytes, threshold: thresholds.maxStorageBytes[tenant.tier], crossed: 'above', unit: 'bytes' });
       }
@@ -147,7 +163,9 @@ export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Rec
     if (planDefinition(tenant.plan).defaultTier === 'dedicated') return null;
     const rate = f.requests / minutes;
     if (rate > thresholds.idlePerMinute) return null;
-    const found: Evidence[] = [{ signal: 'requestRate', value: round(rate, 1), threshold: thresholds.idlePerMinute, crossed: 'below', unit: 'requests per minute' }];
+    const found: Evidence[] = [
+      { signal: 'requestRate', value: round(rate, 1), threshold: thresholds.idlePerMinute, crossed: 'below', unit: 'requests per minute' },
+    ];
     const size = input.footprints.get(tenant.id);
     if (size) {
       // Too big for a schema, it would be advised straight back up.
@@ -193,6 +211,12 @@ export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Rec
   }
   // Up before down; the most signals crossed first, then the most database time.
   return advised
-    .sort((a, b) => (a.direction === b.direction ? 0 : a.direction === 'up' ? -1 : 1) || b.evidence.length - a.evidence.length || b.dbTimeMs - a.dbTimeMs || a.slug.localeCompare(b.slug))
+    .sort(
+      (a, b) =>
+        (a.direction === b.direction ? 0 : a.direction === 'up' ? -1 : 1) ||
+        b.evidence.length - a.evidence.length ||
+        b.dbTimeMs - a.dbTimeMs ||
+        a.slug.localeCompare(b.slug),
+    )
     .map(({ dbTimeMs: _dbTimeMs, ...rec }) => rec);
 }

@@ -127,11 +127,5 @@ export class TenantRouter {
 }
 
 function samePlacement(a: TenantPlacement, b: TenantPlacement): boolean {
-  return (
-    a.version === b.version &&
-    a.tier === b.tier &&
-    a.serverId === b.serverId &&
-    a.schemaName === b.schemaName &&
-    a.databaseName === b.databaseName
-  );
+  return a.version === b.version && a.tier === b.tier && a.serverId === b.serverId && a.schemaName === b.schemaName && a.databaseName === b.databaseName;
 }

@@ -47,12 +47,8 @@ export async function bootstrapServer(spec: ServerBootstrap): Promise<void> {
     await idempotent(admin, `CREATE ROLE ${runtime} LOGIN`);
     // Every tenant table forces row security on its owner too; without BYPASSRLS a migration's
     // UPDATE or INSERT … SELECT would see no rows. Set on every boot, so older installations get it.
-    await admin.query(
-      `ALTER ROLE ${owner} LOGIN CREATEDB NOSUPERUSER BYPASSRLS PASSWORD ${escapeLiteral(spec.owner.password)}`,
-    );
-    await admin.query(
-      `ALTER ROLE ${runtime} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD ${escapeLiteral(spec.runtime.password)}`,
-    );
+    await admin.query(`ALTER ROLE ${owner} LOGIN CREATEDB NOSUPERUSER BYPASSRLS PASSWORD ${escapeLiteral(spec.owner.password)}`);
+    await admin.query(`ALTER ROLE ${runtime} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD ${escapeLiteral(spec.runtime.password)}`);
     // Purging a dedicated tenant drops its database WITH (FORCE), which must end the runtime
     // role's connections every API instance still holds to it; pg_signal_backend allows exactly
     // that (signalling non-superuser sessions), nothing more.

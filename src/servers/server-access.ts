@@ -9,7 +9,18 @@ import { resolveSecret } from '../config/config.js';
 /** What connecting to a server takes: the catalog row's endpoints, roles and secret references. */
 export type ServerRecord = Pick<
   DatabaseServer,
-  'id' | 'name' | 'host' | 'port' | 'runtimeHost' | 'runtimePort' | 'tenantsDatabase' | 'ownerRole' | 'ownerSecretRef' | 'runtimeRole' | 'runtimeSecretRef' | 'maxConnections'
+  | 'id'
+  | 'name'
+  | 'host'
+  | 'port'
+  | 'runtimeHost'
+  | 'runtimePort'
+  | 'tenantsDatabase'
+  | 'ownerRole'
+  | 'ownerSecretRef'
+  | 'runtimeRole'
+  | 'runtimeSecretRef'
+  | 'maxConnections'
 >;
 
 export type ServerRole = 'owner' | 'runtime';
@@ -38,11 +49,7 @@ export function runtimeApplicationName(server: Pick<ServerRecord, 'name' | 'tena
 }
 
 /** Runs `fn` on a fresh owner connection to `database` (DDL and migrations; never tenant traffic). */
-export async function withOwnerConnection<T>(
-  server: ServerRecord,
-  database: string,
-  fn: (client: pg.Client) => Promise<T>,
-): Promise<T> {
+export async function withOwnerConnection<T>(server: ServerRecord, database: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client(connectionConfig(server, 'owner', database));
   // A terminated session (restart, pg_terminate_backend, DROP DATABASE … FORCE) fails the query
   // under way or the next one; unlistened, its 'error' event would end the process.

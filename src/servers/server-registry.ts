@@ -20,7 +20,10 @@ import { bootstrapServer } from './bootstrap-server.js';
 import { connectionConfig, type ServerRecord, withOwnerConnection } from './server-access.js';
 import { serverLoads } from './server-capacity.js';
 
-const host = z.string().max(253).regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address');
+const host = z
+  .string()
+  .max(253)
+  .regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address');
 const port = z.number().int().min(1).max(65535);
 /** Role and database names are interpolated into DDL: plain identifiers only. */
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and _ (max 63)');
@@ -33,7 +36,10 @@ const referable = (name: string) => name === 'STRATA_OWNER_PASSWORD' || name ===
 const secretRef = z
   .string()
   .regex(/^env:[A-Z_][A-Z0-9_]*$/, 'a reference like env:NAME (the secret itself is never accepted)')
-  .refine((ref) => referable(ref.slice(4)), 'names one of Strata’s own settings: only STRATA_OWNER_PASSWORD, STRATA_RUNTIME_PASSWORD or a variable of this server’s own may be referenced');
+  .refine(
+    (ref) => referable(ref.slice(4)),
+    'names one of Strata’s own settings: only STRATA_OWNER_PASSWORD, STRATA_RUNTIME_PASSWORD or a variable of this server’s own may be referenced',
+  );
 
 const cap = z.number().int().min(0).max(10_000_000).nullable().optional();
 /** Relative size and caps (null: none); see server-capacity.ts. */
@@ -69,9 +75,7 @@ export const serverAdd = z
     state: z.enum(['active', 'cordoned']).default('active'),
     ...capacityFields,
     /** A role allowed to create roles and databases, used once to prepare the server; never recorded. */
-    bootstrap: z
-      .object({ user: z.string().min(1).max(63).default('postgres'), secretRef, database: z.string().min(1).max(63).default('postgres') })
-      .strict(),
+    bootstrap: z.object({ user: z.string().min(1).max(63).default('postgres'), secretRef, database: z.string().min(1).max(63).default('postgres') }).strict(),
   })
   .strict();
 export type ServerAddInput = z.input<typeof serverAdd>;
@@ -123,7 +127,11 @@ function unreachable(err: unknown, where: string[], credentials: string): AppErr
   const code = (err as { code?: string }).code ?? '';
   const message = (err as Error).message || code;
   const fields = code === '28P01' || code === '28000' ? [credentials] : where;
-  return new AppError(problems.serverUnreachable, `The server refused or did not answer: ${message}`, fields.map((field) => ({ field, message })));
+  return new AppError(
+    problems.serverUnreachable,
+    `The server refused or did not answer: ${message}`,
+    fields.map((field) => ({ field, message })),
+  );
 }
 
 async function probe(config: pg.ClientConfig, sql: string): Promise<unknown[]> {

@@ -58,7 +58,10 @@ const serverListing = serverOutput.extend({
 });
 const serverParams = z.object({ name: serverName });
 const stateBody = z.object({ state: z.enum(serverStates) }).strict();
-const drainBody = z.object({ concurrency: z.number().int().min(1).max(16).default(2) }).strict().default({ concurrency: 2 });
+const drainBody = z
+  .object({ concurrency: z.number().int().min(1).max(16).default(2) })
+  .strict()
+  .default({ concurrency: 2 });
 const drainView = z.object({
   server: z.string(),
   state: z.enum(serverStates),
@@ -71,7 +74,9 @@ const drainView = z.object({
   /** Whether this instance is running a drain of it now. */
   running: z.boolean(),
   /** The last drain this instance ran to its end. */
-  lastRun: z.object({ moved: z.number().int(), failed: z.number().int(), remaining: z.number().int().nullable(), ms: z.number().int(), error: z.string().nullable() }).nullable(),
+  lastRun: z
+    .object({ moved: z.number().int(), failed: z.number().int(), remaining: z.number().int().nullable(), ms: z.number().int(), error: z.string().nullable() })
+    .nullable(),
 });
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -134,9 +139,13 @@ export const serverRoutes: FastifyPluginAsyncZod = async (app) => {
     toServerOutput(await setServerState(deps, request.admin.id, request.params.name, request.body.state)),
   );
 
-  app.post('/admin/servers/:name/cordon', one, async (request) => toServerOutput(await setServerState(deps, request.admin.id, request.params.name, 'cordoned')));
+  app.post('/admin/servers/:name/cordon', one, async (request) =>
+    toServerOutput(await setServerState(deps, request.admin.id, request.params.name, 'cordoned')),
+  );
 
-  app.post('/admin/servers/:name/uncordon', one, async (request) => toServerOutput(await setServerState(deps, request.admin.id, request.params.name, 'active')));
+  app.post('/admin/servers/:name/uncordon', one, async (request) =>
+    toServerOutput(await setServerState(deps, request.admin.id, request.params.name, 'active')),
+  );
 
   // Drains run in the background of the instance asked; their moves are jobs any instance can resume.
   const drains = new Map<string, { abort: AbortController; running: boolean; done: Promise<void>; lastRun: z.infer<typeof drainView>['lastRun'] }>();
@@ -168,10 +177,15 @@ export const serverRoutes: FastifyPluginAsyncZod = async (app) => {
         })
         .finally(() => (entry.running = false));
     }
-    return reply.status(202).header('location', `/admin/servers/${name}/drain`).send(await drainAnswer(name));
+    return reply
+      .status(202)
+      .header('location', `/admin/servers/${name}/drain`)
+      .send(await drainAnswer(name));
   });
 
-  app.get('/admin/servers/:name/drain', { schema: { params: serverParams, response: { 200: drainView } } }, async (request) => drainAnswer(request.params.name));
+  app.get('/admin/servers/:name/drain', { schema: { params: serverParams, response: { 200: drainView } } }, async (request) =>
+    drainAnswer(request.params.name),
+  );
 
   app.delete('/admin/servers/:name', { schema: { params: serverParams, response: { 204: z.null() } } }, async (request, reply) => {
     await removeServer(deps, request.admin.id, request.params.name, defaultServerName);

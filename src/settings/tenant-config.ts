@@ -18,13 +18,19 @@ const liftableLimit = limit.or(z.literal('unlimited'));
 export const tenantConfig = z
   .object({
     /** Overrides of the plan's features. */
-    features: z.object(Object.fromEntries(featureNames.map((f) => [f, z.boolean().optional()])) as Record<Feature, z.ZodOptional<z.ZodBoolean>>).strict().optional(),
+    features: z
+      .object(Object.fromEntries(featureNames.map((f) => [f, z.boolean().optional()])) as Record<Feature, z.ZodOptional<z.ZodBoolean>>)
+      .strict()
+      .optional(),
     branding: z
       .object({
         displayName: z.string().trim().min(1).max(100).optional(),
         primaryColor: colour.optional(),
         accentColor: colour.optional(),
-        logoUrl: z.url({ protocol: /^https$/ }).max(2000).optional(),
+        logoUrl: z
+          .url({ protocol: /^https$/ })
+          .max(2000)
+          .optional(),
         customDomain: z
           .string()
           .max(253)
@@ -113,7 +119,7 @@ function patchOf(schema: z.ZodType): z.ZodType {
 
 /** A JSON Merge Patch of the config document; the merged document is checked against `tenantConfig`. */
 export const tenantConfigPatch = (patchOf(tenantConfig) as z.ZodType<JsonObject>).describe(
-  'A JSON Merge Patch (RFC 7396) of the tenant\'s config: members left out stay as they are, null removes one, objects merge member by member.',
+  "A JSON Merge Patch (RFC 7396) of the tenant's config: members left out stay as they are, null removes one, objects merge member by member.",
 );
 
 /** The noisy-neighbour guards of a tenant (src/router/tenant-guards.ts), from its plan and config. */

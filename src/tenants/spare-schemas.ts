@@ -92,7 +92,12 @@ export class SparePool {
         const id = randomBytes(8).toString('hex');
         const building = escapeIdentifier(`building_spare_${id}`);
         await client.query(`CREATE SCHEMA ${building}`);
-        await applyMigrations(client, { schema: `building_spare_${id}`, migrations: this.migrations, baseline: this.baseline, runtimeRole: server.runtimeRole });
+        await applyMigrations(client, {
+          schema: `building_spare_${id}`,
+          migrations: this.migrations,
+          baseline: this.baseline,
+          runtimeRole: server.runtimeRole,
+        });
         await client.query(`ALTER SCHEMA ${building} RENAME TO ${escapeIdentifier(`spare_${id}`)}`);
       }
     });

@@ -15,7 +15,8 @@ export async function dropTenantStorage(deps: { owners: OwnerPools; servers: Ser
   const server = await deps.servers.byId(tenant.serverId);
   switch (tenant.tier) {
     case 'dedicated':
-      if (tenant.databaseName === server.tenantsDatabase) throw new Error(`refusing to drop ${tenant.databaseName}: it is the server's shared tenants database`);
+      if (tenant.databaseName === server.tenantsDatabase)
+        throw new Error(`refusing to drop ${tenant.databaseName}: it is the server's shared tenants database`);
       await owners.close(server, tenant.databaseName);
       // FORCE ends the connections every instance's router still holds to it.
       await owners.with(server, server.tenantsDatabase, (client) =>

@@ -155,10 +155,12 @@ export async function* decompressed(input: AsyncIterable<Buffer | string>): Asyn
   const gunzip = createGunzip();
   // pipeline destroys gunzip with the error if either side fails, so the reader below sees it.
   pipeline(
-    Readable.from((async function* () {
-      yield head;
-      yield* rest;
-    })()),
+    Readable.from(
+      (async function* () {
+        yield head;
+        yield* rest;
+      })(),
+    ),
     gunzip,
   ).catch(() => undefined);
   try {

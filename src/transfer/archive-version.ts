@@ -38,7 +38,8 @@ export function migrationsAfter(archived: string[], current: string[], known: Mi
     return file;
   });
   const blocking = files.slice(archived.length).find((m) => !isTransactional(m));
-  if (blocking) throw new VersionGapError(`migration ${blocking.name} cannot run inside the import's transaction; import into a tenant at the archive's version instead`);
+  if (blocking)
+    throw new VersionGapError(`migration ${blocking.name} cannot run inside the import's transaction; import into a tenant at the archive's version instead`);
   return { atArchive: files.slice(0, archived.length), later: files.slice(archived.length) };
 }
 

@@ -179,7 +179,11 @@ async function routeImportedUsers(platform: Platform, client: pg.ClientBase, ten
     `SELECT email FROM ${escapeIdentifier(tenant.schemaName)}.users WHERE ${escapeIdentifier(tenantColumn)} = $1 AND status = 'active'`,
     [tenant.id],
   );
-  await replaceLoginRoutes(platform.catalog, tenant.id, rows.map((u) => u.email));
+  await replaceLoginRoutes(
+    platform.catalog,
+    tenant.id,
+    rows.map((u) => u.email),
+  );
 }
 
 /**

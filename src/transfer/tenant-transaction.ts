@@ -38,10 +38,14 @@ export async function inTenantTransaction<T>(
   options: TenantTransactionOptions = {},
 ): Promise<T> {
   checkTenantId(tenantId);
-  await client.query(`BEGIN ISOLATION LEVEL ${options.isolation === 'repeatable read' ? 'REPEATABLE READ' : 'READ COMMITTED'}${options.readOnly ? ' READ ONLY' : ''}`);
+  await client.query(
+    `BEGIN ISOLATION LEVEL ${options.isolation === 'repeatable read' ? 'REPEATABLE READ' : 'READ COMMITTED'}${options.readOnly ? ' READ ONLY' : ''}`,
+  );
   try {
     await client.query(
-      `SELECT set_config('app.tenant_id', $1, true), ${Object.keys(settings).map((name, i) => `set_config('${name}', $${i + 2}, true)`).join(', ')}`,
+      `SELECT set_config('app.tenant_id', $1, true), ${Object.keys(settings)
+        .map((name, i) => `set_config('${name}', $${i + 2}, true)`)
+        .join(', ')}`,
       [tenantId, ...Object.values(settings)],
     );
     const result = await fn();

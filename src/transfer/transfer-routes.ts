@@ -89,18 +89,25 @@ export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
       // pipe() links neither failures nor a client hanging up: either end going away stops the other.
       body.once('close', () => out.destroy());
     }
-    exportTenant(platform, tenant, out).then(
-      async (manifest) => {
-        out.end();
-        await recordAdminAction(platform.catalog, { adminId: request.admin.id, action: 'tenant.export', tenantId: tenant.id, details: { rows: totalRows(manifest) } });
-      },
-      (err: unknown) => {
-        // The status line is sent: the client sees a cut-off archive, which import refuses.
-        request.log.error({ err, tenantId: tenant.id }, 'tenant export failed');
-        out.destroy(err as Error);
-        body.destroy(err as Error);
-      },
-    ).catch((err: unknown) => request.log.error({ err }, 'recording the export failed'));
+    exportTenant(platform, tenant, out)
+      .then(
+        async (manifest) => {
+          out.end();
+          await recordAdminAction(platform.catalog, {
+            adminId: request.admin.id,
+            action: 'tenant.export',
+            tenantId: tenant.id,
+            details: { rows: totalRows(manifest) },
+          });
+        },
+        (err: unknown) => {
+          // The status line is sent: the client sees a cut-off archive, which import refuses.
+          request.log.error({ err, tenantId: tenant.id }, 'tenant export failed');
+          out.destroy(err as Error);
+          body.destroy(err as Error);
+        },
+      )
+      .catch((err: unknown) => request.log.error({ err }, 'recording the export failed'));
     const stamp = new Date().toISOString().replaceAll(':', '').replace(/\..*/, 'Z');
     return reply
       .type(gzip ? 'application/gzip' : archiveMediaType)

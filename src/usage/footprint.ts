@@ -23,7 +23,10 @@ export const tenantFootprint: GroupedRead<Footprint> = {
     `SELECT t.id::text AS tenant_id, ${tables.map((_, i) => `s${i}.n`).join(' + ')} AS rows, ${tables.map((_, i) => `s${i}.b`).join(' + ')} AS bytes ` +
     `FROM unnest(${ids}) AS t(id) ` +
     tables
-      .map((table, i) => `CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(pg_column_size(x.*)), 0) AS b FROM ${schema}.${table} x WHERE x.tenant_id = t.id) s${i}`)
+      .map(
+        (table, i) =>
+          `CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(pg_column_size(x.*)), 0) AS b FROM ${schema}.${table} x WHERE x.tenant_id = t.id) s${i}`,
+      )
       .join(' '),
   row: (row) => ({ rows: Number(row.rows), bytes: Number(row.bytes) }),
 };

@@ -15,7 +15,9 @@ export { duration };
 
 const usageQuery = z.object({ span: duration.optional(), step: duration.optional() }).strict();
 const rankings = ['dbTime', 'requests', 'statements', 'rowsWritten', 'storage'] as const;
-const topQuery = z.object({ by: z.enum(rankings).default('dbTime'), window: duration.optional(), limit: z.coerce.number().int().min(1).max(100).default(10) }).strict();
+const topQuery = z
+  .object({ by: z.enum(rankings).default('dbTime'), window: duration.optional(), limit: z.coerce.number().int().min(1).max(100).default(10) })
+  .strict();
 
 const figures = z.object({
   requests: z.number().int(),
@@ -119,8 +121,14 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
     const span = request.query.window ?? 3_600_000;
     checkSpan('querystring.window', span);
     const totals = await loadTotals(catalog, Date.now() - span);
-    const ranked = [...totals].filter(([, f]) => rankValue[by](f) > 0).sort(([, a], [, b]) => rankValue[by](b) - rankValue[by](a)).slice(0, limit);
-    const tenants = await catalog.tenant.findMany({ where: { id: { in: ranked.map(([id]) => id) } }, select: { id: true, slug: true, tier: true, serverId: true } });
+    const ranked = [...totals]
+      .filter(([, f]) => rankValue[by](f) > 0)
+      .sort(([, a], [, b]) => rankValue[by](b) - rankValue[by](a))
+      .slice(0, limit);
+    const tenants = await catalog.tenant.findMany({
+      where: { id: { in: ranked.map(([id]) => id) } },
+      select: { id: true, slug: true, tier: true, serverId: true },
+    });
     const byId = new Map(tenants.map((t) => [t.id, t]));
     const items = ranked.flatMap(([id, f]) => {
       const t = byId.get(id);

@@ -120,8 +120,7 @@ export async function updateUser(ctx: ChangeContext, id: string, patch: UserPatc
     if (!current) throw new RecordNotFoundError(entity);
     ctx.authorize?.(current as UserRecord);
     if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionConflictError(entity, current.version);
-    const losesOwner =
-      current.role === 'owner' && current.status === 'active' && ((patch.role && patch.role !== 'owner') || patch.status === 'deactivated');
+    const losesOwner = current.role === 'owner' && current.status === 'active' && ((patch.role && patch.role !== 'owner') || patch.status === 'deactivated');
     if (losesOwner) {
       // Unqualified on purpose: the transaction's search path is the tenant's schema.
       const owners = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM users WHERE role = 'owner' AND status = 'active' FOR UPDATE`;

@@ -56,7 +56,10 @@ for (const tier of tiers) {
     const slug = `bad-owner-${tier}`;
     const refused = await create(slug, tier, { email: `o@${slug}.example`, name: 'Ada \ud800' });
     t.equal(refused.status, 400);
-    t.same(refused.json.errors.map((e: { field: string }) => e.field), ['body.owner.name']);
+    t.same(
+      refused.json.errors.map((e: { field: string }) => e.field),
+      ['body.owner.name'],
+    );
     t.same(await leftovers(slug, `o@${slug}.example`), nothing);
     t.equal((await create(slug, tier, { email: `o@${slug}.example`, name: 'Ada' })).status, 201, 'the slug is free');
   });
@@ -94,7 +97,10 @@ t.test('status changes and updates whose audit record fails are not applied', as
 
   const refused = await call('POST', `/admin/tenants/${id}/suspend`, { token: admin, body: { reason: 'unpaid \ud800' } });
   t.equal(refused.status, 400, 'a reason that cannot be stored is refused');
-  t.same(refused.json.errors.map((e: { field: string }) => e.field), ['body.reason']);
+  t.same(
+    refused.json.errors.map((e: { field: string }) => e.field),
+    ['body.reason'],
+  );
 
   t.equal((await call('POST', `/admin/tenants/${id}/suspend`, { token: admin, body: { reason: 'audit-down' } })).status, 500);
   t.equal((await call('PATCH', `/admin/tenants/${id}`, { token: admin, body: { name: 'audit-down' } })).status, 500);
@@ -118,8 +124,11 @@ t.test('reserved host names are refused as slugs, naming the field', async (t) =
   for (const slug of ['www', 'api', 'admin', 'app', 'static', 'status']) {
     const res = await create(slug, 'pooled', { email: `o@${slug}.example`, name: 'Ada' });
     t.equal(res.status, 400, slug);
-    t.same(res.json.errors.map((e: { field: string }) => e.field), ['body.slug'], slug);
+    t.same(
+      res.json.errors.map((e: { field: string }) => e.field),
+      ['body.slug'],
+      slug,
+    );
   }
   t.equal(await platform.catalog.tenant.count({ where: { slug: { in: ['www', 'api', 'admin'] } } }), 0);
 });
-

@@ -80,8 +80,14 @@ t.test('admin routes refuse everything but an admin token', async (t) => {
     ['a tenant owner token', bearer(tenantToken)],
     // Right key but the tenant audience: audience and key both have to match.
     ['an admin-keyed token with the tenant audience', bearer(createSigner({ key, iss: jwt.issuer, aud: jwt.audience, expiresIn: 60_000 })(adminClaims))],
-    ['the admin audience under the tenant key', bearer(createSigner({ key: jwt.secret, iss: jwt.issuer, aud: jwt.adminAudience, expiresIn: 60_000 })(adminClaims))],
-    ['an expired admin token', bearer(createSigner({ key, iss: jwt.issuer, aud: jwt.adminAudience, expiresIn: 1, clockTimestamp: Date.now() - 60_000 })(adminClaims))],
+    [
+      'the admin audience under the tenant key',
+      bearer(createSigner({ key: jwt.secret, iss: jwt.issuer, aud: jwt.adminAudience, expiresIn: 60_000 })(adminClaims)),
+    ],
+    [
+      'an expired admin token',
+      bearer(createSigner({ key, iss: jwt.issuer, aud: jwt.adminAudience, expiresIn: 1, clockTimestamp: Date.now() - 60_000 })(adminClaims)),
+    ],
     ['an admin token naming no account', bearer(signAdminToken(jwt, { id: randomUUID(), email: 'ghost@x.example' }))],
   ];
   for (const [name, headers] of cases) {
@@ -102,7 +108,13 @@ t.test('tenant routes refuse admin tokens', async (t) => {
 
 t.test('the admin audience must differ from the tenant audience', async (t) => {
   const err = t.throws(() => loadConfig({ ...testSecrets, JWT_AUDIENCE: 'same', JWT_ADMIN_AUDIENCE: 'same' })) as unknown as ConfigError;
-  t.same(err.issues.map((i) => i.key), ['JWT_ADMIN_AUDIENCE']);
+  t.same(
+    err.issues.map((i) => i.key),
+    ['JWT_ADMIN_AUDIENCE'],
+  );
   const short = t.throws(() => loadConfig({ ...testSecrets, STRATA_ADMIN_PASSWORD: 'short' })) as unknown as ConfigError;
-  t.same(short.issues.map((i) => i.key), ['STRATA_ADMIN_PASSWORD']);
+  t.same(
+    short.issues.map((i) => i.key),
+    ['STRATA_ADMIN_PASSWORD'],
+  );
 });

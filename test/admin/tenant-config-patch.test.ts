@@ -32,7 +32,11 @@ t.test('the admin API walk-through (docs/operations.md) keeps the branding: memb
 
 t.test('null removes a member; objects merge member by member; "unlimited" lifts a limit', async (t) => {
   t.equal((await patch({ branding: { logoUrl: null, accentColor: '#00ff00' }, features: { deals: null } })).status, 200);
-  t.same((await shown()).config, { branding: { displayName: 'Globex CRM', primaryColor: '#1f6feb', accentColor: '#00ff00' }, features: {}, limits: { users: 25 } });
+  t.same((await shown()).config, {
+    branding: { displayName: 'Globex CRM', primaryColor: '#1f6feb', accentColor: '#00ff00' },
+    features: {},
+    limits: { users: 25 },
+  });
   t.equal((await patch({ limits: { users: 'unlimited' } })).status, 200);
   t.equal((await shown()).settings.limits.users, null, 'no user limit');
   t.equal((await patch({ limits: { users: null }, features: null })).status, 200);
@@ -51,7 +55,10 @@ t.test('an invalid merged document is a 400 naming the field, and nothing change
   ] as const) {
     const res = await patch(config);
     t.equal(res.status, 400, JSON.stringify(config));
-    t.ok(res.json.errors.some((e: { field: string }) => e.field === field), `${field}: ${JSON.stringify(res.json.errors)}`);
+    t.ok(
+      res.json.errors.some((e: { field: string }) => e.field === field),
+      `${field}: ${JSON.stringify(res.json.errors)}`,
+    );
   }
   const after = await shown();
   t.same(after.config, before.config);
@@ -65,8 +72,15 @@ t.test('concurrent patches of different members are all kept', async (t) => {
       patch({ limits: { leads: 1000 + round } }),
       patch({ features: { activities: round % 2 === 0 } }),
     ]);
-    t.same(answers.map((a) => a.status), [200, 200, 200]);
-    t.match((await shown()).config, { branding: { displayName: `Name ${round}` }, limits: { leads: 1000 + round }, features: { activities: round % 2 === 0 } }, `round ${round}`);
+    t.same(
+      answers.map((a) => a.status),
+      [200, 200, 200],
+    );
+    t.match(
+      (await shown()).config,
+      { branding: { displayName: `Name ${round}` }, limits: { leads: 1000 + round }, features: { activities: round % 2 === 0 } },
+      `round ${round}`,
+    );
   }
 });
 

@@ -23,19 +23,28 @@ for (const tier of tiers) {
       const racers = 2 + (round % 3);
       const owners = Array.from({ length: racers }, (_, i) => `owner-${i}@${slug}.example`);
       const answers = await Promise.all(
-        owners.map((email) => call('POST', '/admin/tenants', { token: admin, body: { slug, name: slug, plan: 'free', tier, owner: { email, name: 'Owner' } } })),
+        owners.map((email) =>
+          call('POST', '/admin/tenants', { token: admin, body: { slug, name: slug, plan: 'free', tier, owner: { email, name: 'Owner' } } }),
+        ),
       );
 
       const won = answers.flatMap((a, i) => (a.status === 201 ? [i] : []));
       t.equal(won.length, 1, `round ${round}: exactly one of ${racers} wins (${answers.map((a) => a.status)})`);
       const lost = answers.filter((a) => a.status !== 201);
-      t.ok(lost.every((a) => a.status === 409 && a.json.code === 'STRATA_TENANT_EXISTS' && a.contentType?.startsWith('application/problem+json')), `round ${round}: the others get 409`);
+      t.ok(
+        lost.every((a) => a.status === 409 && a.json.code === 'STRATA_TENANT_EXISTS' && a.contentType?.startsWith('application/problem+json')),
+        `round ${round}: the others get 409`,
+      );
 
       const winner = owners[won[0]!]!;
       const rows = await platform.catalog.tenant.findMany({ where: { slug } });
       t.equal(rows.length, 1, `round ${round}: one tenant`);
       const routes = await platform.catalog.loginRoute.findMany({ where: { tenantId: rows[0]!.id } });
-      t.same(routes.map((r) => r.email), [winner], `round ${round}: only the winner's owner can be routed to it`);
+      t.same(
+        routes.map((r) => r.email),
+        [winner],
+        `round ${round}: only the winner's owner can be routed to it`,
+      );
       const shown = await call('GET', `/admin/tenants/${rows[0]!.id}`, { token: admin });
       t.equal(shown.json.usage.rows.users, 1, `round ${round}: one user in the tenant`);
       for (const email of owners.filter((e) => e !== winner)) {
@@ -55,9 +64,23 @@ t.test('no schema or database was made beyond those of the tenants that exist', 
   const schemas = await withOwnerConnection(server, server.tenantsDatabase, async (db) =>
     (await db.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'`)).rows.map((r) => r.nspname as string),
   );
-  t.same(schemas.sort(), tenants.filter((x) => x.tier === 'schema').map((x) => x.schemaName).sort());
-  const databases = await withOwnerConnection(server, server.tenantsDatabase, async (db) =>
-    (await db.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${platform.config.database.prefix}\\_t\\_%`])).rows.map((r) => r.datname as string),
+  t.same(
+    schemas.sort(),
+    tenants
+      .filter((x) => x.tier === 'schema')
+      .map((x) => x.schemaName)
+      .sort(),
   );
-  t.same(databases.sort(), tenants.filter((x) => x.tier === 'dedicated').map((x) => x.databaseName).sort());
+  const databases = await withOwnerConnection(server, server.tenantsDatabase, async (db) =>
+    (await db.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${platform.config.database.prefix}\\_t\\_%`])).rows.map(
+      (r) => r.datname as string,
+    ),
+  );
+  t.same(
+    databases.sort(),
+    tenants
+      .filter((x) => x.tier === 'dedicated')
+      .map((x) => x.databaseName)
+      .sort(),
+  );
 });

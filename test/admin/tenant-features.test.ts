@@ -32,7 +32,13 @@ for (const tier of tiers) {
 
     // Settings: each tenant sees its own, served within the second the change was announced.
     const settingsA = (await A.get('/settings')).json();
-    t.match(settingsA, { tenant: { id: a.id }, plan: 'starter', branding: { displayName: 'Alpha CRM', customDomain: 'crm.alpha.example' }, features: { deals: false, activities: true }, limits: { leads: 3, users: 2 } });
+    t.match(settingsA, {
+      tenant: { id: a.id },
+      plan: 'starter',
+      branding: { displayName: 'Alpha CRM', customDomain: 'crm.alpha.example' },
+      features: { deals: false, activities: true },
+      limits: { leads: 3, users: 2 },
+    });
     const settingsB = (await B.get('/settings')).json();
     t.match(settingsB, { tenant: { id: b.id }, branding: {}, features: { deals: true }, limits: { leads: 25_000, users: 50 } });
     t.notMatch(JSON.stringify(settingsB), /Alpha/, 'B learns nothing of A’s branding');
@@ -67,10 +73,16 @@ for (const tier of tiers) {
     const lead = results.find((r) => r.statusCode === 201)!.json();
     t.equal((await A.patch(`/leads/${lead.id}`, { status: 'contacted' })).statusCode, 200);
     const trailA = (await A.get(`/audit?entity=lead&entityId=${lead.id}`)).json();
-    t.same(trailA.items.map((e: { action: string }) => e.action), ['lead.update', 'lead.create']);
+    t.same(
+      trailA.items.map((e: { action: string }) => e.action),
+      ['lead.update', 'lead.create'],
+    );
     t.match(trailA.items[0], { actorId: ownerA.user.id, changes: { status: 'contacted' } });
     const userTrail = (await A.get(`/audit?entity=user&entityId=${second.json().id}`)).json().items;
-    t.same(userTrail.map((e: { action: string }) => e.action), ['user.update', 'user.create']);
+    t.same(
+      userTrail.map((e: { action: string }) => e.action),
+      ['user.update', 'user.create'],
+    );
     t.match(userTrail[0].changes, { status: 'deactivated' });
     t.equal((await B.get(`/audit?entityId=${lead.id}`)).json().items.length, 0, 'B cannot read A’s trail');
     const allB = (await B.get('/audit?limit=100')).json().items;
@@ -79,12 +91,27 @@ for (const tier of tiers) {
     const note = (await B.post('/activities', { kind: 'note', body: 'called', dealId: deal.id })).json();
     t.equal((await B.del(`/activities/${note.id}`)).statusCode, 204);
     const crmTrail = (await B.get('/audit?limit=4')).json().items.map((e: { action: string; entityId: string }) => [e.action, e.entityId]);
-    t.same(crmTrail, [['activity.delete', note.id], ['activity.create', note.id], ['deal.update', deal.id], ['deal.create', deal.id]], 'deals and activities are audited too');
+    t.same(
+      crmTrail,
+      [
+        ['activity.delete', note.id],
+        ['activity.create', note.id],
+        ['deal.update', deal.id],
+        ['deal.create', deal.id],
+      ],
+      'deals and activities are audited too',
+    );
     const leadsOfB = allB.filter((e: { entity: string }) => e.entity === 'lead');
     t.equal(leadsOfB.length, 4);
-    t.ok(leadsOfB.every((e: { actorId: string }) => e.actorId === ownerB.user.id), 'made by B’s owner');
+    t.ok(
+      leadsOfB.every((e: { actorId: string }) => e.actorId === ownerB.user.id),
+      'made by B’s owner',
+    );
     const idsOfA = new Set([...(await platform.router.clientFor(a).auditEvent.findMany()).map((e) => e.entityId)]);
-    t.notOk(allB.some((e: { entityId: string }) => idsOfA.has(e.entityId)), 'B’s trail holds none of A’s records');
+    t.notOk(
+      allB.some((e: { entityId: string }) => idsOfA.has(e.entityId)),
+      'B’s trail holds none of A’s records',
+    );
 
     const pageOne = await app.inject({ method: 'GET', url: `/admin/tenants/${a.id}/audit?limit=2`, headers: admin });
     t.equal(pageOne.statusCode, 200);
@@ -92,7 +119,7 @@ for (const tier of tiers) {
     const pageTwo = await app.inject({ method: 'GET', url: `/admin/tenants/${a.id}/audit?limit=100&cursor=${pageOne.json().nextCursor}`, headers: admin });
     const ids = [...pageOne.json().items, ...pageTwo.json().items].map((e: { id: string }) => e.id);
     t.equal(new Set(ids).size, ids.length, 'pages do not overlap');
-    t.equal(ids.length, (await platform.router.clientFor(a).auditEvent.count()), 'admins page through the whole trail');
+    t.equal(ids.length, await platform.router.clientFor(a).auditEvent.count(), 'admins page through the whole trail');
 
     // Roles and tokens: staff may not read the trail; tenant tokens open no admin route.
     const staff = await userWithToken(platform, b, 'staff');

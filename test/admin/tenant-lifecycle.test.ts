@@ -15,16 +15,17 @@ const admin = bearer(await adminToken(platform));
 const server = platform.defaultServer;
 const currentMigrations = platform.provisioning.tenantMigrations.map((m) => m.name);
 
-const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object, headers = admin) =>
-  app.inject({ method, url, payload, headers });
+const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object, headers = admin) => app.inject({ method, url, payload, headers });
 const catalogRow = (id: string) => platform.catalog.tenant.findUniqueOrThrow({ where: { id } });
 
 const ownerQuery = (database: string, sql: string, params: unknown[] = []) =>
   withOwnerConnection(server, database, async (db) => (await db.query(sql, params)).rows);
 
 async function storageExists(tenant: Tenant) {
-  if (tenant.tier === 'dedicated') return (await ownerQuery(server.tenantsDatabase, 'SELECT 1 FROM pg_database WHERE datname = $1', [tenant.databaseName])).length === 1;
-  if (tenant.tier === 'schema') return (await ownerQuery(tenant.databaseName, 'SELECT 1 FROM pg_namespace WHERE nspname = $1', [tenant.schemaName])).length === 1;
+  if (tenant.tier === 'dedicated')
+    return (await ownerQuery(server.tenantsDatabase, 'SELECT 1 FROM pg_database WHERE datname = $1', [tenant.databaseName])).length === 1;
+  if (tenant.tier === 'schema')
+    return (await ownerQuery(tenant.databaseName, 'SELECT 1 FROM pg_namespace WHERE nspname = $1', [tenant.schemaName])).length === 1;
   return true;
 }
 
@@ -34,7 +35,9 @@ async function storageExists(tenant: Tenant) {
  */
 async function pooledRows(tenantId: string) {
   return withOwnerConnection(server, server.tenantsDatabase, async (db) => {
-    const tables = await db.query(`SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND relname NOT LIKE '\\_strata%'`);
+    const tables = await db.query(
+      `SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND relname NOT LIKE '\\_strata%'`,
+    );
     t.ok(tables.rows.length >= 5, 'the pooled tables are there to look in');
     await db.query('BEGIN');
     await db.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
@@ -56,7 +59,11 @@ async function createVia(slug: string, plan: string, tier?: Tier) {
 const login = (email: string, password: string) => app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
 
 t.test('admin tenant routes refuse callers without an admin token', async (t) => {
-  for (const [method, url] of [['GET', '/admin/tenants'], ['POST', '/admin/tenants'], ['GET', '/admin/plans']] as const) {
+  for (const [method, url] of [
+    ['GET', '/admin/tenants'],
+    ['POST', '/admin/tenants'],
+    ['GET', '/admin/plans'],
+  ] as const) {
     const res = await call(method, url, undefined, {} as typeof admin);
     t.equal(res.statusCode, 401, `${method} ${url}`);
   }
@@ -64,7 +71,7 @@ t.test('admin tenant routes refuse callers without an admin token', async (t) =>
 
 t.test('a malformed tenant id is a 400, an unknown one a 404, on every tenant route', async (t) => {
   const unknown = '00000000-0000-4000-8000-000000000000';
-  const routes: [('GET' | 'POST' | 'PATCH' | 'DELETE'), string, object?][] = [
+  const routes: ['GET' | 'POST' | 'PATCH' | 'DELETE', string, object?][] = [
     ['GET', ''],
     ['PATCH', '', { name: 'x' }],
     ['POST', '/suspend', { reason: 'x' }],
@@ -100,7 +107,11 @@ for (const tier of tiers) {
     const row = await catalogRow(tenant.id);
     t.ok(await storageExists(row), 'its schema or database exists');
     const history = await ownerQuery(row.databaseName, `SELECT name FROM ${escapeIdentifier(row.schemaName)}._strata_migrations ORDER BY name`);
-    t.same(history.map((h) => h.name), currentMigrations, 'at the current migration version');
+    t.same(
+      history.map((h) => h.name),
+      currentMigrations,
+      'at the current migration version',
+    );
 
     const loggedIn = await login(owner.email, owner.password);
     t.equal(loggedIn.statusCode, 200, 'the owner logs in with the password shown once');
@@ -144,16 +155,33 @@ t.test('bad create and patch bodies are 400 problems with field-level errors', a
         name: 'x',
         plan: 'free',
         owner: { email: 'a@b.example', name: 'a' },
-        config: { branding: { primaryColor: 'red', logoUrl: 'http://insecure.example/logo.png', customDomain: 'Not A Domain' }, features: { teleport: true }, limits: { users: -1 } },
+        config: {
+          branding: { primaryColor: 'red', logoUrl: 'http://insecure.example/logo.png', customDomain: 'Not A Domain' },
+          features: { teleport: true },
+          limits: { users: -1 },
+        },
       },
-      ['body.config.branding.primaryColor', 'body.config.branding.logoUrl', 'body.config.branding.customDomain', 'body.config.features', 'body.config.limits.users'],
+      [
+        'body.config.branding.primaryColor',
+        'body.config.branding.logoUrl',
+        'body.config.branding.customDomain',
+        'body.config.features',
+        'body.config.limits.users',
+      ],
     ],
   ];
   for (const [name, body, fields] of cases) {
     const res = await call('POST', '/admin/tenants', body);
     t.equal(res.statusCode, 400, name);
     t.equal(res.json().code, 'STRATA_REQUEST_INVALID', name);
-    t.same(res.json().errors.map((e: { field: string }) => e.field).sort(), fields.sort(), `${name}: ${res.body}`);
+    t.same(
+      res
+        .json()
+        .errors.map((e: { field: string }) => e.field)
+        .sort(),
+      fields.sort(),
+      `${name}: ${res.body}`,
+    );
   }
   t.equal(await platform.catalog.tenant.count({ where: { slug: { in: ['no-owner', 'no-server', 'bad-config'] } } }), 0, 'nothing was created');
 
@@ -162,7 +190,10 @@ t.test('bad create and patch bodies are 400 problems with field-level errors', a
   t.equal(empty.statusCode, 400, 'an empty patch');
   const bad = await call('PATCH', `/admin/tenants/${tenant.id}`, { config: { branding: { accentColor: '#12345' } } });
   t.equal(bad.statusCode, 400);
-  t.same(bad.json().errors.map((e: { field: string }) => e.field), ['body.config.branding.accentColor']);
+  t.same(
+    bad.json().errors.map((e: { field: string }) => e.field),
+    ['body.config.branding.accentColor'],
+  );
 });
 
 t.test('list: filters by status, tier, plan and search, with keyset pages', async (t) => {
@@ -191,7 +222,12 @@ t.test('patch: name, plan and config change the tenant, bump its version, and ar
   t.equal(res.statusCode, 200, res.body);
   t.match(res.json(), { name: 'New Name', plan: 'business', tier: 'schema', version: tenant.version + 1 });
   const shown = (await call('GET', `/admin/tenants/${tenant.id}`)).json();
-  t.match(shown.settings, { plan: 'business', features: { deals: false, auditLog: true }, limits: { users: 3, leads: 500_000 }, branding: { displayName: 'Acme CRM' } });
+  t.match(shown.settings, {
+    plan: 'business',
+    features: { deals: false, auditLog: true },
+    limits: { users: 3, leads: 500_000 },
+    branding: { displayName: 'Acme CRM' },
+  });
   const trail = (await call('GET', `/admin/audit?tenantId=${tenant.id}&action=tenant.update`)).json().items;
   t.equal(trail.length, 1);
   t.match(trail[0].details, { name: { from: 'renamed on schema', to: 'New Name' }, plan: { from: 'free', to: 'business' } });
@@ -206,7 +242,10 @@ for (const tier of tiers) {
 
     const noReason = await call('POST', `/admin/tenants/${tenant.id}/suspend`, {});
     t.equal(noReason.statusCode, 400, 'a reason is required');
-    t.same(noReason.json().errors.map((e: { field: string }) => e.field), ['body.reason']);
+    t.same(
+      noReason.json().errors.map((e: { field: string }) => e.field),
+      ['body.reason'],
+    );
     t.equal((await call('POST', `/admin/tenants/${tenant.id}/suspend`, { reason: '   ' })).statusCode, 400, 'a blank reason is no reason');
 
     const suspended = await call('POST', `/admin/tenants/${tenant.id}/suspend`, { reason: 'invoice overdue' });

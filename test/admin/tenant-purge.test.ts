@@ -20,7 +20,10 @@ const [api, otherApi] = instances.map((i) => i.api) as [LiveApi, LiveApi];
 const token = await instances[0]!.adminLogin();
 
 async function deletedTenant(slug: string, tier: string) {
-  const created = await api('POST', '/admin/tenants', { token, body: { slug, name: slug, plan: 'starter', tier, owner: { email: `owner@${slug}.example`, name: 'Owner' } } });
+  const created = await api('POST', '/admin/tenants', {
+    token,
+    body: { slug, name: slug, plan: 'starter', tier, owner: { email: `owner@${slug}.example`, name: 'Owner' } },
+  });
   if (created.status !== 201) throw new Error(`creating ${slug}: ${JSON.stringify(created.body)}`);
   const id = created.body.tenant.id as string;
   const deleted = await api('DELETE', `/admin/tenants/${id}`, { token });

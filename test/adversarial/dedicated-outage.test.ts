@@ -29,7 +29,11 @@ async function round() {
 
 t.test('only the tenant whose server is down gets 503; the others are served; it recovers', async (t) => {
   for (const [tenant, answers] of await round()) {
-    t.same(answers.map((a) => a.statusCode), [200, 201], `${tenant.slug}: served before the outage`);
+    t.same(
+      answers.map((a) => a.statusCode),
+      [200, 201],
+      `${tenant.slug}: served before the outage`,
+    );
   }
 
   await extra.stop();
@@ -41,7 +45,11 @@ t.test('only the tenant whose server is down gets 503; the others are served; it
           t.ok(answer.headers['retry-after'], 'with Retry-After');
         }
       } else {
-        t.same(answers.map((a) => a.statusCode), [200, 201], `${tenant.slug}: served during the other server's outage`);
+        t.same(
+          answers.map((a) => a.statusCode),
+          [200, 201],
+          `${tenant.slug}: served during the other server's outage`,
+        );
       }
     }
   }
@@ -56,7 +64,11 @@ t.test('only the tenant whose server is down gets 503; the others are served; it
   }
   t.equal(status, 200, `${island.slug} is served again once its server is back`);
   for (const [tenant, answers] of await round()) {
-    t.same(answers.map((a) => a.statusCode), [200, 201], `${tenant.slug}: served after the outage`);
+    t.same(
+      answers.map((a) => a.statusCode),
+      [200, 201],
+      `${tenant.slug}: served after the outage`,
+    );
   }
   const names = (await platform.router.clientFor(island).lead.findMany({ select: { name: true } })).map((r) => r.name);
   t.same(names, ['lead of island', 'lead of island'], 'the island holds its two leads, none from the outage or from others');

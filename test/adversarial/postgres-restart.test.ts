@@ -44,7 +44,14 @@ t.test('requests fail cleanly while PostgreSQL restarts, and recover without res
           payload: write ? { name: `lead of ${tenant.slug}` } : undefined,
         });
         const header = (name: string) => (res.headers[name] === undefined ? undefined : String(res.headers[name]));
-        answers.push({ tenant, at: performance.now(), status: res.statusCode, body: res.payload, retryAfter: header('retry-after'), contentType: header('content-type') });
+        answers.push({
+          tenant,
+          at: performance.now(),
+          status: res.statusCode,
+          body: res.payload,
+          retryAfter: header('retry-after'),
+          contentType: header('content-type'),
+        });
         await sleep(10);
       }
     }),
@@ -76,9 +83,16 @@ t.test('requests fail cleanly while PostgreSQL restarts, and recover without res
     const body = JSON.parse(a.body);
     return body.code !== 'STRATA_SERVICE_UNAVAILABLE' || 'stack' in body;
   });
-  t.same(unclean.map((a) => `${a.tenant.slug}: ${a.status} ${a.body.slice(0, 160)}`), [], 'every failure is a 503 problem with Retry-After');
+  t.same(
+    unclean.map((a) => `${a.tenant.slug}: ${a.status} ${a.body.slice(0, 160)}`),
+    [],
+    'every failure is a 503 problem with Retry-After',
+  );
   const lastOfEach = tenants.map((tenant) => answers.filter((a) => a.tenant === tenant).at(-1)!.status);
-  t.ok(lastOfEach.every((status) => status < 300), `the last answer of every tenant is a success (${lastOfEach})`);
+  t.ok(
+    lastOfEach.every((status) => status < 300),
+    `the last answer of every tenant is a success (${lastOfEach})`,
+  );
   t.equal(readyDuringOutage.statusCode, 503, 'readiness reports the outage');
   t.equal((await app.inject('/readyz')).statusCode, 200, 'and the recovery');
 

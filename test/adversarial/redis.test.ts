@@ -37,7 +37,10 @@ t.test('Redis as the app uses it, on a private redis-server', { skip: skipWithou
     const made = new Map<string, number>();
     for (const tier of tiers) {
       const { a, b } = pairs[tier];
-      for (const [tenant, n] of [[a, 3], [b, 5]] as const) {
+      for (const [tenant, n] of [
+        [a, 3],
+        [b, 5],
+      ] as const) {
         for (let i = 0; i < n; i++) t.equal((await get(tenant, '/leads?limit=5')).statusCode, 200);
         made.set(tenant.id, n);
       }
@@ -46,11 +49,18 @@ t.test('Redis as the app uses it, on a private redis-server', { skip: skipWithou
 
     const keys = await inspect.keys('*');
     const namespace = `strata:ratelimit:${prefix}:`;
-    t.same(keys.filter((k) => !k.startsWith(namespace)), [], `every key starts with ${namespace}`);
+    t.same(
+      keys.filter((k) => !k.startsWith(namespace)),
+      [],
+      `every key starts with ${namespace}`,
+    );
     const tenantKeys = keys.filter((k) => k.startsWith(`${namespace}tenant:`));
     const userKeys = keys.filter((k) => k.startsWith(`${namespace}user:`));
     const other = keys.filter((k) => !tenantKeys.includes(k) && !userKeys.includes(k));
-    t.ok(other.every((k) => k.startsWith(`${namespace}ip:`)), `the others count anonymous requests per client address (${other})`);
+    t.ok(
+      other.every((k) => k.startsWith(`${namespace}ip:`)),
+      `the others count anonymous requests per client address (${other})`,
+    );
     t.equal(tenantKeys.length, made.size, 'one counter per tenant that made requests');
     for (const [tenantId, n] of made) {
       t.equal(Number(await inspect.get(`${namespace}tenant:${tenantId}`)), n, `tenant ${tenantId} counted its own ${n} requests only`);
@@ -59,7 +69,10 @@ t.test('Redis as the app uses it, on a private redis-server', { skip: skipWithou
       const counted = (await Promise.all(own.map((k) => inspect.get(k)))).reduce((sum, v) => sum + Number(v), 0);
       t.equal(counted, n, `tenant ${tenantId}'s user counters hold its own ${n} requests only`);
     }
-    t.ok(userKeys.every((k) => made.has(k.slice(`${namespace}user:`.length).split(':')[0]!)), 'no user counter outside the tenants that made requests');
+    t.ok(
+      userKeys.every((k) => made.has(k.slice(`${namespace}user:`.length).split(':')[0]!)),
+      'no user counter outside the tenants that made requests',
+    );
     const channels = await inspect.pubsub('CHANNELS', '*');
     t.same(
       channels.sort(),
@@ -91,7 +104,15 @@ t.test('Redis as the app uses it, on a private redis-server', { skip: skipWithou
 
   t.test('losing Redis mid-run: requests keep being served, tenants never mix, suspensions still land', async (t) => {
     const callers = tiers.flatMap((tier) => [pairs[tier].a, pairs[tier].b]);
-    const tierOf = new Map(tiers.flatMap((tier) => [[pairs[tier].a.id, tier], [pairs[tier].b.id, tier]] as const));
+    const tierOf = new Map(
+      tiers.flatMap(
+        (tier) =>
+          [
+            [pairs[tier].a.id, tier],
+            [pairs[tier].b.id, tier],
+          ] as const,
+      ),
+    );
     const answers: { tenant: Tenant; status: number; body: string }[] = [];
     let stop = false;
     const traffic = Promise.all(
@@ -128,9 +149,17 @@ t.test('Redis as the app uses it, on a private redis-server', { skip: skipWithou
     const afterKill = answers.slice(killedAt);
     t.ok(afterKill.length >= 50, `${afterKill.length} requests answered after Redis was killed`);
     const unclean = answers.filter((a) => a.status !== 200 && !(a.status === 423 && a.tenant === victim));
-    t.same(unclean.map((a) => `${a.tenant.slug}: ${a.status} ${a.body.slice(0, 120)}`), [], 'every request served (limits fail open)');
+    t.same(
+      unclean.map((a) => `${a.tenant.slug}: ${a.status} ${a.body.slice(0, 120)}`),
+      [],
+      'every request served (limits fail open)',
+    );
     const mixed = answers.filter((a) => a.status === 200 && !(JSON.parse(a.body).name as string).endsWith(a.tenant.slug));
-    t.same(mixed.map((a) => `${a.tenant.slug} got "${JSON.parse(a.body).name}"`), [], 'each tenant got its own lead only');
+    t.same(
+      mixed.map((a) => `${a.tenant.slug} got "${JSON.parse(a.body).name}"`),
+      [],
+      'each tenant got its own lead only',
+    );
     t.equal((await get(pairs.pooled.b, '/leads?limit=1')).statusCode, 200, 'the other tenants are still served');
 
     // Redis comes back (empty): counting resumes, the subscription is restored.

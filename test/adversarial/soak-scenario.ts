@@ -28,13 +28,38 @@ interface SoakTenant {
 
 /** One cycle of twenty requests: 2 fail (one mid-transaction), 2 are abandoned, 16 are ordinary (one a committed transaction). */
 const cycle = [
-  'create', 'list', 'abandonRunning', 'create', 'list', 'failInTransaction', 'users', 'deal', 'list', 'create',
-  'getLead', 'list', 'abandonPartial', 'create', 'failOnInsert', 'users', 'deal', 'renameColleague', 'create', 'list',
+  'create',
+  'list',
+  'abandonRunning',
+  'create',
+  'list',
+  'failInTransaction',
+  'users',
+  'deal',
+  'list',
+  'create',
+  'getLead',
+  'list',
+  'abandonPartial',
+  'create',
+  'failOnInsert',
+  'users',
+  'deal',
+  'renameColleague',
+  'create',
+  'list',
 ] as const;
 type Kind = (typeof cycle)[number];
 
 const expected: Partial<Record<Kind, number>> = {
-  create: 201, list: 200, users: 200, deal: 201, getLead: 200, renameColleague: 200, failInTransaction: 409, failOnInsert: 400,
+  create: 201,
+  list: 200,
+  users: 200,
+  deal: 201,
+  getLead: 200,
+  renameColleague: 200,
+  failInTransaction: 409,
+  failOnInsert: 400,
 };
 
 interface Answer {
@@ -176,7 +201,9 @@ export async function soak(t: Test, platform: Platform, { requests, concurrency 
   done = true;
   await probing;
   const seconds = (performance.now() - started) / 1000;
-  t.comment(`${requests} requests (${concurrency} at a time) in ${seconds.toFixed(1)} s; ${abandoned.length} abandoned, ${abortsSeen} aborts seen by the server; ${probes} probes`);
+  t.comment(
+    `${requests} requests (${concurrency} at a time) in ${seconds.toFixed(1)} s; ${abandoned.length} abandoned, ${abortsSeen} aborts seen by the server; ${probes} probes`,
+  );
 
   t.test('every request ran: ordinary ones succeeded, failing ones failed cleanly', async (t) => {
     t.equal(answers.length + abandoned.length, requests);
@@ -192,7 +219,10 @@ export async function soak(t: Test, platform: Platform, { requests, concurrency 
       .map((a) => `${a.kind} as ${a.caller.tenant.slug}: ${a.status} ${a.body.slice(0, 200)}`);
     t.same(wrong, [], 'every other answer has the status its kind expects (no 500)');
     const refusals = answers.filter((a) => a.kind === 'failInTransaction' && !busy.includes(a));
-    t.ok(refusals.every((a) => JSON.parse(a.body).code === 'STRATA_USER_LAST_OWNER'), 'the transaction failures are the last-owner refusal');
+    t.ok(
+      refusals.every((a) => JSON.parse(a.body).code === 'STRATA_USER_LAST_OWNER'),
+      'the transaction failures are the last-owner refusal',
+    );
   });
 
   t.test('every response names only ids of the caller’s own tenant', async (t) => {
@@ -229,8 +259,14 @@ export async function soak(t: Test, platform: Platform, { requests, concurrency 
       const names = (await platform.router.clientFor(member.tenant).lead.findMany({ select: { name: true } })).map((r) => r.name);
       const created = answers.filter((a) => a.caller === member && a.kind === 'create').length;
       const maybe = abandoned.filter((a) => a.caller === member && a.kind === 'abandonRunning').length;
-      t.ok(names.every((name) => name.startsWith(`${member.tenant.slug} `)), `${member.tenant.slug}: only its own leads`);
-      t.ok(names.length >= 3 + created && names.length <= 3 + created + maybe, `${member.tenant.slug}: ${names.length} leads (3 seeded, ${created} created, ≤ ${maybe} abandoned creates)`);
+      t.ok(
+        names.every((name) => name.startsWith(`${member.tenant.slug} `)),
+        `${member.tenant.slug}: only its own leads`,
+      );
+      t.ok(
+        names.length >= 3 + created && names.length <= 3 + created + maybe,
+        `${member.tenant.slug}: ${names.length} leads (3 seeded, ${created} created, ≤ ${maybe} abandoned creates)`,
+      );
     }
   });
 

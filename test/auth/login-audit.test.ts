@@ -48,7 +48,8 @@ t.test("platform admins' successful and failed logins are in the admin trail wit
   t.equal((await adminLogin('not the admin password')).status, 401);
   t.equal((await adminLogin('not the admin password', 'nobody@platform.example')).status, 401);
   t.equal((await adminLogin(testSecrets.STRATA_ADMIN_PASSWORD)).status, 200);
-  const actions = async (action: string) => (await api('GET', `/admin/audit?action=${action}&limit=10`, { token: admin })).body.items as { adminId: string | null; details: Record<string, unknown> }[];
+  const actions = async (action: string) =>
+    (await api('GET', `/admin/audit?action=${action}&limit=10`, { token: admin })).body.items as { adminId: string | null; details: Record<string, unknown> }[];
   const failures = await actions('admin.login-failed');
   t.same(failures.map((f) => f.details.email).sort(), ['admin@strata.local', 'nobody@platform.example']);
   for (const failure of failures) t.match(failure, { adminId: null, details: { ip: '127.0.0.1', userAgent } });

@@ -51,7 +51,10 @@ t.test('regression: logins could be brute-forced (two instances sharing Redis)',
     const attacker = newAddress();
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => either(i)(attacker, '/auth/login', guess)));
     t.equal(answers.filter((r) => r.status === 401).length, 3, 'exactly 3 of 12 simultaneous guesses are checked');
-    await throttled(t, answers.find((r) => r.status === 429)!);
+    await throttled(
+      t,
+      answers.find((r) => r.status === 429)!,
+    );
     await throttled(t, await one(attacker, '/auth/login', right));
     t.equal((await two(newAddress(), '/auth/login', right)).status, 200, 'the victim, from another address, still logs in');
   });
@@ -92,7 +95,10 @@ t.test('regression: logins could be brute-forced (two instances sharing Redis)',
     const adminGuess = { email: 'admin@strata.local', password: 'wrong password!' };
     const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => either(i)(attacker, '/admin/auth/login', adminGuess)));
     t.equal(answers.filter((r) => r.status === 401).length, 3);
-    await throttled(t, answers.find((r) => r.status === 429)!);
+    await throttled(
+      t,
+      answers.find((r) => r.status === 429)!,
+    );
     const admin = { email: 'admin@strata.local', password: testSecrets.STRATA_ADMIN_PASSWORD };
     await throttled(t, await one(attacker, '/admin/auth/login', admin));
     t.equal((await two(newAddress(), '/admin/auth/login', admin)).status, 200, 'the admin logs in from elsewhere');
@@ -107,5 +113,8 @@ t.test('without Redis each instance counts in memory', async (t) => {
   const from = newAddress();
   const answers = await Promise.all(Array.from({ length: 6 }, () => local(from, '/auth/login', { email: user.email, password: 'nope' })));
   t.equal(answers.filter((r) => r.status === 401).length, 3);
-  await throttled(t, answers.find((r) => r.status === 429)!);
+  await throttled(
+    t,
+    answers.find((r) => r.status === 429)!,
+  );
 });

@@ -62,11 +62,18 @@ t.test('wrong password and unknown email answer the same, in about the same time
 });
 
 t.test('an email in several tenants: the password decides, a tie asks which tenant', async (t) => {
-  const [one, two, three] = [await provision(platform, 'pooled', 'multi-a'), await provision(platform, 'schema', 'multi-b'), await provision(platform, 'dedicated', 'multi-c')];
+  const [one, two, three] = [
+    await provision(platform, 'pooled', 'multi-a'),
+    await provision(platform, 'schema', 'multi-b'),
+    await provision(platform, 'dedicated', 'multi-c'),
+  ];
   const shared = 'shared@multi.example';
   const make = (tenant: typeof one, password: string) =>
     import('../../src/users/user-store.js').then(({ createUser }) =>
-      createUser({ db: platform.router.clientFor(tenant), catalog: platform.catalog, tenantId: tenant.id }, { email: shared, name: 'x', role: 'staff', password }),
+      createUser(
+        { db: platform.router.clientFor(tenant), catalog: platform.catalog, tenantId: tenant.id },
+        { email: shared, name: 'x', role: 'staff', password },
+      ),
     );
   await make(one, 'same password here');
   await make(two, 'same password here');
@@ -75,7 +82,14 @@ t.test('an email in several tenants: the password decides, a tie asks which tena
   const tie = await login({ email: shared, password: 'same password here' });
   t.equal(tie.statusCode, 409);
   t.equal(tie.json().code, 'STRATA_AUTH_TENANT_CHOICE');
-  t.same(tie.json().tenants.map((x: { slug: string }) => x.slug).sort(), [one.slug, two.slug], 'only tenants the password opens');
+  t.same(
+    tie
+      .json()
+      .tenants.map((x: { slug: string }) => x.slug)
+      .sort(),
+    [one.slug, two.slug],
+    'only tenants the password opens',
+  );
 
   const chosen = await login({ email: shared, password: 'same password here', tenant: two.slug });
   t.equal(chosen.statusCode, 200);
@@ -137,7 +151,13 @@ t.test('a refresh token only works in its own tenant', async (t) => {
 });
 
 t.test('bad login input is a 400 problem', async (t) => {
-  for (const body of [{}, { email: 'not-an-email', password: 'x' }, { email: 'a@b.example', password: '' }, { email: 'a@b.example', password: 'x', extra: 1 }, { email: 'a@b.example', password: 'x', tenant: 'Bad Slug' }]) {
+  for (const body of [
+    {},
+    { email: 'not-an-email', password: 'x' },
+    { email: 'a@b.example', password: '' },
+    { email: 'a@b.example', password: 'x', extra: 1 },
+    { email: 'a@b.example', password: 'x', tenant: 'Bad Slug' },
+  ]) {
     const response = await login(body);
     t.equal(response.statusCode, 400, JSON.stringify(body));
     t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8');

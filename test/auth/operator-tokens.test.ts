@@ -25,11 +25,16 @@ t.test('a minted token names the operator as actor; the minting and its use are 
   t.match(claims.act?.sub, /^operator:/, 'the operator is the actor (RFC 8693 act)');
   t.equal(claims.exp - claims.iat, 600);
 
-  const admin = (await api('POST', '/admin/auth/login', { body: { email: platform.config.admin.email, password: testSecrets.STRATA_ADMIN_PASSWORD } })).body.accessToken;
+  const admin = (await api('POST', '/admin/auth/login', { body: { email: platform.config.admin.email, password: testSecrets.STRATA_ADMIN_PASSWORD } })).body
+    .accessToken;
   const trail = await api('GET', `/admin/audit?action=token.mint&tenantId=${tenant.id}`, { token: admin });
   t.equal(trail.status, 200);
   t.equal(trail.body.items.length, 1, 'the minting is in the admin trail');
-  t.match(trail.body.items[0], { adminId: null, tenantId: tenant.id, details: { operator: claims.act!.sub, subject: staff.user.id, subjectIsUser: true, role: 'owner', ttlSeconds: 600 } });
+  t.match(trail.body.items[0], {
+    adminId: null,
+    tenantId: tenant.id,
+    details: { operator: claims.act!.sub, subject: staff.user.id, subjectIsUser: true, role: 'owner', ttlSeconds: 600 },
+  });
 
   const lead = await api('POST', '/leads', { token, body: { name: 'made by an operator' } });
   t.equal(lead.status, 201);
@@ -38,7 +43,11 @@ t.test('a minted token names the operator as actor; the minting and its use are 
   t.equal(own.status, 201);
 
   const ownerSession = (await api('POST', '/auth/login', { body: { email: owner.email, password: owner.password } })).body.accessToken;
-  const events = (await api('GET', '/audit?entity=lead', { token: ownerSession })).body.items as { entityId: string; actorId: string | null; changes: Record<string, unknown> }[];
+  const events = (await api('GET', '/audit?entity=lead', { token: ownerSession })).body.items as {
+    entityId: string;
+    actorId: string | null;
+    changes: Record<string, unknown>;
+  }[];
   const byOperator = events.find((e) => e.entityId === lead.body.id)!;
   t.equal(byOperator.actorId, null, "not recorded as the user's own action");
   t.match(byOperator.changes, { _operator: claims.act!.sub, _onBehalfOf: staff.user.id }, 'the operator and the user they acted as');

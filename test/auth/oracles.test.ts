@@ -7,7 +7,8 @@ import { testSecrets } from '../support/test-secrets.js';
 
 const platform = await startTestPlatform(t, { STRATA_SPARE_SCHEMAS: '0' });
 const api = await liveApi(t, await testApp(t, platform));
-const admin = (await api('POST', '/admin/auth/login', { body: { email: platform.config.admin.email, password: testSecrets.STRATA_ADMIN_PASSWORD } })).body.accessToken;
+const admin = (await api('POST', '/admin/auth/login', { body: { email: platform.config.admin.email, password: testSecrets.STRATA_ADMIN_PASSWORD } })).body
+  .accessToken;
 
 // Regression: a random refresh token naming a suspended tenant got 423, an active one's 401.
 t.test('a random refresh token gets the same answer whatever its tenant status', async (t) => {
@@ -21,7 +22,12 @@ t.test('a random refresh token gets the same answer whatever its tenant status',
   t.equal((await api('DELETE', `/admin/tenants/${deleted.id}`, { token: admin })).status, 200);
 
   const answers = [];
-  for (const [label, tenantId] of [['active', active.id], ['suspended', suspended.id], ['deleted', deleted.id], ['unknown', randomUUID()]]) {
+  for (const [label, tenantId] of [
+    ['active', active.id],
+    ['suspended', suspended.id],
+    ['deleted', deleted.id],
+    ['unknown', randomUUID()],
+  ]) {
     const response = await api('POST', '/auth/refresh', { body: { refreshToken: randomToken(tenantId!) } });
     t.equal(response.status, 401, `${label} tenant`);
     answers.push(response.body);
@@ -29,6 +35,6 @@ t.test('a random refresh token gets the same answer whatever its tenant status',
   t.same(new Set(answers.map((a) => JSON.stringify(a))).size, 1, 'identical bodies');
 
   const current = await api('POST', '/auth/refresh', { body: { refreshToken: session.refreshToken } });
-  t.equal(current.status, 423, "the holder of a current token is told that its tenant is suspended");
+  t.equal(current.status, 423, 'the holder of a current token is told that its tenant is suspended');
   t.equal(current.body.code, 'STRATA_TENANT_SUSPENDED');
 });

@@ -34,7 +34,11 @@ t.test('demoted and deactivated users lose their old tokens on every instance at
 
       t.equal((await a('PATCH', `/users/${created.body.id}`, { token: ownerToken, body: { role: 'staff' } })).status, 200);
       const burst = await Promise.all(Array.from({ length: 10 }, () => b('GET', '/me', { token: session.accessToken })));
-      t.same(burst.map((r) => r.status), Array(10).fill(401), `${tier}: the old token is refused on B at once, by every concurrent request`);
+      t.same(
+        burst.map((r) => r.status),
+        Array(10).fill(401),
+        `${tier}: the old token is refused on B at once, by every concurrent request`,
+      );
       t.equal(burst[0]!.body.code, 'STRATA_AUTH_UNAUTHENTICATED');
       t.equal((await a('GET', '/me', { token: session.accessToken })).status, 401, 'and on A');
 
@@ -80,5 +84,9 @@ t.test('tokens naming no user still work; one naming a user without their versio
   const tenant = await provision(platform, 'pooled', 'operator');
   t.equal((await a('GET', '/leads', { token: tokenFor(platform, tenant) })).status, 200, "an operator's token naming no user");
   const user = await userWithToken(platform, tenant, 'staff');
-  t.equal((await a('GET', '/leads', { token: tokenFor(platform, tenant, 'owner', user.user.id) })).status, 401, "a versionless token naming a user (e.g. an owner's role for a staff)");
+  t.equal(
+    (await a('GET', '/leads', { token: tokenFor(platform, tenant, 'owner', user.user.id) })).status,
+    401,
+    "a versionless token naming a user (e.g. an owner's role for a staff)",
+  );
 });

@@ -109,7 +109,7 @@ for (const tier of tiers) {
 
     await setStatus(tenant, 'active');
     t.equal((await asBearer(token)).statusCode, 200);
-    t.equal((await platform.router.clientFor(tenant).lead.count()), 0, 'nothing was written while suspended');
+    t.equal(await platform.router.clientFor(tenant).lead.count(), 0, 'nothing was written while suspended');
   });
 }
 

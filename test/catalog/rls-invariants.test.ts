@@ -70,7 +70,10 @@ for (const target of targets) {
       return (await db.query<TableFacts>(tableFacts, [target.schema, historyTable])).rows;
     });
     const names = tables.map((r) => r.table);
-    t.ok(['activities', 'deals', 'leads', 'users'].every((n) => names.includes(n)), `the tenant tables are all there (${names})`);
+    t.ok(
+      ['activities', 'deals', 'leads', 'users'].every((n) => names.includes(n)),
+      `the tenant tables are all there (${names})`,
+    );
 
     for (const facts of tables) {
       const at = facts.table;
@@ -113,10 +116,9 @@ t.test('the runtime role has no power to bypass row security', async (t) => {
   t.same(rows, [{ rolsuper: false, rolbypassrls: false, rolcreatedb: false, rolcreaterole: false }]);
   // Membership in another role (the owner, a superuser) would let it SET ROLE past every policy.
   const { rows: memberships } = await withOwnerConnection(server, server.tenantsDatabase, (db) =>
-    db.query(
-      `SELECT g.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid WHERE r.rolname = $1`,
-      [runtime.role],
-    ),
+    db.query(`SELECT g.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid WHERE r.rolname = $1`, [
+      runtime.role,
+    ]),
   );
   t.same(memberships, [], 'it is a member of no role');
   const { rows: databases } = await withOwnerConnection(server, server.tenantsDatabase, (db) =>
@@ -181,7 +183,7 @@ for (const tier of tiers) {
     await db.query('ROLLBACK');
     await db.query('BEGIN');
     await db.query(`SELECT set_config('app.tenant_id', $1, true)`, [a.id]);
-    t.equal(await sqlState(db.query(`UPDATE leads SET tenant_id = $1`, [b.id])), '42501', "A cannot hand its rows to B");
+    t.equal(await sqlState(db.query(`UPDATE leads SET tenant_id = $1`, [b.id])), '42501', 'A cannot hand its rows to B');
     await db.query('ROLLBACK');
     t.same(await countAs(b), { count: 2, others: 0 }, 'nothing was planted');
   });

@@ -44,7 +44,11 @@ t.test('each bad key is named with a reason', async (t) => {
   for (const [env, key] of cases) {
     const err = t.throws(() => loadConfig({ ...own, ...env })) as unknown as ConfigError;
     t.ok(err instanceof ConfigError, `${key}: a ConfigError`);
-    t.same(err.issues.map((i) => i.key), [key], `${key}: only that key is blamed`);
+    t.same(
+      err.issues.map((i) => i.key),
+      [key],
+      `${key}: only that key is blamed`,
+    );
     t.match(err.message, new RegExp(`${key}: .+`));
   }
 });
@@ -58,14 +62,23 @@ t.test('the connection wait is read under its name, or under the name it had whe
 
 t.test('production needs every secret and a database server', async (t) => {
   const err = t.throws(() => loadConfig({ NODE_ENV: 'production' })) as unknown as ConfigError;
-  t.same(err.issues.map((i) => i.key).sort(), ['DATABASE_URL', 'JWT_SECRET', 'STRATA_ADMIN_PASSWORD', 'STRATA_EMBEDDED_PASSWORD', 'STRATA_OWNER_PASSWORD', 'STRATA_RUNTIME_PASSWORD']);
+  t.same(err.issues.map((i) => i.key).sort(), [
+    'DATABASE_URL',
+    'JWT_SECRET',
+    'STRATA_ADMIN_PASSWORD',
+    'STRATA_EMBEDDED_PASSWORD',
+    'STRATA_OWNER_PASSWORD',
+    'STRATA_RUNTIME_PASSWORD',
+  ]);
   const { STRATA_EMBEDDED_PASSWORD: _, ...served } = own;
   t.ok(loadConfig({ ...served, NODE_ENV: 'production', DATABASE_URL: 'postgres://strata@db/postgres' }), 'with a server, no embedded password is needed');
 });
 
 /** `KEY: value` or `KEY=value` for each secret, in every committed file outside the tests. */
 function secretsWrittenInTheRepository() {
-  const files = execFileSync('git', ['ls-files'], { encoding: 'utf8' }).split('\n').filter((f) => f && !f.startsWith('test/'));
+  const files = execFileSync('git', ['ls-files'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => f && !f.startsWith('test/'));
   const found: [string, string, string][] = [];
   const pattern = new RegExp(`\\b(${secretKeys.join('|')})['"]?[ \\t]*[:=][ \\t]*(['"\`]?)([^'"\\s,}]+)`, 'g');
   for (const file of files) {
@@ -88,14 +101,26 @@ function secretsWrittenInTheRepository() {
 }
 
 t.test('regression: every secret value written in the repository is refused outside tests, naming its key', async (t) => {
-  const written = [...secretsWrittenInTheRepository(), ...Object.entries(testSecrets).filter(([k]) => k !== 'NODE_ENV').map(([k, v]) => ['test/support/test-secrets.ts', k, v])];
+  const written = [
+    ...secretsWrittenInTheRepository(),
+    ...Object.entries(testSecrets)
+      .filter(([k]) => k !== 'NODE_ENV')
+      .map(([k, v]) => ['test/support/test-secrets.ts', k, v]),
+  ];
   t.ok(written.length >= 5, `found ${written.length} written values`);
   for (const [file, key, value] of written) {
     for (const NODE_ENV of ['production', 'development']) {
       // The embedded server's password matters only without a DATABASE_URL.
       const server = key === 'STRATA_EMBEDDED_PASSWORD' ? {} : { DATABASE_URL: 'postgres://strata@db/postgres' };
-      const err = t.throws(() => loadConfig({ ...own, ...server, NODE_ENV, [key!]: value }), `${key}=${value} (${file}) is refused in ${NODE_ENV}`) as unknown as ConfigError;
-      t.same(err.issues.map((i) => i.key).filter((k) => k !== 'DATABASE_URL'), [key], 'that key is blamed');
+      const err = t.throws(
+        () => loadConfig({ ...own, ...server, NODE_ENV, [key!]: value }),
+        `${key}=${value} (${file}) is refused in ${NODE_ENV}`,
+      ) as unknown as ConfigError;
+      t.same(
+        err.issues.map((i) => i.key).filter((k) => k !== 'DATABASE_URL'),
+        [key],
+        'that key is blamed',
+      );
       t.match(err.message, new RegExp(`${key}: is a value published`));
     }
   }

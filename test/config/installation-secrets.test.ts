@@ -71,8 +71,7 @@ async function script(cwd: string, env: Record<string, string>, file: string, ar
   return out.trim();
 }
 
-const post = (url: string, body: unknown) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const get = (url: string, token: string) => fetch(url, { headers: { authorization: `Bearer ${token}` } });
 
 /** An environment with no secret at all, as after `git clone`: a private folder, roles and databases. */
@@ -97,7 +96,8 @@ function freshInstallation(t: Test, server: 'shared' | 'embedded') {
       await dropInstallation(adminUrl(), env.STRATA_DB_PREFIX!);
       const admin = new pg.Client({ connectionString: adminUrl() });
       await admin.connect();
-      for (const role of [env.STRATA_OWNER_ROLE!, env.STRATA_RUNTIME_ROLE!]) await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`).catch(() => undefined);
+      for (const role of [env.STRATA_OWNER_ROLE!, env.STRATA_RUNTIME_ROLE!])
+        await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`).catch(() => undefined);
       await admin.end();
     }
     rmSync(cwd, { recursive: true, force: true });
@@ -205,4 +205,3 @@ t.test('production with a published placeholder refuses to boot, naming the key'
   t.notMatch(err, /STRATA_(OWNER|RUNTIME|ADMIN)_PASSWORD/, 'only that key is blamed');
   t.throws(() => statSync(join(cwd, '.strata')), 'production generates no secrets file');
 });
-

@@ -21,7 +21,11 @@ const shots = 'test-artifacts/console';
 
 t.test('contrast arithmetic matches WCAG’s reference figures', async (t) => {
   t.equal(contrastRatio(parseColor('rgb(0, 0, 0)'), parseColor('rgb(255, 255, 255)')), 21);
-  t.equal(contrastRatio(parseColor('rgb(118, 118, 118)'), parseColor('rgb(255, 255, 255)')).toFixed(2), '4.54', '#767676 on white, the lightest grey that passes');
+  t.equal(
+    contrastRatio(parseColor('rgb(118, 118, 118)'), parseColor('rgb(255, 255, 255)')).toFixed(2),
+    '4.54',
+    '#767676 on white, the lightest grey that passes',
+  );
   t.same(parseColor('rgba(15, 33, 55, 0.45)'), [15, 33, 55, 0.45]);
 });
 
@@ -47,7 +51,10 @@ t.test('the console by keyboard only, named, legible, at two sizes', { skip: ski
     ['globex', 'schema'],
     ['initech', 'dedicated'],
   ] as const) {
-    const res = await call('POST', '/admin/tenants', { token: admin, body: { slug, name: slug, plan: 'starter', tier, owner: { email: `owner@${slug}.example`, name: 'Owner' } } });
+    const res = await call('POST', '/admin/tenants', {
+      token: admin,
+      body: { slug, name: slug, plan: 'starter', tier, owner: { email: `owner@${slug}.example`, name: 'Owner' } },
+    });
     t.equal(res.status, 201, slug);
   }
   const idleSince = Date.now();
@@ -87,8 +94,15 @@ t.test('the console by keyboard only, named, legible, at two sizes', { skip: ski
     await sleep(Math.max(0, idleSince + 1500 - Date.now()));
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Database servers' }).waitFor();
-    await page.getByRole('region', { name: 'Recommendations' }).getByRole('row', { name: /initech/ }).waitFor();
-    await page.getByRole('img', { name: /Requests served by the fleet per 10m/ }).or(page.getByText('No requests in this span.')).first().waitFor();
+    await page
+      .getByRole('region', { name: 'Recommendations' })
+      .getByRole('row', { name: /initech/ })
+      .waitFor();
+    await page
+      .getByRole('img', { name: /Requests served by the fleet per 10m/ })
+      .or(page.getByText('No requests in this span.'))
+      .first()
+      .waitFor();
     await inspect(t, 'a11y-overview');
   });
 

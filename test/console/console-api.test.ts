@@ -15,7 +15,10 @@ const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 const admin = await adminLogin(call);
 
 const create = async (slug: string, tier: string) => {
-  const res = await call('POST', '/admin/tenants', { token: admin, body: { slug, name: slug, plan: 'free', tier, owner: { email: `o@${slug}.example`, name: 'O' } } });
+  const res = await call('POST', '/admin/tenants', {
+    token: admin,
+    body: { slug, name: slug, plan: 'free', tier, owner: { email: `o@${slug}.example`, name: 'O' } },
+  });
   if (res.status !== 201) throw new Error(`create ${slug}: ${res.status} ${JSON.stringify(res.json)}`);
   return res.json.tenant.id as string;
 };
@@ -26,10 +29,13 @@ await create('gamma-co', 'pooled');
 t.test('GET /admin/fleet: tenants by tier and status, the server with its connections', async (t) => {
   const res = await call('GET', '/admin/fleet', { token: admin });
   t.equal(res.status, 200);
-  t.same(res.json.tenants.filter((r: { status: string }) => r.status === 'active'), [
-    { tier: 'pooled', status: 'active', count: 2 },
-    { tier: 'schema', status: 'active', count: 1 },
-  ]);
+  t.same(
+    res.json.tenants.filter((r: { status: string }) => r.status === 'active'),
+    [
+      { tier: 'pooled', status: 'active', count: 2 },
+      { tier: 'schema', status: 'active', count: 1 },
+    ],
+  );
   const [server] = res.json.servers;
   t.match(server, { name: 'default', reachable: true, tenants: { pooled: 2, schema: 1, dedicated: 0 }, error: null });
   t.ok(server.connections > 0, `${server.connections} connections`);
@@ -42,10 +48,19 @@ t.test('GET /admin/migrations: every target current, filterable by tier', async 
   t.equal(all.status, 200);
   const targets = all.json.items.map((r: { target: string }) => r.target).sort();
   t.same(targets, ['catalog', 'pooled:default', 'schema:alpha-co']);
-  t.ok(all.json.items.every((r: { state: string }) => r.state === 'current'), 'all current');
-  t.match(all.json.items.find((r: { target: string }) => r.target === 'pooled:default'), { kind: 'pooled', server: 'default', carries: 2, pending: [] });
+  t.ok(
+    all.json.items.every((r: { state: string }) => r.state === 'current'),
+    'all current',
+  );
+  t.match(
+    all.json.items.find((r: { target: string }) => r.target === 'pooled:default'),
+    { kind: 'pooled', server: 'default', carries: 2, pending: [] },
+  );
   const schema = await call('GET', '/admin/migrations?tier=schema', { token: admin });
-  t.same(schema.json.items.map((r: { tenant: string }) => r.tenant), ['alpha-co']);
+  t.same(
+    schema.json.items.map((r: { tenant: string }) => r.tenant),
+    ['alpha-co'],
+  );
   t.equal((await call('GET', '/admin/migrations?tier=nope', { token: admin })).status, 400);
 });
 

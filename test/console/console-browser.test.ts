@@ -29,7 +29,10 @@ t.test('the operator console in a browser', { skip }, async (t) => {
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const admin = await adminLogin(call);
   const create = async (slug: string, name: string) => {
-    const res = await call('POST', '/admin/tenants', { token: admin, body: { slug, name, plan: 'starter', tier: 'pooled', owner: { email: `owner@${slug}.example`, name: 'Owner' } } });
+    const res = await call('POST', '/admin/tenants', {
+      token: admin,
+      body: { slug, name, plan: 'starter', tier: 'pooled', owner: { email: `owner@${slug}.example`, name: 'Owner' } },
+    });
     if (res.status !== 201) throw new Error(`${slug}: ${res.status} ${JSON.stringify(res.json)}`);
     return { id: res.json.tenant.id as string, password: res.json.owner.password as string };
   };
@@ -78,7 +81,13 @@ t.test('the operator console in a browser', { skip }, async (t) => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Fleet overview' }).waitFor();
     await page.getByRole('heading', { name: 'Database servers' }).waitFor();
-    t.ok(await page.getByRole('row', { name: /default/ }).first().isVisible(), 'the default server is listed');
+    t.ok(
+      await page
+        .getByRole('row', { name: /default/ })
+        .first()
+        .isVisible(),
+      'the default server is listed',
+    );
     await page.getByRole('img', { name: /^Requests served by the fleet per 10m \(UTC\): 4 in all/ }).waitFor();
     t.ok(await page.getByRole('img', { name: /^Database time served by the fleet/ }).isVisible(), 'the fleet’s database time over time');
     await page.getByLabel('Rank by').selectOption('requests');
@@ -110,9 +119,16 @@ t.test('the operator console in a browser', { skip }, async (t) => {
     // Its own page says the same.
     await row.getByRole('link', { name: 'hot-shop' }).click();
     const own = page.getByRole('region', { name: 'Recommendation', exact: true });
-    await own.getByRole('row', { name: /hot-shop/ }).getByText(/^Request rate [\d.]+ requests per minute, at or above 30$/).waitFor();
+    await own
+      .getByRole('row', { name: /hot-shop/ })
+      .getByText(/^Request rate [\d.]+ requests per minute, at or above 30$/)
+      .waitFor();
     await own.getByRole('button', { name: 'Move hot-shop' }).click();
-    t.equal(await page.getByRole('dialog', { name: 'Move hot-shop' }).getByLabel('Target tier').inputValue(), 'schema', 'the tenant page’s Move is prefilled too');
+    t.equal(
+      await page.getByRole('dialog', { name: 'Move hot-shop' }).getByLabel('Target tier').inputValue(),
+      'schema',
+      'the tenant page’s Move is prefilled too',
+    );
     await page.getByRole('button', { name: 'Close' }).click();
     await page.getByRole('link', { name: 'Overview' }).click();
     await row.getByRole('button', { name: 'Move hot-shop' }).click();

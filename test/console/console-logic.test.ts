@@ -43,7 +43,13 @@ t.test('config form: the API schema’s errors per field, numbers and "unlimited
   const bad = validateConfig({ ...form, 'branding.primaryColor': 'blue', 'limits.users': '-3', 'limits.leads': 'lots' });
   t.same(Object.keys(bad).sort(), ['branding.primaryColor', 'limits.leads', 'limits.users']);
   t.equal(bad['branding.primaryColor'], 'a colour like #1a2b3c');
-  t.same(fieldErrorsFromProblem([{ field: 'body.config.limits.users', message: 'too big' }, { field: 'body.plan', message: 'x' }]), { 'limits.users': 'too big' });
+  t.same(
+    fieldErrorsFromProblem([
+      { field: 'body.config.limits.users', message: 'too big' },
+      { field: 'body.plan', message: 'x' },
+    ]),
+    { 'limits.users': 'too big' },
+  );
 });
 
 t.test('merge patch between two documents: applying it gives the edited one', async (t) => {
@@ -96,9 +102,18 @@ t.test('charts: round top of scale, evenly spaced ticks ending on the last bar, 
 });
 
 t.test('recommendations in words: evidence with its unit, shares as percentages, sizes in bytes', async (t) => {
-  const e = (signal: Evidence['signal'], value: number, threshold: number, unit: string, crossed: Evidence['crossed'] = 'above'): Evidence => ({ signal, value, threshold, crossed, unit });
+  const e = (signal: Evidence['signal'], value: number, threshold: number, unit: string, crossed: Evidence['crossed'] = 'above'): Evidence => ({
+    signal,
+    value,
+    threshold,
+    crossed,
+    unit,
+  });
   t.equal(describeEvidence(e('requestRate', 45.5, 30, 'requests per minute')), 'Request rate 45.5 requests per minute, at or above 30');
-  t.equal(describeEvidence(e('dbTimeShare', 0.625, 0.5, 'share of its server’s database time')), 'Database time 62.5% of its server’s database time, at or above 50%');
+  t.equal(
+    describeEvidence(e('dbTimeShare', 0.625, 0.5, 'share of its server’s database time')),
+    'Database time 62.5% of its server’s database time, at or above 50%',
+  );
   t.equal(describeEvidence(e('storage', 150 * 1024 ** 2, 100 * 1024 ** 2, 'bytes')), 'Storage 150.0 MiB, at or above 100.0 MiB');
   t.equal(describeEvidence(e('rows', 120_000, 100_000, 'rows')), 'Rows 120,000 rows, at or above 100,000');
   t.equal(describeEvidence(e('requestRate', 0, 1, 'requests per minute', 'below')), 'Request rate 0 requests per minute, at or below 1');
@@ -113,5 +128,9 @@ t.test('recommendations in words: evidence with its unit, shares as percentages,
     blocked: null,
   };
   t.equal(describeMove(rec), 'schema on default → dedicated on big');
-  t.equal(describeMove({ ...rec, suggested: { tier: 'dedicated', server: null }, move: null, blocked: 'no server takes a new dedicated tenant' }), 'schema on default → dedicated', 'blocked: no server to name');
+  t.equal(
+    describeMove({ ...rec, suggested: { tier: 'dedicated', server: null }, move: null, blocked: 'no server takes a new dedicated tenant' }),
+    'schema on default → dedicated',
+    'blocked: no server to name',
+  );
 });

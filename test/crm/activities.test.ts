@@ -35,8 +35,7 @@ async function member(tenant: Tenant, role: Role) {
   return { user, api: as(token) };
 }
 
-const lead = (tenant: Tenant, fields: { ownerId?: string; assigneeId?: string } = {}) =>
-  db(tenant).lead.create({ data: { name: 'A lead', ...fields } });
+const lead = (tenant: Tenant, fields: { ownerId?: string; assigneeId?: string } = {}) => db(tenant).lead.create({ data: { name: 'A lead', ...fields } });
 const deal = (tenant: Tenant, fields: { ownerId?: string; leadId?: string } = {}) =>
   db(tenant).deal.create({ data: { title: 'A deal', amount: '10', currency: 'EUR', ...fields } });
 
@@ -105,21 +104,47 @@ for (const tier of tiers) {
       for (const day of occurred) {
         byOccurrence.set(day, (await alice.create({ leadId: l.id }, { occurredAt: `${day}T12:00:00Z` })).id);
       }
-      const expected = occurred.toSorted().toReversed().map((day) => byOccurrence.get(day)!);
+      const expected = occurred
+        .toSorted()
+        .toReversed()
+        .map((day) => byOccurrence.get(day)!);
       const pages = await alice.pages('limit=2');
-      t.same(pages.map((p) => p.length), [2, 2, 1]);
-      t.same(pages.flat().map((a) => a.id), expected);
-      t.same((await alice.pages('limit=4')).map((p) => p.length), [4, 1]);
-      t.same((await alice.pages('limit=5')).map((p) => p.length), [5], 'a page that holds everything has no next cursor');
-      t.same((await alice.pages('')).flat().map((a) => a.id), expected, 'the default limit holds them all');
+      t.same(
+        pages.map((p) => p.length),
+        [2, 2, 1],
+      );
+      t.same(
+        pages.flat().map((a) => a.id),
+        expected,
+      );
+      t.same(
+        (await alice.pages('limit=4')).map((p) => p.length),
+        [4, 1],
+      );
+      t.same(
+        (await alice.pages('limit=5')).map((p) => p.length),
+        [5],
+        'a page that holds everything has no next cursor',
+      );
+      t.same(
+        (await alice.pages('')).flat().map((a) => a.id),
+        expected,
+        'the default limit holds them all',
+      );
     });
 
     t.test('the default page holds 20 and a page at most 100', async (t) => {
       const l = await lead(a);
       await db(a).activity.createMany({ data: Array.from({ length: 101 }, (_, i) => ({ kind: 'note' as const, body: `n${i}`, leadId: l.id })) });
-      t.same((await alice.pages('')).map((p) => p.length), [20, 20, 20, 20, 20, 1]);
+      t.same(
+        (await alice.pages('')).map((p) => p.length),
+        [20, 20, 20, 20, 20, 1],
+      );
       const byHundred = await alice.pages('limit=100');
-      t.same(byHundred.map((p) => p.length), [100, 1]);
+      t.same(
+        byHundred.map((p) => p.length),
+        [100, 1],
+      );
       t.equal(new Set(byHundred.flat().map((a) => a.id)).size, 101, 'every activity exactly once');
     });
 
@@ -309,7 +334,9 @@ for (const tier of tiers) {
       const onBoth = await alice.create({ leadId: samLead.id, dealId: sueDeal.id });
       const onSueLead = await alice.create({ leadId: sueLead.id });
       const onSueDeal = await alice.create({ dealId: sueDeal.id });
-      const bySamOnSueLead = await db(a).activity.create({ data: { kind: 'note', body: 'written before a reassignment', leadId: sueLead.id, authorId: samUser.id } });
+      const bySamOnSueLead = await db(a).activity.create({
+        data: { kind: 'note', body: 'written before a reassignment', leadId: sueLead.id, authorId: samUser.id },
+      });
       const bySam = await sam.create({ leadId: samLead.id });
       t.equal(bySam.authorId, samUser.id);
 

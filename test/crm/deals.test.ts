@@ -117,20 +117,39 @@ for (const tier of tiers) {
         await sleep(3);
       }
       const pages = await alice.pages('limit=2');
-      t.same(pages.map((p) => p.length), [2, 2, 1]);
-      t.same(pages.flat().map((d) => d.id), created.toReversed());
+      t.same(
+        pages.map((p) => p.length),
+        [2, 2, 1],
+      );
+      t.same(
+        pages.flat().map((d) => d.id),
+        created.toReversed(),
+      );
 
       t.equal((await alice.pages('limit=5')).length, 1, 'a page that holds everything has no next cursor');
-      t.same((await alice.pages('limit=4')).map((p) => p.length), [4, 1]);
-      t.same((await alice.pages('')).map((p) => p.length), [5], 'the default limit holds them all');
+      t.same(
+        (await alice.pages('limit=4')).map((p) => p.length),
+        [4, 1],
+      );
+      t.same(
+        (await alice.pages('')).map((p) => p.length),
+        [5],
+        'the default limit holds them all',
+      );
     });
 
     t.test('the default page holds 20 and a page at most 100', async (t) => {
       const data = Array.from({ length: 101 }, (_, i) => ({ title: `bulk ${i}`, amount: '1', currency: 'EUR' }));
       await db(a).deal.createMany({ data });
-      t.same((await alice.pages('')).map((p) => p.length), [20, 20, 20, 20, 20, 1]);
+      t.same(
+        (await alice.pages('')).map((p) => p.length),
+        [20, 20, 20, 20, 20, 1],
+      );
       const byHundred = await alice.pages('limit=100');
-      t.same(byHundred.map((p) => p.length), [100, 1]);
+      t.same(
+        byHundred.map((p) => p.length),
+        [100, 1],
+      );
       t.equal(new Set(byHundred.flat().map((d) => d.id)).size, 101, 'every deal exactly once');
     });
 
@@ -360,11 +379,7 @@ for (const tier of tiers) {
 
       const unknown = randomUUID();
       for (const other of [hers, managers, unowned]) {
-        const attempts = (id: string) => [
-          sam.get(`/deals/${id}`),
-          sam.patch(id, { title: 'taken' }),
-          sam.patch(id, { title: 'taken' }, { 'if-match': '"1"' }),
-        ];
+        const attempts = (id: string) => [sam.get(`/deals/${id}`), sam.patch(id, { title: 'taken' }), sam.patch(id, { title: 'taken' }, { 'if-match': '"1"' })];
         const forOther = await Promise.all(attempts(other.id));
         const forUnknown = await Promise.all(attempts(unknown));
         forOther.forEach((res, i) => {

@@ -21,7 +21,6 @@ function as(tenant: Tenant) {
   return { ...api, create: (fields: Record<string, unknown> = {}) => api.created({ name: 'Ada Lovelace', ...fields }) };
 }
 
-
 for (const tier of tiers) {
   const { a, b } = pairs[tier];
   const alice = as(a);
@@ -70,11 +69,20 @@ for (const tier of tiers) {
         await sleep(3);
       }
       const pages = await alice.pages('limit=2');
-      t.same(pages.map((p) => p.length), [2, 2, 1]);
-      t.same(pages.flat().map((l) => l.id), created.toReversed());
+      t.same(
+        pages.map((p) => p.length),
+        [2, 2, 1],
+      );
+      t.same(
+        pages.flat().map((l) => l.id),
+        created.toReversed(),
+      );
 
       t.equal((await alice.pages('limit=5')).length, 1, 'a page that holds everything has no next cursor');
-      t.same((await alice.pages('limit=4')).map((p) => p.length), [4, 1]);
+      t.same(
+        (await alice.pages('limit=4')).map((p) => p.length),
+        [4, 1],
+      );
       t.same((await alice.pages('')).flat().length, 5, 'the default limit holds them all');
     });
 

@@ -75,9 +75,16 @@ for (const tier of tiers) {
         [a.schemaName, historyTable],
       ),
     );
-    t.ok(rows.some((r) => r.column === 'leads.status'), 'leads.status is indexed');
+    t.ok(
+      rows.some((r) => r.column === 'leads.status'),
+      'leads.status is indexed',
+    );
     // An index condition ahead of the RLS policy must not be able to leak rows: leakproof only.
-    t.same(rows.filter((r) => !r.leakproof).map((r) => `${r.column} (${r.type})`), [], 'every indexed column');
+    t.same(
+      rows.filter((r) => !r.leakproof).map((r) => `${r.column} (${r.type})`),
+      [],
+      'every indexed column',
+    );
     const { rows: enums } = await asOwner(a, (db) =>
       db.query(
         `SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
@@ -125,7 +132,10 @@ for (const tier of tiers) {
     // Without statistics every index of the table costs the same and the choice among them depends
     // on their creation order (a replayed schema and one built from the baseline differ there).
     await asOwner(a, (owner) => owner.query(`ANALYZE ${escapeIdentifier(a.schemaName)}.leads, ${escapeIdentifier(a.schemaName)}.deals`));
-    for (const [table, column, value] of [['leads', 'status', 'qualified'], ['deals', 'stage', 'won']] as const) {
+    for (const [table, column, value] of [
+      ['leads', 'status', 'qualified'],
+      ['deals', 'stage', 'won'],
+    ] as const) {
       const query = `SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`;
       const plan = (await inContext<{ 'QUERY PLAN': string }>(a, `EXPLAIN (COSTS OFF) ${query}`, [value])).map((r) => r['QUERY PLAN']).join('\n');
       t.match(plan, new RegExp(`Index Cond: .*tenant_id = .*current_setting.*${column} = `), `${table}.${column}: one index condition with the policy`);
@@ -172,12 +182,20 @@ t.test('upgrading a target with rows: every enum value survives as text, columns
     const checksumsBefore = await checksums();
 
     const applied = await applyMigrations(db, { schema, migrations });
-    t.same(applied.map((m) => m.name), migrations.slice(at).map((m) => m.name), 'the rest of the stream runs');
+    t.same(
+      applied.map((m) => m.name),
+      migrations.slice(at).map((m) => m.name),
+      'the rest of the stream runs',
+    );
     t.same((await columns(db)).rows, before, 'same columns, in the same order');
     t.same(await checksums(), checksumsBefore, 'every table checksums as before: the values read as the same text');
     await begin();
     const read = async (sql: string) => (await db.query(sql)).rows.map((r) => Object.values(r).join(' '));
-    t.same(await read(`SELECT role, status FROM users ORDER BY name`), userRoles.map((r) => `${r} ${r === 'staff' ? 'deactivated' : 'active'}`).toSorted(), 'user roles and statuses');
+    t.same(
+      await read(`SELECT role, status FROM users ORDER BY name`),
+      userRoles.map((r) => `${r} ${r === 'staff' ? 'deactivated' : 'active'}`).toSorted(),
+      'user roles and statuses',
+    );
     t.same(await read(`SELECT status FROM leads ORDER BY name`), leadStatuses.toSorted(), 'lead statuses');
     t.same(await read(`SELECT stage FROM deals ORDER BY title`), dealStages.toSorted(), 'deal stages');
     t.same(await read(`SELECT kind FROM activities ORDER BY body`), activityKinds.toSorted(), 'activity kinds');

@@ -50,7 +50,10 @@ t.test('/docs/json is a valid OpenAPI 3 document', async (t) => {
 t.test('every route is documented, and nothing else', async (t) => {
   const registered = [...routeListing(app).keys()];
   t.ok(registered.includes('GET /leads') && registered.includes('DELETE /leads/:id'), 'the route listing is read (sanity)');
-  t.ok(registered.some((route) => route.startsWith(`GET ${docsPrefix}/`)), 'the docs routes are listed too (and excluded below)');
+  t.ok(
+    registered.some((route) => route.startsWith(`GET ${docsPrefix}/`)),
+    'the docs routes are listed too (and excluded below)',
+  );
   const expected = registered
     // HEAD routes are the ones Fastify adds for each GET; the docs' own routes are hidden by design.
     .filter((route) => !route.startsWith('HEAD ') && !route.split(' ')[1]!.startsWith(docsPrefix))
@@ -74,7 +77,10 @@ t.test('each operation has its feature tag, its security and its problem respons
     t.ok(op.responses['429']?.content?.['application/problem+json'], `${name}: 429 is problem+json`);
     t.ok(op.responses.default?.content?.['application/problem+json'], `${name}: errors are problem+json`);
   }
-  t.ok(operations.filter((o) => o.path.startsWith('/leads')).every((o) => o.op.security?.length), 'lead routes need a token');
+  t.ok(
+    operations.filter((o) => o.path.startsWith('/leads')).every((o) => o.op.security?.length),
+    'lead routes need a token',
+  );
 });
 
 t.test('the documented security is what each route does without a token', async (t) => {
@@ -93,8 +99,14 @@ t.test('/docs serves Swagger UI from the package: every asset it loads is ours',
   t.match(page.headers['content-type'], /^text\/html/);
   t.match(page.payload, /<div id="swagger-ui">/);
   const assets = [...page.payload.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
-  t.ok(assets.some((a) => a.endsWith('swagger-ui-bundle.js')), 'loads the bundle');
-  t.ok(assets.some((a) => a.endsWith('swagger-ui.css')), 'loads the styles');
+  t.ok(
+    assets.some((a) => a.endsWith('swagger-ui-bundle.js')),
+    'loads the bundle',
+  );
+  t.ok(
+    assets.some((a) => a.endsWith('swagger-ui.css')),
+    'loads the styles',
+  );
   for (const asset of assets) {
     t.ok(asset.startsWith(`${docsPrefix}/`), `${asset} is served here, not fetched from elsewhere`);
     const res = await app.inject({ method: 'GET', url: asset });

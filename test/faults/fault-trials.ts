@@ -57,9 +57,21 @@ const routes: [Tier, Tier][] = [
 
 /** Every trial of the full suite: each kill point on two routes, terminations, server stops, migrations. */
 export function fullSuite(): Trial[] {
-  const kills = phases.flatMap((phase, i) => [0, 3].map((k) => ({ kind: 'move-kill' as const, phase, from: routes[(i + k) % 6]![0], to: routes[(i + k) % 6]![1], far: k === 3 })));
-  const terminations = ['copy', 'catchup', 'fence', 'final', 'cleanup'].map((phase, i) => ({ kind: 'move-terminate' as const, phase, from: routes[i % 6]![0], to: routes[i % 6]![1] }));
-  const stops = ['copy', 'final', 'flip', 'cleanup'].map((phase) => ({ kind: 'move-server-stop' as const, phase, from: 'schema' as const, to: 'dedicated' as const }));
+  const kills = phases.flatMap((phase, i) =>
+    [0, 3].map((k) => ({ kind: 'move-kill' as const, phase, from: routes[(i + k) % 6]![0], to: routes[(i + k) % 6]![1], far: k === 3 })),
+  );
+  const terminations = ['copy', 'catchup', 'fence', 'final', 'cleanup'].map((phase, i) => ({
+    kind: 'move-terminate' as const,
+    phase,
+    from: routes[i % 6]![0],
+    to: routes[i % 6]![1],
+  }));
+  const stops = ['copy', 'final', 'flip', 'cleanup'].map((phase) => ({
+    kind: 'move-server-stop' as const,
+    phase,
+    from: 'schema' as const,
+    to: 'dedicated' as const,
+  }));
   const migrations = [1, 2, 4].map((afterEvents) => ({ kind: 'migrate-kill' as const, afterEvents }));
   return [...kills, ...terminations, ...stops, ...migrations];
 }
@@ -74,7 +86,9 @@ export const quickSlice = (): Trial[] => [
 ];
 
 export const trialName = (trial: Trial) =>
-  trial.kind === 'migrate-kill' ? `migrate-kill after ${trial.afterEvents} target(s)` : `${trial.kind} at ${trial.phase} (${trial.from} → ${trial.to}${'far' in trial && trial.far ? ', other server' : ''})`;
+  trial.kind === 'migrate-kill'
+    ? `migrate-kill after ${trial.afterEvents} target(s)`
+    : `${trial.kind} at ${trial.phase} (${trial.from} → ${trial.to}${'far' in trial && trial.far ? ', other server' : ''})`;
 
 /** What trials need: a platform, a second server, a listening API. */
 export interface FaultBench {
@@ -92,7 +106,14 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
   const app = await buildApp({ config: platform.config, platform });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => app.close());
-  const env = { ...process.env, ...testSecrets, DATABASE_URL: adminUrl(), STRATA_DB_PREFIX: platform.config.database.prefix, LOG_LEVEL: 'silent', REDIS_URL: '' };
+  const env = {
+    ...process.env,
+    ...testSecrets,
+    DATABASE_URL: adminUrl(),
+    STRATA_DB_PREFIX: platform.config.database.prefix,
+    LOG_LEVEL: 'silent',
+    REDIS_URL: '',
+  };
   const migrationsDir = await mkdtemp(join(tmpdir(), 'strata-faults-'));
   t.teardown(() => rm(migrationsDir, { recursive: true, force: true }));
   await cp(migrationDirs.tenant, migrationsDir, { recursive: true });
@@ -116,7 +137,7 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
    */
   const finishMove = async (jobId: string) => {
     const deadline = Date.now() + 300_000;
-    for (let attempt = 0; ; ) {
+    for (let attempt = 0; ;) {
       const job = await platform.catalog.tenantMove.findUniqueOrThrow({ where: { id: jobId } });
       if (job.status !== 'running') return job.status;
       try {
@@ -195,7 +216,9 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
         if (target.unreachable) throw new Error(`cannot undo ${name} on ${target.id}: ${target.unreachable}`);
         await withOwnerConnection(target.server, target.database, async (client) => {
           const leads = `${pg.escapeIdentifier(target.schema)}.leads`;
-          await client.query(`BEGIN; ALTER TABLE ${leads} DROP COLUMN IF EXISTS ${pg.escapeIdentifier(column)}; DELETE FROM ${historyOf(target.schema)} WHERE name = ${pg.escapeLiteral(name)}; COMMIT`);
+          await client.query(
+            `BEGIN; ALTER TABLE ${leads} DROP COLUMN IF EXISTS ${pg.escapeIdentifier(column)}; DELETE FROM ${historyOf(target.schema)} WHERE name = ${pg.escapeLiteral(name)}; COMMIT`,
+          );
         });
       }
       await rm(join(migrationsDir, name), { recursive: true, force: true });
@@ -210,7 +233,11 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
   }
 
   async function served(tenantId: string, token: string) {
-    const res = await fetch(`${base}/leads`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'after recovery' }) });
+    const res = await fetch(`${base}/leads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'after recovery' }),
+    });
     const list = await fetch(`${base}/leads?limit=1`, { headers: { authorization: `Bearer ${token}` } });
     const tenant = await platform.catalog.tenant.findUniqueOrThrow({ where: { id: tenantId } });
     return res.status === 201 && list.status === 200 && tenant.status === 'active';
@@ -237,7 +264,10 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
         const name = `2099${String(++migrations).padStart(2, '0')}01000000_fault_${index}`;
         await mkdir(join(migrationsDir, name));
         applied.set(name, `fault_${index}`);
-        await writeFile(join(migrationsDir, name, 'migration.sql'), `ALTER TABLE "leads" ADD COLUMN "fault_${index}" TEXT DEFAULT 'x';\nCREATE INDEX "leads_fault_${index}_idx" ON "leads" ("tenant_id", "fault_${index}");\n`);
+        await writeFile(
+          join(migrationsDir, name, 'migration.sql'),
+          `ALTER TABLE "leads" ADD COLUMN "fault_${index}" TEXT DEFAULT 'x';\nCREATE INDEX "leads_fault_${index}_idx" ON "leads" ("tenant_id", "fault_${index}");\n`,
+        );
         const apply = ['scripts/migrate.ts', 'apply', '--waves', '1,2,all', '--concurrency', '1', '--migrations-dir', migrationsDir];
         let seen = 0;
         const killed = await child(apply, (out) => (seen = out.split('\n').filter((l) => l.includes('"target.applied"')).length) >= trial.afterEvents);
@@ -265,7 +295,12 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
               break;
             }
             const back = attempt % 2 === 1 ? trial.from : trial.to;
-            job = await requestMove(platform, { tenantId: tenant.id, targetTier: back, targetServer: back === trial.to ? targetServer : undefined, requestedBy: null });
+            job = await requestMove(platform, {
+              tenantId: tenant.id,
+              targetTier: back,
+              targetServer: back === trial.to ? targetServer : undefined,
+              requestedBy: null,
+            });
           }
           if (!outcome.startsWith('runner SIGKILL')) throw new Error(outcome);
         } else {
@@ -300,7 +335,18 @@ export async function startFaultBench(t: Teardowns): Promise<FaultBench> {
       const check = checkLedger(ledger, await leadsOf(tenant.id));
       return { trial: trialName(trial), outcome, ...check, served: await served(tenant.id, token), ms: Math.round(performance.now() - began) };
     } catch (err) {
-      return { trial: trialName(trial), outcome: 'error', acknowledged: 0, lost: 0, resurrected: 0, duplicated: 0, wrong: 0, served: false, ms: Math.round(performance.now() - began), error: (err as Error).message };
+      return {
+        trial: trialName(trial),
+        outcome: 'error',
+        acknowledged: 0,
+        lost: 0,
+        resurrected: 0,
+        duplicated: 0,
+        wrong: 0,
+        served: false,
+        ms: Math.round(performance.now() - began),
+        error: (err as Error).message,
+      };
     } finally {
       await writer?.stop();
       // The next trial's tenant is provisioned at the repository's version: so must every target be.

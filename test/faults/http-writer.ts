@@ -29,14 +29,26 @@ export interface HttpWriter {
 }
 
 export function startHttpWriter(base: string, token: string, options: { pauseMs?: number } = {}): HttpWriter {
-  const ledger: Ledger = { leads: new Map(), deleted: new Set(), maybe: new Set(), prefix: `w${randomBytes(3).toString('hex')}`, writes: 0, retried: 0, ambiguous: 0 };
+  const ledger: Ledger = {
+    leads: new Map(),
+    deleted: new Set(),
+    maybe: new Set(),
+    prefix: `w${randomBytes(3).toString('hex')}`,
+    writes: 0,
+    retried: 0,
+    ambiguous: 0,
+  };
   const etags = new Map<string, string>();
   let running = true;
   const call = async (method: string, path: string, body?: unknown, ifMatch?: string) => {
     try {
       const res = await fetch(`${base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }), ...(ifMatch && { 'if-match': ifMatch }) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+          ...(ifMatch && { 'if-match': ifMatch }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(30_000),
       });

@@ -41,8 +41,15 @@ test('fan-out reads across tiers', async (t) => {
     t.same(report.failures, []);
     for (const tenant of tenants) t.same(report.items.find((i) => i.id === tenant.id)?.counts, expected(tenant), `${tenant.slug}`);
     const plain = (await (await fetch(`${url}/admin/reports/tenants`, { headers: bearer(token) })).json()) as { items: object[] };
-    t.notOk(plain.items.some((i) => 'counts' in i), 'counts only when asked for');
-    t.equal((await fetch(`${url}/admin/reports/tenants?include=counts`, { headers: bearer(tokenFor(platform, tenants[0]!)) })).status, 401, 'a tenant owner cannot read the fleet report');
+    t.notOk(
+      plain.items.some((i) => 'counts' in i),
+      'counts only when asked for',
+    );
+    t.equal(
+      (await fetch(`${url}/admin/reports/tenants?include=counts`, { headers: bearer(tokenFor(platform, tenants[0]!)) })).status,
+      401,
+      'a tenant owner cannot read the fleet report',
+    );
   });
 
   t.test('the router fan-out agrees, each read seeing only its own tenant', async (t) => {
@@ -85,7 +92,11 @@ test('fan-out reads across tiers', async (t) => {
     const started = Date.now();
     const read = await fanOutGrouped({ servers: platform.servers, owners: platform.provisioning.owners }, tenants, tenantCounts, { timeoutMs: 500 });
     t.ok(Date.now() - started < 10_000, 'bounded by the timeouts');
-    t.same(read.failures.map((f) => f.slug).toSorted(), [brokenSchema!.slug, lockedSchema!.slug, lockedDedicated.slug].toSorted(), 'exactly the broken and the locked tenants fail');
+    t.same(
+      read.failures.map((f) => f.slug).toSorted(),
+      [brokenSchema!.slug, lockedSchema!.slug, lockedDedicated.slug].toSorted(),
+      'exactly the broken and the locked tenants fail',
+    );
     t.match(read.failures.find((f) => f.slug === lockedSchema!.slug)?.error, /statement timeout/);
     for (const tenant of tenants.filter((x) => !read.failures.some((f) => f.tenantId === x.id))) {
       t.same(read.results.get(tenant.id), expected(tenant), `${tenant.slug} still counted`);

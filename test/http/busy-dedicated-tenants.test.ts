@@ -84,7 +84,8 @@ t.test(`${tenantCount} dedicated tenants, 8 pools, a budget of ${budget}: concur
           if (!expect(member, 'create', created, 201)) return;
           member.leads.add(created.body.id as string);
           const read = await call(member, 'GET', `/leads/${created.body.id as string}`);
-          if (expect(member, 'read', read, 200) && read.body.name !== `${member.tenant.slug} round ${round}`) failures.push(`${member.tenant.slug} read another lead`);
+          if (expect(member, 'read', read, 200) && read.body.name !== `${member.tenant.slug} round ${round}`)
+            failures.push(`${member.tenant.slug} read another lead`);
         })(),
         (async () => {
           const listed = await call(member, 'GET', '/leads?limit=100');

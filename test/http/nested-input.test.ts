@@ -40,7 +40,10 @@ t.test('regression: deep JSON answered 500; now a 400 naming the field, and noth
 
 t.test(`input nested ${maxInputDepth} levels deep is still read`, async (t) => {
   const config = { branding: { displayName: 'Shallow' } };
-  const res = await api('POST', '/admin/tenants', { token: admin, body: { slug: 'shallow-enough', name: 'x', plan: 'free', config, owner: { email: 'o@shallow.example', name: 'o' } } });
+  const res = await api('POST', '/admin/tenants', {
+    token: admin,
+    body: { slug: 'shallow-enough', name: 'x', plan: 'free', config, owner: { email: 'o@shallow.example', name: 'o' } },
+  });
   t.equal(res.status, 201);
   const deepest = await raw('POST', '/leads', { token, body: Buffer.from(`{"name":"x","company":${arrays(maxInputDepth - 1)}}`), type: 'application/json' });
   const problem = (await deepest.json()) as { errors?: { message: string }[] };

@@ -108,7 +108,11 @@ t.test('config: limits are read, and bad ones refuse to boot naming the key', as
   ] as const) {
     const err = t.throws(() => loadConfig({ ...testSecrets, [key]: value }), `${key}=${value} is refused`) as unknown as ConfigError;
     t.ok(err instanceof ConfigError);
-    t.same(err.issues?.map((i) => i.key), [key], `${key}=${value}: that key is blamed`);
+    t.same(
+      err.issues?.map((i) => i.key),
+      [key],
+      `${key}=${value}: that key is blamed`,
+    );
   }
 });
 
@@ -165,7 +169,8 @@ t.test('with Redis, counters are shared by instances and keyed by tenant under s
   t.same(await redis.get(`${ns}tenant:${b.id}`), '1', "B's counter only B's");
   t.ok(keys.includes(`${ns}tenant:${a.id}`) && keys.includes(`${ns}tenant:${b.id}`));
   t.ok(keys.includes(`${ns}ip:198.51.100.7`), 'anonymous requests are counted by IP');
-  for (const key of keys) t.match(key.slice(ns.length), /^(tenant:[0-9a-f-]{36}|user:[0-9a-f-]{36}:[0-9a-f-]{36}|ip:.+)$/, `${key}: one tenant, user or IP per key`);
+  for (const key of keys)
+    t.match(key.slice(ns.length), /^(tenant:[0-9a-f-]{36}|user:[0-9a-f-]{36}:[0-9a-f-]{36}|ip:.+)$/, `${key}: one tenant, user or IP per key`);
   const ttl = await redis.pttl(`${ns}tenant:${a.id}`);
   t.ok(ttl > 0 && ttl <= 60_000, `the window expires within a minute (${ttl} ms)`);
 
@@ -182,7 +187,10 @@ t.test('without Redis, each process counts in memory', async (t) => {
   t.equal((await getLeads(local, b)).headers['x-ratelimit-remaining'], String(tinyLimit - 1), "B's count here is this process's alone");
   if (redisUrl) {
     const { keys } = await redisKeys(t);
-    t.notOk(keys.some((key) => key.endsWith(e.id)), 'nothing reached Redis');
+    t.notOk(
+      keys.some((key) => key.endsWith(e.id)),
+      'nothing reached Redis',
+    );
   }
 });
 
@@ -200,8 +208,7 @@ t.test('an unreachable Redis does not take the API down: requests are served unc
 t.test('behind a trusted proxy, anonymous requests are counted by the forwarded client address', async (t) => {
   const proxied = await startTestPlatform(t, { STRATA_RATE_LIMIT_ANON_PER_MINUTE: '2', STRATA_TRUSTED_PROXIES: '10.0.0.0/8' });
   const behind = await testApp(t, proxied);
-  const from = (client: string) =>
-    behind.inject({ method: 'GET', url: '/docs/json', remoteAddress: '10.0.0.1', headers: { 'x-forwarded-for': client } });
+  const from = (client: string) => behind.inject({ method: 'GET', url: '/docs/json', remoteAddress: '10.0.0.1', headers: { 'x-forwarded-for': client } });
   t.equal((await from('203.0.113.1')).statusCode, 200);
   t.equal((await from('203.0.113.1')).statusCode, 200);
   t.equal((await from('203.0.113.1')).statusCode, 429, 'one client used up its budget');
@@ -255,7 +262,11 @@ t.test('regression: junk logins spent the budget of admin routes from the same a
   const { accessToken } = (await login.json()) as { accessToken: string };
   const audits = await Promise.all(Array.from({ length: 7 }, () => send(office, 'GET', '/admin/audit', { token: accessToken })));
   t.equal(audits.filter((r) => r.status === 200).length, 5, 'an admin has a budget of its own (5 of 7 simultaneous requests served)');
-  await refusedWith429(t, audits.find((r) => r.status === 429)!, 5);
+  await refusedWith429(
+    t,
+    audits.find((r) => r.status === 429)!,
+    5,
+  );
   const other = await send(office, 'GET', '/admin/audit', { token: await adminToken(p) });
   t.equal(other.status, 200, 'another admin from the same address is not limited with the first');
 });
@@ -266,7 +277,11 @@ t.test('regression: requests refused by authentication were never counted (spray
   const forged = (i: number) => `${tokenFor(p, { id: randomUUID() } as Tenant).slice(0, -4)}${String(i).padStart(4, 'A')}`;
   const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => send(sprayer, 'GET', '/leads', { token: forged(i) })));
   t.equal(answers.filter((r) => r.status === 401).length, 4, 'the budget of the address answers 4 of 10 simultaneous bad tokens');
-  await refusedWith429(t, answers.find((r) => r.status === 429)!, 4);
+  await refusedWith429(
+    t,
+    answers.find((r) => r.status === 429)!,
+    4,
+  );
   t.equal((await send(sprayer, 'GET', '/admin/audit', { token: 'not-a-token' })).status, 401, 'admin routes have a budget apart');
   t.equal((await send('198.51.100.31', 'GET', '/leads', { token: forged(99) })).status, 401, 'another address is answered');
   const tenant = await provision(p, 'pooled', 'sprayed', 'tiny');
@@ -285,10 +300,18 @@ t.test('regression: one user could spend the whole tenant budget', async (t) => 
 
   const burst = await Promise.all(Array.from({ length: 8 }, () => send('192.0.2.2', 'GET', '/leads', { token: adaToken })));
   t.equal(burst.filter((r) => r.status === 200).length, 3, 'one user gets half the tenant’s 6 (3 of 8 simultaneous requests)');
-  await refusedWith429(t, burst.find((r) => r.status === 429)!, 3);
+  await refusedWith429(
+    t,
+    burst.find((r) => r.status === 429)!,
+    3,
+  );
 
   const bobs = await Promise.all(Array.from({ length: 3 }, () => send('192.0.2.3', 'GET', '/leads', { token: bobToken })));
-  t.same(bobs.map((r) => r.status), [200, 200, 200], 'another user of the tenant is still served');
+  t.same(
+    bobs.map((r) => r.status),
+    [200, 200, 200],
+    'another user of the tenant is still served',
+  );
   const third = await userWithToken(p, tenant, 'staff');
   await refusedWith429(t, await send('192.0.2.4', 'GET', '/leads', { token: await tokenOf(third) }), 6);
 });

@@ -97,8 +97,16 @@ t.test('every route is in the group the table names', async (t) => {
   const groupOf = new Map(Object.entries(table).flatMap(([group, names]) => names.map((name) => [name, group as RouteGroup] as const)));
   t.equal(groupOf.size, Object.values(table).flat().length, 'no route is listed twice');
   const served = [...routes.keys()].filter((name) => !name.startsWith('HEAD '));
-  t.same(served.filter((name) => !groupOf.has(name)), [], 'every route served is in the table (place a new one in a group)');
-  t.same([...groupOf.keys()].filter((name) => !routes.has(name)), [], 'every route in the table is served');
+  t.same(
+    served.filter((name) => !groupOf.has(name)),
+    [],
+    'every route served is in the table (place a new one in a group)',
+  );
+  t.same(
+    [...groupOf.keys()].filter((name) => !routes.has(name)),
+    [],
+    'every route in the table is served',
+  );
 
   // The hooks every route runs first (security headers); a public route adds no authentication.
   const rootHooks = routes.get('GET /healthz')!.onRequest;

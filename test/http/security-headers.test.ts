@@ -45,7 +45,11 @@ t.test('every API answer is uncached, unsniffed and unframeable, errors included
   const login = await fetch(`${base}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ email: user.email, password: user.password }) });
   t.equal(login.status, 200);
   apiHeaders(t, login, 'the token pair');
-  const adminLogin = await fetch(`${base}/admin/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'admin@strata.local', password: 'strata-admin-dev-password' }) });
+  const adminLogin = await fetch(`${base}/admin/auth/login`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ email: 'admin@strata.local', password: 'strata-admin-dev-password' }),
+  });
   t.equal(adminLogin.status, 200);
   apiHeaders(t, adminLogin, 'the admin token');
   const archive = await fetch(`${base}/admin/tenants/${tenant.id}/export`, { headers: { authorization: `Bearer ${admin}` } });

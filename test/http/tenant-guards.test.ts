@@ -15,7 +15,8 @@ t.setTimeout(300_000);
 const queueWaitMs = 300;
 const platform = await startTestPlatform(t, { STRATA_SPARE_SCHEMAS: '0', STRATA_TENANT_QUEUE_WAIT_MS: String(queueWaitMs) });
 const api = await liveApi(t, await testApp(t, platform));
-const admin = (await api('POST', '/admin/auth/login', { body: { email: 'admin@strata.local', password: testSecrets.STRATA_ADMIN_PASSWORD } })).body.accessToken as string;
+const admin = (await api('POST', '/admin/auth/login', { body: { email: 'admin@strata.local', password: testSecrets.STRATA_ADMIN_PASSWORD } })).body
+  .accessToken as string;
 
 interface Member {
   id: string;
@@ -25,7 +26,10 @@ interface Member {
 
 /** A tenant made by the admin API, its owner logged in, one lead. */
 async function member(slug: string, tier: Tier): Promise<Member> {
-  const created = await api('POST', '/admin/tenants', { token: admin, body: { slug, name: slug, plan: 'free', tier, owner: { email: `owner@${slug}.example`, name: 'Owner' } } });
+  const created = await api('POST', '/admin/tenants', {
+    token: admin,
+    body: { slug, name: slug, plan: 'free', tier, owner: { email: `owner@${slug}.example`, name: 'Owner' } },
+  });
   if (created.status !== 201) throw new Error(`create ${slug}: ${created.status} ${JSON.stringify(created.body)}`);
   const login = await api('POST', '/auth/login', { body: { email: `owner@${slug}.example`, password: created.body.owner.password } });
   const token = login.body.accessToken as string;
@@ -73,7 +77,10 @@ t.test('plans carry the guards, and the admin API validates them', async (t) => 
   ] as const) {
     const res = await api('PATCH', `/admin/tenants/${tenant.id}`, { token: admin, body: { config: { limits } } });
     t.equal(res.status, 400, JSON.stringify(limits));
-    t.ok(res.body.errors.some((e: { field: string }) => e.field === field), `${field}: ${JSON.stringify(res.body.errors)}`);
+    t.ok(
+      res.body.errors.some((e: { field: string }) => e.field === field),
+      `${field}: ${JSON.stringify(res.body.errors)}`,
+    );
   }
   await configure(tenant, { statementTimeoutMs: 'unlimited', maxConcurrentStatements: 7 });
   const shown = (await api('GET', `/admin/tenants/${tenant.id}`, { token: admin })).body;
@@ -94,7 +101,11 @@ for (const tier of tiers) {
     t.equal(res.status, 503, JSON.stringify(res.body));
     t.match(res.body, { code: 'STRATA_TENANT_STATEMENT_TIMEOUT', statementTimeoutMs: 200 });
     t.ok(tookMs < 3_000, `answered when the timeout struck (${Math.round(tookMs)} ms), not when the lock went`);
-    t.equal((await api('PATCH', `/leads/${neighbour.leadId}`, { token: neighbour.token, body: { name: 'Grace' } })).status, 200, 'the neighbour writes meanwhile');
+    t.equal(
+      (await api('PATCH', `/leads/${neighbour.leadId}`, { token: neighbour.token, body: { name: 'Grace' } })).status,
+      200,
+      'the neighbour writes meanwhile',
+    );
     await lock.query('ROLLBACK');
     t.equal((await api('PATCH', `/leads/${slow.leadId}`, { token: slow.token, body: { name: 'Grace' } })).status, 200, 'served once the lock is gone');
     t.equal(platform.router.guardRejections.of(slow.id).statementTimeout, 1, 'counted for the tenant');
@@ -121,15 +132,30 @@ for (const tier of tiers) {
       await someoneWaits(watcher);
       const [mine, theirs] = await Promise.all([
         // Reads (one statement each) and a write (a Prisma transaction) alike.
-        Promise.all([...Array.from({ length: 5 }, () => api('GET', '/leads', { token: busy.token })), api('POST', '/leads', { token: busy.token, body: { name: 'Extra' } })]),
+        Promise.all([
+          ...Array.from({ length: 5 }, () => api('GET', '/leads', { token: busy.token })),
+          api('POST', '/leads', { token: busy.token, body: { name: 'Extra' } }),
+        ]),
         Promise.all(Array.from({ length: 6 }, () => api('GET', '/leads', { token: neighbour.token }))),
       ]);
-      t.same(theirs.map((r) => r.status), Array(6).fill(200), `round ${round}: the neighbour on the same server is served`);
+      t.same(
+        theirs.map((r) => r.status),
+        Array(6).fill(200),
+        `round ${round}: the neighbour on the same server is served`,
+      );
       if (tier === 'dedicated') {
         // A dedicated tenant has a pool of its own: nobody to protect, no cap.
-        t.same(mine.map((r) => r.status), [...Array(5).fill(200), 201], `round ${round}: a dedicated tenant is not capped`);
+        t.same(
+          mine.map((r) => r.status),
+          [...Array(5).fill(200), 201],
+          `round ${round}: a dedicated tenant is not capped`,
+        );
       } else {
-        t.same(mine.map((r) => r.status), Array(6).fill(503), `round ${round}: every excess request waits ${queueWaitMs} ms, then 503`);
+        t.same(
+          mine.map((r) => r.status),
+          Array(6).fill(503),
+          `round ${round}: every excess request waits ${queueWaitMs} ms, then 503`,
+        );
         t.same(new Set(mine.map((r) => r.body.code)), new Set(['STRATA_TENANT_BUSY']));
         t.same(new Set(mine.map((r) => r.headers.get('retry-after'))), new Set(['1']));
       }

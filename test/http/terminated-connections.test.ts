@@ -104,15 +104,29 @@ t.test('terminated runtime connections fail only the statements on them (503), a
   t.ok(busy > 0 && killed.length > busy, `${killed.length} connections terminated, ${busy} of them busy`);
   const failed = answers.filter((a) => a.status >= 300);
   t.comment(`${answers.length} requests, ${failed.length} failed`);
-  const unclean = failed.filter((a) => a.status !== 503 || !a.retryAfter || !a.contentType?.startsWith('application/problem+json') || JSON.parse(a.body).code !== 'STRATA_SERVICE_UNAVAILABLE');
-  t.same(unclean.map((a) => `${a.tenant.slug} ${a.what}: ${a.status} ${a.body.slice(0, 200)}`), [], 'every failure is a 503 problem with Retry-After');
-  t.same(answers.filter((a) => a.at > calm + 200 && a.status >= 300).map((a) => `${a.tenant.slug} ${a.what}: ${a.status}`), [], 'once the terminations stop, every request is served');
+  const unclean = failed.filter(
+    (a) =>
+      a.status !== 503 || !a.retryAfter || !a.contentType?.startsWith('application/problem+json') || JSON.parse(a.body).code !== 'STRATA_SERVICE_UNAVAILABLE',
+  );
+  t.same(
+    unclean.map((a) => `${a.tenant.slug} ${a.what}: ${a.status} ${a.body.slice(0, 200)}`),
+    [],
+    'every failure is a 503 problem with Retry-After',
+  );
+  t.same(
+    answers.filter((a) => a.at > calm + 200 && a.status >= 300).map((a) => `${a.tenant.slug} ${a.what}: ${a.status}`),
+    [],
+    'once the terminations stop, every request is served',
+  );
 
   for (const member of members) {
     const statuses = [];
     for (const request of requests) statuses.push((await request(member)).status);
     t.same(statuses, [201, 200, 200, 200], `${member.tenant.slug}: served afterwards`);
     const listed = JSON.parse((await call(member.tenant, member.token, 'list', 'GET', '/leads?limit=100')).body).items as { name: string }[];
-    t.ok(listed.every((lead) => lead.name === `lead of ${member.tenant.slug}`), `${member.tenant.slug} sees only its own leads`);
+    t.ok(
+      listed.every((lead) => lead.name === `lead of ${member.tenant.slug}`),
+      `${member.tenant.slug} sees only its own leads`,
+    );
   }
 });

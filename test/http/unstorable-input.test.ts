@@ -70,12 +70,27 @@ const samples: Record<string, Sample> = {
   'POST /admin/servers': {
     path: '/admin/servers',
     token: admin,
-    body: { name: 'never-added', host: '127.0.0.1', port: 1, runtimeHost: '127.0.0.1', tenantsDatabase: 'never_db', ownerRole: 'never_owner', ownerSecretRef: 'env:NEVER_SET', runtimeRole: 'never_app', runtimeSecretRef: 'env:NEVER_SET', bootstrap: { user: 'postgres', secretRef: 'env:NEVER_SET', database: 'postgres' } },
+    body: {
+      name: 'never-added',
+      host: '127.0.0.1',
+      port: 1,
+      runtimeHost: '127.0.0.1',
+      tenantsDatabase: 'never_db',
+      ownerRole: 'never_owner',
+      ownerSecretRef: 'env:NEVER_SET',
+      runtimeRole: 'never_app',
+      runtimeSecretRef: 'env:NEVER_SET',
+      bootstrap: { user: 'postgres', secretRef: 'env:NEVER_SET', database: 'postgres' },
+    },
   },
   'POST /admin/servers/{name}/drain': { path: '/admin/servers/no-such-server/drain', token: admin, body: { concurrency: 2 } },
   'POST /admin/rebalance': { path: '/admin/rebalance', token: admin, body: { by: 'dbTime', window: '1h', dryRun: true } },
   'PUT /admin/servers/{name}/state': { path: '/admin/servers/no-such-server/state', token: admin, body: { state: 'active' } },
-  'PATCH /admin/servers/{name}': { path: '/admin/servers/no-such-server', token: admin, body: { host: '127.0.0.1', runtimeHost: '127.0.0.1', ownerSecretRef: 'env:NEVER_SET', runtimeSecretRef: 'env:NEVER_SET' } },
+  'PATCH /admin/servers/{name}': {
+    path: '/admin/servers/no-such-server',
+    token: admin,
+    body: { host: '127.0.0.1', runtimeHost: '127.0.0.1', ownerSecretRef: 'env:NEVER_SET', runtimeSecretRef: 'env:NEVER_SET' },
+  },
   'POST /admin/tenants': {
     path: '/admin/tenants',
     token: admin,
@@ -86,13 +101,21 @@ const samples: Record<string, Sample> = {
       tier: 'pooled',
       server: 'default',
       owner: { email: 'o@never.example', name: 'O' },
-      config: { branding: { displayName: 'N', primaryColor: '#112233', accentColor: '#112233', logoUrl: 'https://n.example/l.png', customDomain: 'crm.n.example' } },
+      config: {
+        branding: { displayName: 'N', primaryColor: '#112233', accentColor: '#112233', logoUrl: 'https://n.example/l.png', customDomain: 'crm.n.example' },
+      },
     },
   },
   'PATCH /admin/tenants/{id}': {
     path: `/admin/tenants/${tenantId}`,
     token: admin,
-    body: { name: 'T', plan: 'free', config: { branding: { displayName: 'N', primaryColor: '#112233', accentColor: '#112233', logoUrl: 'https://n.example/l.png', customDomain: 'crm.n.example' } } },
+    body: {
+      name: 'T',
+      plan: 'free',
+      config: {
+        branding: { displayName: 'N', primaryColor: '#112233', accentColor: '#112233', logoUrl: 'https://n.example/l.png', customDomain: 'crm.n.example' },
+      },
+    },
   },
   'POST /admin/tenants/{id}/suspend': { path: `/admin/tenants/${tenantId}/suspend`, body: { reason: 'R' }, token: admin },
   'GET /admin/tenants/{id}/audit': { path: `/admin/tenants/${tenantId}/audit`, token: admin },
@@ -104,7 +127,10 @@ const samples: Record<string, Sample> = {
 
 type JsonSchema = { type?: string | string[]; properties?: Record<string, JsonSchema>; anyOf?: JsonSchema[]; oneOf?: JsonSchema[]; $ref?: string };
 const doc = (await call('GET', '/docs/json')).json as {
-  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: JsonSchema }> }; parameters?: { in: string; name: string; schema: JsonSchema }[] }>>;
+  paths: Record<
+    string,
+    Record<string, { requestBody?: { content: Record<string, { schema: JsonSchema }> }; parameters?: { in: string; name: string; schema: JsonSchema }[] }>
+  >;
   components?: { schemas?: Record<string, JsonSchema> };
 };
 const resolve = (s: JsonSchema): JsonSchema => (s.$ref ? resolve(doc.components!.schemas![s.$ref.split('/').at(-1)!]!) : s);
@@ -113,12 +139,14 @@ const isString = (s: JsonSchema) => branches(s).some((b) => b.type === 'string' 
 
 /** Paths of every string member of a body schema, nested objects included. */
 function stringFields(schema: JsonSchema, prefix: string[] = []): string[][] {
-  return branches(schema).flatMap((branch) =>
-    Object.entries(branch.properties ?? {}).flatMap(([name, member]) => [
-      ...(isString(member) ? [[...prefix, name]] : []),
-      ...stringFields(member, [...prefix, name]),
-    ]),
-  ).filter((path, i, all) => all.findIndex((p) => p.join('.') === path.join('.')) === i);
+  return branches(schema)
+    .flatMap((branch) =>
+      Object.entries(branch.properties ?? {}).flatMap(([name, member]) => [
+        ...(isString(member) ? [[...prefix, name]] : []),
+        ...stringFields(member, [...prefix, name]),
+      ]),
+    )
+    .filter((path, i, all) => all.findIndex((p) => p.join('.') === path.join('.')) === i);
 }
 
 function withField(body: Record<string, unknown>, path: string[], value: unknown) {
@@ -129,16 +157,18 @@ function withField(body: Record<string, unknown>, path: string[], value: unknown
   return copy;
 }
 
-const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
-  Object.entries(methods).map(([method, op]) => {
-    const json = op.requestBody?.content['application/json']?.schema;
-    return {
-      key: `${method.toUpperCase()} ${path}`,
-      bodyFields: json ? stringFields(resolve(json)) : [],
-      queryFields: (op.parameters ?? []).filter((p) => p.in === 'query' && isString(p.schema)).map((p) => p.name),
-    };
-  }),
-).filter((op) => op.bodyFields.length + op.queryFields.length > 0);
+const operations = Object.entries(doc.paths)
+  .flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => {
+      const json = op.requestBody?.content['application/json']?.schema;
+      return {
+        key: `${method.toUpperCase()} ${path}`,
+        bodyFields: json ? stringFields(resolve(json)) : [],
+        queryFields: (op.parameters ?? []).filter((p) => p.in === 'query' && isString(p.schema)).map((p) => p.name),
+      };
+    }),
+  )
+  .filter((op) => op.bodyFields.length + op.queryFields.length > 0);
 
 /** Row counts of everything a request could write: the catalog, and the tenants database (all pooled tenants). */
 async function counts() {
@@ -160,7 +190,10 @@ async function counts() {
 const checkRefused = (t: Test, res: Answer, field: string, what: string) => {
   t.ok(res.status >= 400 && res.status < 500, `${what}: 4xx (got ${res.status})`);
   t.match(res.contentType, /^application\/problem\+json/, `${what}: problem+json`);
-  t.ok(res.json?.errors?.some((e: { field: string }) => e.field === field), `${what}: names ${field} (${JSON.stringify(res.json?.errors ?? res.json)})`);
+  t.ok(
+    res.json?.errors?.some((e: { field: string }) => e.field === field),
+    `${what}: names ${field} (${JSON.stringify(res.json?.errors ?? res.json)})`,
+  );
 };
 
 t.test('every operation taking text is covered by a sample', async (t) => {

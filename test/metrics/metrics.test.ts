@@ -46,13 +46,20 @@ test('metrics: protected, parseable, by tier, and the dashboard asks only for se
     for (const tier of tiers) {
       const tenant = await provision(platform, tier, 'metered');
       const { email, password } = await userWithToken(platform, tenant, 'manager');
-      const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+      const login = await fetch(`${url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+      });
       t.equal(login.status, 200, `${tier}: real login`);
       const { accessToken } = (await login.json()) as { accessToken: string };
       for (let i = 0; i < 3; i++) t.equal((await get('/leads', bearer(accessToken))).status, 200);
       if (tier === 'schema') {
         const flood = await Promise.all(Array.from({ length: 45 }, () => get('/leads', bearer(accessToken))));
-        t.ok(flood.some((r) => r.status === 429), 'the flood meets the plan limit');
+        t.ok(
+          flood.some((r) => r.status === 429),
+          'the flood meets the plan limit',
+        );
       }
     }
     t.equal((await get('/leads', bearer('not-a-token'))).status, 401);
@@ -65,7 +72,10 @@ test('metrics: protected, parseable, by tier, and the dashboard asks only for se
     }
     const histogram = families.get('strata_http_request_duration_seconds')!;
     t.equal(histogram.type, 'HISTOGRAM');
-    t.ok(histogram.metrics.some((m) => m.buckets && Object.keys(m.buckets).includes('+Inf')), 'latency has buckets');
+    t.ok(
+      histogram.metrics.some((m) => m.buckets && Object.keys(m.buckets).includes('+Inf')),
+      'latency has buckets',
+    );
     // The parser merges a histogram's labelled series, so its per-tier count is read from the sample line.
     const count = /^strata_http_request_duration_seconds_count\{route="\/leads",method="GET",status_class="2xx",tier="dedicated"\} (\d+)$/m.exec(lastText);
     t.ok(Number(count?.[1]) >= 3, 'latency observed per tier');
@@ -82,7 +92,10 @@ test('metrics: protected, parseable, by tier, and the dashboard asks only for se
       const statements = new RegExp(`^strata_router_statement_duration_seconds_count\\{tier="${tier}",kind="statement"\\} (\\d+)$`, 'm').exec(lastText);
       t.ok(Number(statements?.[1]) >= 3, `${tier}: router statements timed under their tier`);
     }
-    t.ok(families.get('strata_router_connections')!.metrics.some((m) => m.labels?.state === 'idle' && Number(m.value) >= 1), 'idle connections read at scrape time');
+    t.ok(
+      families.get('strata_router_connections')!.metrics.some((m) => m.labels?.state === 'idle' && Number(m.value) >= 1),
+      'idle connections read at scrape time',
+    );
     t.ok(Number(families.get('strata_router_connection_budget')!.metrics[0]!.value) > 0, 'the connection budget');
     t.ok(Number(families.get('strata_router_pools_opened_total')!.metrics[0]!.value) >= 2, 'pools opened (shared and dedicated)');
     const lookups = families.get('strata_catalog_cache_lookups_total')!.metrics;
@@ -90,8 +103,15 @@ test('metrics: protected, parseable, by tier, and the dashboard asks only for se
     t.ok(Number(lookups.find((m) => m.labels?.result === 'miss')?.value) >= 1, 'directory cache misses');
     // Without Redis (a bare machine) there is no channel, and the series says so.
     const subscribed = platform.config.redisUrl ? '1' : '0';
-    t.equal(families.get('strata_catalog_redis_channel')!.metrics.find((m) => m.labels?.state === 'subscribed')?.value, subscribed, `the Redis channel's state (${subscribed})`);
-    t.notOk([...families.keys()].some((name) => /tenant_id|slug/.test(JSON.stringify(families.get(name)!.metrics.map((m) => Object.keys(m.labels ?? {}))))), 'no series labelled by tenant');
+    t.equal(
+      families.get('strata_catalog_redis_channel')!.metrics.find((m) => m.labels?.state === 'subscribed')?.value,
+      subscribed,
+      `the Redis channel's state (${subscribed})`,
+    );
+    t.notOk(
+      [...families.keys()].some((name) => /tenant_id|slug/.test(JSON.stringify(families.get(name)!.metrics.map((m) => Object.keys(m.labels ?? {}))))),
+      'no series labelled by tenant',
+    );
   });
 
   t.test('the Grafana dashboard references only served series', async (t) => {

@@ -39,14 +39,26 @@ const stamps = async (db: pg.Client, schema: string) =>
 t.test('a batch applies and records each schema its own migrations in one transaction', async (t) => {
   const db = await connect(t);
   const schemas = await migratedSchemas(db, 3);
-  const applied = await applyBatch(db, schemas.map((schema) => ({ schema, pending: [stamp] })), {});
+  const applied = await applyBatch(
+    db,
+    schemas.map((schema) => ({ schema, pending: [stamp] })),
+    {},
+  );
   for (const schema of schemas) {
-    t.same(applied.get(schema)?.map((a) => a.name), [stamp.name], schema);
+    t.same(
+      applied.get(schema)?.map((a) => a.name),
+      [stamp.name],
+      schema,
+    );
     t.equal(await stamps(db, schema), 1, 'the migration ran in its own schema');
   }
   t.equal(await stamps(db, 'public'), -1, 'nothing ran outside the target schemas');
   const histories = await readHistories(db, [...schemas, 'batch_missing']);
-  for (const schema of schemas) t.same(histories.get(schema)?.map((h) => h.name), [create.name, stamp.name]);
+  for (const schema of schemas)
+    t.same(
+      histories.get(schema)?.map((h) => h.name),
+      [create.name, stamp.name],
+    );
   t.same(histories.get('batch_missing'), [], 'a schema without history reads as empty');
 });
 
@@ -56,11 +68,21 @@ t.test('a stale pending list cannot apply a migration twice: the batch rolls bac
   // Another runner applied `stamp` to `done` after this runner read its history.
   await applyMigrations(db, { schema: done!, migrations: [create, stamp] });
 
-  await t.rejects(applyBatch(db, [done!, fresh!].map((schema) => ({ schema, pending: [stamp] })), {}), { code: '23505' });
+  await t.rejects(
+    applyBatch(
+      db,
+      [done!, fresh!].map((schema) => ({ schema, pending: [stamp] })),
+      {},
+    ),
+    { code: '23505' },
+  );
   t.equal(await stamps(db, done!), 1, 'applied once, not twice');
   t.equal(await stamps(db, fresh!), -1, 'the other schema of the batch is untouched');
   const { rows } = await db.query(`SELECT name FROM ${historyOf(fresh!)}`);
-  t.same(rows.map((r) => r.name), [create.name]);
+  t.same(
+    rows.map((r) => r.name),
+    [create.name],
+  );
   t.equal((await db.query('SELECT 1 AS ok')).rows[0].ok, 1, 'the connection is usable after the rollback');
 });
 
@@ -69,7 +91,14 @@ t.test('a batch waiting for a schema another runner holds gives up at the lock t
   const other = await connect(t);
   const [held, free] = await migratedSchemas(db, 2);
   await other.query(`BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('strata.migrate.${held}', 0))`);
-  await t.rejects(applyBatch(db, [held!, free!].map((schema) => ({ schema, pending: [stamp] })), { lockTimeoutMs: 100 }), { code: '55P03' });
+  await t.rejects(
+    applyBatch(
+      db,
+      [held!, free!].map((schema) => ({ schema, pending: [stamp] })),
+      { lockTimeoutMs: 100 },
+    ),
+    { code: '55P03' },
+  );
   await other.query('ROLLBACK');
   t.equal(await stamps(db, free!), -1, 'nothing of the batch was applied');
 });

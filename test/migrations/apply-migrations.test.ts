@@ -57,8 +57,14 @@ t.test('applies pending migrations in name order and records them in the target'
   t.notOk(await tableExists(db, 'public', 'items'));
   const rows = await history(db, schema);
   t.same(names(rows), [create.name, addTag.name, seed.name]);
-  t.same(rows.map((r) => r.checksum), [create.checksum, addTag.checksum, seed.checksum]);
-  t.same(rows.map((r) => r.duration_ms), applied.map((a) => a.durationMs));
+  t.same(
+    rows.map((r) => r.checksum),
+    [create.checksum, addTag.checksum, seed.checksum],
+  );
+  t.same(
+    rows.map((r) => r.duration_ms),
+    applied.map((a) => a.durationMs),
+  );
   t.ok(rows[1]!.duration_ms >= 50, `duration is measured (${rows[1]!.duration_ms} ms for a 50 ms migration)`);
 });
 

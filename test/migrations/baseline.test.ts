@@ -76,7 +76,10 @@ t.test('a schema built from the baseline is identical to one migrated step by st
   t.ok(replayed.length > 50, `the description covers the schema (${replayed.length} lines)`);
   t.same(await describe('squashed_schema'), replayed);
   t.same(await history('squashed_schema'), await history('replayed_schema'), 'the same history: every covered migration, its own checksum');
-  t.same(applied.map((a) => a.name), migrations.map((m) => m.name));
+  t.same(
+    applied.map((a) => a.name),
+    migrations.map((m) => m.name),
+  );
 });
 
 t.test('migrations after the baseline apply after it; a target with history replays', async (t) => {
@@ -89,7 +92,10 @@ t.test('migrations after the baseline apply after it; a target with history repl
   // Half migrated already: the baseline is not for it, the rest is replayed.
   await build('partial', { migrations: migrations.slice(0, 1) });
   const rest = await applyMigrations(db, { schema: 'partial', migrations, baseline, runtimeRole });
-  t.same(rest.map((a) => a.name), migrations.slice(1).map((m) => m.name));
+  t.same(
+    rest.map((a) => a.name),
+    migrations.slice(1).map((m) => m.name),
+  );
   t.same(await describe('partial'), await describe('replayed_schema'));
 });
 

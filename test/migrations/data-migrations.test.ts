@@ -49,7 +49,10 @@ async function migrationsDir() {
   const dir = await mkdtemp(join(tmpdir(), 'strata-data-migrations-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await cp(migrationDirs.tenant, dir, { recursive: true });
-  for (const [name, sql] of [['20990101000000_lead_legacy_code', backfill], ['20990102000000_rename_legacy_code', rename]]) {
+  for (const [name, sql] of [
+    ['20990101000000_lead_legacy_code', backfill],
+    ['20990102000000_rename_legacy_code', rename],
+  ]) {
     await mkdir(join(dir, name!));
     await writeFile(join(dir, name!, 'migration.sql'), sql!);
   }

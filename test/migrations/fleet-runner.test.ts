@@ -34,24 +34,38 @@ const targets = (filter?: TargetFilter) => discoverTargets(platform.catalog, cat
 async function scoreState(tenant: { serverId: string; databaseName: string; schemaName: string }) {
   const server = await platform.servers.byId(tenant.serverId);
   return withOwnerConnection(server, tenant.databaseName, async (client) => {
-    const column = await client.query(
-      `SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'leads' AND column_name = 'score'`,
-      [tenant.schemaName],
-    );
-    const history = await client.query(
-      `SELECT count(*)::int AS n FROM ${escapeIdentifier(tenant.schemaName)}._strata_migrations WHERE name = $1`,
-      [scoreMigration().name],
-    );
+    const column = await client.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'leads' AND column_name = 'score'`, [
+      tenant.schemaName,
+    ]);
+    const history = await client.query(`SELECT count(*)::int AS n FROM ${escapeIdentifier(tenant.schemaName)}._strata_migrations WHERE name = $1`, [
+      scoreMigration().name,
+    ]);
     return { column: column.rowCount === 1, recorded: history.rows[0].n as number };
   });
 }
 
-const everyTenantTarget = () => [...schemas, ...dedicated, { serverId: platform.defaultServer.id, databaseName: platform.defaultServer.tenantsDatabase, schemaName: 'public' }];
+const everyTenantTarget = () => [
+  ...schemas,
+  ...dedicated,
+  { serverId: platform.defaultServer.id, databaseName: platform.defaultServer.tenantsDatabase, schemaName: 'public' },
+];
 
 t.test('discovery finds the catalog, the pooled tables, every schema and every dedicated database', async (t) => {
   const found = (await targets()).map((x) => x.id).sort();
-  t.same(found, ['catalog', 'dedicated:d1-dedicated', 'dedicated:d2-dedicated', 'pooled:default', 'schema:s1-schema', 'schema:s2-schema', 'schema:s3-schema', 'schema:s4-schema']);
-  t.same((await targets({ tier: ['schema'], tenant: ['s2-schema'] })).map((x) => x.id), ['schema:s2-schema']);
+  t.same(found, [
+    'catalog',
+    'dedicated:d1-dedicated',
+    'dedicated:d2-dedicated',
+    'pooled:default',
+    'schema:s1-schema',
+    'schema:s2-schema',
+    'schema:s3-schema',
+    'schema:s4-schema',
+  ]);
+  t.same(
+    (await targets({ tier: ['schema'], tenant: ['s2-schema'] })).map((x) => x.id),
+    ['schema:s2-schema'],
+  );
 });
 
 t.test('status and plan show the pending migration everywhere; apply runs it once; re-running is a no-op', async (t) => {
@@ -77,7 +91,10 @@ t.test('a target that fails keeps its last good version, the others complete, an
   const report = await applyFleet(await targets(), { migrations: next });
   t.notOk(report.ok);
   const failed = report.targets.filter((r) => r.status === 'failed');
-  t.same(failed.map((r) => r.target), [`schema:${broken.slug}`]);
+  t.same(
+    failed.map((r) => r.target),
+    [`schema:${broken.slug}`],
+  );
   t.equal(failed[0]!.migration, '20990102000000_lead_rank');
   t.match(failed[0]!.error, /already exists/);
   t.equal(report.counts.applied, 6, 'every other tenant target migrated');
@@ -131,10 +148,14 @@ t.test('a failing first wave (a canary) stops the run before the rest of the fle
 t.test('a runner killed mid-run is finished by the next one; nothing is recorded without its effect', async (t) => {
   const more: Tenant[] = [];
   for (let i = 0; i < 12; i++) more.push(await provision(platform, 'schema', `k${i}`));
-  const child = spawn(process.execPath, ['--import=tsx', 'test/fixtures/run-fleet.ts', JSON.stringify({ prefix: platform.config.database.prefix, slugs: more.map((x) => x.slug), batchSize: 2 })], {
-    env: { ...process.env, DATABASE_URL: adminUrl() },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import=tsx', 'test/fixtures/run-fleet.ts', JSON.stringify({ prefix: platform.config.database.prefix, slugs: more.map((x) => x.slug), batchSize: 2 })],
+    {
+      env: { ...process.env, DATABASE_URL: adminUrl() },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let finished = 0;
   await new Promise<void>((resolve) => {
     child.stdout.on('data', (chunk: Buffer) => {
@@ -146,7 +167,10 @@ t.test('a runner killed mid-run is finished by the next one; nothing is recorded
   // Batches of two schemas: the kill lands between batches or inside one, whose transaction then rolls back.
   const states = await Promise.all(more.map(scoreState));
   t.ok(finished >= 3, `the runner was killed mid-run, after ${finished} targets`);
-  t.ok(states.some((s) => s.recorded === 0), 'the kill left some targets unmigrated');
+  t.ok(
+    states.some((s) => s.recorded === 0),
+    'the kill left some targets unmigrated',
+  );
   for (const s of states) t.equal(s.column, s.recorded === 1, 'column present exactly when recorded');
 
   const report = await applyFleet(await targets({ tenant: more.map((x) => x.slug) }), { migrations: withScore });
@@ -198,8 +222,10 @@ t.test('a no-transaction migration (CREATE INDEX CONCURRENTLY) applies, and resu
   const first = await applyFleet(await targets({ tenant: [target.slug] }), { migrations: failing });
   t.equal(first.counts.failed, 1);
   const indexExists = () =>
-    withOwnerConnection(platform.defaultServer, target.databaseName, async (c) =>
-      (await c.query(`SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'leads_tenant_id_email_idx'`, [target.schemaName])).rowCount,
+    withOwnerConnection(
+      platform.defaultServer,
+      target.databaseName,
+      async (c) => (await c.query(`SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'leads_tenant_id_email_idx'`, [target.schemaName])).rowCount,
     );
   t.equal(await indexExists(), 1, 'statements before the failure took effect (no transaction to undo them)');
   const [state] = await inspectFleet(await targets({ tenant: [target.slug] }), { migrations: failing });

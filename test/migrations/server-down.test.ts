@@ -31,8 +31,7 @@ await provision('far-dedicated', 'dedicated', 'far');
 for (const n of [1, 2, 3, 4]) await provision(`far-p${n}`, 'pooled', 'far');
 await extra.stop();
 
-const migrate = (...args: string[]) =>
-  runScript('migrate', args, { DATABASE_URL: adminUrl(), STRATA_DB_PREFIX: config.database.prefix, REDIS_URL: '' });
+const migrate = (...args: string[]) => runScript('migrate', args, { DATABASE_URL: adminUrl(), STRATA_DB_PREFIX: config.database.prefix, REDIS_URL: '' });
 const tenantMigrations = await readMigrations(migrationDirs.tenant);
 const pooledHistory = () =>
   withOwnerConnection(platform.defaultServer, platform.defaultServer.tenantsDatabase, async (c) => {
@@ -48,7 +47,11 @@ t.test('status reports the down server as unreachable, inspects the rest, and ex
   t.match(res.stdout, /schema:near-schema\s+\S+\s+current/);
   t.match(res.stdout, /dedicated:far-dedicated\s+.*UNREACHABLE: server far \(127\.0\.0\.1:\d+\) is unreachable: .*ECONNREFUSED/);
   t.match(res.stderr, /UNREACHABLE server far: 4 target\(s\) not migrated/, 'pooled, spares, one schema, one dedicated');
-  t.match(res.stdout, /^pooled:far .*UNREACHABLE: .*; carries 4 pooled tenants \(far-p1, far-p2, far-p3, …\)$/m, 'the tenants behind the pooled tables are named');
+  t.match(
+    res.stdout,
+    /^pooled:far .*UNREACHABLE: .*; carries 4 pooled tenants \(far-p1, far-p2, far-p3, …\)$/m,
+    'the tenants behind the pooled tables are named',
+  );
 });
 
 t.test('a filter that leaves the down server out does not touch it at all', async (t) => {
@@ -69,7 +72,10 @@ t.test('apply migrates every healthy target, fails only the down server’s, and
   t.match(res.stderr, /UNREACHABLE server far: 4 target\(s\) not migrated/);
   t.match(res.stderr, /targets in \d+ ms: 1 migrated, \d+ already current, 4 failed, 0 skipped/);
   const failures = await platform.catalog.migrationFailure.findMany({ orderBy: { targetId: 'asc' } });
-  t.same(failures.map((f) => f.targetId), ['dedicated:far-dedicated', 'pooled:far', 'schema:far-schema', 'spare:far:*']);
+  t.same(
+    failures.map((f) => f.targetId),
+    ['dedicated:far-dedicated', 'pooled:far', 'schema:far-schema', 'spare:far:*'],
+  );
 
   await extra.start();
   const again = await migrate('apply');

@@ -25,7 +25,10 @@ t.test('a deploy migrates the spare schemas, so a tenant claiming one after it i
   const lister = (server: ServerRecord) => platform.provisioning.owners.with(server, server.tenantsDatabase, listSpares);
   const catalogTarget = { server: platform.defaultServer, database: databaseNames(platform.config.database.prefix).catalog };
   const targets = await discoverTargets(platform.catalog, catalogTarget, { tier: ['spare'] }, lister);
-  t.same(targets.map((x) => x.id).sort(), spares.map((s) => `spare:default:${s}`));
+  t.same(
+    targets.map((x) => x.id).sort(),
+    spares.map((s) => `spare:default:${s}`),
+  );
 
   const migrations = { catalog: await readMigrations(migrationDirs.catalog), tenant: [...(await readMigrations(migrationDirs.tenant)), scoreMigration()] };
   const report = await applyFleet(targets, { migrations });

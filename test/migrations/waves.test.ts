@@ -44,8 +44,10 @@ async function onLeads(tenant: Tenant, sql: (leads: string) => string) {
 /** Whether the guard migration is in the target's history. */
 async function migrated(target: { serverId: string; databaseName: string; schemaName: string }) {
   const server = await platform.servers.byId(target.serverId);
-  return withOwnerConnection(server, target.databaseName, async (c) =>
-    (await c.query(`SELECT 1 FROM ${escapeIdentifier(target.schemaName)}._strata_migrations WHERE name = $1`, [guard])).rowCount === 1,
+  return withOwnerConnection(
+    server,
+    target.databaseName,
+    async (c) => (await c.query(`SELECT 1 FROM ${escapeIdentifier(target.schemaName)}._strata_migrations WHERE name = $1`, [guard])).rowCount === 1,
   );
 }
 const pooledTables = { serverId: platform.defaultServer.id, databaseName: platform.defaultServer.tenantsDatabase, schemaName: 'public' };
@@ -82,15 +84,24 @@ t.test('a wave with a failure stops the later waves; the earlier ones stay migra
   t.equal(res.code, 1, res.stderr);
   const log = events(res.stdout);
   const inWave = (n: number) => log.filter((e) => e.event.startsWith('target.') && e.wave === n);
-  t.same(inWave(1).map((e) => e.event), ['target.applied', 'target.applied'], 'wave 1: one schema and one dedicated target migrated');
+  t.same(
+    inWave(1).map((e) => e.event),
+    ['target.applied', 'target.applied'],
+    'wave 1: one schema and one dedicated target migrated',
+  );
   t.match(log.find((e) => e.event === 'wave.started' && e.wave === 2)?.message, /pooled tables of default \(2 tenants\)/);
   t.same(
-    inWave(2).map((e) => `${e.target?.split(':')[0]} ${e.event}`).sort(),
+    inWave(2)
+      .map((e) => `${e.target?.split(':')[0]} ${e.event}`)
+      .sort(),
     ['dedicated target.applied', 'pooled target.failed', 'schema target.applied'],
     'wave 2: the pooled tables fail on one tenant’s row, the others in the wave finish',
   );
   t.match(log.find((e) => e.event === 'wave.finished' && e.wave === 2)?.message, /1 failed; stopping, the later waves are skipped/);
-  t.notOk(log.some((e) => e.event === 'wave.started' && e.wave === 3), 'wave 3 never starts');
+  t.notOk(
+    log.some((e) => e.event === 'wave.started' && e.wave === 3),
+    'wave 3 never starts',
+  );
   t.match(res.stderr, /FAILED pooled:default: .*leads_name_not_poison/);
   t.match(res.stderr, /^wave 3\/3: \d+ targets, 0 migrated, 0 already current, 0 failed, \d+ skipped$/m);
   t.match(res.stderr, /\(halted\)/);
@@ -111,7 +122,11 @@ t.test('--canary N is one wave of N tenant targets, never the pooled tables; aft
     [`schema:${pending[0]!.slug} target.applied`],
     'the canary is the tenant target, not the pooled tables of two tenants',
   );
-  t.match(log.find((e) => e.event === 'target.failed'), { target: 'pooled:default', wave: 2 }, 'the pooled tables go last by default');
+  t.match(
+    log.find((e) => e.event === 'target.failed'),
+    { target: 'pooled:default', wave: 2 },
+    'the pooled tables go last by default',
+  );
 
   await onLeads(pooled[0]!, (leads) => `UPDATE ${leads} SET name = 'cured' WHERE name = 'poison'`);
   const done = await migrate('apply', '--canary', '1');

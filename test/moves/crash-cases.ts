@@ -20,10 +20,14 @@ import { assertWritesPresent, placementOf, rowsAt, startWriteLoop } from './move
 
 /** Runs the job in a child process that kills itself at `killAt`; resolves with how it ended. */
 function runAndKill(platform: Platform, jobId: string, killAt: string): Promise<NodeJS.Signals | number | null> {
-  const child = spawn(process.execPath, ['--import=tsx', 'test/fixtures/run-move.ts', JSON.stringify({ prefix: platform.config.database.prefix, jobId, killAt })], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import=tsx', 'test/fixtures/run-move.ts', JSON.stringify({ prefix: platform.config.database.prefix, jobId, killAt })],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: process.env,
+    },
+  );
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
 }
 
@@ -91,7 +95,11 @@ export async function killAndCancel(t: Test, points: string[]) {
       t.match(finished, { status: 'cancelled', phase: 'rollback', activeTenantId: null });
       const after = await platform.catalog.tenant.findUniqueOrThrow({ where: { id: tenant.id } });
       t.match(after, { tier: 'pooled', status: 'active', schemaName: tenant.schemaName, databaseName: tenant.databaseName, version: tenant.version });
-      t.equal(await rowsAt(platform, { tier: 'schema', serverId: job.toServerId, schema: job.toSchema, database: job.toDatabase }, tenant.id), 'gone', 'the target is removed');
+      t.equal(
+        await rowsAt(platform, { tier: 'schema', serverId: job.toServerId, schema: job.toSchema, database: job.toDatabase }, tenant.id),
+        'gone',
+        'the target is removed',
+      );
       t.notOk(await withLocation(platform, placementOf(tenant), (c) => isFenced(c, tenant.schemaName, tenant.id)), 'the source is no longer fenced');
       await assertWritesPresent(t, platform, tenant.id, report, 'rolled back');
     });

@@ -59,7 +59,11 @@ t.test('the target server dies after the fence: the source takes writes again at
   const report = await writes.stop();
   t.ok(report.writes > 0, `${report.writes} writes went on throughout`);
   await assertWritesPresent(t, platform, tenant.id, report, 'on the source');
-  t.equal(await rowsAt(platform, { tier: 'dedicated', serverId: extra.server.id, schema: job.toSchema, database: job.toDatabase }, tenant.id), 'gone', 'the target database is removed');
+  t.equal(
+    await rowsAt(platform, { tier: 'dedicated', serverId: extra.server.id, schema: job.toSchema, database: job.toDatabase }, tenant.id),
+    'gone',
+    'the target database is removed',
+  );
   const retries = events.filter((e) => e.event === 'move.retry');
   t.ok(retries.length >= 2, `the removal was retried (${retries.length} times)`);
   t.same(
@@ -95,9 +99,16 @@ t.test('the old database is still in use during cleanup: retries back off, say r
   await holder.end();
   const finished = await running;
   t.equal(finished.status, 'succeeded');
-  t.same(events.filter((e) => e.event === 'move.failed'), [], 'no move.failed event for a move that succeeded');
+  t.same(
+    events.filter((e) => e.event === 'move.failed'),
+    [],
+    'no move.failed event for a move that succeeded',
+  );
   const retries = events.filter((e) => e.event === 'move.retry');
-  t.ok(retries.every((e) => e.phase === 'cleanup'), 'each retry names the cleanup');
+  t.ok(
+    retries.every((e) => e.phase === 'cleanup'),
+    'each retry names the cleanup',
+  );
   t.same(
     retries.map((e) => e.delayMs),
     retries.map((_, i) => Math.min(60_000, 1000 * 2 ** i)),

@@ -55,16 +55,25 @@ for (const [from, to] of directions) {
     t.equal(at === 'gone' ? -1 : at.users, seeded.users, 'users as seeded');
 
     const left = await rowsAt(platform, placementOf(tenant), tenant.id);
-    if (from === 'pooled') t.ok(left !== 'gone' && Object.values(left).every((n) => n === 0), `no row of the tenant left in the pooled tables: ${JSON.stringify(left)}`);
+    if (from === 'pooled')
+      t.ok(left !== 'gone' && Object.values(left).every((n) => n === 0), `no row of the tenant left in the pooled tables: ${JSON.stringify(left)}`);
     else t.equal(left, 'gone', 'the source location is dropped');
 
-    t.same(await foreignKeysAt(platform, placementOf(moved)), await foreignKeysAt(platform, placementOf(neighbour)), 'the target has every foreign key, validated');
+    t.same(
+      await foreignKeysAt(platform, placementOf(moved)),
+      await foreignKeysAt(platform, placementOf(neighbour)),
+      'the target has every foreign key, validated',
+    );
     if (to === 'dedicated') t.same(await distinctTenantIds(platform.adminUrl, placementOf(moved)), [tenant.id], 'the dedicated target holds one tenant');
 
     t.same(neighbourReport.errors, [], 'the neighbour saw no errors');
     t.equal(neighbourReport.fenced, 0, 'the neighbour was never fenced');
     await assertWritesPresent(t, platform, neighbour.id, neighbourReport, 'neighbour');
     const neighbourAfter = await rowsAt(platform, placementOf(neighbour), neighbour.id);
-    t.equal(neighbourAfter === 'gone' ? -1 : neighbourAfter.users, neighbourBefore === 'gone' ? -2 : neighbourBefore.users, 'the neighbour’s rows are where they were');
+    t.equal(
+      neighbourAfter === 'gone' ? -1 : neighbourAfter.users,
+      neighbourBefore === 'gone' ? -2 : neighbourBefore.users,
+      'the neighbour’s rows are where they were',
+    );
   });
 }

@@ -36,7 +36,12 @@ await writeFile(
 );
 
 const migrate = () =>
-  runScript('migrate', ['apply', '--migrations-dir', dir], { DATABASE_URL: adminUrl(), STRATA_DB_PREFIX: platform.config.database.prefix, STRATA_OWNER_ROLE: ownerRole, REDIS_URL: '' });
+  runScript('migrate', ['apply', '--migrations-dir', dir], {
+    DATABASE_URL: adminUrl(),
+    STRATA_DB_PREFIX: platform.config.database.prefix,
+    STRATA_OWNER_ROLE: ownerRole,
+    REDIS_URL: '',
+  });
 
 t.test('schema → pooled with npm run migrate -- apply just before the fence: the move rolls back', async (t) => {
   const tenant = await provision(platform, 'schema', 'migrated-meanwhile');

@@ -35,7 +35,10 @@ t.test('a pooled tenant moved to schema: progress events, every row carried, the
   const run = await moveCli(['--tenant', tenant.slug, '--to', 'schema']);
   t.equal(run.code, 0, run.stderr);
   const shown = events(run.stdout);
-  t.ok(shown.some((e) => e.event === 'move.phase'), 'phases are reported as events');
+  t.ok(
+    shown.some((e) => e.event === 'move.phase'),
+    'phases are reported as events',
+  );
   t.match(shown.at(-1), { event: 'move.finished', status: 'succeeded' });
 
   const moved = (await platform.tenants.byId(tenant.id))!;

@@ -36,7 +36,13 @@ const job = (progress: unknown) =>
   }) as TenantMove;
 
 t.test('a well-formed progress reads back as stored, members of a newer version included', async (t) => {
-  const stored = { tables: { leads: { copied: 40, total: 100 } }, copyStartedAt: '2026-12-06T12:00:00.000Z', catchUpPasses: 2, fenceMs: 35, nextVersionField: 'kept' };
+  const stored = {
+    tables: { leads: { copied: 40, total: 100 } },
+    copyStartedAt: '2026-12-06T12:00:00.000Z',
+    catchUpPasses: 2,
+    fenceMs: 35,
+    nextVersionField: 'kept',
+  };
   t.same(readProgress(job(stored)), stored);
   t.match(toMoveView(job(stored)), { percent: 36, rowsCopied: 40, rowsTotal: 100, tables: stored.tables, catchUpPasses: 2, fenceMs: 35 });
   t.same(readProgress(job({})), {}, 'a job that has recorded nothing yet');

@@ -53,7 +53,10 @@ t.test('one call moves a tenant; the job shows its progress, the history and the
 
   const history = await app.inject({ method: 'GET', url: `/admin/tenants/${tenant.id}/moves`, headers: admin });
   t.equal(history.statusCode, 200);
-  t.same(history.json().items.map((m: { from: { tier: string }; to: { tier: string } }) => `${m.from.tier}→${m.to.tier}`), ['pooled→dedicated']);
+  t.same(
+    history.json().items.map((m: { from: { tier: string }; to: { tier: string } }) => `${m.from.tier}→${m.to.tier}`),
+    ['pooled→dedicated'],
+  );
 
   const audit = await app.inject({ method: 'GET', url: `/admin/audit?tenantId=${tenant.id}`, headers: admin });
   const actions = audit.json().items.map((e: { action: string }) => e.action);
@@ -160,6 +163,9 @@ t.test('a second API instance sharing Redis routes to the new place within 1 s o
   t.ok(lag < 1000, `the other instance wrote to the new place ${Math.round(lag)} ms after the switch`);
   const entry = await other.tenants.byId(tenant.id);
   t.match(entry, { tier: 'schema', version: tenant.version + 1 });
-  const names = (await otherApp.inject({ method: 'GET', url: '/leads', headers })).json().items.map((l: { name: string }) => l.name).sort();
+  const names = (await otherApp.inject({ method: 'GET', url: '/leads', headers }))
+    .json()
+    .items.map((l: { name: string }) => l.name)
+    .sort();
   t.same(names, ['after', 'before']);
 });

@@ -13,9 +13,14 @@ const build = await runScript('build', [], {});
 t.test('npm run build compiles every module of src, the generated Prisma clients included', async (t) => {
   t.equal(build.code, 0, `npm run build succeeded ${build.stdout}${build.stderr}`);
   // The console's browser code is bundled by esbuild into dist/console-assets/, not compiled module by module.
-  const sources = (await readdir('src', { recursive: true })).filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.startsWith('console/ui/'));
+  const sources = (await readdir('src', { recursive: true })).filter(
+    (file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.startsWith('console/ui/'),
+  );
   t.ok(existsSync('dist/console-assets/index.html'), 'the console is bundled');
-  t.ok(sources.some((file) => file.startsWith('generated/')), 'the generated clients are part of the build');
+  t.ok(
+    sources.some((file) => file.startsWith('generated/')),
+    'the generated clients are part of the build',
+  );
   const missing = sources.map((file) => file.replace(/\.ts$/, '.js')).filter((file) => !existsSync(`dist/${file}`));
   t.same(missing, [], `all ${sources.length} modules compiled to dist/`);
 });

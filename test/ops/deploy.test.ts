@@ -90,10 +90,27 @@ t.test('every secret is a required compose variable, documented in infra/README.
 
 t.test('the build context leaves out secrets, purge archives and the host’s installed and built files', async (t) => {
   const context = ignore().add(await readFile('.dockerignore', 'utf8'));
-  for (const path of ['.env', 'infra/.env', '.strata/secrets.json', '.strata/exports/acme.strata', 'node_modules/pg/package.json', 'dist/server.js', 'src/generated/catalog/client.ts', 'infra/userlist.txt']) {
+  for (const path of [
+    '.env',
+    'infra/.env',
+    '.strata/secrets.json',
+    '.strata/exports/acme.strata',
+    'node_modules/pg/package.json',
+    'dist/server.js',
+    'src/generated/catalog/client.ts',
+    'infra/userlist.txt',
+  ]) {
     t.ok(context.ignores(path), `${path} is not sent`);
   }
-  for (const path of ['package.json', 'package-lock.json', 'src/server.ts', 'prisma/tenant/baseline.sql', 'scripts/migrate.ts', 'tsconfig.build.json', '.env.example']) {
+  for (const path of [
+    'package.json',
+    'package-lock.json',
+    'src/server.ts',
+    'prisma/tenant/baseline.sql',
+    'scripts/migrate.ts',
+    'tsconfig.build.json',
+    '.env.example',
+  ]) {
     t.notOk(context.ignores(path), `${path} is sent`);
   }
 });

@@ -41,13 +41,14 @@ async function slowRequest(t: Test, server: ServerProcess) {
   await locker.query('BEGIN; LOCK TABLE public.leads IN ACCESS EXCLUSIVE MODE');
   const response = fetch(`${server.url}/leads`, { headers: { authorization: `Bearer ${token}` } });
   let answered: Response | undefined;
-  void response.then((res) => (answered = res), () => undefined);
+  void response.then(
+    (res) => (answered = res),
+    () => undefined,
+  );
   // A statement being parsed shows its lock wait but not yet its text, so any lock wait counts.
   for (;;) {
     if (answered) throw new Error(`GET /leads answered ${answered.status} instead of waiting: ${await answered.text()}`);
-    const { rowCount } = await locker.query(
-      `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-    );
+    const { rowCount } = await locker.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
     if (rowCount) break;
     await sleep(50);
   }

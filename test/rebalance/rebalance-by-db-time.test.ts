@@ -50,7 +50,10 @@ async function load(tenant: Made, n: number) {
   await Promise.all(
     Array.from({ length: 4 }, async (_, caller) => {
       for (let i = caller; i < n; i += 4) {
-        const res = i % 2 ? await api('GET', '/leads?limit=50', { token: tenant.token }) : await api('POST', '/leads', { token: tenant.token, body: { name: `lead ${i}` } });
+        const res =
+          i % 2
+            ? await api('GET', '/leads?limit=50', { token: tenant.token })
+            : await api('POST', '/leads', { token: tenant.token, body: { name: `lead ${i}` } });
         if (res.status >= 300) throw new Error(`${tenant.slug}: ${res.status} ${JSON.stringify(res.body)}`);
       }
     }),
@@ -109,7 +112,11 @@ t.test('applied through the API, the moves run in the background and are audited
   const audit = await platform.catalog.adminAuditEvent.findMany({ where: { action: 'server.rebalance' } });
   t.equal(audit.length, 1);
   t.match(audit[0], { adminId, details: { by: 'dbTime', windowMs: 3_600_000, moves: started.body.moves.map((m: { slug: string }) => ({ slug: m.slug })) } });
-  t.equal(await platform.catalog.adminAuditEvent.count({ where: { action: 'tenant.move.request', adminId } }), started.body.moves.length, 'each move requested by the admin');
+  t.equal(
+    await platform.catalog.adminAuditEvent.count({ where: { action: 'tenant.move.request', adminId } }),
+    started.body.moves.length,
+    'each move requested by the admin',
+  );
   t.equal(await platform.catalog.adminAuditEvent.count({ where: { action: 'tenant.move.succeeded' } }), started.body.moves.length, 'and recorded as done');
 
   // A tenant's measured time goes with it: the same window now plans nothing.

@@ -31,7 +31,8 @@ async function busyTenant(slug: string) {
   });
   if (created.status !== 201) throw new Error(`${slug}: ${created.status} ${JSON.stringify(created.json)}`);
   const login = await call('POST', '/auth/login', { body: { email: `owner@${slug}.example`, password: created.json.owner.password } });
-  for (let i = 0; i < 90; i++) if ((await call('GET', '/leads', { token: login.json.accessToken })).status !== 200) throw new Error(`${slug}: a request failed`);
+  for (let i = 0; i < 90; i++)
+    if ((await call('GET', '/leads', { token: login.json.accessToken })).status !== 200) throw new Error(`${slug}: a request failed`);
   return created.json.tenant.id as string;
 }
 
@@ -73,7 +74,13 @@ t.test('outside its quiet hours the autopilot starts no move', async (t) => {
   t.equal(await platform.catalog.tenantMove.count(), 0);
   // The core says why, without looking at the advice.
   const round = await autopilotRound(
-    { catalog: platform.catalog, log: platform.log, recommendations: () => t.fail('advice read') as never, requestMove: () => t.fail('move') as never, startMove: () => undefined },
+    {
+      catalog: platform.catalog,
+      log: platform.log,
+      recommendations: () => t.fail('advice read') as never,
+      requestMove: () => t.fail('move') as never,
+      startMove: () => undefined,
+    },
     { maxMoves: 1, hours: later },
   );
   t.same(round, { started: [], idle: 'outside-quiet-hours' });
@@ -105,5 +112,9 @@ t.test('inside its quiet hours, with a budget of one, it starts exactly one move
     details: { operator: 'autopilot', jobId: job.id, direction: 'up', from: { tier: 'pooled' }, to: { tier: 'schema' }, evidence: [{ signal: 'requestRate' }] },
   });
   const requests = await call('GET', `/admin/audit?action=tenant.move.request&tenantId=${job.tenantId}`, { token: admin });
-  t.match(requests.json.items, [{ adminId: null, details: { jobId: job.id, operator: 'autopilot' } }], 'beside the move’s own request entry, which names the autopilot too');
+  t.match(
+    requests.json.items,
+    [{ adminId: null, details: { jobId: job.id, operator: 'autopilot' } }],
+    'beside the move’s own request entry, which names the autopilot too',
+  );
 });

@@ -83,7 +83,8 @@ const signalsOf = (rec: Rec | undefined) => rec?.evidence.map((e) => e.signal) ?
 
 /** Every piece of evidence really crossed its threshold, the way it says. */
 function crossedAll(t: Test, rec: Rec) {
-  for (const e of rec.evidence) t.ok(e.crossed === 'above' ? e.value >= e.threshold : e.value <= e.threshold, `${e.signal}: ${e.value} ${e.crossed} ${e.threshold}`);
+  for (const e of rec.evidence)
+    t.ok(e.crossed === 'above' ? e.value >= e.threshold : e.value <= e.threshold, `${e.signal}: ${e.value} ${e.crossed} ${e.threshold}`);
 }
 
 const pooled = await tenantWithOwner('hot-pooled', 'starter', 'pooled');
@@ -94,19 +95,37 @@ const neighbour = await tenantWithOwner('quiet-pooled', 'starter', 'pooled');
 t.equal((await call('PATCH', `/admin/tenants/${schema.id}`, { token: admin, body: { config: { limits: { maxConcurrentStatements: 1 } } } })).status, 200);
 
 t.test('busy pooled and schema tenants are advised up with their evidence, their quiet neighbour is not', async (t) => {
-  const [pooledLoad, schemaLoad] = await Promise.all([load(call, pooled.token, 150), load(call, schema.token, 150), call('GET', '/leads', { token: neighbour.token })]);
+  const [pooledLoad, schemaLoad] = await Promise.all([
+    load(call, pooled.token, 150),
+    load(call, schema.token, 150),
+    call('GET', '/leads', { token: neighbour.token }),
+  ]);
   t.comment(`pooled answers ${JSON.stringify([...pooledLoad])}, schema answers ${JSON.stringify([...schemaLoad])}`);
   t.ok(schemaLoad.get(503), 'the schema tenant met its concurrency cap');
   const recs = await advice();
 
   const [up] = of(recs, pooled.id);
-  t.match(up, { direction: 'up', current: { tier: 'pooled', server: 'default' }, suggested: { tier: 'schema', server: 'default' }, move: { targetTier: 'schema', targetServer: 'default' }, blocked: null });
+  t.match(up, {
+    direction: 'up',
+    current: { tier: 'pooled', server: 'default' },
+    suggested: { tier: 'schema', server: 'default' },
+    move: { targetTier: 'schema', targetServer: 'default' },
+    blocked: null,
+  });
   t.ok(signalsOf(up).includes('requestRate'), `pooled: its request rate is evidence (${JSON.stringify(up?.evidence)})`);
   crossedAll(t, up!);
 
   const [upSchema] = of(recs, schema.id);
-  t.match(upSchema, { direction: 'up', current: { tier: 'schema' }, suggested: { tier: 'dedicated', server: 'default' }, move: { targetTier: 'dedicated', targetServer: 'default' } });
-  t.ok(signalsOf(upSchema).includes('requestRate') && signalsOf(upSchema).includes('guardRejections'), `schema: its rate and guard rejections are evidence (${JSON.stringify(upSchema?.evidence)})`);
+  t.match(upSchema, {
+    direction: 'up',
+    current: { tier: 'schema' },
+    suggested: { tier: 'dedicated', server: 'default' },
+    move: { targetTier: 'dedicated', targetServer: 'default' },
+  });
+  t.ok(
+    signalsOf(upSchema).includes('requestRate') && signalsOf(upSchema).includes('guardRejections'),
+    `schema: its rate and guard rejections are evidence (${JSON.stringify(upSchema?.evidence)})`,
+  );
   crossedAll(t, upSchema!);
   t.ok(
     [up, upSchema].some((r) => signalsOf(r).includes('dbTimeShare')),
@@ -123,7 +142,12 @@ t.test('when the load stops the advice goes, and a dedicated tenant idle for the
   t.same(of(recs, pooled.id), [], 'pooled: no advice once its load left the window');
   t.same(of(recs, schema.id), [], 'schema: likewise');
   const [down] = of(recs, dedicated.id);
-  t.match(down, { direction: 'down', current: { tier: 'dedicated' }, suggested: { tier: 'schema', server: 'default' }, move: { targetTier: 'schema', targetServer: 'default' } });
+  t.match(down, {
+    direction: 'down',
+    current: { tier: 'dedicated' },
+    suggested: { tier: 'schema', server: 'default' },
+    move: { targetTier: 'schema', targetServer: 'default' },
+  });
   t.same(signalsOf(down), ['requestRate'], 'idle: its request rate (sizes are not measured here)');
   crossedAll(t, down!);
 });
@@ -169,6 +193,9 @@ t.test('admin only, on every tier; bad queries name the field; documented', asyn
   t.ok(documented?.responses[200], 'and its answer');
   const up = await call('GET', '/admin/recommendations?direction=up&window=1h', { token: admin });
   t.equal(up.status, 200);
-  t.ok(up.json.items.every((r: Rec) => r.direction === 'up'), 'direction filters');
+  t.ok(
+    up.json.items.every((r: Rec) => r.direction === 'up'),
+    'direction filters',
+  );
   t.equal(up.json.windowMs, 3_600_000);
 });

@@ -14,14 +14,18 @@ for (const tier of tiers) {
     const leadsB = await Promise.all([1, 2, 3].map((i) => dbB.lead.create({ data: { name: `B${i}` } })));
     const key = (tenantId: string, id: string) => ({ where: { tenantId_id: { tenantId, id } } });
 
-    const interleaved = await Promise.all(
-      leadsA.flatMap((la, i) => [dbA.lead.findUnique(key(a.id, la.id)), dbB.lead.findUnique(key(b.id, leadsB[i]!.id))]),
+    const interleaved = await Promise.all(leadsA.flatMap((la, i) => [dbA.lead.findUnique(key(a.id, la.id)), dbB.lead.findUnique(key(b.id, leadsB[i]!.id))]));
+    t.same(
+      interleaved.map((l) => l?.name),
+      ['A1', 'B1', 'A2', 'B2', 'A3', 'B3'],
     );
-    t.same(interleaved.map((l) => l?.name), ['A1', 'B1', 'A2', 'B2', 'A3', 'B3']);
 
     // Asking for the other tenant's key in the same tick still finds nothing, and changes nothing else.
     const crossed = await Promise.all([dbA.lead.findUnique(key(b.id, leadsB[0]!.id)), dbB.lead.findUnique(key(b.id, leadsB[0]!.id))]);
-    t.same(crossed.map((l) => l?.name ?? null), [null, 'B1']);
+    t.same(
+      crossed.map((l) => l?.name ?? null),
+      [null, 'B1'],
+    );
     await t.rejects(dbA.lead.findUniqueOrThrow(key(b.id, leadsB[1]!.id)));
   });
 }
@@ -32,5 +36,8 @@ t.test('many tenants on every tier at once', async (t) => {
   const found = await Promise.all(
     tenants.map((x, i) => platform.router.clientFor(x).lead.findUnique({ where: { tenantId_id: { tenantId: x.id, id: rows[i]!.id } } })),
   );
-  t.same(found.map((l) => l?.name), tenants.map((x) => x.slug));
+  t.same(
+    found.map((l) => l?.name),
+    tenants.map((x) => x.slug),
+  );
 });

@@ -52,7 +52,12 @@ t.test('one budget per instance across servers; PgBouncer caps what each server 
 
   const tenants: Tenant[] = [];
   for (const server of ['default', 'second', 'third']) {
-    for (const [tier, label] of [['pooled', 'p'], ['schema', 's'], ['dedicated', 'd1'], ['dedicated', 'd2']] as const) {
+    for (const [tier, label] of [
+      ['pooled', 'p'],
+      ['schema', 's'],
+      ['dedicated', 'd1'],
+      ['dedicated', 'd2'],
+    ] as const) {
       tenants.push(await provision(first, tier, `${label}-${server}`, 'business', server));
     }
   }
@@ -75,14 +80,24 @@ t.test('one budget per instance across servers; PgBouncer caps what each server 
     while (sampling) {
       const [atDirect, ...behind] = await Promise.all([runtimeByDatabase(direct), ...clusters.map(runtimeByDatabase)]);
       const clients = await Promise.all(
-        behindBouncers.map(async (b) => (await b.bouncer.admin('SHOW CLIENTS')).filter((c) => c.user === runtime.role && String(c.database).startsWith(`${prefix}_`)).length),
+        behindBouncers.map(
+          async (b) => (await b.bouncer.admin('SHOW CLIENTS')).filter((c) => c.user === runtime.role && String(c.database).startsWith(`${prefix}_`)).length,
+        ),
       );
       [first, second].forEach((p, i) => {
         most.budgeted[i] = Math.max(most.budgeted[i]!, p.router.budget().budgeted);
-        const servers = new Set(p.router.poolStats().filter((pool) => pool.connections > 0).map((pool) => pool.serverId));
+        const servers = new Set(
+          p.router
+            .poolStats()
+            .filter((pool) => pool.connections > 0)
+            .map((pool) => pool.serverId),
+        );
         most.serversAtOnce[i] = Math.max(most.serversAtOnce[i]!, servers.size);
       });
-      most.direct = Math.max(most.direct, atDirect.reduce((n, r) => n + r.n, 0));
+      most.direct = Math.max(
+        most.direct,
+        atDirect.reduce((n, r) => n + r.n, 0),
+      );
       most.clients = Math.max(most.clients, ...clients);
       most.perDatabaseBehindBouncer = Math.max(most.perDatabaseBehindBouncer, ...behind.flat().map((r) => r.n));
       await sleep(10);
@@ -112,14 +127,21 @@ t.test('one budget per instance across servers; PgBouncer caps what each server 
   sampling = false;
   await sampler;
 
-  t.same(Object.keys(refused).filter((k) => k.startsWith('unexpected')), [], `refused only by back-pressure: ${JSON.stringify(refused)}`);
+  t.same(
+    Object.keys(refused).filter((k) => k.startsWith('unexpected')),
+    [],
+    `refused only by back-pressure: ${JSON.stringify(refused)}`,
+  );
   for (const tenant of tenants) t.ok((served.get(tenant.slug) ?? 0) > 0, `${tenant.slug} was served`);
   for (const [i, n] of most.budgeted.entries()) {
     t.ok(n > 0 && n <= limits.budget, `instance ${i + 1}: at most ${n} connections budgeted, all servers together (budget ${limits.budget})`);
     t.equal(most.serversAtOnce[i], 3, `instance ${i + 1}: the budget was shared by connections to all three servers at once`);
   }
   // Reached directly, a server sees each instance's connections there, at worst a whole budget each.
-  t.ok(most.direct > 0 && most.direct <= 2 * limits.budget, `the direct server saw ${most.direct} runtime connections at most (2 instances × budget ${limits.budget})`);
+  t.ok(
+    most.direct > 0 && most.direct <= 2 * limits.budget,
+    `the direct server saw ${most.direct} runtime connections at most (2 instances × budget ${limits.budget})`,
+  );
   t.ok(
     most.perDatabaseBehindBouncer > 0 && most.perDatabaseBehindBouncer <= bouncerPoolSize,
     `behind PgBouncer: ${most.perDatabaseBehindBouncer} server connections per database at most (its pool size ${bouncerPoolSize}), for up to ${most.clients} client connections`,

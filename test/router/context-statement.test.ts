@@ -56,10 +56,13 @@ for (const tier of tiers) {
       (tenant: Tenant) => direct.router.clientFor(tenant).$rows<{ tenant_id: string }>('SELECT tenant_id FROM leads'),
       // A statement error after the context statement, in the same implicit transaction.
       (tenant: Tenant) =>
-        direct.router.clientFor(tenant).$rows('SELECT 1/0').then(
-          () => [],
-          () => direct.router.clientFor(tenant).$rows<{ tenant_id: string }>('SELECT tenant_id FROM leads WHERE id = ANY($1)', [Object.values(ids)]),
-        ),
+        direct.router
+          .clientFor(tenant)
+          .$rows('SELECT 1/0')
+          .then(
+            () => [],
+            () => direct.router.clientFor(tenant).$rows<{ tenant_id: string }>('SELECT tenant_id FROM leads WHERE id = ANY($1)', [Object.values(ids)]),
+          ),
       // A rolled-back transaction: the statement prepared before it is still there, its context is not.
       (tenant: Tenant) => {
         const db = direct.router.clientFor(tenant);
@@ -70,14 +73,22 @@ for (const tier of tiers) {
           })
           .catch(() => db.$rows<{ tenant_id: string }>('SELECT tenant_id FROM leads'));
       },
-      (tenant: Tenant) => direct.router.clientFor(tenant).lead.findMany().then((rows) => rows.map((r) => ({ tenant_id: r.tenantId }))),
+      (tenant: Tenant) =>
+        direct.router
+          .clientFor(tenant)
+          .lead.findMany()
+          .then((rows) => rows.map((r) => ({ tenant_id: r.tenantId }))),
     ];
     for (let i = 0; i < 16; i++) {
       const tenant = i % 2 ? b : a;
       const rows = await steps[Math.floor(i / 2) % steps.length]!(tenant);
       t.ok(rows.length === 1 && rows.every((r) => r.tenant_id === tenant.id), `call ${i} sees only its tenant's row`);
       const session = await direct.session(tenant);
-      t.same({ pid: session.pid, tenant: session.tenant }, { pid: pids[tenant.id], tenant: '' }, `call ${i} ran on the database's one connection, which keeps no context`);
+      t.same(
+        { pid: session.pid, tenant: session.tenant },
+        { pid: pids[tenant.id], tenant: '' },
+        `call ${i} ran on the database's one connection, which keeps no context`,
+      );
       t.ok(session.statements.includes(contextStatement), 'it keeps the context statement');
       t.notOk(
         session.statements.some((statement) => statement.includes(a.id) || statement.includes(b.id)),
@@ -119,7 +130,9 @@ for (const tier of tiers) {
     t.equal(names.length, 1, 'the statement is prepared under one name per connection');
     if (tier === 'schema') {
       // Same text, other schema: another statement, prepared under its own name.
-      const all = await direct.registry.poolFor(a.serverId, a.databaseName).then((pool) => pool.query(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1`, [text]));
+      const all = await direct.registry
+        .poolFor(a.serverId, a.databaseName)
+        .then((pool) => pool.query(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1`, [text]));
       t.equal(all.rows[0].n, 2, "each schema's tenant has its own");
     }
   });
@@ -132,7 +145,10 @@ t.test('a kept statement is planned for its values every time, unless its caller
   const mode = async () => (await pool.query<{ mode: string }>(`SELECT current_setting('plan_cache_mode') AS mode`)).rows[0]!.mode;
   const before = await mode();
   const [lead] = await db.$rows<{ id: string }>('SELECT id FROM leads LIMIT 1');
-  const texts = { custom: `SELECT tenant_id FROM leads WHERE id = $1 AND name <> 'custom'`, generic: `SELECT tenant_id FROM leads WHERE id = $1 AND name <> 'generic'` };
+  const texts = {
+    custom: `SELECT tenant_id FROM leads WHERE id = $1 AND name <> 'custom'`,
+    generic: `SELECT tenant_id FROM leads WHERE id = $1 AND name <> 'generic'`,
+  };
   for (let i = 0; i < 8; i++) {
     await db.$rows(texts.custom, [lead!.id]);
     await db.$rows(texts.generic, [lead!.id], { genericPlan: true });

@@ -13,7 +13,11 @@ import { provision, startTestPlatform } from '../helper.js';
 import { watchRuntimeConnections } from '../support/runtime-connections.js';
 
 const platform = await startTestPlatform(t);
-const tenants = [await provision(platform, 'dedicated', 'first'), await provision(platform, 'dedicated', 'second'), await provision(platform, 'dedicated', 'third')];
+const tenants = [
+  await provision(platform, 'dedicated', 'first'),
+  await provision(platform, 'dedicated', 'second'),
+  await provision(platform, 'dedicated', 'third'),
+];
 // Only the router below connects to these databases.
 for (const tenant of tenants) await platform.router.closeDatabase(tenant.serverId, tenant.databaseName);
 const databases = tenants.map((tenant) => tenant.databaseName);
@@ -27,7 +31,11 @@ const registry = new PoolRegistry(
 );
 const router = new TenantRouter({ registry, connectionWaitMs: waitMs });
 t.teardown(() => router.close());
-const [first, second, third] = tenants.map((tenant) => router.clientFor(tenant)) as [ReturnType<typeof router.clientFor>, ReturnType<typeof router.clientFor>, ReturnType<typeof router.clientFor>];
+const [first, second, third] = tenants.map((tenant) => router.clientFor(tenant)) as [
+  ReturnType<typeof router.clientFor>,
+  ReturnType<typeof router.clientFor>,
+  ReturnType<typeof router.clientFor>,
+];
 
 async function until(check: () => boolean, what: string) {
   for (let i = 0; i < 400 && !check(); i++) await sleep(10);
@@ -54,10 +62,12 @@ function heldTransaction(db: typeof first, name: string) {
 /** How a promise ended, to compare with t.same; marks `settled` when it does. */
 let settled = false;
 const outcome = <T>(promise: Promise<T>) =>
-  promise.then(
-    (value) => ({ value }),
-    (err: unknown) => ({ error: (err as Error).message }),
-  ).finally(() => (settled = true));
+  promise
+    .then(
+      (value) => ({ value }),
+      (err: unknown) => ({ error: (err as Error).message }),
+    )
+    .finally(() => (settled = true));
 
 t.test('a statement and a transaction queued on a pool while it is evicted complete, within the connection budget', async (t) => {
   const stop = await watchRuntimeConnections(t, platform, databases);
@@ -105,7 +115,11 @@ t.test('with every pool busy and the budget spent, a newcomer waits the connecti
   t.ok(waited >= waitMs * 0.9 && waited < waitMs + 5_000, `it waited ${Math.round(waited)} ms (configured ${waitMs})`);
 
   for (const holder of holders) holder.release();
-  t.same(await Promise.all(holders.map((h) => outcome(h.done.then((lead) => lead.name)))), [{ value: 'busy one' }, { value: 'busy two' }], 'the busy transactions commit');
+  t.same(
+    await Promise.all(holders.map((h) => outcome(h.done.then((lead) => lead.name)))),
+    [{ value: 'busy one' }, { value: 'busy two' }],
+    'the busy transactions commit',
+  );
   t.same(await third.$rows<{ n: number }>('SELECT count(*)::int AS n FROM leads'), [{ n: 0 }], 'the newcomer is served once a pool is free');
   t.ok((await stop()) <= 2, 'never more runtime connections than the budget');
 });

@@ -13,10 +13,10 @@ await admin.connect();
 t.teardown(() => admin.end());
 
 async function runtimeConnections(database: string) {
-  const { rows } = await admin.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND usename = $2`,
-    [database, platform.config.database.runtime.role],
-  );
+  const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND usename = $2`, [
+    database,
+    platform.config.database.runtime.role,
+  ]);
   return rows[0]!.n;
 }
 

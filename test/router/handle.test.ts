@@ -16,7 +16,10 @@ for (const tier of tiers) {
     // The same ids in both tenants: only the binding tells them apart.
     const leadId = crypto.randomUUID();
     const dealId = crypto.randomUUID();
-    for (const [db, name] of [[dbA, 'A'], [dbB, 'B']] as const) {
+    for (const [db, name] of [
+      [dbA, 'A'],
+      [dbB, 'B'],
+    ] as const) {
       await db.lead.create({ data: { id: leadId, name: `${name} lead` } });
       await db.deal.create({ data: { id: dealId, title: `${name} deal`, amount: 10, currency: 'EUR', leadId } });
     }
@@ -39,9 +42,13 @@ for (const tier of tiers) {
     t.same([leads.map((l) => l.name), deals], [['A lead'], 1], 'a batch transaction');
 
     const extended = dbB.$extends({ query: { lead: { findMany: ({ args, query }) => query({ ...args, where: { ...args.where, id: leadId } }) } } });
-    t.same((await extended.lead.findMany()).map((l) => l.name), ['B lead'], "the caller's own extension runs bound");
+    t.same(
+      (await extended.lead.findMany()).map((l) => l.name),
+      ['B lead'],
+      "the caller's own extension runs bound",
+    );
 
     t.equal(peekBinding(), undefined, 'no binding is left in the caller after its awaits');
-    t.equal(await dbA.lead.count().then(() => peekBinding()), undefined, 'callbacks chained on a call run in the caller\'s context');
+    t.equal(await dbA.lead.count().then(() => peekBinding()), undefined, "callbacks chained on a call run in the caller's context");
   });
 }

@@ -18,7 +18,10 @@ for (const tier of tiers) {
 
     // No tenant filter anywhere: RLS alone decides.
     const seenByA = await dbA.lead.findMany();
-    t.same(seenByA.map((l) => l.name), ['A lead']);
+    t.same(
+      seenByA.map((l) => l.name),
+      ['A lead'],
+    );
     t.ok(seenByA.every((l) => l.tenantId === a.id));
     t.equal(await dbA.lead.count(), 1);
     t.equal(await dbA.lead.findFirst({ where: { id: onlyB.id } }), null);
@@ -31,7 +34,11 @@ for (const tier of tiers) {
     await t.rejects(dbA.lead.update({ where: { tenantId_id: { tenantId: b.id, id: onlyB.id } }, data: { name: 'x' } }));
 
     const bRows = await dbB.lead.findMany({ orderBy: { name: 'asc' } });
-    t.same(bRows.map((l) => l.name), ['B lead', 'B only'], "B's rows are untouched");
+    t.same(
+      bRows.map((l) => l.name),
+      ['B lead', 'B only'],
+      "B's rows are untouched",
+    );
 
     const raw = await dbA.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM leads`;
     t.equal(Number(raw[0]!.n), 1, 'raw SQL through the router is bound too');
@@ -45,5 +52,9 @@ for (const tier of tiers) {
 t.test('tenants on different tiers are independent as well', async (t) => {
   const clients = tiers.map((tier) => ({ tenant: pairs[tier].a, db: platform.router.clientFor(pairs[tier].a) }));
   for (const { tenant, db } of clients) await db.lead.create({ data: { name: `lead of ${tenant.slug}` } });
-  for (const { tenant, db } of clients) t.same((await db.lead.findMany()).map((l) => l.name), [`lead of ${tenant.slug}`]);
+  for (const { tenant, db } of clients)
+    t.same(
+      (await db.lead.findMany()).map((l) => l.name),
+      [`lead of ${tenant.slug}`],
+    );
 });

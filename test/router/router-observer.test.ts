@@ -12,11 +12,19 @@ import { TenantRouter } from '../../src/router/tenant-router.js';
 import { provision, startTestPlatform, tiers } from '../helper.js';
 
 const platform = await startTestPlatform(t);
-const tenants = { pooled: await provision(platform, 'pooled', 'seen'), schema: await provision(platform, 'schema', 'seen'), dedicated: await provision(platform, 'dedicated', 'seen') };
+const tenants = {
+  pooled: await provision(platform, 'pooled', 'seen'),
+  schema: await provision(platform, 'schema', 'seen'),
+  dedicated: await provision(platform, 'dedicated', 'seen'),
+};
 
 // One connection per pool (so a statement's second and third runs meet the same session), and room
 // for one pool only: the dedicated tenant's pool evicts the shared one.
-const registry = new PoolRegistry({ poolMax: 1, dedicatedPoolMax: 1, maxPools: 1, connectionBudget: 1 }, (id) => platform.servers.byId(id), pino({ level: 'silent' }));
+const registry = new PoolRegistry(
+  { poolMax: 1, dedicatedPoolMax: 1, maxPools: 1, connectionBudget: 1 },
+  (id) => platform.servers.byId(id),
+  pino({ level: 'silent' }),
+);
 const router = new TenantRouter({ registry });
 t.teardown(() => router.close());
 

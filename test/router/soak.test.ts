@@ -30,11 +30,13 @@ t.test('concurrent mixed-tenant reads and writes on every tier return no foreign
           check(await db.lead.findMany({ take: 50 }));
           break;
         case 2:
-          check(await db.$transaction(async (tx) => {
-            const rows = await tx.lead.findMany({ take: 5 });
-            await tx.lead.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { source: `w${seed}` } });
-            return tx.lead.findMany({ where: { source: `w${seed}` } });
-          }));
+          check(
+            await db.$transaction(async (tx) => {
+              const rows = await tx.lead.findMany({ take: 5 });
+              await tx.lead.updateMany({ where: { id: { in: rows.map((r) => r.id) } }, data: { source: `w${seed}` } });
+              return tx.lead.findMany({ where: { source: `w${seed}` } });
+            }),
+          );
           break;
         default:
           check(await db.lead.updateManyAndReturn({ data: { phone: String(i) } }));

@@ -14,7 +14,11 @@ const platform = await startTestPlatform(t);
 const pairs = await tenantPairs(platform);
 
 // One connection per pool: a timeout left behind by one tenant's statement would meet the next.
-const registry = new PoolRegistry({ poolMax: 1, dedicatedPoolMax: 1, maxPools: 10, connectionBudget: 10 }, (id) => platform.servers.byId(id), pino({ level: 'silent' }));
+const registry = new PoolRegistry(
+  { poolMax: 1, dedicatedPoolMax: 1, maxPools: 10, connectionBudget: 10 },
+  (id) => platform.servers.byId(id),
+  pino({ level: 'silent' }),
+);
 const guarded = new Set([...Object.values(pairs)].map((p) => p.a.id));
 const router = new TenantRouter({
   registry,
@@ -33,7 +37,9 @@ for (const tier of tiers) {
     for (let round = 0; round < 3; round++) {
       t.equal(await timeoutOf(guardedDb), '150ms', 'raw statement');
       t.equal(await timeoutOf(neighbourDb), '0', 'the next tenant on the same connection: the database default');
-      const [inTx] = await guardedDb.$transaction(async (tx) => tx.$queryRawUnsafe<{ timeout: string }[]>(`SELECT current_setting('statement_timeout') AS timeout`));
+      const [inTx] = await guardedDb.$transaction(async (tx) =>
+        tx.$queryRawUnsafe<{ timeout: string }[]>(`SELECT current_setting('statement_timeout') AS timeout`),
+      );
       t.equal(inTx!.timeout, '150ms', 'inside a transaction');
     }
     const slow = await guardedDb.$rows('SELECT pg_sleep(1)').catch((err: unknown) => err);

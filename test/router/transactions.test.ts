@@ -61,11 +61,13 @@ for (const tier of tiers) {
       (db: ReturnType<typeof router.clientFor>) => db.$transaction([db.lead.findMany(), db.lead.count()]).then(([rows]) => rows),
       // A failing statement mid-transaction must not leave the transaction (or its context) open.
       (db: ReturnType<typeof router.clientFor>) =>
-        db.$transaction(async (tx) => {
-          await tx.lead.findMany();
-          await tx.$executeRawUnsafe('SELECT 1/0');
-          return [];
-        }).catch(() => db.lead.findMany()),
+        db
+          .$transaction(async (tx) => {
+            await tx.lead.findMany();
+            await tx.$executeRawUnsafe('SELECT 1/0');
+            return [];
+          })
+          .catch(() => db.lead.findMany()),
     ];
     for (let i = 0; i < 24; i++) {
       const tenant = i % 2 ? b : a;

@@ -16,7 +16,14 @@ t.teardown(() => server.stop());
 t.test(`the first ${perCategory} attacks of every OWASP API Top 10 category find nothing`, async (t) => {
   const result = await runAttacks(
     server.url,
-    { quick: true, perCategory, admin: server.admin, jwtSecret: server.jwtSecret, importMaxBytes: server.importMaxBytes, provisionEmpty: server.provisionEmpty },
+    {
+      quick: true,
+      perCategory,
+      admin: server.admin,
+      jwtSecret: server.jwtSecret,
+      importMaxBytes: server.importMaxBytes,
+      provisionEmpty: server.provisionEmpty,
+    },
     { tty: false, write: () => undefined },
   );
   t.same(result.findings, [], 'no findings');

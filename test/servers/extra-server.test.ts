@@ -18,12 +18,16 @@ t.test('a dedicated tenant provisioned on a second server is served from there',
   t.same(await leads.ids(), [lead.id], 'the API lists the lead it created');
 
   // The rows are on the second server, and the default server has no such database.
-  const there = await withOwnerConnection(extra.server, tenant.databaseName, async (db) =>
-    (await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname = 'leads'`)).rows[0].n,
+  const there = await withOwnerConnection(
+    extra.server,
+    tenant.databaseName,
+    async (db) => (await db.query(`SELECT count(*)::int AS n FROM pg_class WHERE relname = 'leads'`)).rows[0].n,
   );
   t.equal(there, 1, 'its tables live on the second server');
-  const onDefault = await withOwnerConnection(platform.defaultServer, platform.defaultServer.tenantsDatabase, async (db) =>
-    (await db.query('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [tenant.databaseName])).rows[0].n,
+  const onDefault = await withOwnerConnection(
+    platform.defaultServer,
+    platform.defaultServer.tenantsDatabase,
+    async (db) => (await db.query('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [tenant.databaseName])).rows[0].n,
   );
   t.equal(onDefault, 0, 'the default server holds no database of it');
 });

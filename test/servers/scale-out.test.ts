@@ -15,7 +15,12 @@ import { runScript } from '../support/run-script.js';
 import { testSecrets } from '../support/test-secrets.js';
 
 t.setTimeout(900_000);
-const platform = await startTestPlatform(t, { STRATA_SPARE_SCHEMAS: '0', STRATA_MOVE_GRACE_MS: '1000', STRATA_SERVER_PROBE_MS: '500', STRATA_SERVER_PROBE_TIMEOUT_MS: '1500' });
+const platform = await startTestPlatform(t, {
+  STRATA_SPARE_SCHEMAS: '0',
+  STRATA_MOVE_GRACE_MS: '1000',
+  STRATA_SERVER_PROBE_MS: '500',
+  STRATA_SERVER_PROBE_TIMEOUT_MS: '1500',
+});
 const api = await liveApi(t, await testApp(t, platform));
 const prefix = platform.config.database.prefix;
 const env = { DATABASE_URL: adminUrl(), STRATA_DB_PREFIX: prefix, REDIS_URL: process.env.REDIS_URL ?? '', STRATA_MOVE_GRACE_MS: '1000' };
@@ -104,9 +109,14 @@ t.test('tenants are spread over the three servers by headroom', async (t) => {
 
 t.test('a drain killed mid-way resumes through the admin API, under live writes; the empty server is removed', async (t) => {
   await sleep(1000);
-  const onS1 = Object.entries(await serverOf()).filter(([, s]) => s === 's1').map(([slug]) => slug);
+  const onS1 = Object.entries(await serverOf())
+    .filter(([, s]) => s === 's1')
+    .map(([slug]) => slug);
   // The CLI drain, killed (SIGKILL: nothing cleans up) once its first tenant has switched.
-  const child = spawn('npm', ['run', '-s', 'server', '--', 'drain', 's1', '--concurrency', '3'], { env: { ...process.env, ...testSecrets, LOG_LEVEL: 'silent', ...env }, detached: true });
+  const child = spawn('npm', ['run', '-s', 'server', '--', 'drain', 's1', '--concurrency', '3'], {
+    env: { ...process.env, ...testSecrets, LOG_LEVEL: 'silent', ...env },
+    detached: true,
+  });
   const events: Record<string, unknown>[] = [];
   let output = '';
   await new Promise<void>((resolve) => {
@@ -125,9 +135,21 @@ t.test('a drain killed mid-way resumes through the admin API, under live writes;
     // It had already ended: the drain below then has nothing to resume.
   }
   t.match(events[0], { event: 'start', label: 'drain s1', total: 9 }, 'structured events without a terminal');
-  t.ok(events.some((e) => e.event === 'move.started'), 'moves were under way when it was killed');
+  t.ok(
+    events.some((e) => e.event === 'move.started'),
+    'moves were under way when it was killed',
+  );
   t.equal((await api('GET', '/admin/servers', { token: admin })).body.items.find((s: { name: string }) => s.name === 's1').state, 'draining');
-  t.equal((await api('POST', '/admin/tenants', { token: admin, body: { slug: 'late-comer', name: 'Late', plan: 'free', tier: 'pooled', server: 's1', owner: { email: 'owner@late.example', name: 'O' } } })).body.code, 'STRATA_SERVER_CORDONED', 'a draining server takes no tenant');
+  t.equal(
+    (
+      await api('POST', '/admin/tenants', {
+        token: admin,
+        body: { slug: 'late-comer', name: 'Late', plan: 'free', tier: 'pooled', server: 's1', owner: { email: 'owner@late.example', name: 'O' } },
+      })
+    ).body.code,
+    'STRATA_SERVER_CORDONED',
+    'a draining server takes no tenant',
+  );
 
   const resumed = await api('POST', '/admin/servers/s1/drain', { token: admin, body: { concurrency: 3 } });
   t.equal(resumed.status, 202, JSON.stringify(resumed.body));
@@ -138,9 +160,19 @@ t.test('a drain killed mid-way resumes through the admin API, under live writes;
     await sleep(500);
     status = (await api('GET', '/admin/servers/s1/drain', { token: admin })).body;
   }
-  t.match(status, { running: false, remaining: { pooled: 0, schema: 0, dedicated: 0 }, moving: 0, blocked: [], lastRun: { failed: 0, remaining: 0, error: null } });
+  t.match(status, {
+    running: false,
+    remaining: { pooled: 0, schema: 0, dedicated: 0 },
+    moving: 0,
+    blocked: [],
+    lastRun: { failed: 0, remaining: 0, error: null },
+  });
   const placed = await serverOf();
-  t.same(onS1.filter((slug) => placed[slug] === 's1'), [], 'every tenant of s1 moved');
+  t.same(
+    onS1.filter((slug) => placed[slug] === 's1'),
+    [],
+    'every tenant of s1 moved',
+  );
   const spread = await counts();
   t.equal(spread.s1, 0, 'nothing left on s1');
   t.equal(spread.s2! + spread.s3!, 27);
@@ -159,7 +191,10 @@ t.test('a server added empty is filled by npm run rebalance, every move audited'
   t.equal(plan.code, 0, plan.stderr);
   const planned = JSON.parse(plan.stdout);
   t.ok(planned.moves.length >= 8, `${planned.moves.length} moves planned`);
-  t.ok(planned.moves.every((m: { to: string }) => m.to === 's1'), 'all to the empty server');
+  t.ok(
+    planned.moves.every((m: { to: string }) => m.to === 's1'),
+    'all to the empty server',
+  );
   t.equal(await platform.catalog.tenantMove.count(), movesBefore, 'a plan moves nothing');
 
   // The live writer's statements, as the usage accounting measured them.
@@ -171,7 +206,11 @@ t.test('a server added empty is filled by npm run rebalance, every move audited'
 
   const applied = await runScript('rebalance', ['apply', '--max-moves', '9', '--concurrency', '3'], env);
   t.equal(applied.code, 0, applied.stderr + applied.stdout);
-  const finished = applied.stdout.trim().split('\n').map((l) => JSON.parse(l)).at(-1);
+  const finished = applied.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .at(-1);
   t.match(finished, { event: 'rebalance.finished', moved: planned.moves.length, failed: [] });
   t.same(await counts(), { s1: 9, s2: 9, s3: 9 }, 'even again');
   t.equal(await platform.catalog.adminAuditEvent.count({ where: { action: 'server.rebalance' } }), 1);
@@ -188,7 +227,11 @@ t.test('no acknowledged write was lost; writes paused only briefly', async (t) =
     const lost = tenant.acknowledged.filter((n) => !names.has(n));
     t.same(lost, [], `${tenant.slug}: all ${tenant.acknowledged.length} acknowledged writes are there`);
     t.ok(tenant.acknowledged.length > 5, `${tenant.slug} kept being written`);
-    t.same(Object.keys(tenant.refusals).filter((k) => k !== '503 STRATA_TENANT_MOVING'), [], `${tenant.slug}: refused only by move fences`);
+    t.same(
+      Object.keys(tenant.refusals).filter((k) => k !== '503 STRATA_TENANT_MOVING'),
+      [],
+      `${tenant.slug}: refused only by move fences`,
+    );
     t.ok(tenant.longestPause < 15_000, `${tenant.slug}: longest pause ${tenant.longestPause} ms`);
   }
 });
@@ -208,11 +251,17 @@ t.test('a server that stops is marked down: its tenants 503, the others are serv
   t.equal(state, 'down');
   t.equal((await api('GET', '/leads?limit=1', { token: onS2[0]!.token })).status, 503, 'its tenants get 503');
   for (const x of elsewhere.slice(0, 6)) t.equal((await api('GET', '/leads?limit=1', { token: x.token })).status, 200, `${x.slug} is served`);
-  const created = await api('POST', '/admin/tenants', { token: admin, body: { slug: 'while-down', name: 'W', plan: 'free', tier: 'pooled', owner: { email: 'owner@while-down.example', name: 'O' } } });
+  const created = await api('POST', '/admin/tenants', {
+    token: admin,
+    body: { slug: 'while-down', name: 'W', plan: 'free', tier: 'pooled', owner: { email: 'owner@while-down.example', name: 'O' } },
+  });
   t.equal(created.status, 201);
   t.not((await serverOf())['while-down'], 's2', 'placed elsewhere');
   const plan = JSON.parse((await runScript('rebalance', ['plan', '--json'], env)).stdout);
-  t.notOk(plan.before.some((s: { server: string }) => s.server === 's2'), 'a down server is left out of rebalancing');
+  t.notOk(
+    plan.before.some((s: { server: string }) => s.server === 's2'),
+    'a down server is left out of rebalancing',
+  );
 
   await servers.s2!.start();
   const back = Date.now() + 20_000;

@@ -17,20 +17,33 @@ const prefix = platform.config.database.prefix;
 // The "servers" are further tenants databases on the test PostgreSQL: placement only needs distinct registrations.
 process.env.CELL_SUPERUSER_PASSWORD = decodeURIComponent(new URL(adminUrl()).password) || 'unused-with-trust';
 const server = (...args: string[]) => runScript('server', args, { DATABASE_URL: adminUrl(), STRATA_DB_PREFIX: prefix, REDIS_URL: '' });
-const admin = (
-  await api('POST', '/admin/auth/login', { body: { email: platform.config.admin.email, password: testSecrets.STRATA_ADMIN_PASSWORD } })
-).body.accessToken as string;
+const admin = (await api('POST', '/admin/auth/login', { body: { email: platform.config.admin.email, password: testSecrets.STRATA_ADMIN_PASSWORD } })).body
+  .accessToken as string;
 
 const cell = (name: string, extra: Record<string, unknown> = {}) =>
   api('POST', '/admin/servers', {
     token: admin,
-    body: { name, host: '127.0.0.1', port: Number(new URL(adminUrl()).port || 5432), tenantsDatabase: `${prefix}_${name.replace('-', '_')}`, bootstrap: { secretRef: 'env:CELL_SUPERUSER_PASSWORD' }, ...extra },
+    body: {
+      name,
+      host: '127.0.0.1',
+      port: Number(new URL(adminUrl()).port || 5432),
+      tenantsDatabase: `${prefix}_${name.replace('-', '_')}`,
+      bootstrap: { secretRef: 'env:CELL_SUPERUSER_PASSWORD' },
+      ...extra,
+    },
   });
 let made = 0;
 const create = (tier: string, serverName?: string) =>
   api('POST', '/admin/tenants', {
     token: admin,
-    body: { slug: `placed-${++made}`, name: `Placed ${made}`, plan: 'free', tier, ...(serverName && { server: serverName }), owner: { email: `owner@placed-${made}.example`, name: 'Owner' } },
+    body: {
+      slug: `placed-${++made}`,
+      name: `Placed ${made}`,
+      plan: 'free',
+      tier,
+      ...(serverName && { server: serverName }),
+      owner: { email: `owner@placed-${made}.example`, name: 'Owner' },
+    },
   });
 const placedOn = async (tier: string) => {
   const res = await create(tier);
@@ -55,7 +68,13 @@ t.test('the CLI sets states and capacity; new tenants go where there is most roo
   t.same([await placedOn('schema'), await placedOn('schema'), await placedOn('schema')], ['cell-b', 'cell-a', 'cell-a']);
 
   const servers = await listing();
-  t.match(servers['cell-b'], { state: 'active', weight: 2, maxSchemaTenants: 1, tenants: { pooled: 2, schema: 1, dedicated: 0 }, headroom: { pooled: null, schema: 0 } });
+  t.match(servers['cell-b'], {
+    state: 'active',
+    weight: 2,
+    maxSchemaTenants: 1,
+    tenants: { pooled: 2, schema: 1, dedicated: 0 },
+    headroom: { pooled: null, schema: 0 },
+  });
   t.match(servers.default, { state: 'cordoned', operatorState: 'cordoned', health: { up: true } });
 
   const listed = await server('list');
@@ -92,11 +111,17 @@ t.test('a named server is forced past the ranking, never past a cap or a state',
 t.test('bad states and capacity are a 400 naming the field, and change nothing', async (t) => {
   // Health probes may record storage meanwhile: the operator's settings are compared.
   const settings = () =>
-    platform.catalog.databaseServer.findUniqueOrThrow({ where: { name: 'cell-b' }, select: { state: true, weight: true, maxPooledTenants: true, maxSchemaTenants: true, updatedAt: true } });
+    platform.catalog.databaseServer.findUniqueOrThrow({
+      where: { name: 'cell-b' },
+      select: { state: true, weight: true, maxPooledTenants: true, maxSchemaTenants: true, updatedAt: true },
+    });
   const before = await settings();
   const down = await api('PUT', '/admin/servers/cell-b/state', { token: admin, body: { state: 'down' } });
   t.equal(down.status, 400);
-  t.same(down.body.errors.map((e: { field: string }) => e.field), ['body.state']);
+  t.same(
+    down.body.errors.map((e: { field: string }) => e.field),
+    ['body.state'],
+  );
   const caps = await api('PATCH', '/admin/servers/cell-b', { token: admin, body: { weight: 0, maxPooledTenants: -1 } });
   t.equal(caps.status, 400);
   t.same(caps.body.errors.map((e: { field: string }) => e.field).sort(), ['body.maxPooledTenants', 'body.weight']);

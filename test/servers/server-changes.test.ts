@@ -41,7 +41,14 @@ async function scenario(t: Test, overrides: Record<string, string>, obeyedWithin
   const admin = login.accessToken as string;
   const added = await adminApi('POST', '/admin/servers', {
     token: admin,
-    body: { name: 'moving', host: '127.0.0.1', port: far.port, runtimeHost: '127.0.0.1', runtimePort: pooler.port, bootstrap: { secretRef: 'env:MOVING_SUPERUSER_PASSWORD' } },
+    body: {
+      name: 'moving',
+      host: '127.0.0.1',
+      port: far.port,
+      runtimeHost: '127.0.0.1',
+      runtimePort: pooler.port,
+      bootstrap: { secretRef: 'env:MOVING_SUPERUSER_PASSWORD' },
+    },
   });
   t.equal(added.status, 201, JSON.stringify(added.body));
   const created = await adminApi('POST', '/admin/tenants', {
@@ -56,7 +63,10 @@ async function scenario(t: Test, overrides: Record<string, string>, obeyedWithin
   const closed = await freePort();
   const refused = await adminApi('PATCH', '/admin/servers/moving', { token: admin, body: { runtimePort: closed } });
   t.equal(refused.status, 422, 'an endpoint that does not answer is refused');
-  t.same(refused.body.errors.map((e: { field: string }) => e.field), ['body.runtimeHost', 'body.runtimePort']);
+  t.same(
+    refused.body.errors.map((e: { field: string }) => e.field),
+    ['body.runtimeHost', 'body.runtimePort'],
+  );
   t.equal((await first.catalog.databaseServer.findUniqueOrThrow({ where: { name: 'moving' } })).runtimePort, pooler.port, 'and changes nothing');
 
   // The pooler is replaced: tenant traffic goes straight to the server from now on.

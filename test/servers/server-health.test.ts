@@ -21,12 +21,19 @@ const admin = (await api('POST', '/admin/auth/login', { body: { email: first.con
   .accessToken as string;
 
 const create = (slug: string, tier: string, server?: string) =>
-  api('POST', '/admin/tenants', { token: admin, body: { slug, name: slug, plan: 'free', tier, ...(server && { server }), owner: { email: `owner@${slug}.example`, name: 'Owner' } } });
+  api('POST', '/admin/tenants', {
+    token: admin,
+    body: { slug, name: slug, plan: 'free', tier, ...(server && { server }), owner: { email: `owner@${slug}.example`, name: 'Owner' } },
+  });
 const login = async (created: { body: { owner: { password: string }; tenant: { slug: string } } }) =>
-  (await api('POST', '/auth/login', { body: { email: `owner@${created.body.tenant.slug}.example`, password: created.body.owner.password } })).body.accessToken as string;
+  (await api('POST', '/auth/login', { body: { email: `owner@${created.body.tenant.slug}.example`, password: created.body.owner.password } })).body
+    .accessToken as string;
 const islandState = async () => {
   const { body } = await api('GET', '/admin/servers', { token: admin });
-  return body.items.find((s: { name: string }) => s.name === 'island') as { state: string; health: { up: boolean; downSince: string | null; error: string | null } };
+  return body.items.find((s: { name: string }) => s.name === 'island') as {
+    state: string;
+    health: { up: boolean; downSince: string | null; error: string | null };
+  };
 };
 async function until(what: string, ms: number, check: () => Promise<boolean>) {
   const started = Date.now();

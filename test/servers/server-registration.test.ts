@@ -51,10 +51,19 @@ t.test('npm run server -- add prepares a bare server; a dedicated tenant created
   const added = await server(...addFar);
   t.equal(added.code, 0, added.stderr);
   const row = JSON.parse(added.stdout);
-  t.match(row, { name: 'far', host: '127.0.0.1', port: far.port, acceptsNewTenants: true, ownerSecretRef: 'env:STRATA_OWNER_PASSWORD', tenantsDatabase: `${prefix}_tenants` });
+  t.match(row, {
+    name: 'far',
+    host: '127.0.0.1',
+    port: far.port,
+    acceptsNewTenants: true,
+    ownerSecretRef: 'env:STRATA_OWNER_PASSWORD',
+    tenantsDatabase: `${prefix}_tenants`,
+  });
   t.notOk(added.stdout.includes(process.env.FAR_SUPERUSER_PASSWORD!), 'no secret is printed');
   t.same(
-    (await onFar<{ rolname: string }>('postgres', `SELECT rolname FROM pg_roles WHERE rolname IN ('strata_owner', 'strata_app') ORDER BY 1`)).map((r) => r.rolname),
+    (await onFar<{ rolname: string }>('postgres', `SELECT rolname FROM pg_roles WHERE rolname IN ('strata_owner', 'strata_app') ORDER BY 1`)).map(
+      (r) => r.rolname,
+    ),
     ['strata_app', 'strata_owner'],
     'its roles are bootstrapped',
   );
@@ -71,18 +80,27 @@ t.test('npm run server -- add prepares a bare server; a dedicated tenant created
   const lead = await api('POST', '/leads', { token: session.body.accessToken, body: { name: 'Far Lead' } });
   t.equal(lead.status, 201);
   const leads = await api('GET', '/leads', { token: session.body.accessToken });
-  t.same(leads.body.items.map((l: { id: string }) => l.id), [lead.body.id]);
+  t.same(
+    leads.body.items.map((l: { id: string }) => l.id),
+    [lead.body.id],
+  );
   t.same(await onFar(`${prefix}_t_far_co`, 'SELECT name FROM leads'), [{ name: 'Far Lead' }], 'the row lives on the new server');
 });
 
 t.test('list shows every server, its place, whether it takes tenants and how many it holds', async (t) => {
   const listed = await server('list');
   t.equal(listed.code, 0, listed.stderr);
-  t.match(listed.stdout, new RegExp(`^far\\s+127\\.0\\.0\\.1:${far.port}/${prefix}_tenants\\s+ACTIVE\\s+weight 1 tenants 0 pooled, 0 schema, 1 dedicated$`, 'm'));
+  t.match(
+    listed.stdout,
+    new RegExp(`^far\\s+127\\.0\\.0\\.1:${far.port}/${prefix}_tenants\\s+ACTIVE\\s+weight 1 tenants 0 pooled, 0 schema, 1 dedicated$`, 'm'),
+  );
   t.match(listed.stdout, /^default\s+/m);
   const { status, body } = await api('GET', '/admin/servers', { token: admin });
   t.equal(status, 200);
-  t.match(body.items.find((s: { name: string }) => s.name === 'far'), { tenants: { pooled: 0, schema: 0, dedicated: 1 }, acceptsNewTenants: true });
+  t.match(
+    body.items.find((s: { name: string }) => s.name === 'far'),
+    { tenants: { pooled: 0, schema: 0, dedicated: 1 }, acceptsNewTenants: true },
+  );
   for (const secret of [process.env.FAR_SUPERUSER_PASSWORD!, testSecrets.STRATA_OWNER_PASSWORD, testSecrets.STRATA_RUNTIME_PASSWORD]) {
     t.notOk(JSON.stringify(body).includes(secret), 'references only, no secret');
   }
@@ -116,8 +134,16 @@ t.test('cordoned servers take no new tenants, keep serving theirs, and take them
   const home = await createTenant('placed-home', 'free');
   t.equal(await placementOf(home.body.tenant.id), 'default', 'the server with fewer pooled tenants (far holds one)');
   t.same(
-    (await platform.catalog.adminAuditEvent.findMany({ where: { action: { in: ['server.cordon', 'server.uncordon'] } }, orderBy: { at: 'asc' } })).map((e) => [e.action, (e.details as { name: string }).name]),
-    [['server.cordon', 'default'], ['server.cordon', 'far'], ['server.uncordon', 'far'], ['server.uncordon', 'default']],
+    (await platform.catalog.adminAuditEvent.findMany({ where: { action: { in: ['server.cordon', 'server.uncordon'] } }, orderBy: { at: 'asc' } })).map((e) => [
+      e.action,
+      (e.details as { name: string }).name,
+    ]),
+    [
+      ['server.cordon', 'default'],
+      ['server.cordon', 'far'],
+      ['server.uncordon', 'far'],
+      ['server.uncordon', 'default'],
+    ],
   );
 });
 
@@ -126,7 +152,13 @@ t.test('bad settings are a 4xx naming the field, and record nothing', async (t) 
   const audits = await platform.catalog.adminAuditEvent.count({ where: { action: 'server.add' } });
   const add = (body: Record<string, unknown>) => api('POST', '/admin/servers', { token: admin, body });
   const fields = (res: { body: { errors?: { field: string }[] } }) => (res.body.errors ?? []).map((e) => e.field).sort();
-  const valid = { name: 'other', host: '127.0.0.1', port: far.port, tenantsDatabase: `${prefix}_other`, bootstrap: { secretRef: 'env:FAR_SUPERUSER_PASSWORD' } };
+  const valid = {
+    name: 'other',
+    host: '127.0.0.1',
+    port: far.port,
+    tenantsDatabase: `${prefix}_other`,
+    bootstrap: { secretRef: 'env:FAR_SUPERUSER_PASSWORD' },
+  };
 
   const malformed = await add({ name: 'Bad Name', host: 'not a host', port: 'abc', bootstrap: { secretRef: 'hunter2' } });
   t.equal(malformed.status, 400);
@@ -172,7 +204,13 @@ t.test('bad settings are a 4xx naming the field, and record nothing', async (t) 
 
 t.test('simultaneous registrations of one server record it once', async (t) => {
   for (const round of [1, 2, 3]) {
-    const body = { name: `twin-${round}`, host: '127.0.0.1', port: far.port, tenantsDatabase: `${prefix}_twin${round}`, bootstrap: { secretRef: 'env:FAR_SUPERUSER_PASSWORD' } };
+    const body = {
+      name: `twin-${round}`,
+      host: '127.0.0.1',
+      port: far.port,
+      tenantsDatabase: `${prefix}_twin${round}`,
+      bootstrap: { secretRef: 'env:FAR_SUPERUSER_PASSWORD' },
+    };
     const answers = await Promise.all(Array.from({ length: 4 }, () => api('POST', '/admin/servers', { token: admin, body })));
     t.same(answers.map((a) => a.status).sort(), [201, 409, 409, 409], `round ${round}: one registered, the others refused`);
     t.equal(await platform.catalog.adminAuditEvent.count({ where: { action: 'server.add', details: { path: ['name'], equals: body.name } } }), 1);

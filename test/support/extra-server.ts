@@ -54,7 +54,12 @@ export async function startExtraServer(t: Test, platform: Platform, name = `extr
   });
   // The pooled tables, so pooled and schema tenants can be placed here too.
   await withOwnerConnection(server, tenantsDatabase, (client) =>
-    applyMigrations(client, { schema: 'public', migrations: platform.provisioning.tenantMigrations, baseline: platform.provisioning.tenantBaseline, runtimeRole: runtime.role }),
+    applyMigrations(client, {
+      schema: 'public',
+      migrations: platform.provisioning.tenantMigrations,
+      baseline: platform.provisioning.tenantBaseline,
+      runtimeRole: runtime.role,
+    }),
   );
   return { server, url, stop, start };
 }

@@ -5,13 +5,29 @@
  */
 import type { Locator, Page } from 'playwright-core';
 
-const controlRoles = new Set(['textbox', 'searchbox', 'combobox', 'listbox', 'spinbutton', 'checkbox', 'radio', 'switch', 'slider', 'button', 'link', 'menuitem', 'tab']);
+const controlRoles = new Set([
+  'textbox',
+  'searchbox',
+  'combobox',
+  'listbox',
+  'spinbutton',
+  'checkbox',
+  'radio',
+  'switch',
+  'slider',
+  'button',
+  'link',
+  'menuitem',
+  'tab',
+]);
 
 /** Controls the browser exposes without a name (role and a hint of where), none when all are named. */
 export async function unnamedControls(page: Page): Promise<string[]> {
   const cdp = await page.context().newCDPSession(page);
   try {
-    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: { ignored: boolean; role?: { value: string }; name?: { value: string }; backendDOMNodeId?: number }[] };
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+      nodes: { ignored: boolean; role?: { value: string }; name?: { value: string }; backendDOMNodeId?: number }[];
+    };
     const unnamed = nodes.filter((n) => !n.ignored && controlRoles.has(String(n.role?.value)) && !String(n.name?.value ?? '').trim());
     return unnamed.map((n) => `${n.role?.value} (DOM node ${n.backendDOMNodeId})`);
   } finally {
@@ -93,13 +109,16 @@ export async function lowContrastText(page: Page): Promise<{ failures: string[];
     const background = s.backgrounds.reduceRight<Rgba>((under, bg) => over(parseColor(bg), under), [255, 255, 255, 1]);
     const ratio = contrastRatio(over(parseColor(s.color), background), background);
     const minimum = aaMinimum(s.px, s.weight);
-    if (ratio < minimum) failures.push(`"${s.text}": ${ratio.toFixed(2)} < ${minimum} (${s.color} on ${s.backgrounds.find((b) => parseColor(b)[3] > 0) ?? 'white'})`);
+    if (ratio < minimum)
+      failures.push(`"${s.text}": ${ratio.toFixed(2)} < ${minimum} (${s.color} on ${s.backgrounds.find((b) => parseColor(b)[3] > 0) ?? 'white'})`);
   }
   return { failures, checked: samples.length };
 }
 
 /** Whether the page scrolls sideways (it must not, down to a small laptop's width). */
-export const overflowsSideways = (page: Page) => page.evaluate('document.documentElement.scrollWidth > document.documentElement.clientWidth') as Promise<boolean>;
+export const overflowsSideways = (page: Page) =>
+  page.evaluate('document.documentElement.scrollWidth > document.documentElement.clientWidth') as Promise<boolean>;
 
 /** Whether `target` has the keyboard focus (typed loosely: the tests' TypeScript has no DOM library). */
-export const hasFocus = (target: Locator) => target.evaluate((el: unknown) => el === (el as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement);
+export const hasFocus = (target: Locator) =>
+  target.evaluate((el: unknown) => el === (el as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement);

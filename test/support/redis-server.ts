@@ -43,7 +43,13 @@ export async function startRedisServer(t: Test): Promise<RedisServer> {
     try {
       for (const deadline = Date.now() + 10_000; ; await sleep(50)) {
         if (child.exitCode !== null) throw new Error(`redis-server exited at start (port ${port})`);
-        if ((await probe.connect().then(() => probe.ping(), () => undefined)) === 'PONG') break;
+        if (
+          (await probe.connect().then(
+            () => probe.ping(),
+            () => undefined,
+          )) === 'PONG'
+        )
+          break;
         probe.disconnect();
         if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port}`);
       }

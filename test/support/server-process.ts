@@ -66,7 +66,10 @@ export async function startServerProcess(t: Test, { args = ['dist/server.js'], c
   const url = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 120_000; ; await sleep(100)) {
     if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before answering:\n${output}`);
-    const status = await fetch(`${url}/healthz`).then((res) => res.status, () => 0);
+    const status = await fetch(`${url}/healthz`).then(
+      (res) => res.status,
+      () => 0,
+    );
     if (status === 200) break;
     if (Date.now() > deadline) throw new Error(`the server did not answer /healthz within 120 s:\n${output}`);
   }

@@ -21,8 +21,8 @@ const createEvents = (tenantId: string) => platform.catalog.adminAuditEvent.find
 
 const catalogDb = await superuserClient(t, `${platform.config.database.prefix}_catalog`);
 const waitingInserts = async () =>
+  // A run waits at its insert, or at the placement lock the other holds while it waits at its insert.
   (
-    // A run waits at its insert, or at the placement lock the other holds while it waits at its insert.
     await catalogDb.query(`SELECT count(*)::int AS n FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation
        WHERE l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND NOT l.granted
          AND (c.relname = 'tenants' OR l.locktype = 'advisory')`)
@@ -46,7 +46,10 @@ for (const tier of tiers) {
     t.equal(refused.code, 73);
     t.match(refused.stderr, new RegExp(`not provisioned: A tenant with slug "${slug}" (is being provisioned|already exists)`));
     const rows = await platform.catalog.tenant.findMany({ where: { slug } });
-    t.same(rows.map((r) => [r.id, r.status]), [[JSON.parse(ok[0]!.stdout).id, 'active']]);
+    t.same(
+      rows.map((r) => [r.id, r.status]),
+      [[JSON.parse(ok[0]!.stdout).id, 'active']],
+    );
 
     const events = await createEvents(rows[0]!.id);
     t.equal(events.length, 1, 'one audit event');

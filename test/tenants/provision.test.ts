@@ -3,13 +3,7 @@ import t from 'tap';
 import { ZodError } from 'zod';
 import type { Tenant } from '../../src/catalog/catalog-client.js';
 import { withOwnerConnection } from '../../src/servers/server-access.js';
-import {
-  prepareStorage,
-  provisionTenant,
-  reserveTenant,
-  TenantExistsError,
-  type ProvisionInput,
-} from '../../src/tenants/provision-tenant.js';
+import { prepareStorage, provisionTenant, reserveTenant, TenantExistsError, type ProvisionInput } from '../../src/tenants/provision-tenant.js';
 import { runtimeConnection, startTestPlatform, tiers, type Tier } from '../helper.js';
 
 const platform = await startTestPlatform(t);
@@ -86,7 +80,10 @@ t.test('invalid slugs are refused before anything is written', async (t) => {
   for (const slug of ['Acme', 'ab', '../x', 'has space', 'x'.repeat(41), '-lead', 'trail-', 'drop;table', 'www', 'api', 'admin', 'status']) {
     const err = await provisionTenant(deps, input(slug, 'schema')).catch((e: unknown) => e);
     t.type(err, ZodError, `slug ${JSON.stringify(slug)}`);
-    t.same((err as ZodError).issues?.map((i) => i.path), [['slug']]);
+    t.same(
+      (err as ZodError).issues?.map((i) => i.path),
+      [['slug']],
+    );
   }
   t.equal(await tenantCount(), before);
   const schemas = await ownerQuery(server.tenantsDatabase, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'`);
@@ -105,7 +102,10 @@ for (const tier of tiers) {
     t.equal((unasked as TenantExistsError).unfinished, true);
     const tenant = await provisionTenant(deps, input(slug, tier), { resume: true });
     t.equal(tenant.id, reserved.id, 'the reserved row is resumed, not replaced');
-    t.same((await rowsFor(slug)).map((r) => r.status), ['active']);
+    t.same(
+      (await rowsFor(slug)).map((r) => r.status),
+      ['active'],
+    );
     t.same(withoutTimes(await storageHistory(tenant)), current);
   });
 
@@ -148,7 +148,11 @@ for (const tier of tiers) {
       t.equal(failures.length, 2, `round ${round}: exactly one call succeeds`);
       for (const err of failures) t.type(err, TenantExistsError, `round ${round}: a loser is told the slug is taken (${err.message})`);
       const rows = await rowsFor(slug);
-      t.same(rows.map((r) => r.status), ['active'], `round ${round}: one active row`);
+      t.same(
+        rows.map((r) => r.status),
+        ['active'],
+        `round ${round}: one active row`,
+      );
       t.ok(await storageExists(rows[0]!));
       t.same(withoutTimes(await storageHistory(rows[0]!)), current, `round ${round}: migrated once`);
     }

@@ -20,15 +20,26 @@ t.test('schema tenants are provisioned from migrated spares, which are refilled'
     const history = await platform.provisioning.owners.with(platform.defaultServer, tenant.databaseName, (c) =>
       c.query(`SELECT name FROM "${tenant.schemaName}"."${historyTable}" ORDER BY name`),
     );
-    t.same(history.rows.map((r) => r.name), platform.provisioning.tenantMigrations.map((m) => m.name), `${tenant.slug} is current`);
+    t.same(
+      history.rows.map((r) => r.name),
+      platform.provisioning.tenantMigrations.map((m) => m.name),
+      `${tenant.slug} is current`,
+    );
     const db = platform.router.clientFor(tenant);
     t.equal(await db.lead.count(), 0, 'a claimed spare holds no rows');
     const lead = await db.lead.create({ data: { name: tenant.slug } });
     t.equal(lead.tenantId, tenant.id);
   }
   const [a, b] = tenants;
-  t.same((await platform.router.clientFor(a!).lead.findMany()).map((l) => l.name), [a!.slug], 'isolated from its siblings');
-  t.same((await platform.router.clientFor(b!).lead.findMany()).map((l) => l.name), [b!.slug]);
+  t.same(
+    (await platform.router.clientFor(a!).lead.findMany()).map((l) => l.name),
+    [a!.slug],
+    'isolated from its siblings',
+  );
+  t.same(
+    (await platform.router.clientFor(b!).lead.findMany()).map((l) => l.name),
+    [b!.slug],
+  );
   t.equal(await spareCount(platform), 2, 'refilled after the claims');
 });
 

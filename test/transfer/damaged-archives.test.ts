@@ -25,7 +25,7 @@ const archive = Buffer.from(await exported.arrayBuffer());
 function layout(bytes: Buffer) {
   const header = bytes.indexOf('\n', bytes.indexOf('\n') + 1) + 1;
   const sectionEnds: number[] = [];
-  for (let at = header; at < bytes.length; ) {
+  for (let at = header; at < bytes.length;) {
     const next = bytes.indexOf('\n', at) + 1;
     if (bytes.subarray(at, next).toString() === '\\.\n') sectionEnds.push(next);
     at = next;
@@ -42,7 +42,11 @@ const midRow = archive.indexOf('\n', Math.floor((largest.start + largest.end) / 
 const damaged: [string, Buffer, RegExp][] = [
   ['cut off inside a section', archive.subarray(0, midRow), new RegExp(`ends early, in the section of ${largest.table}$`)],
   ['cut off between sections', archive.subarray(0, sectionEnds[1]), new RegExp(`ends early, before the section of ${tables[2]}$`)],
-  ['a section ended early by its end line, rows following', Buffer.concat([archive.subarray(0, midRow + 8), Buffer.from('\\.\n'), archive.subarray(midRow + 8)]), new RegExp(`^${largest.table}: the archive holds \\d+ rows, its manifest says 2000$`)],
+  [
+    'a section ended early by its end line, rows following',
+    Buffer.concat([archive.subarray(0, midRow + 8), Buffer.from('\\.\n'), archive.subarray(midRow + 8)]),
+    new RegExp(`^${largest.table}: the archive holds \\d+ rows, its manifest says 2000$`),
+  ],
   ['garbage after a valid header', Buffer.concat([archive.subarray(0, header), randomBytes(256 * 1024)]), new RegExp(tables[0]!)],
 ];
 
@@ -58,7 +62,10 @@ for (const tier of tiers) {
       const problem = (await response.json()) as { code: string; detail: string };
       t.match(problem.code, /^STRATA_TRANSFER_ARCHIVE_(INVALID|MISMATCH)$/, label);
       t.match(problem.detail, detail, `${label}: says what is wrong (${problem.detail})`);
-      t.ok(Object.values(await tenantChecksums(platform, target)).every((table) => table.rows === 0), `${label}: no row was imported`);
+      t.ok(
+        Object.values(await tenantChecksums(platform, target)).every((table) => table.rows === 0),
+        `${label}: no row was imported`,
+      );
       t.equal(await routes(), routesBefore, `${label}: no login route was added`);
       t.equal((await platform.catalog.tenant.findUnique({ where: { id: target.id } }))?.status, 'active', `${label}: the tenant is as it was`);
     }

@@ -44,16 +44,27 @@ async function exportToBuffer(tenant: Tenant, events: TransferProgress[] = []) {
 }
 
 /** Small chunks, so section ends and headers straddle chunk boundaries as they do on a network. */
-const chunked = (archive: Buffer, size = 997) => Readable.from((function* () {
-  for (let i = 0; i < archive.length; i += size) yield archive.subarray(i, i + size);
-})());
+const chunked = (archive: Buffer, size = 997) =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < archive.length; i += size) yield archive.subarray(i, i + size);
+    })(),
+  );
 
 const isEmpty = async (t: Test, tenant: Tenant) => {
   const sums = await tenantChecksums(platform, tenant);
-  t.same(Object.values(sums).map((s) => s.rows), Object.values(sums).map(() => 0), `${tenant.slug} has no rows`);
+  t.same(
+    Object.values(sums).map((s) => s.rows),
+    Object.values(sums).map(() => 0),
+    `${tenant.slug} has no rows`,
+  );
 };
 
-const refusal = (promise: Promise<unknown>) => promise.then(() => undefined, (err: unknown) => err);
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
 
 const archives = {} as Record<Tier, Awaited<ReturnType<typeof exportToBuffer>>>;
 
@@ -69,9 +80,16 @@ t.test('export writes a manifest with counts, checksums, migrations and progress
     const counts = Object.fromEntries(manifest.tables.map((x) => [x.name, x.rows]));
     t.same(counts, { ...Object.fromEntries(manifest.tables.map((x) => [x.name, 0])), ...archivedCounts(leads) }, `${tier}: row counts, no refresh tokens`);
     t.equal(counts.refresh_tokens, undefined, `${tier}: the refresh tokens stay behind`);
-    t.notOk(manifest.tables.some((x) => x.columns.includes('tenant_id')), `${tier}: tenant_id is not exported`);
+    t.notOk(
+      manifest.tables.some((x) => x.columns.includes('tenant_id')),
+      `${tier}: tenant_id is not exported`,
+    );
     const { refresh_tokens: _sessions, ...live } = await tenantChecksums(platform, sources[tier]);
-    t.same(Object.fromEntries(manifest.tables.map((x) => [x.name, { rows: x.rows, checksum: x.checksum }])), live, `${tier}: manifest checksums are the live ones`);
+    t.same(
+      Object.fromEntries(manifest.tables.map((x) => [x.name, { rows: x.rows, checksum: x.checksum }])),
+      live,
+      `${tier}: manifest checksums are the live ones`,
+    );
     t.equal(events[0]?.event, 'export.started');
     const advanced = events.filter((e) => e.event === 'export.rows').reduce((n, e) => n + (e.advance as number), 0);
     t.equal(advanced, archivedRows(leads), `${tier}: progress advances by every row once`);
@@ -89,7 +107,10 @@ t.test('export from tier X, import into tier Y: identical counts and checksums, 
       const result = await importTenant(platform, target, chunked(archives[from].archive), { onProgress: (e) => events.push(e) });
       t.equal(result.rows, archivedRows(leads), `${from} → ${to}: every row loaded`);
       t.same(await tenantChecksums(platform, target), asRestored(await tenantChecksums(platform, sources[from])), `${from} → ${to}: same counts and checksums`);
-      t.ok(events.some((e) => e.event === 'import.table'), 'import reports progress');
+      t.ok(
+        events.some((e) => e.event === 'import.table'),
+        'import reports progress',
+      );
       // The rows are the target's: the API (runtime role, the target's context) sees them.
       const db = platform.router.clientFor(target);
       const lead = await db.lead.findFirst({ where: { name: { startsWith: 'Lead 7\t' } } });
@@ -119,8 +140,8 @@ t.test('a tampered, truncated or mismatched archive is refused and the tenant st
     ['a manifest that is not JSON', `${archiveMagic}\n{nope\n`, ArchiveFormatError],
     ['an invalid value', text.replace(/\n[0-9a-f-]{36}(\tLead 5\t)/, '\nnot-a-uuid$1'), ArchiveFormatError],
     ['trailing data', `${text}more\n`, ArchiveFormatError],
-    ['migrations other than the tenant\'s', text.replace(/"migrations":\["([^"]+)",/, '"migrations":['), ImportRefusedError, 'version'],
-    ['a newer version than the tenant\'s', text.replace(/("migrations":\[[^\]]*)\]/, '$1,"29990101000000_future"]'), ImportRefusedError, 'version'],
+    ["migrations other than the tenant's", text.replace(/"migrations":\["([^"]+)",/, '"migrations":['), ImportRefusedError, 'version'],
+    ["a newer version than the tenant's", text.replace(/("migrations":\[[^\]]*)\]/, '$1,"29990101000000_future"]'), ImportRefusedError, 'version'],
     ['tenant_id smuggled in as a column', text.replace('"columns":["id",', '"columns":["tenant_id","id",'), ArchiveFormatError],
   ];
   for (const tier of tiers) {

@@ -22,7 +22,10 @@ const admin = await live.adminLogin();
 const login = (email: string, password: string) => api('POST', '/auth/login', { body: { email, password } });
 
 async function tenantWithOwner(slug: string, tier: string) {
-  const res = await api('POST', '/admin/tenants', { token: admin, body: { slug, name: slug, plan: 'business', tier, owner: { email: `ada@${slug}.example`, name: 'Ada' } } });
+  const res = await api('POST', '/admin/tenants', {
+    token: admin,
+    body: { slug, name: slug, plan: 'business', tier, owner: { email: `ada@${slug}.example`, name: 'Ada' } },
+  });
   if (res.status !== 201) throw new Error(`creating ${slug}: ${JSON.stringify(res.body)}`);
   return res.body as { tenant: { id: string; slug: string }; owner: { email: string; password: string } };
 }

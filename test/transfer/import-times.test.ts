@@ -26,7 +26,10 @@ t.teardown(() => rm(dir, { recursive: true, force: true }));
 
 /** A tenant made through the API with a user, a lead, a deal and an activity; returns its owner's token. */
 async function populated(slug: string) {
-  const created = await api('POST', '/admin/tenants', { token: admin, body: { slug, name: slug, plan: 'business', tier: 'pooled', owner: { email: `o@${slug}.example`, name: 'O' } } });
+  const created = await api('POST', '/admin/tenants', {
+    token: admin,
+    body: { slug, name: slug, plan: 'business', tier: 'pooled', owner: { email: `o@${slug}.example`, name: 'O' } },
+  });
   const { tenant, owner } = created.body as { tenant: { id: string }; owner: { email: string; password: string } };
   const token = (await api('POST', '/auth/login', { body: { email: owner.email, password: owner.password } })).body.accessToken as string;
   const lead = (await api('POST', '/leads', { token, body: { name: 'Lead' } })).body as { id: string };
@@ -75,7 +78,10 @@ for (const c of cases) {
       const problem = (await res.json()) as { code: string; detail: string };
       t.equal(problem.code, 'STRATA_TRANSFER_ARCHIVE_INVALID');
       t.match(problem.detail, `${c.table}.${c.column} of the row with id ${rowId}`, `${tier}: names table, column and row`);
-      t.ok(Object.values(await tenantChecksums(platform, target)).every((x) => x.rows === 0), `${tier}: nothing written`);
+      t.ok(
+        Object.values(await tenantChecksums(platform, target)).every((x) => x.rows === 0),
+        `${tier}: nothing written`,
+      );
       t.equal(await platform.catalog.loginRoute.count({ where: { tenantId: target.id } }), 0, `${tier}: no login routes either`);
     }
   });
@@ -87,7 +93,11 @@ t.test('the CLI refuses it too, naming table, column and row, and the tenant sta
   const file = join(dir, 'infinite.strata');
   await writeFile(file, await exportOf(source.tenant.id));
   const target = await provision(platform, 'schema', 'times-cli');
-  const res = await runScript('import', ['--tenant', target.slug, '--in', file], { DATABASE_URL: adminUrl(), STRATA_DB_PREFIX: platform.config.database.prefix, REDIS_URL: '' });
+  const res = await runScript('import', ['--tenant', target.slug, '--in', file], {
+    DATABASE_URL: adminUrl(),
+    STRATA_DB_PREFIX: platform.config.database.prefix,
+    REDIS_URL: '',
+  });
   t.equal(res.code, 1);
   t.match(res.stderr, `import refused, tenant ${target.slug} unchanged: leads.updated_at of the row with id ${source.lead.id} is infinity`);
   t.ok(Object.values(await tenantChecksums(platform, target)).every((x) => x.rows === 0));

@@ -48,7 +48,11 @@ async function tenantBeforeDeploy() {
   const server = await platform.servers.byId(tenant.serverId);
   const schema = escapeIdentifier(tenant.schemaName);
   await ownerQuery(tenant, async (client) => {
-    const hash = await inTenantTransaction(client, tenant.id, async () => (await client.query(`SELECT password_hash FROM ${schema}.users`)).rows[0].password_hash as string);
+    const hash = await inTenantTransaction(
+      client,
+      tenant.id,
+      async () => (await client.query(`SELECT password_hash FROM ${schema}.users`)).rows[0].password_hash as string,
+    );
     await client.query(`DROP SCHEMA ${schema} CASCADE; CREATE SCHEMA ${schema}`);
     await applyMigrations(client, { schema: tenant.schemaName, migrations: older, runtimeRole: server.runtimeRole });
     await inTenantTransaction(client, tenant.id, async () => {
@@ -70,7 +74,10 @@ const scratchSchemas = (tenant: Tenant) =>
 const importInto = (id: string, body: Buffer) => live.raw('POST', `/admin/tenants/${id}/import`, { token: admin, body, type: archiveMediaType });
 
 t.test('a tenant deleted before the deploy: not undeleted in place, but its purge archive is at the older version', async (t) => {
-  t.ok(older.length > 0 && older.length < migrations.length, `the archive's version (${older.length} migrations) is older than the code's (${migrations.length})`);
+  t.ok(
+    older.length > 0 && older.length < migrations.length,
+    `the archive's version (${older.length} migrations) is older than the code's (${migrations.length})`,
+  );
   t.equal((await api('DELETE', `/admin/tenants/${old.id}`, { token: admin })).status, 200);
   const reactivate = await api('POST', `/admin/tenants/${old.id}/reactivate`, { token: admin });
   t.equal(reactivate.status, 409, 'a deleted tenant is not reactivated: its way back is its archive');
@@ -78,7 +85,11 @@ t.test('a tenant deleted before the deploy: not undeleted in place, but its purg
   t.equal(purged.status, 200, JSON.stringify(purged.body));
   archive = await readFile(join(exportDir, purged.body.archive as string));
   const manifest = JSON.parse(archive.toString('utf8').split('\n')[1]!) as { migrations: string[] };
-  t.same(manifest.migrations, older.map((m) => m.name), 'the archive records the older version');
+  t.same(
+    manifest.migrations,
+    older.map((m) => m.name),
+    'the archive records the older version',
+  );
 });
 
 for (const tier of tiers) {
@@ -109,7 +120,10 @@ t.test('all or nothing: a damaged older archive is refused and leaves no rows, r
     const res = await importInto(target.id, damaged);
     t.equal(res.status, 422, `${tier}: refused`);
     t.match(await res.json(), { code: 'STRATA_TRANSFER_ARCHIVE_MISMATCH' });
-    t.ok(Object.values(await tenantChecksums(platform, target)).every((x) => x.rows === 0), `${tier}: no rows`);
+    t.ok(
+      Object.values(await tenantChecksums(platform, target)).every((x) => x.rows === 0),
+      `${tier}: no rows`,
+    );
     t.equal(await platform.catalog.loginRoute.count({ where: { tenantId: target.id } }), 0, `${tier}: no login routes`);
     t.equal(await scratchSchemas(target), 0, `${tier}: no scratch schema`);
   }
@@ -119,7 +133,11 @@ t.test('npm run import brings the older archive forward too', async (t) => {
   const file = join(exportDir, 'before-deploy.strata');
   await writeFile(file, archive);
   const target = await provision(platform, 'schema', 'cli-after-deploy');
-  const res = await runScript('import', ['--tenant', target.slug, '--in', file], { DATABASE_URL: adminUrl(), STRATA_DB_PREFIX: platform.config.database.prefix, REDIS_URL: '' });
+  const res = await runScript('import', ['--tenant', target.slug, '--in', file], {
+    DATABASE_URL: adminUrl(),
+    STRATA_DB_PREFIX: platform.config.database.prefix,
+    REDIS_URL: '',
+  });
   t.equal(res.code, 0, res.stderr);
   t.match(res.stdout, /"event":"import.finished".*"rows":4/);
   const login = await api('POST', '/auth/login', { body: { email: owner.email, password: owner.password } });

@@ -32,9 +32,18 @@ t.test('tenantTables lists the tenant tables in insert-safe order on every tier,
       tenantTables(client, tenant.schemaName),
     );
     const names = tables.map((x) => x.name);
-    t.ok(['activities', 'deals', 'leads', 'refresh_tokens', 'users'].every((n) => names.includes(n)), `${tier}: the tenant tables (${names})`);
-    t.notOk(names.some((n) => n.startsWith('_strata')), `${tier}: no bookkeeping tables`);
-    t.ok(tables.every((x) => x.columns.includes('tenant_id')), `${tier}: every table is tenant-keyed`);
+    t.ok(
+      ['activities', 'deals', 'leads', 'refresh_tokens', 'users'].every((n) => names.includes(n)),
+      `${tier}: the tenant tables (${names})`,
+    );
+    t.notOk(
+      names.some((n) => n.startsWith('_strata')),
+      `${tier}: no bookkeeping tables`,
+    );
+    t.ok(
+      tables.every((x) => x.columns.includes('tenant_id')),
+      `${tier}: every table is tenant-keyed`,
+    );
     const before = (a: string, b: string) => t.ok(names.indexOf(a) < names.indexOf(b), `${tier}: ${a} before ${b}`);
     before('users', 'leads');
     before('leads', 'deals');
@@ -110,25 +119,33 @@ t.test('copyTable moves one tenant between every pair of locations with equal ch
       const copied = await withOwnerConnection(sourceServer, source.databaseName, (sourceClient) =>
         withOwnerConnection(targetServer, target.databaseName, async (targetClient) => {
           const tables = await tenantTables(sourceClient, source.schemaName);
-          return inTenantTransaction(sourceClient, source.id, () =>
-            inTenantTransaction(targetClient, source.id, async () => {
-              let total = 0;
-              for (const table of tables) {
-                total += await copyTable({
-                  source: { client: sourceClient, schema: source.schemaName },
-                  target: { client: targetClient, schema: target.schemaName },
-                  table,
-                  tenantId: source.id,
-                  onRows: (n) => (reported = n),
-                });
-              }
-              return total;
-            }),
-          { isolation: 'repeatable read', readOnly: true });
+          return inTenantTransaction(
+            sourceClient,
+            source.id,
+            () =>
+              inTenantTransaction(targetClient, source.id, async () => {
+                let total = 0;
+                for (const table of tables) {
+                  total += await copyTable({
+                    source: { client: sourceClient, schema: source.schemaName },
+                    target: { client: targetClient, schema: target.schemaName },
+                    table,
+                    tenantId: source.id,
+                    onRows: (n) => (reported = n),
+                  });
+                }
+                return total;
+              }),
+            { isolation: 'repeatable read', readOnly: true },
+          );
         }),
       );
       const sourceSums = await checksums(platform, source);
-      t.equal(copied, Object.values(sourceSums).reduce((n, x) => n + x.rows, 0), `${from} → ${to}: every row copied`);
+      t.equal(
+        copied,
+        Object.values(sourceSums).reduce((n, x) => n + x.rows, 0),
+        `${from} → ${to}: every row copied`,
+      );
       t.ok(reported > 0, 'progress reported');
       t.same(await checksums(platform, source, source.id, target), sourceSums, `${from} → ${to}: checksums equal`);
     }

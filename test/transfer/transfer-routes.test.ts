@@ -41,7 +41,11 @@ t.test('GET /admin/tenants/:id/export streams the archive as an attachment, and 
   archive = res.rawPayload;
   const manifest = JSON.parse(archive.toString('utf8').split('\n')[1]!);
   t.equal(manifest.tenant.id, source.id);
-  t.equal(manifest.tables.reduce((n: number, x: { rows: number }) => n + x.rows, 0), totalSeeded, "the source's rows only, not its neighbour's");
+  t.equal(
+    manifest.tables.reduce((n: number, x: { rows: number }) => n + x.rows, 0),
+    totalSeeded,
+    "the source's rows only, not its neighbour's",
+  );
   const audit = await platform.catalog.adminAuditEvent.findMany({ where: { tenantId: source.id, action: 'tenant.export' } });
   t.equal(audit.length, 1);
   t.match(audit[0]!.details, { rows: totalSeeded });
@@ -86,7 +90,10 @@ t.test('bad uploads get 4xx problems and leave the tenant empty', async (t) => {
     t.equal(res.statusCode, status, label);
     t.equal(res.json().code, code, label);
   }
-  t.ok(Object.values(await tenantChecksums(platform, target)).every((x) => x.rows === 0), 'still empty');
+  t.ok(
+    Object.values(await tenantChecksums(platform, target)).every((x) => x.rows === 0),
+    'still empty',
+  );
 });
 
 t.test('a tenant still being provisioned can be neither exported nor imported into (409)', async (t) => {

@@ -17,7 +17,11 @@ const rows = archivedRows(120);
 const run = (script: 'export' | 'import', args: string[]) =>
   runScript(script, args, { DATABASE_URL: adminUrl(), STRATA_DB_PREFIX: platform.config.database.prefix, REDIS_URL: '' });
 
-const events = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; [k: string]: unknown });
+const events = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { event: string; [k: string]: unknown });
 
 t.test('npm run export writes the archive and reports progress as JSON lines', async (t) => {
   const file = join(dir, 'source.strata');
@@ -25,12 +29,19 @@ t.test('npm run export writes the archive and reports progress as JSON lines', a
   t.equal(res.code, 0, res.stderr);
   const lines = events(res.stdout);
   t.match(lines[0], { event: 'start', total: rows });
-  t.ok(lines.some((e) => e.event === 'export.table'), 'per-table progress');
+  t.ok(
+    lines.some((e) => e.event === 'export.table'),
+    'per-table progress',
+  );
   t.match(lines.at(-1), { event: 'export.finished', tenant: source.slug, rows });
   t.ok((await stat(file)).size > 0);
   t.equal((await stat(file)).mode & 0o077, 0, 'the archive holds password hashes: readable by its owner only');
   await t.rejects(stat(`${file}.partial`), 'no partial file is left behind');
-  t.equal(await platform.catalog.adminAuditEvent.count({ where: { tenantId: source.id, action: 'tenant.export', adminId: null } }), 1, 'audited as an operator action');
+  t.equal(
+    await platform.catalog.adminAuditEvent.count({ where: { tenantId: source.id, action: 'tenant.export', adminId: null } }),
+    1,
+    'audited as an operator action',
+  );
 
   const target = await provision(platform, 'dedicated', 'script-target');
   const imported = await run('import', ['--tenant', target.slug, '--in', file]);

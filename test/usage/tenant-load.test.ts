@@ -54,7 +54,10 @@ t.test('each tenant’s requests, latency and footprint are its own, on every ti
     const measured = mine.json.points.filter((p: { storageBytes: number | null }) => p.storageBytes !== null);
     const busyRows = measured.at(-1)?.rowsTotal;
     t.ok(busyRows >= 6, `${tier}: its rows were measured (${busyRows})`);
-    t.ok(mine.json.points.some((p: { p99Ms: number | null }) => p.p99Ms !== null), `${tier}: a p99 where it had requests`);
+    t.ok(
+      mine.json.points.some((p: { p99Ms: number | null }) => p.p99Ms !== null),
+      `${tier}: a p99 where it had requests`,
+    );
 
     const theirs = await call('GET', `/admin/tenants/${quiet.id}/usage?span=5m&step=1m`, { token: admin });
     t.equal(theirs.json.points.length, 5);
@@ -71,16 +74,25 @@ t.test('each tenant’s requests, latency and footprint are its own, on every ti
   const top = await call('GET', '/admin/usage/top?by=requests&window=5m&limit=6', { token: admin });
   t.equal(top.status, 200);
   t.same(
-    top.json.items.slice(0, 3).map((i: { tenantId: string }) => i.tenantId).sort(),
+    top.json.items
+      .slice(0, 3)
+      .map((i: { tenantId: string }) => i.tenantId)
+      .sort(),
     tenants.map((x) => x.busy.id).sort(),
     'the busy tenants rank first, across tiers',
   );
-  t.same(top.json.items.slice(3).map((i: { requests: number }) => i.requests), [1, 1, 1]);
+  t.same(
+    top.json.items.slice(3).map((i: { requests: number }) => i.requests),
+    [1, 1, 1],
+  );
   const fleet = await call('GET', '/admin/usage/fleet?span=5m&step=1m', { token: admin });
   t.equal(fleet.status, 200);
   t.equal(fleet.json.points.length, 5);
   t.equal(sum(fleet.json.points, 'requests'), 33, 'the fleet’s series sums every tenant’s requests, on every tier');
-  t.ok(sum(fleet.json.points, 'dbTimeMs') > sum((await call('GET', `/admin/tenants/${tenants[0]!.busy.id}/usage?span=5m&step=1m`, { token: admin })).json.points, 'dbTimeMs'));
+  t.ok(
+    sum(fleet.json.points, 'dbTimeMs') >
+      sum((await call('GET', `/admin/tenants/${tenants[0]!.busy.id}/usage?span=5m&step=1m`, { token: admin })).json.points, 'dbTimeMs'),
+  );
   t.notOk('rowsTotal' in fleet.json.points[0], 'no summed footprint, which would mean nothing');
   const badSpan = await call('GET', '/admin/usage/fleet?span=9999d', { token: admin });
   t.equal(badSpan.status, 400);
@@ -104,6 +116,10 @@ t.test('tenant connections name their tier and server in pg_stat_activity', asyn
       row.databaseName,
       platform.config.database.runtime.role,
     ]);
-    t.same(rows.map((r) => r.application_name), [expected[tier]], tier);
+    t.same(
+      rows.map((r) => r.application_name),
+      [expected[tier]],
+      tier,
+    );
   }
 });

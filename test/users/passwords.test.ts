@@ -32,7 +32,11 @@ roles.forEach((role, i) => {
     t.equal(wrong.status, 403);
     t.equal(wrong.body.code, 'STRATA_AUTH_CURRENT_PASSWORD_WRONG');
     t.equal(wrong.body.errors[0].field, 'body.currentPassword');
-    for (const body of [{ currentPassword: password, newPassword: 'short' }, { newPassword: 'a brand new password' }, { currentPassword: password, newPassword: 'a brand new password', role: 'owner' }]) {
+    for (const body of [
+      { currentPassword: password, newPassword: 'short' },
+      { newPassword: 'a brand new password' },
+      { currentPassword: password, newPassword: 'a brand new password', role: 'owner' },
+    ]) {
       const bad = await change(body);
       t.equal(bad.status, 400, JSON.stringify(body));
       t.equal(bad.body.code, 'STRATA_REQUEST_INVALID');
@@ -58,14 +62,24 @@ t.test('two simultaneous changes of one password: exactly one wins', async (t) =
     const { email, password } = await userWithToken(platform, tenant, 'staff');
     const { accessToken } = await session(email, password);
     const candidates = ['first new password', 'second new password'];
-    const results = await Promise.all(candidates.map((newPassword) => api('POST', '/me/password', { token: accessToken, body: { currentPassword: password, newPassword } })));
+    const results = await Promise.all(
+      candidates.map((newPassword) => api('POST', '/me/password', { token: accessToken, body: { currentPassword: password, newPassword } })),
+    );
     // The loser is refused: 409 if it read the user before the winner's change, 401 if after
     // (the change ended every session of the user, this one's too).
     const statuses = results.map((r) => r.status).sort();
     t.ok(statuses[0] === 200 && (statuses[1] === 409 || statuses[1] === 401), `round ${round}: ${statuses}`);
     const winner = candidates[results.findIndex((r) => r.status === 200)]!;
     t.equal((await login(email, winner)).status, 200, "the winner's password is the one kept");
-    t.equal((await login(email, candidates.find((c) => c !== winner)!)).status, 401);
+    t.equal(
+      (
+        await login(
+          email,
+          candidates.find((c) => c !== winner)!,
+        )
+      ).status,
+      401,
+    );
   }
 });
 

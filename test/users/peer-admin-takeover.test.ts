@@ -49,7 +49,10 @@ for (const tier of tiers) {
     t.equal((await login(peer!.email, newPassword)).status, 401, "the attacker's password does not open the peer's account");
     t.equal((await login(peer!.email, peer!.password)).status, 200, 'the peer still logs in with their own password');
     t.equal((await admin('GET', `/users/${manager!.user.id}`)).body.role, 'manager', 'the manager was not promoted');
-    t.notOk((await admin('GET', '/users?role=admin&limit=100')).body.items.some((u: { email: string }) => u.email.startsWith('second-admin@')), 'no admin was created');
+    t.notOk(
+      (await admin('GET', '/users?role=admin&limit=100')).body.items.some((u: { email: string }) => u.email.startsWith('second-admin@')),
+      'no admin was created',
+    );
 
     // Admins still manage managers and staff.
     t.equal((await admin('PATCH', `/users/${manager!.user.id}`, { role: 'staff' })).status, 200, 'an admin demotes a manager');

@@ -79,7 +79,9 @@ for (const tier of tiers) {
 
 t.test('role × action matrix', async (t) => {
   const tenant = await provision(platform, 'pooled', 'matrix');
-  const tokens = Object.fromEntries(await Promise.all(roles.map(async (role) => [role, (await userWithToken(platform, tenant, role)).token] as const))) as Record<Role, string>;
+  const tokens = Object.fromEntries(
+    await Promise.all(roles.map(async (role) => [role, (await userWithToken(platform, tenant, role)).token] as const)),
+  ) as Record<Role, string>;
   const target = await userWithToken(platform, tenant, 'staff');
   const anOwner = await userWithToken(platform, tenant, 'owner');
   let n = 0;
@@ -127,7 +129,10 @@ t.test('staff see only the leads they own or are assigned; others are 404', asyn
   const assigned = (await m.post('/leads', { name: 'assigned to me', assigneeId: staff.user.id })).json();
   const foreign = (await m.post('/leads', { name: "the colleague's", ownerId: colleague.user.id })).json();
 
-  const seen = (await as(staff.token).get('/leads?limit=100')).json().items.map((l: { name: string }) => l.name).sort();
+  const seen = (await as(staff.token).get('/leads?limit=100'))
+    .json()
+    .items.map((l: { name: string }) => l.name)
+    .sort();
   t.same(seen, ['assigned to me', 'mine']);
   t.equal((await m.get('/leads?limit=100')).json().items.length, 3, 'the manager sees all');
   t.equal((await as(staff.token).get(`/leads/${foreign.id}`)).statusCode, 404);

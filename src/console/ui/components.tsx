@@ -47,7 +47,17 @@ export function Loading({ error }: { error: string | null }) {
  * round top of scale, a few time labels, each bar's figure in its tooltip and the whole in one
  * accessible sentence.
  */
-export function BarChart({ bars, title, format = count, empty = 'Nothing recorded yet.' }: { bars: Bar[]; title: string; format?: (n: number) => string; empty?: string }) {
+export function BarChart({
+  bars,
+  title,
+  format = count,
+  empty = 'Nothing recorded yet.',
+}: {
+  bars: Bar[];
+  title: string;
+  format?: (n: number) => string;
+  empty?: string;
+}) {
   if (!bars.some((b) => b.value > 0)) return <p>{empty}</p>;
   const top = scaleTop(Math.max(...bars.map((b) => b.value)));
   const width = 560;
@@ -75,7 +85,12 @@ export function BarChart({ bars, title, format = count, empty = 'Nothing recorde
               </rect>
               {ticks.has(i) && (
                 // The last label ends at the right edge rather than running past it.
-                <text x={i === bars.length - 1 ? width : left + i * bar + bar / 2} y={height + 14} text-anchor={i === bars.length - 1 ? 'end' : 'middle'} class="axis">
+                <text
+                  x={i === bars.length - 1 ? width : left + i * bar + bar / 2}
+                  y={height + 14}
+                  text-anchor={i === bars.length - 1 ? 'end' : 'middle'}
+                  class="axis"
+                >
                   {b.label}
                 </text>
               )}

@@ -23,28 +23,18 @@ export const activityRoutes: FastifyPluginAsyncZod = async (app) => {
   const read = requirePermission('crm.read');
   const write = requirePermission('crm.write');
 
-  app.get(
-    '/activities',
-    { preHandler: read, schema: { querystring: activityListQuery, response: { 200: activityPage } } },
-    async (request) => {
-      const page = await listActivities(request.db, recordScope(request.claims), request.query);
-      return { items: page.items.map(toOutput), nextCursor: page.nextCursor };
-    },
-  );
+  app.get('/activities', { preHandler: read, schema: { querystring: activityListQuery, response: { 200: activityPage } } }, async (request) => {
+    const page = await listActivities(request.db, recordScope(request.claims), request.query);
+    return { items: page.items.map(toOutput), nextCursor: page.nextCursor };
+  });
 
-  app.post(
-    '/activities',
-    { preHandler: write, schema: { body: activityInput, response: { 201: activityOutput } } },
-    async (request, reply) => {
-      const activity = await createActivity(request.db, recordScope(request.claims), request.body, request.claims.sub);
-      return reply.status(201).header('location', `/activities/${activity.id}`).send(toOutput(activity));
-    },
-  );
+  app.post('/activities', { preHandler: write, schema: { body: activityInput, response: { 201: activityOutput } } }, async (request, reply) => {
+    const activity = await createActivity(request.db, recordScope(request.claims), request.body, request.claims.sub);
+    return reply.status(201).header('location', `/activities/${activity.id}`).send(toOutput(activity));
+  });
 
-  app.get(
-    '/activities/:id',
-    { preHandler: read, schema: { params: activityParams, response: { 200: activityOutput } } },
-    async (request) => toOutput(await getActivity(request.db, recordScope(request.claims), request.params.id)),
+  app.get('/activities/:id', { preHandler: read, schema: { params: activityParams, response: { 200: activityOutput } } }, async (request) =>
+    toOutput(await getActivity(request.db, recordScope(request.claims), request.params.id)),
   );
 
   app.patch(

@@ -81,7 +81,13 @@ export async function createActivity(db: TenantClient, scope: RecordScope, input
 }
 
 /** Activities carry no version: the last write wins. */
-export async function updateActivity(db: TenantClient, scope: RecordScope, id: string, patch: ActivityPatch, actor: Actor = platformActor): Promise<ActivityRecord> {
+export async function updateActivity(
+  db: TenantClient,
+  scope: RecordScope,
+  id: string,
+  patch: ActivityPatch,
+  actor: Actor = platformActor,
+): Promise<ActivityRecord> {
   const occurredAt = patch.occurredAt === undefined ? undefined : new Date(patch.occurredAt);
   const activity = await db.$transaction(async (tx) => {
     const [updated] = await tx.activity.updateManyAndReturn({ where: { AND: [{ id }, activityScope(scope)] }, data: { ...patch, occurredAt } });

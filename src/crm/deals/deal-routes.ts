@@ -31,33 +31,21 @@ export const dealRoutes: FastifyPluginAsyncZod = async (app) => {
   const read = requirePermission('crm.read');
   const write = requirePermission('crm.write');
 
-  app.get(
-    '/deals',
-    { preHandler: read, schema: { querystring: dealListQuery, response: { 200: dealPage } } },
-    async (request) => {
-      const page = await listDeals(request.db, recordScope(request.claims), request.query);
-      return { items: page.items.map(toOutput), nextCursor: page.nextCursor };
-    },
-  );
+  app.get('/deals', { preHandler: read, schema: { querystring: dealListQuery, response: { 200: dealPage } } }, async (request) => {
+    const page = await listDeals(request.db, recordScope(request.claims), request.query);
+    return { items: page.items.map(toOutput), nextCursor: page.nextCursor };
+  });
 
-  app.post(
-    '/deals',
-    { preHandler: write, schema: { body: dealInput, response: { 201: dealOutput } } },
-    async (request, reply) => {
-      await assertMayAssign(request, request.body.ownerId);
-      const deal = await createDeal(request.db, recordScope(request.claims), request.body, request.claims.sub);
-      return reply.status(201).header('etag', etag(deal)).header('location', `/deals/${deal.id}`).send(toOutput(deal));
-    },
-  );
+  app.post('/deals', { preHandler: write, schema: { body: dealInput, response: { 201: dealOutput } } }, async (request, reply) => {
+    await assertMayAssign(request, request.body.ownerId);
+    const deal = await createDeal(request.db, recordScope(request.claims), request.body, request.claims.sub);
+    return reply.status(201).header('etag', etag(deal)).header('location', `/deals/${deal.id}`).send(toOutput(deal));
+  });
 
-  app.get(
-    '/deals/:id',
-    { preHandler: read, schema: { params: dealParams, response: { 200: dealOutput } } },
-    async (request, reply) => {
-      const deal = await getDeal(request.db, recordScope(request.claims), request.params.id);
-      return reply.header('etag', etag(deal)).send(toOutput(deal));
-    },
-  );
+  app.get('/deals/:id', { preHandler: read, schema: { params: dealParams, response: { 200: dealOutput } } }, async (request, reply) => {
+    const deal = await getDeal(request.db, recordScope(request.claims), request.params.id);
+    return reply.header('etag', etag(deal)).send(toOutput(deal));
+  });
 
   app.patch(
     '/deals/:id',

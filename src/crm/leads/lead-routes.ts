@@ -30,7 +30,6 @@ function toOutput(lead: LeadRecord): z.infer<typeof leadOutput> {
 
 const etag = (lead: LeadRecord) => `"${lead.version}"`;
 
-
 export const leadRoutes: FastifyPluginAsyncZod = async (app) => {
   const read = requirePermission('crm.read');
   const write = requirePermission('crm.write');

@@ -1,7 +1,16 @@
 import { useState } from 'preact/hooks';
 import { ApiError, request } from '../api.js';
 import { Alert } from '../components.js';
-import { brandingFields, configToForm, featureNames, fieldErrorsFromProblem, formToConfig, limitFields, mergePatchBetween, validateConfig } from '../config-form.js';
+import {
+  brandingFields,
+  configToForm,
+  featureNames,
+  fieldErrorsFromProblem,
+  formToConfig,
+  limitFields,
+  mergePatchBetween,
+  validateConfig,
+} from '../config-form.js';
 import type { TenantConfig } from '../../../settings/tenant-config.js';
 
 /** The tenant's config document as a form, checked by the API's own schema before it is sent. */

@@ -37,7 +37,10 @@ export function MoveDialog(props: {
     const form = new FormData(event.currentTarget as HTMLFormElement);
     const server = String(form.get('server'));
     try {
-      const job = await request<Move>('POST', `/admin/tenants/${props.tenant.id}/moves`, { targetTier: String(form.get('tier')), ...(server && { targetServer: server }) });
+      const job = await request<Move>('POST', `/admin/tenants/${props.tenant.id}/moves`, {
+        targetTier: String(form.get('tier')),
+        ...(server && { targetServer: server }),
+      });
       dialog.current?.close();
       props.onStarted(job);
     } catch (e) {

@@ -126,7 +126,15 @@ export function OverviewView() {
                   <a href={href({ page: 'tenants', query: { server: s.name } })}>{s.name}</a>
                 </th>
                 <td>{`${s.host}:${s.port}`}</td>
-                <td>{s.reachable ? <Badge value="up" /> : <span title={s.error ?? ''}><Badge value="down" /></span>}</td>
+                <td>
+                  {s.reachable ? (
+                    <Badge value="up" />
+                  ) : (
+                    <span title={s.error ?? ''}>
+                      <Badge value="down" />
+                    </span>
+                  )}
+                </td>
                 <td class="num">
                   {count(s.connections)} / {count(s.maxConnections)}
                   {s.connections != null && <meter min={0} max={s.maxConnections} value={s.connections} aria-label={`${s.name} connections in use`} />}

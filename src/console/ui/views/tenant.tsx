@@ -16,7 +16,14 @@ const plans = ['free', 'starter', 'business', 'enterprise'];
 const tiers: Tier[] = ['pooled', 'schema', 'dedicated'];
 
 /** A modal asking for what an action needs (a reason, a typed slug); native <dialog> traps focus and closes on Esc. */
-function Confirm(props: { id: string; title: string; children: ComponentChildren; confirm: string; danger?: boolean; onConfirm: (form: FormData) => Promise<void> }) {
+function Confirm(props: {
+  id: string;
+  title: string;
+  children: ComponentChildren;
+  confirm: string;
+  danger?: boolean;
+  onConfirm: (form: FormData) => Promise<void>;
+}) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [error, setError] = useState<string | null>(null);
   const submit = async (event: Event) => {
@@ -122,30 +129,45 @@ export function TenantView({ id }: { id: string }) {
             <dd>{`${count(t.usage.requests.today)} / ${count(t.usage.requests.last30Days)}`}</dd>
             <dt>Storage</dt>
             <dd>{bytes(t.usage.storageBytes)}</dd>
-            {Object.entries(t.usage.rows).filter(([table]) => table !== 'users').map(([table, n]) => (
-              <>
-                <dt key={`${table}-t`}>{table}</dt>
-                <dd key={`${table}-n`}>{count(n)} rows</dd>
-              </>
-            ))}
+            {Object.entries(t.usage.rows)
+              .filter(([table]) => table !== 'users')
+              .map(([table, n]) => (
+                <>
+                  <dt key={`${table}-t`}>{table}</dt>
+                  <dd key={`${table}-n`}>{count(n)} rows</dd>
+                </>
+              ))}
           </dl>
         </section>
         <section class="card" aria-labelledby="actions">
           <h2 id="actions">Actions</h2>
           <div class="actions wrap">
             {t.status === 'suspended' ? (
-              <button type="button" onClick={() => act(() => request('POST', `/admin/tenants/${id}/reactivate`), 'Tenant reactivated.').catch((e: Error) => setFailure(e.message))}>
+              <button
+                type="button"
+                onClick={() => act(() => request('POST', `/admin/tenants/${id}/reactivate`), 'Tenant reactivated.').catch((e: Error) => setFailure(e.message))}
+              >
                 Reactivate
               </button>
             ) : (
-              <Confirm id="suspend" title="Suspend" confirm="Suspend tenant" onConfirm={(f) => act(() => request('POST', `/admin/tenants/${id}/suspend`, { reason: String(f.get('reason')) }), 'Tenant suspended.')}>
+              <Confirm
+                id="suspend"
+                title="Suspend"
+                confirm="Suspend tenant"
+                onConfirm={(f) => act(() => request('POST', `/admin/tenants/${id}/suspend`, { reason: String(f.get('reason')) }), 'Tenant suspended.')}
+              >
                 <label>
                   Reason (required)
                   <input name="reason" required maxLength={500} />
                 </label>
               </Confirm>
             )}
-            <Confirm id="plan" title="Change plan" confirm="Change plan" onConfirm={(f) => act(() => request('PATCH', `/admin/tenants/${id}`, { plan: String(f.get('plan')) }), 'Plan changed.')}>
+            <Confirm
+              id="plan"
+              title="Change plan"
+              confirm="Change plan"
+              onConfirm={(f) => act(() => request('PATCH', `/admin/tenants/${id}`, { plan: String(f.get('plan')) }), 'Plan changed.')}
+            >
               <label>
                 Plan
                 <select name="plan" defaultValue={t.plan}>
@@ -155,14 +177,29 @@ export function TenantView({ id }: { id: string }) {
                 </select>
               </label>
             </Confirm>
-            <button type="button" class="secondary" onClick={() => download(`/admin/tenants/${id}/export`).then((name) => setNotice(`Exported ${name}.`), (e: Error) => setFailure(e.message))}>
+            <button
+              type="button"
+              class="secondary"
+              onClick={() =>
+                download(`/admin/tenants/${id}/export`).then(
+                  (name) => setNotice(`Exported ${name}.`),
+                  (e: Error) => setFailure(e.message),
+                )
+              }
+            >
               Export
             </button>
             <button type="button" class="secondary" onClick={() => setMoving({ targetTier: tiers.find((x) => x !== t.tier)!, targetServer: '' })}>
               Move
             </button>
             {t.status !== 'deleted' ? (
-              <Confirm id="delete" title="Delete" danger confirm="Delete tenant" onConfirm={() => act(() => request('DELETE', `/admin/tenants/${id}`), 'Tenant deleted (its data is kept until purged).')}>
+              <Confirm
+                id="delete"
+                title="Delete"
+                danger
+                confirm="Delete tenant"
+                onConfirm={() => act(() => request('DELETE', `/admin/tenants/${id}`), 'Tenant deleted (its data is kept until purged).')}
+              >
                 <p>Its users are refused from now on; the data stays until a purge.</p>
               </Confirm>
             ) : (
@@ -188,23 +225,27 @@ export function TenantView({ id }: { id: string }) {
         </section>
       </div>
       {moving && (
-        <MoveDialog tenant={{ id, slug: t.slug, server: t.placement.server }} target={moving} servers={servers} onStarted={setWatching} onClose={() => setMoving(null)} />
+        <MoveDialog
+          tenant={{ id, slug: t.slug, server: t.placement.server }}
+          target={moving}
+          servers={servers}
+          onStarted={setWatching}
+          onClose={() => setMoving(null)}
+        />
       )}
       <section aria-labelledby="advice">
         <h2 id="advice">Recommendation</h2>
         {!advice.data ? (
           <Loading error={advice.error} />
         ) : (
-          <RecommendationList items={advice.data.items.filter((r) => r.tenantId === id)} onMove={(r) => r.move && setMoving(r.move)} empty="None: this tenant fits its tier." />
+          <RecommendationList
+            items={advice.data.items.filter((r) => r.tenantId === id)}
+            onMove={(r) => r.move && setMoving(r.move)}
+            empty="None: this tenant fits its tier."
+          />
         )}
       </section>
-      {running && (
-        <MoveProgress
-          key={running.id}
-          initial={running}
-          onFinished={refresh}
-        />
-      )}
+      {running && <MoveProgress key={running.id} initial={running} onFinished={refresh} />}
       <section aria-labelledby="load">
         <div class="section-head">
           <h2 id="load">Load</h2>
