@@ -2,6 +2,7 @@
  * Access tokens of tenant users: HS256 only (pinned), with issuer, audience, expiry and a unique
  * id, signed and verified with fast-jwt, the one JWT library of the API, its scripts and tests.
  */
+import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
 import { createSigner, createVerifier } from 'fast-jwt';
 import { z } from 'zod';
@@ -37,7 +38,7 @@ export const bearerToken = (header: string | undefined) => /^Bearer ([\w.-]+)$/i
 
 /** How long a verified token is remembered at most (it is never remembered past its expiry). */
 const rememberMs = 600_000;
-/** Tokens remembered at most; beyond that the oldest remembered is forgotten first. */
+/** Tokens remembered at most; beyond that the least recently used is forgotten first. */
 const rememberedTokens = 10_000;
 
 /**
@@ -49,14 +50,10 @@ const rememberedTokens = 10_000;
  */
 export function accessTokenVerifier(jwt: Config['jwt']): (token: string) => AccessClaims | null {
   const verify = createVerifier(verifyOptions(jwt));
-  const remembered = new Map<string, { claims: AccessClaims; until: number }>();
+  const remembered = new LRUCache<string, AccessClaims>({ max: rememberedTokens });
   return (token) => {
-    const now = Date.now();
     const hit = remembered.get(token);
-    if (hit) {
-      if (now < hit.until) return hit.claims;
-      remembered.delete(token);
-    }
+    if (hit) return hit;
     let claims: AccessClaims | undefined;
     try {
       claims = accessClaims.safeParse(verify(token)).data;
@@ -64,8 +61,9 @@ export function accessTokenVerifier(jwt: Config['jwt']): (token: string) => Acce
       return null;
     }
     if (!claims) return null;
-    remembered.set(token, { claims, until: Math.min(claims.exp * 1000, now + rememberMs) });
-    if (remembered.size > rememberedTokens) remembered.delete(remembered.keys().next().value!);
+    // lru-cache reads a ttl of 0 as "forever": a token at its last millisecond is not remembered.
+    const ttl = Math.min(claims.exp * 1000 - Date.now(), rememberMs);
+    if (ttl > 0) remembered.set(token, claims, { ttl });
     return claims;
   };
 }

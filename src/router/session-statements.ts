@@ -12,6 +12,8 @@
  * at execution, not planning. Beyond `keptPerSession` the least recently used is closed (in the
  * next statement's pipeline); so is one whose execution failed, which may have preceded its parse.
  */
+import { LRUCache } from 'lru-cache';
+
 const keptPerSession = 100;
 
 /** Texts seen once, remembered to prepare them on their second use: a one-off is never prepared. */
@@ -20,9 +22,15 @@ const seenPerSession = 2 * keptPerSession;
 export class SessionStatements {
   /** Whether the context statement is prepared on this session. */
   contextPrepared = false;
-  readonly #kept = new Map<string, string>();
-  readonly #seen = new Set<string>();
   #closing: string[] = [];
+  /** Statement names by key, least recently used evicted first: closed with the next statement sent. */
+  readonly #kept = new LRUCache<string, string>({
+    max: keptPerSession,
+    dispose: (name, _key, reason) => {
+      if (reason === 'evict' || reason === 'delete') this.#closing.push(name);
+    },
+  });
+  readonly #seen = new LRUCache<string, true>({ max: seenPerSession });
   #named = 0;
 
   /** How many statements it keeps prepared (the context statement not counted). */
@@ -33,32 +41,19 @@ export class SessionStatements {
   /** How to run the statement `key`: its name ('' when it runs unnamed) and whether to parse it first. */
   statementFor(key: string): { name: string; parse: boolean } {
     const kept = this.#kept.get(key);
-    if (kept) {
-      this.#kept.delete(key);
-      this.#kept.set(key, kept);
-      return { name: kept, parse: false };
-    }
+    if (kept) return { name: kept, parse: false };
     if (!this.#seen.delete(key)) {
-      this.#seen.add(key);
-      if (this.#seen.size > seenPerSession) this.#seen.delete(this.#seen.values().next().value!);
+      this.#seen.set(key, true);
       return { name: '', parse: true };
     }
     const name = `strata_s${++this.#named}`;
     this.#kept.set(key, name);
-    if (this.#kept.size > keptPerSession) {
-      const [oldest, evicted] = this.#kept.entries().next().value!;
-      this.#kept.delete(oldest);
-      this.#closing.push(evicted);
-    }
     return { name, parse: true };
   }
 
   /** Stops using `key`'s statement: it is closed with the next statement sent. */
   forget(key: string): void {
-    const name = this.#kept.get(key);
-    if (!name) return;
     this.#kept.delete(key);
-    this.#closing.push(name);
   }
 
   /** Names of statements to close now (closing one the session lacks is no error). */

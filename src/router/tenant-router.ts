@@ -6,6 +6,7 @@
  * AsyncLocalStorage; the routing pool underneath picks the database, sets app.tenant_id and the
  * search path transaction-locally, and substitutes the tenant's schema.
  */
+import { LRUCache } from 'lru-cache';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/tenant/client.js';
 import type { TenantPlacement } from '../tenants/placement.js';
@@ -40,8 +41,7 @@ export class TenantRouter {
   readonly #registry: PoolRegistry;
   readonly #base: PrismaClient;
   readonly #pool: TenantRoutingPool;
-  readonly #handles = new Map<string, Handle>();
-  readonly #maxHandles: number;
+  readonly #handles: LRUCache<string, Handle>;
   readonly #guardsFor: (tenant: TenantPlacement) => TenantGuards;
 
   constructor(options: TenantRouterOptions) {
@@ -52,7 +52,7 @@ export class TenantRouter {
       transactionOptions: { maxWait: options.connectionWaitMs },
     });
     bindBatchesToTenants(this.#base);
-    this.#maxHandles = options.maxHandles ?? 10_000;
+    this.#handles = new LRUCache({ max: options.maxHandles ?? 10_000 });
     this.#guardsFor = options.guardsFor ?? (() => noGuards);
   }
 
@@ -64,15 +64,9 @@ export class TenantRouter {
   /** A client bound to `tenant`; cached until the tenant's placement or version (its plan and config too) changes. */
   clientFor(tenant: TenantPlacement): TenantClient {
     const hit = this.#handles.get(tenant.id);
-    if (hit && samePlacement(hit.placement, tenant)) {
-      this.#handles.delete(tenant.id);
-      this.#handles.set(tenant.id, hit);
-      return hit.client;
-    }
+    if (hit && samePlacement(hit.placement, tenant)) return hit.client;
     const client = bindClient(this.#base, this.#pool, bindingFor(tenant, this.#guardsFor(tenant)));
-    this.#handles.delete(tenant.id);
     this.#handles.set(tenant.id, { placement: { ...tenant }, client });
-    if (this.#handles.size > this.#maxHandles) this.#handles.delete(this.#handles.keys().next().value!);
     return client;
   }
 
