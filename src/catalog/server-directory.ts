@@ -21,6 +21,7 @@ export class UnknownServerError extends AppError {
 export type ServerChangeListener = (serverId: string) => void;
 
 export class ServerDirectory {
+  // A plain Map: one entry per registered server, dropped on change, never too many to bound.
   readonly #cache = new Map<string, Promise<DatabaseServer>>();
   readonly #listeners = new Set<ServerChangeListener>();
   #timer: NodeJS.Timeout | undefined;

@@ -4,6 +4,7 @@
  * subscription is down (announcements may be missed), they expire after the short TTL, which
  * bounds how long a suspended tenant can still be served.
  */
+import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
 import { databaseUnreachable, TenantDatabaseUnreachableError } from '../router/tenant-sql.js';
 import type { Tenant } from './catalog-client.js';
@@ -17,8 +18,12 @@ export const tenantRowSql = `SELECT id, slug, name, plan, tier, status, server_i
   database_name AS "databaseName", config, version, created_at AS "createdAt", updated_at AS "updatedAt"
   FROM tenants WHERE id = $1`;
 
+/** Tenants remembered at most, the least recently served forgotten first. */
+const remembered = 100_000;
+
 export class TenantDirectory {
-  readonly #cache = new Map<string, { tenant: Tenant | null; fetched: number }>();
+  // Freshness is judged when read: its TTL depends on whether changes are being announced right now.
+  readonly #cache = new LRUCache<string, { tenant: Tenant | null; fetched: number }>({ max: remembered });
   /** Lookups on their way: concurrent first requests of a tenant share one catalog round trip. */
   readonly #pending = new Map<string, Promise<Tenant | null>>();
   /** Bumped by every change heard: a lookup that started before one must not cache what it read. */
