@@ -4,6 +4,7 @@
  * transaction, lock timeouts retried with backoff. A failing target, or an unreachable server's
  * targets (after one attempt), are reported without stopping the others unless asked to halt.
  */
+import pRetry from 'p-retry';
 import pg from 'pg';
 import type { ProgressReporter } from '../progress/progress-reporter.js';
 import { connectionConfig, type ServerRecord } from '../servers/server-access.js';
@@ -415,30 +416,27 @@ async function applyTarget(target: MigrationTarget, connection: () => Promise<pg
     const client = await connection();
     // Most deploys find most targets current: one read, no transaction, no lock.
     if (pendingFor(await readHistory(client, target.schema), migrations).length === 0) return report(target, 'current', [], began);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const applied = await applyMigrations(client, {
-          schema: target.schema,
-          migrations,
-          baseline: options.baselines?.[target.stream],
-          runtimeRole,
-          lockTimeoutMs: options.lockTimeoutMs,
-          statementTimeoutMs: options.statementTimeoutMs,
-        });
-        return report(
-          target,
-          applied.length ? 'applied' : 'current',
-          applied.map((a) => a.name),
-          began,
-        );
-      } catch (err) {
-        // A spare claimed by a provisioning meanwhile is a tenant's schema now, migrated under its name.
-        if (target.kind === 'spare' && errorCode(err) === '3F000') return report(target, 'current', [], began);
-        if (!retryable.has(errorCode(err) ?? '') || attempt >= (options.lockRetries ?? 3)) throw err;
-        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-      }
-    }
+    const apply = () =>
+      applyMigrations(client, {
+        schema: target.schema,
+        migrations,
+        baseline: options.baselines?.[target.stream],
+        runtimeRole,
+        lockTimeoutMs: options.lockTimeoutMs,
+        statementTimeoutMs: options.statementTimeoutMs,
+      });
+    // Lock timeouts and deadlocks are tried again after 200, 400, 800… ms.
+    const retries = { retries: options.lockRetries ?? 3, minTimeout: 200, factor: 2, randomize: false };
+    const applied = await pRetry(apply, { ...retries, shouldRetry: ({ error }) => retryable.has(errorCode(error) ?? '') });
+    return report(
+      target,
+      applied.length ? 'applied' : 'current',
+      applied.map((a) => a.name),
+      began,
+    );
   } catch (err) {
+    // A spare claimed by a provisioning meanwhile is a tenant's schema now, migrated under its name.
+    if (target.kind === 'spare' && errorCode(err) === '3F000') return report(target, 'current', [], began);
     return failure(target, err, began);
   }
 }
