@@ -8,7 +8,7 @@
  * - `guard()`: a BEFORE ROW trigger function on every tenant table of the location. For a tenant
  *   with no `moving` row it returns at once (one index probe); for a moving tenant it logs the
  *   written keys, and once fenced it raises SQLSTATE `SMV01`, which the API answers with 503 and
- *   Retry-After (src/http/error-handler.ts). Reads are never affected.
+ *   Retry-After (src/http/database-problems.ts). Reads are never affected.
  *
  * Triggers rather than logical replication: the same on every tier, no superuser, no
  * `wal_level = logical`, no slot pinning WAL if a move stalls, and a change is logged if and only

@@ -39,7 +39,7 @@ export function poolBusy(err: unknown): boolean {
   return err instanceof Error && err.message === 'timeout exceeded when trying to connect';
 }
 
-// What Prisma reports as P1001/P1003/P1017 (see src/http/error-handler.ts), seen from pg: the
+// What Prisma reports as P1001/P1003/P1017 (see src/http/database-problems.ts), seen from pg: the
 // SQLSTATEs of a connection failure, a server going away or a missing database, Node's socket
 // errors (ECONNREFUSED, ETIMEDOUT…), and pg's own messages for a dropped or timed-out connection.
 const unreachableStates = /^(08|57P0[1-3]|3D000)/;
