@@ -6,8 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, problems } from '../http/problems.js';
-import type { Platform } from '../platform/platform.js';
-import { flippedPhases, readProgress } from './move-jobs.js';
+import { flippedPhases, type MoveDeps, readProgress } from './move-jobs.js';
 import { MoveBusyError, runMove } from './run-move.js';
 
 /**
@@ -15,8 +14,8 @@ import { MoveBusyError, runMove } from './run-move.js';
  * run here unless another runner holds the job (then it is waited for). Throws a conflict when a
  * move has not flipped, or its cleanup has not finished within `timeoutMs` (the job is kept).
  */
-export async function cleanupNow(platform: Platform, tenantId: string, timeoutMs = 30_000): Promise<void> {
-  const { catalog } = platform;
+export async function cleanupNow(deps: MoveDeps, tenantId: string, timeoutMs = 30_000): Promise<void> {
+  const { catalog } = deps;
   const deadline = AbortSignal.timeout(timeoutMs);
   for (;;) {
     const jobs = await catalog.tenantMove.findMany({ where: { tenantId, status: 'running' } });
@@ -29,7 +28,7 @@ export async function cleanupNow(platform: Platform, tenantId: string, timeoutMs
       if (Date.parse(progress.cleanupAfter ?? '') > Date.now()) {
         await catalog.tenantMove.update({ where: { id: job.id }, data: { progress: { ...progress, cleanupAfter: new Date().toISOString() } } });
       }
-      await runMove(platform, job.id, { signal: deadline }).catch((err: unknown) => {
+      await runMove(deps, job.id, { signal: deadline }).catch((err: unknown) => {
         if (!(err instanceof MoveBusyError) && !deadline.aborted) throw err;
       });
     }

@@ -9,9 +9,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
-import type { Platform } from '../platform/platform.js';
+import type { CatalogClient } from '../catalog/catalog-client.js';
 import type { ProgressEvent } from '../progress/progress-reporter.js';
-import { flippedPhases, MoveRefusedError, readProgress, requestMove, type TenantMove } from './move-jobs.js';
+import { flippedPhases, type MoveDeps, MoveRefusedError, readProgress, requestMove, type TenantMove } from './move-jobs.js';
 import { MoveBusyError, runMove } from './run-move.js';
 
 export interface PlannedMove {
@@ -48,7 +48,7 @@ export interface MoveOutcome {
 /** How often a job another process runs is looked at. */
 const watchEveryMs = 250;
 
-export async function runMoveBatch(platform: Platform, moves: PlannedMove[], options: MoveBatchOptions): Promise<MoveOutcome[]> {
+export async function runMoveBatch(deps: MoveDeps, moves: PlannedMove[], options: MoveBatchOptions): Promise<MoveOutcome[]> {
   const limit = pLimit(Math.max(1, options.concurrency));
   const emit = (event: ProgressEvent) => options.onEvent?.(event);
   const tails: Promise<MoveOutcome>[] = [];
@@ -56,7 +56,7 @@ export async function runMoveBatch(platform: Platform, moves: PlannedMove[], opt
     moves.map((move) =>
       limit(async () => {
         if (options.signal?.aborted) return;
-        const { switched, finished } = startMove(platform, move, options, emit);
+        const { switched, finished } = startMove(deps, move, options, emit);
         tails.push(finished);
         await switched;
       }),
@@ -66,23 +66,23 @@ export async function runMoveBatch(platform: Platform, moves: PlannedMove[], opt
 }
 
 /** Starts (or resumes) one move: `switched` settles once the tenant is served from its target (or the move ended). */
-function startMove(platform: Platform, move: PlannedMove, options: MoveBatchOptions, emit: (event: ProgressEvent) => void) {
+function startMove(deps: MoveDeps, move: PlannedMove, options: MoveBatchOptions, emit: (event: ProgressEvent) => void) {
   let markSwitched!: () => void;
   const switched = new Promise<void>((resolve) => (markSwitched = resolve));
   const started = performance.now();
   const base = { tenant: move.slug, tier: move.tier, from: move.from, to: move.to };
   const finished = (async (): Promise<MoveOutcome> => {
     try {
-      const { job, resumed } = await existingOrNewJob(platform, move, options.actor);
+      const { job, resumed } = await existingOrNewJob(deps, move, options.actor);
       emit({ event: 'move.started', ...base, job: job.id, resumed });
       const onPhase = (phase: TenantMove['phase']) => {
         if (!flippedPhases.includes(phase)) return;
         emit({ event: 'move.switched', ...base, switchMs: Math.round(performance.now() - started) });
         markSwitched();
       };
-      const done = await runMove(platform, job.id, { signal: options.signal, graceMs: options.graceMs, onPhase }).catch(async (err: unknown) => {
+      const done = await runMove(deps, job.id, { signal: options.signal, graceMs: options.graceMs, onPhase }).catch(async (err: unknown) => {
         if (!(err instanceof MoveBusyError)) throw err;
-        return watch(platform, job.id, markSwitched, options.signal);
+        return watch(deps.catalog, job.id, markSwitched, options.signal);
       });
       const { fenceMs } = readProgress(done);
       const outcome: MoveOutcome = {
@@ -108,17 +108,17 @@ function startMove(platform: Platform, move: PlannedMove, options: MoveBatchOpti
 }
 
 /** The tenant's unfinished job (a batch or an API instance started it), or a new one to the planned target. */
-async function existingOrNewJob(platform: Platform, move: PlannedMove, actor: string | null) {
-  const running = await platform.catalog.tenantMove.findUnique({ where: { activeTenantId: move.tenantId } });
+async function existingOrNewJob(deps: Pick<MoveDeps, 'catalog' | 'config' | 'provisioning'>, move: PlannedMove, actor: string | null) {
+  const running = await deps.catalog.tenantMove.findUnique({ where: { activeTenantId: move.tenantId } });
   if (running) return { job: running, resumed: true };
-  const job = await requestMove(platform, { tenantId: move.tenantId, targetTier: move.tier, targetServer: move.to, requestedBy: actor });
+  const job = await requestMove(deps, { tenantId: move.tenantId, targetTier: move.tier, targetServer: move.to, requestedBy: actor });
   return { job, resumed: false };
 }
 
 /** Follows a job another process runs until it ends. */
-async function watch(platform: Platform, jobId: string, switched: () => void, signal?: AbortSignal): Promise<TenantMove> {
+async function watch(catalog: CatalogClient, jobId: string, switched: () => void, signal?: AbortSignal): Promise<TenantMove> {
   for (;;) {
-    const job = await platform.catalog.tenantMove.findUniqueOrThrow({ where: { id: jobId } });
+    const job = await catalog.tenantMove.findUniqueOrThrow({ where: { id: jobId } });
     if (flippedPhases.includes(job.phase)) switched();
     if (job.status !== 'running') return job;
     await sleep(watchEveryMs, undefined, { signal });

@@ -9,13 +9,34 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { recordAdminAction } from '../admin/admin-audit.js';
 import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
+import type { ServerDirectory } from '../catalog/server-directory.js';
+import type { TenantDirectory } from '../catalog/tenant-directory.js';
+import type { Config } from '../config/config.js';
 import type { Prisma, TenantMove } from '../generated/catalog/client.js';
-import type { Platform } from '../platform/platform.js';
+import type { Log } from '../platform/log.js';
+import type { TenantRouter } from '../router/tenant-router.js';
 import type { ServerRecord } from '../servers/server-access.js';
 import { placementNames, type Tier } from '../tenants/placement.js';
+import type { ProvisioningDeps } from '../tenants/provision-tenant.js';
 
 export type { TenantMove };
 export type MovePhase = TenantMove['phase'];
+
+/** What the mover uses of the platform (the Platform object satisfies it). */
+export interface MoveDeps {
+  config: Pick<Config, 'database' | 'moves'>;
+  log: Log;
+  catalog: CatalogClient;
+  servers: Pick<ServerDirectory, 'byId'>;
+  /** Announces the flip, and a rollback's return to active, to every API instance. */
+  tenants: Pick<TenantDirectory, 'changed'>;
+  /** Closes this instance's pool of a dedicated database before it is dropped. */
+  router: Pick<TenantRouter, 'closeDatabase'>;
+  /** The target is prepared as provisioning prepares a tenant's storage. */
+  provisioning: ProvisioningDeps;
+  /** The runner's lock session connects to the catalog here. */
+  defaultServer: ServerRecord;
+}
 
 /** The phases in order; a job records the one it is in (or resumes at). See run-move.ts. */
 export const forwardPhases = ['prepare', 'capture', 'copy', 'catchup', 'verify', 'fence', 'final', 'flip', 'invalidate', 'cleanup', 'done'] as const;
@@ -45,12 +66,12 @@ export interface MoveRequest {
 }
 
 /** A name on the target server nothing else uses: the tier's usual one, else with the job's suffix. */
-async function freeTargetNames(platform: Platform, tenant: Tenant, tier: Tier, server: ServerRecord, jobId: string) {
-  const prefix = platform.config.database.prefix;
+async function freeTargetNames(deps: Pick<MoveDeps, 'config' | 'provisioning'>, tenant: Tenant, tier: Tier, server: ServerRecord, jobId: string) {
+  const prefix = deps.config.database.prefix;
   const base = placementNames(prefix, tenant.slug, tier, server.tenantsDatabase);
   if (tier === 'pooled') return base;
   const suffix = `_${jobId.replaceAll('-', '').slice(0, 6)}`;
-  return platform.provisioning.owners.with(server, server.tenantsDatabase, async (client) => {
+  return deps.provisioning.owners.with(server, server.tenantsDatabase, async (client) => {
     if (tier === 'schema') {
       const taken = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [base.schemaName]);
       return taken.rowCount ? { ...base, schemaName: `${base.schemaName}${suffix}` } : base;
@@ -65,8 +86,8 @@ async function freeTargetNames(platform: Platform, tenant: Tenant, tier: Tier, s
  * Records a move of an active tenant and marks the tenant `moving` (still served: only the
  * statuses in tenant-auth's `refused` are not). Returns the job; run it with runMove.
  */
-export async function requestMove(platform: Platform, request: MoveRequest): Promise<TenantMove> {
-  const { catalog } = platform;
+export async function requestMove(deps: Pick<MoveDeps, 'catalog' | 'config' | 'provisioning'>, request: MoveRequest): Promise<TenantMove> {
+  const { catalog } = deps;
   const tenant = await catalog.tenant.findUnique({ where: { id: request.tenantId } });
   if (!tenant || tenant.status === 'deleted') throw new MoveRefusedError('No such tenant', 'not-found');
   if (tenant.status === 'moving') throw new MoveRefusedError('The tenant already has a move under way', 'conflict');
@@ -79,7 +100,7 @@ export async function requestMove(platform: Platform, request: MoveRequest): Pro
     throw new MoveRefusedError(`The tenant is already ${tenant.tier} on server ${server.name}`, 'invalid');
   }
   const id = randomUUID();
-  const names = await freeTargetNames(platform, tenant, request.targetTier, server, id);
+  const names = await freeTargetNames(deps, tenant, request.targetTier, server, id);
   let job: TenantMove;
   try {
     job = await catalog.$transaction(async (tx) => {

@@ -7,7 +7,6 @@ import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
 import type { Tenant } from '../catalog/catalog-client.js';
 import { readHistory } from '../migrations/apply-migrations.js';
-import type { Platform } from '../platform/platform.js';
 import { withOwnerConnection } from '../servers/server-access.js';
 import { prepareStorage } from '../tenants/provision-tenant.js';
 import type { Tier } from '../tenants/placement.js';
@@ -15,6 +14,7 @@ import { tenantTables } from '../transfer/tenant-tables.js';
 import { inTenantTransaction } from '../transfer/tenant-transaction.js';
 import { clearUnderFence, stopCapture } from './change-capture.js';
 import { clearTenantRows } from './catch-up.js';
+import type { MoveDeps } from './move-jobs.js';
 
 export interface Location {
   tier: Tier;
@@ -24,8 +24,8 @@ export interface Location {
 }
 
 /** Runs `fn` on a fresh owner connection to the location's database (long work: not the shared pools). */
-export async function withLocation<T>(platform: Platform, location: Location, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  return withOwnerConnection(await platform.servers.byId(location.serverId), location.database, fn);
+export async function withLocation<T>(deps: Pick<MoveDeps, 'servers'>, location: Location, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withOwnerConnection(await deps.servers.byId(location.serverId), location.database, fn);
 }
 
 /**
@@ -54,15 +54,15 @@ export async function migrationNames(client: pg.ClientBase, schema: string): Pro
  * Creates the target (schema or database) if needed and migrates it to the current version, as
  * provisioning does; clears a fence a former move out of this location left behind.
  */
-export async function prepareTarget(platform: Platform, tenant: Tenant, target: Location): Promise<void> {
-  await prepareStorage(platform.provisioning, {
+export async function prepareTarget(deps: Pick<MoveDeps, 'servers' | 'provisioning'>, tenant: Tenant, target: Location): Promise<void> {
+  await prepareStorage(deps.provisioning, {
     ...tenant,
     tier: target.tier,
     serverId: target.serverId,
     schemaName: target.schema,
     databaseName: target.database,
   });
-  await withLocation(platform, target, (client) => stopCapture(client, target.schema, tenant.id));
+  await withLocation(deps, target, (client) => stopCapture(client, target.schema, tenant.id));
 }
 
 const samePlace = (tenant: Tenant, location: Location) =>
@@ -72,25 +72,29 @@ const samePlace = (tenant: Tenant, location: Location) =>
  * Removes the tenant from a location: drops its schema or database, or deletes its rows from the
  * pooled tables (leaving the location fenced, so a router with a stale entry can never write there).
  */
-export async function removeLocation(platform: Platform, tenantId: string, location: Location): Promise<void> {
-  const current = await platform.catalog.tenant.findUniqueOrThrow({ where: { id: tenantId } });
+export async function removeLocation(
+  deps: Pick<MoveDeps, 'catalog' | 'servers' | 'router' | 'provisioning'>,
+  tenantId: string,
+  location: Location,
+): Promise<void> {
+  const current = await deps.catalog.tenant.findUniqueOrThrow({ where: { id: tenantId } });
   if (samePlace(current, location)) throw new Error(`refusing to remove ${location.database}/${location.schema}: the tenant is served from there`);
-  const server = await platform.servers.byId(location.serverId);
+  const server = await deps.servers.byId(location.serverId);
   if (location.tier === 'pooled') {
-    await withLocation(platform, location, async (client) => {
+    await withLocation(deps, location, async (client) => {
       const tables = await tenantTables(client, location.schema);
       await inTenantTransaction(client, tenantId, () =>
         clearUnderFence(client, location.schema, tenantId, () => clearTenantRows({ client, schema: location.schema, shared: true }, tables, tenantId)),
       );
     });
   } else if (location.tier === 'schema') {
-    await withLocation(platform, location, async (client) => {
+    await withLocation(deps, location, async (client) => {
       await client.query(`DROP SCHEMA IF EXISTS ${escapeIdentifier(location.schema)} CASCADE`);
       await stopCapture(client, location.schema, tenantId);
     });
   } else {
-    await platform.provisioning.owners.close(server, location.database);
-    await platform.router.closeDatabase(location.serverId, location.database);
+    await deps.provisioning.owners.close(server, location.database);
+    await deps.router.closeDatabase(location.serverId, location.database);
     await withOwnerConnection(server, server.tenantsDatabase, async (client) => {
       const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [location.database]);
       if (!exists.rowCount) return;

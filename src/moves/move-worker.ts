@@ -5,8 +5,7 @@
  * lock, gone) is adopted by the next instance that looks. A runner that stops on an error (a lost
  * connection, a server restarting) is started again, backing off up to a minute.
  */
-import type { Platform } from '../platform/platform.js';
-import { unfinishedMoves } from './move-jobs.js';
+import { type MoveDeps, unfinishedMoves } from './move-jobs.js';
 import { MoveBusyError, runMove, type RunMoveOptions } from './run-move.js';
 
 const maxRestartDelayMs = 60_000;
@@ -17,17 +16,17 @@ export class MoveWorker {
   readonly #restarts = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
 
   constructor(
-    private readonly platform: Platform,
+    private readonly deps: MoveDeps,
     private readonly options: Pick<RunMoveOptions, 'graceMs'> = {},
   ) {}
 
   /** Starts the job unless this process already runs it; failures are logged, never thrown. */
   start(jobId: string): void {
     if (this.#running.has(jobId) || this.#abort.signal.aborted) return;
-    const log = this.platform.log;
+    const log = this.deps.log;
     const restart = this.#restarts.get(jobId);
     if (restart?.timer) clearTimeout(restart.timer);
-    const run = runMove(this.platform, jobId, { ...this.options, signal: this.#abort.signal })
+    const run = runMove(this.deps, jobId, { ...this.options, signal: this.#abort.signal })
       .then((job) => {
         this.#restarts.delete(jobId);
         log.info({ job: jobId, status: job.status, error: job.error }, 'tier move finished');
@@ -49,13 +48,13 @@ export class MoveWorker {
 
   /** Starts every unfinished job this process neither runs nor waits to restart. */
   async resumeUnfinished(): Promise<void> {
-    for (const job of await unfinishedMoves(this.platform.catalog)) if (!this.#restarts.has(job.id)) this.start(job.id);
+    for (const job of await unfinishedMoves(this.deps.catalog)) if (!this.#restarts.has(job.id)) this.start(job.id);
   }
 
   /** Looks for unfinished jobs every `everyMs`: those whose runner died are taken over here. */
   adoptOrphans(everyMs = 10_000): void {
     const timer = setInterval(() => {
-      this.resumeUnfinished().catch((err: unknown) => this.platform.log.warn({ err }, 'looking for orphaned tier moves failed'));
+      this.resumeUnfinished().catch((err: unknown) => this.deps.log.warn({ err }, 'looking for orphaned tier moves failed'));
     }, everyMs);
     timer.unref();
     this.#abort.signal.addEventListener('abort', () => clearInterval(timer), { once: true });

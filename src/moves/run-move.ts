@@ -25,7 +25,6 @@
 import pg from 'pg';
 import { recordAdminAction } from '../admin/admin-audit.js';
 import type { Tenant } from '../catalog/catalog-client.js';
-import type { Platform } from '../platform/platform.js';
 import { databaseNames } from '../platform/platform.js';
 import type { ProgressEvent } from '../progress/progress-reporter.js';
 import { connectionConfig } from '../servers/server-access.js';
@@ -33,7 +32,7 @@ import { tenantTables, type TenantTable } from '../transfer/tenant-tables.js';
 import { fenceWrites, liftCapture, startCapture } from './change-capture.js';
 import { bulkCopy, catchUpPass, type Side } from './catch-up.js';
 import { migrationNames, ownedSequences, prepareTarget, removeLocation, type Location } from './move-locations.js';
-import { flippedPhases, type MovePhase, type MoveProgress, readProgress, saveProgress, setPhase, type TenantMove } from './move-jobs.js';
+import { flippedPhases, type MoveDeps, type MovePhase, type MoveProgress, readProgress, saveProgress, setPhase, type TenantMove } from './move-jobs.js';
 
 export interface RunMoveOptions {
   /** Stops the runner between steps (e.g. at shutdown); the job stays resumable. */
@@ -77,8 +76,8 @@ const target = (job: TenantMove): Location => ({ tier: job.toTier, serverId: job
 const side = (client: pg.ClientBase, location: Location): Side => ({ client, schema: location.schema, shared: location.tier === 'pooled' });
 
 /** Runs (or resumes) a move to its end: succeeded, cancelled or failed. */
-export async function runMove(platform: Platform, jobId: string, options: RunMoveOptions = {}): Promise<TenantMove> {
-  const lock = new pg.Client(connectionConfig(platform.defaultServer, 'owner', databaseNames(platform.config.database.prefix).catalog));
+export async function runMove(deps: MoveDeps, jobId: string, options: RunMoveOptions = {}): Promise<TenantMove> {
+  const lock = new pg.Client(connectionConfig(deps.defaultServer, 'owner', databaseNames(deps.config.database.prefix).catalog));
   const lost = new AbortController();
   lock.on('error', (err) => lost.abort(new MoveLockLostError(jobId, err)));
   await lock.connect();
@@ -86,7 +85,7 @@ export async function runMove(platform: Platform, jobId: string, options: RunMov
     const { rows } = await lock.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended('strata.move.' || $1::text, 0)) AS ok`, [jobId]);
     if (!rows[0]!.ok) throw new MoveBusyError(jobId);
     const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;
-    const run = new MoveRun(platform, jobId, { ...options, signal });
+    const run = new MoveRun(deps, jobId, { ...options, signal });
     lost.signal.addEventListener('abort', () => void run.closeClients(), { once: true });
     return await run.run();
   } finally {
@@ -104,13 +103,13 @@ class MoveRun {
   #tableList: TenantTable[] | undefined;
 
   constructor(
-    private readonly platform: Platform,
+    private readonly deps: MoveDeps,
     private readonly jobId: string,
     private readonly options: RunMoveOptions,
   ) {}
 
   get #catalog() {
-    return this.platform.catalog;
+    return this.deps.catalog;
   }
 
   #emit(event: ProgressEvent) {
@@ -168,13 +167,13 @@ class MoveRun {
       this.#retries = this.#retryPhase === phase ? this.#retries + 1 : 1;
       this.#retryPhase = phase;
       const delayMs = Math.min(maxRetryDelayMs, 1000 * 2 ** (this.#retries - 1));
-      this.platform.log.warn({ err, job: this.jobId, phase, attempt: this.#retries, delayMs }, 'tier move step will be retried');
+      this.deps.log.warn({ err, job: this.jobId, phase, attempt: this.#retries, delayMs }, 'tier move step will be retried');
       this.#emit({ event: 'move.retry', phase, attempt: this.#retries, delayMs, error: message });
       this.#job = await this.#catalog.tenantMove.update({ where: { id: this.jobId }, data: { error: message } });
       await sleep(delayMs, this.options.signal);
       return;
     }
-    this.platform.log.warn({ err, job: this.jobId, phase }, 'tier move step failed');
+    this.deps.log.warn({ err, job: this.jobId, phase }, 'tier move step failed');
     this.#emit({ event: 'move.failed', phase, error: message });
     this.#job = await setPhase(this.#catalog, this.jobId, 'rollback', { error: message });
   }
@@ -207,7 +206,7 @@ class MoveRun {
       case 'flip':
         return this.#flip();
       case 'invalidate':
-        await this.platform.tenants.changed(this.#job.tenantId);
+        await this.deps.tenants.changed(this.#job.tenantId);
         return 'cleanup';
       case 'cleanup':
         return this.#cleanup();
@@ -231,7 +230,7 @@ class MoveRun {
     let client = this.#clients.get(end);
     if (!client) {
       const location = end === 'source' ? source(this.#job) : target(this.#job);
-      client = new pg.Client(connectionConfig(await this.platform.servers.byId(location.serverId), 'owner', location.database));
+      client = new pg.Client(connectionConfig(await this.deps.servers.byId(location.serverId), 'owner', location.database));
       client.on('error', () => undefined); // surfaces as the failure of the query under way
       await client.connect();
       this.#clients.set(end, client);
@@ -264,7 +263,7 @@ class MoveRun {
   async #prepare(): Promise<MovePhase> {
     const sequences = await ownedSequences(await this.#client('source'), this.#job.fromSchema);
     if (sequences.length) throw new Error(`the tenant's tables own sequences (${sequences.join(', ')}), whose values a move does not carry`);
-    await prepareTarget(this.platform, await this.#tenant(), target(this.#job));
+    await prepareTarget(this.deps, await this.#tenant(), target(this.#job));
     this.#progress.version = await this.#checkVersions();
     await saveProgress(this.#catalog, this.jobId, this.#progress);
     return 'capture';
@@ -326,7 +325,7 @@ class MoveRun {
     if (!force && Date.now() - this.#lastSaved < 1000) return;
     this.#lastSaved = Date.now();
     await saveProgress(this.#catalog, this.jobId, this.#progress).catch((err: unknown) =>
-      this.platform.log.warn({ err, job: this.jobId }, 'saving move progress failed'),
+      this.deps.log.warn({ err, job: this.jobId }, 'saving move progress failed'),
     );
   }
 
@@ -357,7 +356,7 @@ class MoveRun {
    */
   async #flip(): Promise<MovePhase> {
     const job = this.#job;
-    const cleanupAfter = new Date(Date.now() + (this.options.graceMs ?? this.platform.config.moves.graceMs));
+    const cleanupAfter = new Date(Date.now() + (this.options.graceMs ?? this.deps.config.moves.graceMs));
     const progress: MoveProgress = { ...this.#progress, cleanupAfter: cleanupAfter.toISOString() };
     if (job.fencedAt) progress.fenceMs = Date.now() - job.fencedAt.getTime();
     const flipped = await this.#catalog.$executeRaw`
@@ -389,7 +388,7 @@ class MoveRun {
       announced = true;
       await sleep(Math.min(after - Date.now(), 1000), this.options.signal);
     }
-    await removeLocation(this.platform, this.#job.tenantId, source(this.#job));
+    await removeLocation(this.deps, this.#job.tenantId, source(this.#job));
     return 'done';
   }
 
@@ -402,9 +401,9 @@ class MoveRun {
     const job = this.#job;
     await this.#withSource((client, tables) => liftCapture(client, job.fromSchema, tables, job.tenantId));
     const { count } = await this.#catalog.tenant.updateMany({ where: { id: job.tenantId, status: 'moving' }, data: { status: 'active' } });
-    if (count) await this.platform.tenants.changed(job.tenantId);
+    if (count) await this.deps.tenants.changed(job.tenantId);
     await this.closeClients();
-    await removeLocation(this.platform, job.tenantId, target(job));
+    await removeLocation(this.deps, job.tenantId, target(job));
     await this.#finish(job.cancelRequested ? 'cancelled' : 'failed');
     return 'rollback';
   }
