@@ -6,8 +6,8 @@
  */
 import type { Writable } from 'node:stream';
 import type { Tenant } from '../catalog/catalog-client.js';
+import type { ServerDirectory } from '../catalog/server-directory.js';
 import { readHistory } from '../migrations/apply-migrations.js';
-import type { Platform } from '../platform/platform.js';
 import { withOwnerConnection } from '../servers/server-access.js';
 import { archiveHeader, sectionEnd, type ArchiveManifest } from './archive-format.js';
 import { copyOut, countRows } from './copy-table.js';
@@ -15,6 +15,11 @@ import { tableChecksum } from './table-checksum.js';
 import { dataColumns, isSessionTable, tenantTables } from './tenant-tables.js';
 import { inTenantTransaction } from './tenant-transaction.js';
 import { TransferStateError, type TransferProgress } from './transfer-progress.js';
+
+/** What an export uses of the platform (the Platform object satisfies it). */
+export interface ExportDeps {
+  servers: Pick<ServerDirectory, 'byId'>;
+}
 
 export interface ExportOptions {
   onProgress?: (event: TransferProgress) => void;
@@ -26,10 +31,10 @@ export function assertExportable(tenant: Tenant): void {
 }
 
 /** Writes the archive to `out` (left open: the caller ends it) and returns its manifest. */
-export async function exportTenant(platform: Platform, tenant: Tenant, out: NodeJS.WritableStream, options: ExportOptions = {}): Promise<ArchiveManifest> {
+export async function exportTenant(deps: ExportDeps, tenant: Tenant, out: NodeJS.WritableStream, options: ExportOptions = {}): Promise<ArchiveManifest> {
   assertExportable(tenant);
   const report = options.onProgress ?? (() => undefined);
-  const server = await platform.servers.byId(tenant.serverId);
+  const server = await deps.servers.byId(tenant.serverId);
   return withOwnerConnection(server, tenant.databaseName, (client) =>
     inTenantTransaction(
       client,

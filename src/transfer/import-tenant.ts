@@ -10,20 +10,29 @@
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
-import type { Tenant } from '../catalog/catalog-client.js';
+import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
 import { replaceLoginRoutes } from '../auth/login-index.js';
 import { MigrationError, readHistory } from '../migrations/apply-migrations.js';
 import type { MigrationFolder } from '../migrations/migration-files.js';
-import type { Platform } from '../platform/platform.js';
 import { withOwnerConnection } from '../servers/server-access.js';
+import type { ProvisioningDeps } from '../tenants/provision-tenant.js';
 import { ArchiveFormatError, ArchiveReader, decompressed, type ArchiveManifest } from './archive-format.js';
 import { migrate, migrationsAfter, moveRows, scratchSchema, VersionGapError } from './archive-version.js';
 import { copyIn, countRows, type Location } from './copy-table.js';
+import type { ExportDeps } from './export-tenant.js';
 import { tableChecksum } from './table-checksum.js';
 import { assertRenderableTimes } from './renderable-times.js';
 import { dataColumns, isSessionTable, tenantColumn, tenantTables, type TenantTable } from './tenant-tables.js';
 import { inTenantTransaction } from './tenant-transaction.js';
 import { TransferStateError, type TransferProgress } from './transfer-progress.js';
+
+/** What an import uses of the platform (the Platform object satisfies it). */
+export interface ImportDeps extends ExportDeps {
+  /** The tenant's login routes are replaced there. */
+  catalog: CatalogClient;
+  /** An archive at an older version is brought forward by these. */
+  provisioning: Pick<ProvisioningDeps, 'tenantMigrations'>;
+}
 
 export interface ImportOptions {
   onProgress?: (event: TransferProgress) => void;
@@ -58,7 +67,7 @@ export class ImportVerificationError extends Error {
 const isDataError = (err: unknown) => /^2[23]/.test((err as { code?: string }).code ?? '');
 
 export async function importTenant(
-  platform: Platform,
+  deps: ImportDeps,
   tenant: Tenant,
   input: AsyncIterable<Buffer | string>,
   options: ImportOptions = {},
@@ -69,7 +78,7 @@ export async function importTenant(
   const report = options.onProgress ?? (() => undefined);
   const reader = new ArchiveReader(decompressed(input));
   const manifest = await reader.manifest();
-  const server = await platform.servers.byId(tenant.serverId);
+  const server = await deps.servers.byId(tenant.serverId);
   return withOwnerConnection(server, tenant.databaseName, (client) =>
     inTenantTransaction(client, tenant.id, async () => {
       // Two imports into one tenant would both find it empty; the second waits, then finds rows.
@@ -77,7 +86,7 @@ export async function importTenant(
       const current = (await readHistory(client, tenant.schemaName)).map((m) => m.name);
       let versions: ReturnType<typeof migrationsAfter>;
       try {
-        versions = migrationsAfter(manifest.migrations, current, platform.provisioning.tenantMigrations);
+        versions = migrationsAfter(manifest.migrations, current, deps.provisioning.tenantMigrations);
       } catch (err) {
         if (err instanceof VersionGapError) throw new ImportRefusedError('version', `tenant ${tenant.slug}: ${err.message}`);
         throw err;
@@ -93,7 +102,7 @@ export async function importTenant(
       await verifyChecksums(location, tables, manifest, tenant.id);
       if (scratch) await bringForward(client, scratch, versions.later, tenant, targetTables);
       await assertRenderableTimes(client, tenant.schemaName, targetTables, tenant.id);
-      await routeImportedUsers(platform, client, tenant);
+      await routeImportedUsers(deps.catalog, client, tenant);
       return { manifest, rows: loaded.reduce((n, t) => n + t.rows, 0), tables: loaded };
     }),
   );
@@ -174,13 +183,13 @@ async function bringForward(client: pg.ClientBase, scratch: string, later: Migra
  * earlier ones. Written before the tenant commits: should that commit fail, the routes lead to a
  * tenant without those users, which a login only spends a password check on.
  */
-async function routeImportedUsers(platform: Platform, client: pg.ClientBase, tenant: Tenant) {
+async function routeImportedUsers(catalog: CatalogClient, client: pg.ClientBase, tenant: Tenant) {
   const { rows } = await client.query<{ email: string }>(
     `SELECT email FROM ${escapeIdentifier(tenant.schemaName)}.users WHERE ${escapeIdentifier(tenantColumn)} = $1 AND status = 'active'`,
     [tenant.id],
   );
   await replaceLoginRoutes(
-    platform.catalog,
+    catalog,
     tenant.id,
     rows.map((u) => u.email),
   );
