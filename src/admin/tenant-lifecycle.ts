@@ -5,14 +5,16 @@
  * its cached row at once) and is recorded in the admin audit trail by `actor` (null: a script), in
  * the same catalog transaction as the change: an action whose record cannot be written is not taken.
  */
-import type { Tenant } from '../catalog/catalog-client.js';
+import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
+import type { TenantDirectory } from '../catalog/tenant-directory.js';
 import type { Prisma, TenantStatus } from '../generated/catalog/client.js';
 import { planDefinition } from '../plans/plan-limits.js';
-import type { Platform } from '../platform/platform.js';
+import type { Log } from '../platform/log.js';
 import { AppError, problems } from '../http/problems.js';
+import type { TenantRouter } from '../router/tenant-router.js';
 import { mergePatch, tenantConfig, type TenantConfig } from '../settings/tenant-config.js';
 import type { Tier } from '../tenants/placement.js';
-import { activateTenant, discardProvisioning, prepareStorage, reserveTenant } from '../tenants/provision-tenant.js';
+import { activateTenant, discardProvisioning, prepareStorage, type ProvisioningDeps, reserveTenant } from '../tenants/provision-tenant.js';
 import { createUser } from '../users/user-store.js';
 import { recordAdminAction } from './admin-audit.js';
 
@@ -33,6 +35,17 @@ export class TenantNotFoundError extends AppError {
   }
 }
 
+/** What the lifecycle uses of the platform (the Platform object satisfies it). */
+export interface LifecycleDeps {
+  catalog: CatalogClient;
+  /** Announces each change to every API instance. */
+  tenants: Pick<TenantDirectory, 'changed'>;
+  /** A created tenant's first owner is written in its own tier. */
+  router: Pick<TenantRouter, 'clientFor'>;
+  provisioning: ProvisioningDeps;
+  log: Log;
+}
+
 export interface CreateTenantInput {
   slug: string;
   name: string;
@@ -51,18 +64,18 @@ export interface CreateTenantInput {
  * tenant becomes active together with its audit record, only once its owner exists; a failure
  * before that removes what was made (owner, login route, storage, catalog row), freeing the slug.
  */
-export async function createTenant(platform: Platform, actor: string | null, input: CreateTenantInput) {
-  const deps = platform.provisioning;
+export async function createTenant(deps: LifecycleDeps, actor: string | null, input: CreateTenantInput) {
+  const { provisioning } = deps;
   const tier = input.tier ?? planDefinition(input.plan).defaultTier;
   // The insert claims the slug: a concurrent creation of it is refused here, before anything is made.
-  const reserved = await reserveTenant(deps, { ...input, tier });
+  const reserved = await reserveTenant(provisioning, { ...input, tier });
   try {
-    await prepareStorage(deps, reserved);
+    await prepareStorage(provisioning, reserved);
     const { user, temporaryPassword } = await createUser(
-      { db: platform.router.clientFor(reserved), catalog: platform.catalog, tenantId: reserved.id },
+      { db: deps.router.clientFor(reserved), catalog: deps.catalog, tenantId: reserved.id },
       { email: input.owner.email, name: input.owner.name, role: 'owner' },
     );
-    const tenant = await activateTenant(deps, reserved, (tx, tenant) =>
+    const tenant = await activateTenant(provisioning, reserved, (tx, tenant) =>
       recordAdminAction(tx, {
         adminId: actor,
         action: 'tenant.create',
@@ -72,15 +85,15 @@ export async function createTenant(platform: Platform, actor: string | null, inp
     );
     return { tenant, owner: { id: user.id, email: user.email, password: temporaryPassword! } };
   } catch (err) {
-    await discardProvisioning(deps, reserved).catch((undo: unknown) =>
-      platform.log.error({ err: undo, tenantId: reserved.id }, 'could not undo a failed tenant creation; resume or remove it by hand'),
+    await discardProvisioning(provisioning, reserved).catch((undo: unknown) =>
+      deps.log.error({ err: undo, tenantId: reserved.id }, 'could not undo a failed tenant creation; resume or remove it by hand'),
     );
     throw err;
   }
 }
 
-export async function findTenant(platform: Platform, id: string): Promise<Tenant> {
-  const tenant = await platform.catalog.tenant.findUnique({ where: { id } });
+export async function findTenant(deps: Pick<LifecycleDeps, 'catalog'>, id: string): Promise<Tenant> {
+  const tenant = await deps.catalog.tenant.findUnique({ where: { id } });
   if (!tenant) throw new TenantNotFoundError();
   return tenant;
 }
@@ -91,12 +104,12 @@ export async function findTenant(platform: Platform, id: string): Promise<Tenant
  * anything is written, and the change commits together with its audit record.
  */
 export async function updateTenant(
-  platform: Platform,
+  deps: Pick<LifecycleDeps, 'catalog' | 'tenants'>,
   actor: string | null,
   id: string,
   patch: { name?: string; plan?: string; config?: Record<string, unknown> },
 ): Promise<Tenant> {
-  const tenant = await platform.catalog.$transaction(async (tx) => {
+  const tenant = await deps.catalog.$transaction(async (tx) => {
     // Locked, so two concurrent config patches merge one after the other rather than both onto the same base.
     const [current] = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tenants WHERE id = ${id}::uuid FOR UPDATE`;
     if (!current) throw new TenantNotFoundError();
@@ -114,7 +127,7 @@ export async function updateTenant(
     await recordAdminAction(tx, { adminId: actor, action: 'tenant.update', tenantId: id, details: changes });
     return updated;
   });
-  await platform.tenants.changed(id);
+  await deps.tenants.changed(id);
   return tenant;
 }
 
@@ -137,30 +150,30 @@ const transitions = {
  * act (nor act on a tenant that changed meanwhile, e.g. one in a tier move).
  */
 export async function changeStatus(
-  platform: Platform,
+  deps: Pick<LifecycleDeps, 'catalog' | 'tenants'>,
   actor: string | null,
   id: string,
   action: keyof typeof transitions,
   details: Record<string, unknown> = {},
 ): Promise<Tenant> {
   const { from, to, done } = transitions[action];
-  const tenant = await platform.catalog.$transaction(async (tx) => {
+  const tenant = await deps.catalog.$transaction(async (tx) => {
     const [changed] = await tx.tenant.updateManyAndReturn({
       where: { id, status: { in: [...from] } },
       data: { status: to, version: { increment: 1 } },
     });
-    if (!changed) throw new TenantStateError(await findTenant(platform, id), done);
+    if (!changed) throw new TenantStateError(await findTenant(deps, id), done);
     await recordAdminAction(tx, { adminId: actor, action: `tenant.${action}`, tenantId: id, details });
     return changed;
   });
-  await platform.tenants.changed(id);
+  await deps.tenants.changed(id);
   return tenant;
 }
 
 /** The reason and time of the suspension in force, from the audit trail. */
-export async function currentSuspension(platform: Platform, tenant: Tenant) {
+export async function currentSuspension(deps: Pick<LifecycleDeps, 'catalog'>, tenant: Tenant) {
   if (tenant.status !== 'suspended') return null;
-  const event = await platform.catalog.adminAuditEvent.findFirst({
+  const event = await deps.catalog.adminAuditEvent.findFirst({
     where: { tenantId: tenant.id, action: 'tenant.suspend' },
     orderBy: [{ at: 'desc' }, { id: 'desc' }],
   });

@@ -14,30 +14,38 @@ import { basename, join, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import type { Tenant } from '../catalog/catalog-client.js';
+import type { Config } from '../config/config.js';
 import { AppError, problems } from '../http/problems.js';
 import { cleanupNow } from '../moves/cleanup-now.js';
-import { databaseNames, type Platform } from '../platform/platform.js';
+import type { MoveDeps } from '../moves/move-jobs.js';
+import { databaseNames } from '../platform/platform.js';
 import { connectionConfig } from '../servers/server-access.js';
 import { dropTenantStorage } from '../tenants/tenant-storage.js';
-import { exportTenant, totalRows } from '../transfer/export-tenant.js';
+import { type ExportDeps, exportTenant, totalRows } from '../transfer/export-tenant.js';
 import { recordAdminAction } from './admin-audit.js';
 import { TenantNotFoundError, TenantStateError } from './tenant-lifecycle.js';
 
+/**
+ * What a purge uses of the platform (the Platform object satisfies it): a move's parts, to finish
+ * the tenant's moves (cleanupNow), an export's, and the archive directory.
+ */
+export type PurgeDeps = MoveDeps & ExportDeps & { config: Pick<Config, 'purgeExportDir'> };
+
 /** `archive` is the file name in STRATA_PURGE_EXPORT_DIR: answers never disclose host paths. */
-export async function purgeTenant(platform: Platform, actor: string | null, id: string): Promise<{ tenant: Tenant; archive: string; rows: number }> {
-  return withPurgeLock(platform, id, async () => {
-    const tenant = await platform.catalog.tenant.findUnique({ where: { id } });
+export async function purgeTenant(deps: PurgeDeps, actor: string | null, id: string): Promise<{ tenant: Tenant; archive: string; rows: number }> {
+  return withPurgeLock(deps, id, async () => {
+    const tenant = await deps.catalog.tenant.findUnique({ where: { id } });
     if (!tenant) {
-      const purged = await platform.catalog.adminAuditEvent.findFirst({ where: { tenantId: id, action: 'tenant.purge' }, orderBy: { at: 'desc' } });
+      const purged = await deps.catalog.adminAuditEvent.findFirst({ where: { tenantId: id, action: 'tenant.purge' }, orderBy: { at: 'desc' } });
       if (purged) throw new AppError(problems.tenantState, `The tenant was purged at ${purged.at.toISOString()}`, undefined, { tenantStatus: 'purged' });
       throw new TenantNotFoundError();
     }
-    return purge(platform, actor, tenant);
+    return purge(deps, actor, tenant);
   });
 }
 
-async function withPurgeLock<T>(platform: Platform, id: string, fn: () => Promise<T>): Promise<T> {
-  const lock = new pg.Client(connectionConfig(platform.defaultServer, 'owner', databaseNames(platform.config.database.prefix).catalog));
+async function withPurgeLock<T>(deps: Pick<PurgeDeps, 'defaultServer' | 'config'>, id: string, fn: () => Promise<T>): Promise<T> {
+  const lock = new pg.Client(connectionConfig(deps.defaultServer, 'owner', databaseNames(deps.config.database.prefix).catalog));
   lock.on('error', () => undefined); // a terminated lock session must not end the process
   await lock.connect();
   try {
@@ -50,16 +58,16 @@ async function withPurgeLock<T>(platform: Platform, id: string, fn: () => Promis
   }
 }
 
-async function purge(platform: Platform, actor: string | null, tenant: Tenant) {
+async function purge(deps: PurgeDeps, actor: string | null, tenant: Tenant) {
   const { id } = tenant;
   if (tenant.status !== 'deleted') throw new TenantStateError(tenant, 'purged before it is deleted');
   // A move deleted during its grace period still holds the tenant's former location: removed first.
-  await cleanupNow(platform, id);
-  const { archive, rows } = await exportBeforePurge(platform, tenant);
-  await dropTenantStorage(platform.provisioning, tenant);
-  await platform.catalog.tenant.delete({ where: { id } });
-  await platform.tenants.changed(id);
-  await recordAdminAction(platform.catalog, {
+  await cleanupNow(deps, id);
+  const { archive, rows } = await exportBeforePurge(deps, tenant);
+  await dropTenantStorage(deps.provisioning, tenant);
+  await deps.catalog.tenant.delete({ where: { id } });
+  await deps.tenants.changed(id);
+  await recordAdminAction(deps.catalog, {
     adminId: actor,
     action: 'tenant.purge',
     tenantId: id,
@@ -73,8 +81,8 @@ async function purge(platform: Platform, actor: string | null, tenant: Tenant) {
  * stops the purge. It holds password hashes: owner-only file in an owner-only directory, whatever
  * the umask (mkdir and open modes are masked by it, chmod is not).
  */
-async function exportBeforePurge(platform: Platform, tenant: Tenant) {
-  const dir = resolve(platform.config.purgeExportDir);
+async function exportBeforePurge(deps: Pick<PurgeDeps, 'servers' | 'config'>, tenant: Tenant) {
+  const dir = resolve(deps.config.purgeExportDir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   const path = join(dir, `${tenant.slug}-${tenant.id}-${new Date().toISOString().replace(/[:.]/g, '-')}.strata`);
@@ -82,7 +90,7 @@ async function exportBeforePurge(platform: Platform, tenant: Tenant) {
   try {
     await new Promise((opened, failed) => out.once('open', opened).once('error', failed));
     await chmod(path, 0o600);
-    const manifest = await exportTenant(platform, tenant, out);
+    const manifest = await exportTenant(deps, tenant, out);
     out.end();
     await finished(out);
     return { archive: basename(path), rows: totalRows(manifest) };
