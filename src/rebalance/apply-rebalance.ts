@@ -5,7 +5,7 @@
  */
 import { recordAdminAction } from '../admin/admin-audit.js';
 import { type MoveBatchOptions, type MoveOutcome, runMoveBatch } from '../moves/move-batch.js';
-import type { Platform } from '../platform/platform.js';
+import type { MoveDeps } from '../moves/move-jobs.js';
 import type { RebalancePlan } from './rebalance-plan.js';
 
 export interface RebalanceOutcome {
@@ -14,8 +14,8 @@ export interface RebalanceOutcome {
   outcomes: MoveOutcome[];
 }
 
-export async function applyRebalance(platform: Platform, plan: RebalancePlan, options: MoveBatchOptions & { windowMs: number }): Promise<RebalanceOutcome> {
-  await recordAdminAction(platform.catalog, {
+export async function applyRebalance(deps: MoveDeps, plan: RebalancePlan, options: MoveBatchOptions & { windowMs: number }): Promise<RebalanceOutcome> {
+  await recordAdminAction(deps.catalog, {
     adminId: options.actor,
     action: 'server.rebalance',
     details: {
@@ -27,7 +27,7 @@ export async function applyRebalance(platform: Platform, plan: RebalancePlan, op
       plannedSpread: plan.spreadAfter,
     },
   });
-  const outcomes = await runMoveBatch(platform, plan.moves, options);
+  const outcomes = await runMoveBatch(deps, plan.moves, options);
   const failed = outcomes.filter((o) => o.status !== 'succeeded');
   return { moved: outcomes.length - failed.length, failed: failed.map((f) => ({ tenant: f.slug, error: f.error })), outcomes };
 }

@@ -5,7 +5,8 @@
  * its caps) most reduces the squared deviation from the shares, until every server is within
  * tolerance, no move helps, or the move budget is spent. Deterministic: ties go by name and slug.
  */
-import type { Platform } from '../platform/platform.js';
+import type { CatalogClient } from '../catalog/catalog-client.js';
+import type { Config } from '../config/config.js';
 import type { PlannedMove } from '../moves/move-batch.js';
 import { effectiveState, refusal, type ServerLoad, serverLoads } from '../servers/server-capacity.js';
 import type { Tier } from '../tenants/placement.js';
@@ -62,13 +63,19 @@ export interface PlanOptions {
   windowMs: number;
 }
 
+/** What planning reads of the platform (the Platform object satisfies it); `config.usage` bounds the dbTime window. */
+export interface RebalancePlanDeps {
+  catalog: CatalogClient;
+  config: Pick<Config, 'usage'>;
+}
+
 /** The dbTime window when none is given. */
 export const defaultWindowMs = 3_600_000;
 
 /** Sizes of every live tenant on the active servers, in the measure's unit (dbTime: ms over the window). */
-export async function measureTenants(platform: Platform, options: Pick<PlanOptions, 'by' | 'windowMs'>, active: ServerLoad[]): Promise<Sized[]> {
+export async function measureTenants(deps: RebalancePlanDeps, options: Pick<PlanOptions, 'by' | 'windowMs'>, active: ServerLoad[]): Promise<Sized[]> {
   const { by, windowMs } = options;
-  const tenants = await platform.catalog.tenant.findMany({
+  const tenants = await deps.catalog.tenant.findMany({
     where: { serverId: { in: active.map((l) => l.server.id) }, status: { not: 'deleted' } },
     select: { id: true, slug: true, tier: true, serverId: true, status: true, schemaName: true, databaseName: true },
     orderBy: { slug: 'asc' },
@@ -80,7 +87,7 @@ export async function measureTenants(platform: Platform, options: Pick<PlanOptio
           tenants,
         )
       : by === 'dbTime'
-        ? await databaseTime(platform, windowMs)
+        ? await databaseTime(deps, windowMs)
         : undefined;
   return tenants.map((t) => ({
     tenantId: t.id,
@@ -93,19 +100,19 @@ export async function measureTenants(platform: Platform, options: Pick<PlanOptio
 }
 
 /** Each tenant's database time (ms) in the catalog's load windows of the last `windowMs` (every instance's flushes). */
-async function databaseTime(platform: Platform, windowMs: number): Promise<Map<string, number>> {
-  const { retentionMs } = platform.config.usage;
+async function databaseTime(deps: RebalancePlanDeps, windowMs: number): Promise<Map<string, number>> {
+  const { retentionMs } = deps.config.usage;
   if (windowMs > retentionMs) throw new MeasureUnavailableError('dbTime', `the window is at most the usage retention, ${retentionMs / 3_600_000}h`);
-  const totals = await loadTotals(platform.catalog, Date.now() - windowMs);
+  const totals = await loadTotals(deps.catalog, Date.now() - windowMs);
   const times = new Map([...totals].map(([id, figures]) => [id, figures.dbTimeMs]));
   // All zeros would read as balanced: say instead that there is nothing to even out by.
   if (![...times.values()].some((ms) => ms > 0)) throw new MeasureUnavailableError('dbTime', `no tenant used database time in the last ${windowMs / 1000} s`);
   return times;
 }
 
-export async function planRebalance(platform: Platform, options: PlanOptions): Promise<RebalancePlan> {
-  const active = (await serverLoads(platform.catalog)).filter((l) => effectiveState(l.server) === 'active');
-  const tenants = await measureTenants(platform, options, active);
+export async function planRebalance(deps: RebalancePlanDeps, options: PlanOptions): Promise<RebalancePlan> {
+  const active = (await serverLoads(deps.catalog)).filter((l) => effectiveState(l.server) === 'active');
+  const tenants = await measureTenants(deps, options, active);
   return planMoves(active, tenants, options);
 }
 
