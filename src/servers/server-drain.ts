@@ -4,11 +4,14 @@
  * (move-batch.ts), in rounds until none is left that can be moved. Run again after a kill, a drain
  * resumes the recorded moves and plans the rest. Once it is empty the server can be removed.
  */
-import type { Platform } from '../platform/platform.js';
 import type { ProgressEvent } from '../progress/progress-reporter.js';
 import { type MoveOutcome, type PlannedMove, runMoveBatch } from '../moves/move-batch.js';
+import type { MoveDeps } from '../moves/move-jobs.js';
 import { choosePlacement, serverLoads, type TierCounts } from './server-capacity.js';
-import { findServer, setServerState } from './server-registry.js';
+import { findServer, type RegistryDeps, setServerState } from './server-registry.js';
+
+/** What a drain uses of the platform (the Platform object satisfies it): the mover's parts, and the registry's to set the state. */
+export type DrainDeps = MoveDeps & Pick<RegistryDeps, 'catalog' | 'servers'>;
 
 export interface DrainOptions {
   concurrency: number;
@@ -38,23 +41,23 @@ export interface DrainReport {
 /** A round retries what failed before; three rounds end a drain that cannot progress. */
 const maxRounds = 3;
 
-export async function drainServer(platform: Platform, name: string, options: DrainOptions): Promise<DrainReport> {
+export async function drainServer(deps: DrainDeps, name: string, options: DrainOptions): Promise<DrainReport> {
   const started = performance.now();
-  const server = await findServer(platform.catalog, name);
-  if (server.state !== 'draining') await setServerState(platform, options.actor, name, 'draining');
+  const server = await findServer(deps.catalog, name);
+  if (server.state !== 'draining') await setServerState(deps, options.actor, name, 'draining');
   const outcomes: MoveOutcome[] = [];
   let blocked: Blocked[] = [];
   for (let round = 1; round <= maxRounds; round++) {
     options.signal?.throwIfAborted();
-    const plan = await planDrain(platform, server.id, server.name);
+    const plan = await planDrain(deps, server.id, server.name);
     blocked = plan.blocked;
     options.onEvent?.({ event: 'drain.planned', server: name, round, moves: plan.moves.length, blocked: plan.blocked.length });
     if (!plan.moves.length) break;
-    const results = await runMoveBatch(platform, plan.moves, options);
+    const results = await runMoveBatch(deps, plan.moves, options);
     outcomes.push(...results);
     if (!results.some((r) => r.status === 'succeeded')) break;
   }
-  const remaining = await platform.catalog.tenant.count({ where: { serverId: server.id, status: { not: 'deleted' } } });
+  const remaining = await deps.catalog.tenant.count({ where: { serverId: server.id, status: { not: 'deleted' } } });
   const moved = outcomes.filter((o) => o.status === 'succeeded').length;
   // A tenant failing in one round and moved in a later one is not a failure.
   const movedIds = new Set(outcomes.filter((o) => o.status === 'succeeded').map((o) => o.tenantId));
@@ -67,8 +70,12 @@ export async function drainServer(platform: Platform, name: string, options: Dra
  * switched tenant's old location included), the others to the server choosePlacement picks,
  * counting the moves already planned in this round.
  */
-export async function planDrain(platform: Platform, serverId: string, serverName: string): Promise<{ moves: PlannedMove[]; blocked: Blocked[] }> {
-  const { catalog } = platform;
+export async function planDrain(
+  deps: Pick<RegistryDeps, 'catalog'>,
+  serverId: string,
+  serverName: string,
+): Promise<{ moves: PlannedMove[]; blocked: Blocked[] }> {
+  const { catalog } = deps;
   const [running, loads] = await Promise.all([catalog.tenantMove.findMany({ where: { status: 'running', fromServerId: serverId } }), serverLoads(catalog)]);
   // Tenants already switched by a move still cleaning up here (a killed drain's) are resumed too.
   const tenants = await catalog.tenant.findMany({
@@ -102,12 +109,13 @@ export async function planDrain(platform: Platform, serverId: string, serverName
 }
 
 /** Where a drain stands, from the catalog (any process may be running it). */
-export async function drainStatus(platform: Platform, name: string) {
-  const server = await findServer(platform.catalog, name);
+export async function drainStatus(deps: Pick<RegistryDeps, 'catalog'>, name: string) {
+  const { catalog } = deps;
+  const server = await findServer(catalog, name);
   const [counts, moving, plan] = await Promise.all([
-    platform.catalog.tenant.groupBy({ by: ['tier'], where: { serverId: server.id, status: { not: 'deleted' } }, _count: { _all: true } }),
-    platform.catalog.tenantMove.count({ where: { status: 'running', fromServerId: server.id } }),
-    planDrain(platform, server.id, server.name),
+    catalog.tenant.groupBy({ by: ['tier'], where: { serverId: server.id, status: { not: 'deleted' } }, _count: { _all: true } }),
+    catalog.tenantMove.count({ where: { status: 'running', fromServerId: server.id } }),
+    planDrain(deps, server.id, server.name),
   ]);
   const remaining: TierCounts = { pooled: 0, schema: 0, dedicated: 0 };
   for (const c of counts) remaining[c.tier] = c._count._all;

@@ -102,7 +102,8 @@ const toListing = (load: ServerLoad) => ({
   headroom: { pooled: headroom(load, 'pooled'), schema: headroom(load, 'schema'), dedicated: headroom(load, 'dedicated') },
 });
 
-export function registryDeps(platform: Platform): RegistryDeps {
+/** The registry's parts of the platform. */
+export function registryDeps(platform: Pick<Platform, 'catalog' | 'servers' | 'defaultServer' | 'provisioning'>): RegistryDeps {
   const { catalog, servers, defaultServer, provisioning } = platform;
   const { tenantsDatabase, ownerRole, ownerSecretRef, runtimeRole, runtimeSecretRef } = defaultServer;
   return {
