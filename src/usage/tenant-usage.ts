@@ -4,8 +4,8 @@
  * its RLS context: a pooled tenant's counts are its rows only).
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import type { Tenant } from '../catalog/catalog-client.js';
-import type { Platform } from '../platform/platform.js';
+import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
+import type { TenantRouter } from '../router/tenant-router.js';
 
 const days = 30;
 
@@ -16,13 +16,19 @@ export interface TenantUsage {
   storageBytes: number | null;
 }
 
-export async function tenantUsage(platform: Platform, tenant: Tenant): Promise<TenantUsage> {
-  const [requests, tier] = await Promise.all([requestTotals(platform, tenant.id), tierUsage(platform, tenant)]);
+/** What usage reads of the platform (the Platform object satisfies it). */
+export interface TenantUsageDeps {
+  catalog: CatalogClient;
+  router: Pick<TenantRouter, 'clientFor'>;
+}
+
+export async function tenantUsage(deps: TenantUsageDeps, tenant: Tenant): Promise<TenantUsage> {
+  const [requests, tier] = await Promise.all([requestTotals(deps.catalog, tenant.id), tierUsage(deps.router, tenant)]);
   return { requests, ...tier };
 }
 
-async function requestTotals(platform: Platform, tenantId: string) {
-  const [totals] = await platform.catalog.$queryRaw<{ today: bigint | null; recent: bigint | null }[]>`
+async function requestTotals(catalog: CatalogClient, tenantId: string) {
+  const [totals] = await catalog.$queryRaw<{ today: bigint | null; recent: bigint | null }[]>`
     SELECT sum(requests) FILTER (WHERE day = (now() AT TIME ZONE 'UTC')::date) AS today,
            sum(requests) AS recent
       FROM tenant_usage
@@ -30,8 +36,8 @@ async function requestTotals(platform: Platform, tenantId: string) {
   return { today: Number(totals?.today ?? 0), last30Days: Number(totals?.recent ?? 0) };
 }
 
-async function tierUsage(platform: Platform, tenant: Tenant) {
-  const db = platform.router.clientFor(tenant);
+async function tierUsage(router: Pick<TenantRouter, 'clientFor'>, tenant: Tenant) {
+  const db = router.clientFor(tenant);
   return db.$transaction(async (tx) => {
     // Unqualified: the transaction's search path is the tenant's schema (see user-store.ts).
     const tables = await tx.$queryRaw<{ name: string; bytes: bigint }[]>`
