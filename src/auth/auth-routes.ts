@@ -7,8 +7,9 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Tenant } from '../catalog/catalog-client.js';
+import type { Config } from '../config/config.js';
 import { AppError, problems } from '../http/problems.js';
-import type { Platform } from '../platform/platform.js';
+import type { TenantRouter } from '../router/tenant-router.js';
 import { slugSchema } from '../tenants/placement.js';
 import { password } from '../users/user-schemas.js';
 import { findUser, updateUser } from '../users/user-store.js';
@@ -54,13 +55,13 @@ function assertServed(tenant: Tenant) {
 }
 
 /** Signs `user` in: an access token and, unless one is given, a new refresh token. */
-function tokenIssuer(platform: Platform) {
-  const signAccessToken = accessTokenSigner(platform.config.jwt);
+function tokenIssuer(deps: { config: Pick<Config, 'jwt'>; router: Pick<TenantRouter, 'clientFor'> }) {
+  const signAccessToken = accessTokenSigner(deps.config.jwt);
   return async (tenant: Tenant, user: SignedInUser, refreshToken?: string) => ({
     accessToken: signAccessToken({ sub: user.id, tid: tenant.id, role: user.role, ver: user.version }),
-    refreshToken: refreshToken ?? (await issueRefreshToken(platform.router.clientFor(tenant), tenant.id, user.id)),
+    refreshToken: refreshToken ?? (await issueRefreshToken(deps.router.clientFor(tenant), tenant.id, user.id)),
     tokenType: 'Bearer' as const,
-    expiresIn: platform.config.jwt.ttlSeconds,
+    expiresIn: deps.config.jwt.ttlSeconds,
   });
 }
 
