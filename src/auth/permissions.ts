@@ -43,6 +43,9 @@ export const permissionMatrix = {
 
 export type Action = keyof typeof permissionMatrix;
 
+/** What reading, writing and deleting a CRM record (lead, deal, activity) needs. */
+export const crmRecordActions = { read: 'crm.read', write: 'crm.write', delete: 'crm.delete' } as const satisfies Record<string, Action>;
+
 export function can(role: Role, action: Action): boolean {
   return (permissionMatrix[action] as readonly Role[]).includes(role);
 }

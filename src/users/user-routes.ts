@@ -1,4 +1,9 @@
-/** /users: the tenant's users. Everyone may read; owners and admins manage; only owners touch owners and admins. */
+/**
+ * /users: the tenant's users. Everyone may read; owners and admins manage; only owners touch owners
+ * and admins. Reads are the record template's (src/records/record-routes.ts); writes are not: a
+ * creation answers a temporary password, a change is authorized on the user as locked, and a
+ * delete deactivates.
+ */
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -7,8 +12,9 @@ import { assertPermission, requirePermission } from '../auth/tenant-auth.js';
 import { actorOf } from '../audit/tenant-audit.js';
 import { requestSettings } from '../settings/require-feature.js';
 import { expectedVersion, ifMatchHeaders } from '../http/if-match.js';
+import { addRecordReads, recordParams } from '../records/record-routes.js';
 import { createUser, getUser, listUsers, updateUser, type UserRecord } from './user-store.js';
-import { type UserPatch, type UserRole, userCreate, userCreated, userListQuery, userOutput, userPage, userParams, userPatch } from './user-schemas.js';
+import { type UserPatch, type UserRole, userCreate, userCreated, userListQuery, userOutput, userPatch } from './user-schemas.js';
 
 function toOutput(user: UserRecord): z.infer<typeof userOutput> {
   return {
@@ -46,7 +52,6 @@ function permissionsToChange(target: UserRecord, patch: UserPatch): Action[] {
 }
 
 export const userRoutes: FastifyPluginAsyncZod = async (app) => {
-  const read = requirePermission('users.read');
   const manage = requirePermission('users.manage');
   const context = (request: FastifyRequest) => ({
     db: request.db,
@@ -62,14 +67,16 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     authorize: (target: UserRecord) => permissionsToChange(target, patch).forEach((action) => assertPermission(request.claims.role, action)),
   });
 
-  app.get('/users', { preHandler: read, schema: { querystring: userListQuery, response: { 200: userPage } } }, async (request) => {
-    const page = await listUsers(request.db, request.query);
-    return { items: page.items.map(toOutput), nextCursor: page.nextCursor };
-  });
-
-  app.get('/users/:id', { preHandler: read, schema: { params: userParams, response: { 200: userOutput } } }, async (request, reply) => {
-    const user = await getUser(request.db, request.params.id);
-    return reply.header('etag', etag(user)).send(toOutput(user));
+  // Every user of the tenant is visible to everyone in it: no record scope.
+  addRecordReads(app, {
+    path: '/users',
+    permissions: { read: 'users.read' },
+    versioned: true,
+    listQuery: userListQuery,
+    output: userOutput,
+    toOutput,
+    list: (db, _scope, query) => listUsers(db, query),
+    get: (db, _scope, id) => getUser(db, id),
   });
 
   app.post('/users', { preHandler: manage, schema: { body: userCreate, response: { 201: userCreated } } }, async (request, reply) => {
@@ -84,7 +91,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.patch(
     '/users/:id',
-    { preHandler: manage, schema: { params: userParams, headers: ifMatchHeaders, body: userPatch, response: { 200: userOutput } } },
+    { preHandler: manage, schema: { params: recordParams, headers: ifMatchHeaders, body: userPatch, response: { 200: userOutput } } },
     async (request, reply) => {
       const version = expectedVersion(request.headers['if-match']);
       const user = await updateUser(changeContext(request, request.body), request.params.id, request.body, version);
@@ -94,7 +101,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.delete(
     '/users/:id',
-    { preHandler: manage, schema: { params: userParams, headers: ifMatchHeaders, response: { 204: z.null() } } },
+    { preHandler: manage, schema: { params: recordParams, headers: ifMatchHeaders, response: { 204: z.null() } } },
     async (request, reply) => {
       const deactivation = { status: 'deactivated' } as const;
       // Users are deactivated, not erased: their records keep their owner and author.

@@ -1,6 +1,6 @@
 /** Request and response shapes of tenant users. */
 import { z } from 'zod';
-import { pageOf, pageQuery, text } from '../http/schema-parts.js';
+import { pageQuery, text } from '../http/schema-parts.js';
 import { userRoles } from '../auth/tokens.js';
 
 export const userStatuses = ['active', 'deactivated'] as const;
@@ -29,8 +29,6 @@ export const userPatch = z
   })
   .strict();
 
-export const userParams = z.object({ id: z.uuid() });
-
 export const userListQuery = z
   .object({
     ...pageQuery,
@@ -51,7 +49,6 @@ export const userOutput = z.object({
 });
 
 export const userCreated = userOutput.extend({ temporaryPassword: z.string().optional() });
-export const userPage = pageOf(userOutput);
 
 export type UserCreate = z.infer<typeof userCreate>;
 export type UserPatch = z.infer<typeof userPatch>;

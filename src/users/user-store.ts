@@ -8,9 +8,10 @@ import { hashPassword } from '../auth/passwords.js';
 import { revokeUserTokens } from '../auth/refresh-tokens.js';
 import { type Actor, recordChange } from '../audit/tenant-audit.js';
 import type { CatalogClient } from '../catalog/catalog-client.js';
-import { RecordNotFoundError, VersionConflictError } from '../crm/record-errors.js';
+import { RecordNotFoundError, VersionConflictError } from '../records/record-errors.js';
+import { recordWrites } from '../records/record-store.js';
 import type { Prisma, User } from '../generated/tenant/client.js';
-import type { WithValues } from '../crm/domain-values.js';
+import type { WithValues } from '../records/domain-values.js';
 import { after, page } from '../pagination/keyset-cursor.js';
 import { assertBelowLimit } from '../plans/quotas.js';
 import type { TenantClient } from '../router/tenant-router.js';
@@ -22,6 +23,8 @@ import { AppError, problems } from '../http/problems.js';
 export type UserRecord = WithValues<User, { role: UserRole; status: UserStatus }>;
 
 const entity = 'user';
+// Creation only: a change locks the user first and checks it as locked (updateUser).
+const users = recordWrites({ entity });
 
 export class EmailTakenError extends AppError {
   constructor() {
@@ -58,12 +61,6 @@ interface ChangeContext extends Context {
 
 const actor = (ctx: Context): Actor => ({ actorId: ctx.actorId ?? null, operator: ctx.operator, onBehalfOf: ctx.onBehalfOf });
 
-/** `userId` when it names a user of this tenant, else null (an operator's token names none). */
-export async function tenantUserId(db: TenantClient, userId: string): Promise<string | null> {
-  const user = await db.user.findFirst({ where: { id: userId }, select: { id: true } });
-  return user?.id ?? null;
-}
-
 export async function listUsers(db: TenantClient, query: UserListQuery) {
   const rows = await db.user.findMany({
     where: { role: query.role, status: query.status, ...after('createdAt', query.cursor) },
@@ -89,12 +86,10 @@ export async function createUser(ctx: Context, input: UserCreate): Promise<{ use
   const temporaryPassword = input.password ? undefined : randomBytes(15).toString('base64url');
   const email = normalizeEmail(input.email);
   const passwordHash = await hashPassword(input.password ?? temporaryPassword!);
-  const user = await ctx.db
-    .$transaction(async (tx) => {
+  const user = await users
+    .create({ db: ctx.db, actor: actor(ctx) }, { email, name: input.name, role: input.role }, async (tx) => {
       await assertBelowLimit(tx, 'users', ctx.maxUsers);
-      const created = await tx.user.create({ data: { email, name: input.name, role: input.role, passwordHash } });
-      await recordChange(tx, actor(ctx), { entity, entityId: created.id, action: 'create', changes: { email, name: input.name, role: input.role } });
-      return created as UserRecord;
+      return (await tx.user.create({ data: { email, name: input.name, role: input.role, passwordHash } })) as UserRecord;
     })
     .catch((err: unknown) => {
       // Emails are unique per tenant only: this says nothing about other tenants.

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import type { RecordScope } from '../../src/auth/permissions.js';
-import { RecordNotFoundError } from '../../src/crm/record-errors.js';
+import { RecordNotFoundError } from '../../src/records/record-errors.js';
 import { getLead, leadScope, listLeads } from '../../src/crm/leads/lead-store.js';
 import { TenantDatabaseUnreachableError } from '../../src/router/tenant-sql.js';
 import { createUser } from '../../src/users/user-store.js';

@@ -16,6 +16,7 @@ import { captureSchema, isFencedWrite } from '../../src/moves/change-capture.js'
 import { requestCancel, requestMove } from '../../src/moves/move-jobs.js';
 import { withLocation } from '../../src/moves/move-locations.js';
 import { runMove } from '../../src/moves/run-move.js';
+import { platformWriter } from '../../src/records/record-store.js';
 import type { Tier } from '../../src/tenants/placement.js';
 import { provision, startTestPlatform } from '../helper.js';
 import { seedTenantRows } from '../support/tenant-rows.js';
@@ -25,7 +26,6 @@ const platform = await startTestPlatform(t, { STRATA_SPARE_SCHEMAS: '0' });
 
 const writers = 6;
 const rounds = 12;
-const everyScope = { kind: 'all' } as const;
 
 interface Ledger {
   leads: Map<string, string>;
@@ -45,16 +45,16 @@ function startWriter(tenantId: string, id: number, ledger: Ledger) {
         for (;;) {
           try {
             if (n % 4 === 3 && pick) {
-              await deleteLead(await db(), everyScope, pick);
+              await deleteLead(platformWriter(await db()), pick);
               ledger.leads.delete(pick);
               mine.splice(mine.indexOf(pick), 1);
             } else if (n % 4 === 2 && pick) {
               const name = `w${id} renamed ${n}`;
-              await updateLead(await db(), everyScope, pick, { name });
+              await updateLead(platformWriter(await db()), pick, { name });
               ledger.leads.set(pick, name);
             } else {
               const name = `w${id} lead ${n}`;
-              const lead = await createLead(await db(), { name });
+              const lead = await createLead(platformWriter(await db()), { name });
               ledger.leads.set(lead.id, name);
               mine.push(lead.id);
             }

@@ -1,6 +1,6 @@
 /** Request and response shapes of activities; route types are inferred from these. */
 import { z } from 'zod';
-import { pageOf, pageQuery } from '../../http/schema-parts.js';
+import { pageQuery } from '../../http/schema-parts.js';
 
 export const activityKinds = ['note', 'call', 'email', 'meeting'] as const;
 export type ActivityKind = (typeof activityKinds)[number];
@@ -51,8 +51,6 @@ export const activityPatch = z
   .partial()
   .strict();
 
-export const activityParams = z.object({ id: z.uuid() });
-
 export const activityListQuery = z
   .object({
     ...pageQuery,
@@ -72,8 +70,6 @@ export const activityOutput = z.object({
   occurredAt: z.iso.datetime(),
   createdAt: z.iso.datetime(),
 });
-
-export const activityPage = pageOf(activityOutput);
 
 export type ActivityInput = z.infer<typeof activityInput>;
 export type ActivityPatch = z.infer<typeof activityPatch>;

@@ -1,6 +1,6 @@
 /** Request and response shapes of deals; route types are inferred from these. */
 import { z } from 'zod';
-import { pageOf, pageQuery, text } from '../../http/schema-parts.js';
+import { pageQuery, text } from '../../http/schema-parts.js';
 
 export const dealStages = ['prospecting', 'qualification', 'proposal', 'negotiation', 'won', 'lost'] as const;
 export type DealStage = (typeof dealStages)[number];
@@ -35,8 +35,6 @@ export const dealInput = z
 
 export const dealPatch = dealInput.partial().strict();
 
-export const dealParams = z.object({ id: z.uuid() });
-
 export const dealListQuery = z
   .object({
     ...pageQuery,
@@ -59,8 +57,6 @@ export const dealOutput = z.object({
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
-
-export const dealPage = pageOf(dealOutput);
 
 export type DealInput = z.infer<typeof dealInput>;
 export type DealPatch = z.infer<typeof dealPatch>;

@@ -4,27 +4,32 @@
  * narrowed to the caller's record scope: a deal outside it is "not found", like one of another
  * tenant, and a lead outside it is no valid reference.
  */
-import { type Actor, platformActor, recordChange } from '../../audit/tenant-audit.js';
 import type { RecordScope } from '../../auth/permissions.js';
 import type { Deal, Prisma } from '../../generated/tenant/client.js';
 import { after, page } from '../../pagination/keyset-cursor.js';
 import type { TenantClient } from '../../router/tenant-router.js';
-import { tenantUserId } from '../../users/user-store.js';
+import type { WithValues } from '../../records/domain-values.js';
+import { InvalidReferenceError, RecordNotFoundError } from '../../records/record-errors.js';
+import { callerAsUser, recordWrites, type RecordWriter } from '../../records/record-store.js';
 import { leadScope } from '../leads/lead-store.js';
-import { InvalidReferenceError, RecordNotFoundError, translatePrismaError, VersionConflictError } from '../record-errors.js';
-import type { WithValues } from '../domain-values.js';
 import type { DealInput, DealListQuery, DealPatch, DealStage } from './deal-schemas.js';
 
 /** A deal as stored: its stage is one of the deal_stage domain's values. */
 export type DealRecord = WithValues<Deal, { stage: DealStage }>;
 
 const entity = 'deal';
-const referenceFields = { lead_id: 'leadId', owner_id: 'ownerId' };
 
 /** The deals `scope` sees: all of the tenant's, or those the user owns. */
 export function dealScope(scope: RecordScope): Prisma.DealWhereInput {
   return scope.kind === 'all' ? {} : { ownerId: scope.userId };
 }
+
+const deals = recordWrites({
+  entity,
+  references: { lead_id: 'leadId', owner_id: 'ownerId' },
+  scope: dealScope,
+  version: (db, target) => db.deal.findFirst({ where: target, select: { version: true } }),
+});
 
 /**
  * Refuses a lead the caller cannot see, exactly as one that does not exist (the foreign key
@@ -62,60 +67,26 @@ export async function getDeal(db: TenantClient, scope: RecordScope, id: string):
 }
 
 /**
- * Creates a deal. An absent ownerId means the caller (`callerId`), when the caller is a user of
- * this tenant, and no owner otherwise. Whether the caller may name another owner is the route's
- * question (a permission), not this one's.
+ * Creates a deal; an absent ownerId means the caller (callerAsUser). Whether the caller may name
+ * another owner is the route's question (a permission), not this one's.
  */
-export async function createDeal(db: TenantClient, scope: RecordScope, input: DealInput, callerId: string): Promise<DealRecord> {
-  await checkLead(db, scope, input.leadId);
-  const ownerId = input.ownerId === undefined ? await tenantUserId(db, callerId) : input.ownerId;
-  return db
-    .$transaction(async (tx) => {
-      const deal = await tx.deal.create({ data: { ...input, ownerId, closeDate: toDate(input.closeDate) } });
-      await recordChange(tx, { actorId: callerId }, { entity, entityId: deal.id, action: 'create', changes: { ...input, ownerId } });
-      return deal as DealRecord;
-    })
-    .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
+export async function createDeal(w: RecordWriter, input: DealInput): Promise<DealRecord> {
+  await checkLead(w.db, w.scope, input.leadId);
+  const ownerId = input.ownerId === undefined ? await callerAsUser(w) : input.ownerId;
+  const deal = await deals.create({ db: w.db, actor: { actorId: w.callerId ?? null } }, { ...input, ownerId }, (tx) =>
+    tx.deal.create({ data: { ...input, ownerId, closeDate: toDate(input.closeDate) } }),
+  );
+  return deal as DealRecord;
 }
 
 /** Applies `patch` if the deal is in scope and still at `expectedVersion` (when given); bumps the version. */
-export async function updateDeal(
-  db: TenantClient,
-  scope: RecordScope,
-  id: string,
-  patch: DealPatch,
-  expectedVersion?: number,
-  actor: Actor = platformActor,
-): Promise<DealRecord> {
-  await checkLead(db, scope, patch.leadId);
-  const deal = await db
-    .$transaction(async (tx) => {
-      const [updated] = await tx.deal.updateManyAndReturn({
-        where: { AND: [{ id, ...(expectedVersion !== undefined && { version: expectedVersion }) }, dealScope(scope)] },
-        data: { ...patch, closeDate: toDate(patch.closeDate), version: { increment: 1 } },
-      });
-      if (updated) await recordChange(tx, actor, { entity, entityId: id, action: 'update', changes: patch });
-      return updated as DealRecord | undefined;
-    })
-    .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
-  return deal ?? explainMiss(db, scope, id);
+export async function updateDeal(w: RecordWriter, id: string, patch: DealPatch, expectedVersion?: number): Promise<DealRecord> {
+  await checkLead(w.db, w.scope, patch.leadId);
+  const data = { ...patch, closeDate: toDate(patch.closeDate), version: { increment: 1 } };
+  return (await deals.update(w, id, patch, expectedVersion, (tx, target) => tx.deal.updateManyAndReturn({ where: target, data }))) as DealRecord;
 }
 
 /** Deletes the deal (and, by cascade, its activities) if in scope and at `expectedVersion` (when given). */
-export async function deleteDeal(db: TenantClient, scope: RecordScope, id: string, expectedVersion?: number, actor: Actor = platformActor): Promise<void> {
-  const { count } = await db.$transaction(async (tx) => {
-    const deleted = await tx.deal.deleteMany({
-      where: { AND: [{ id, ...(expectedVersion !== undefined && { version: expectedVersion }) }, dealScope(scope)] },
-    });
-    if (deleted.count) await recordChange(tx, actor, { entity, entityId: id, action: 'delete' });
-    return deleted;
-  });
-  if (count === 0) await explainMiss(db, scope, id);
-}
-
-/** A versioned write matched nothing: the deal is gone (or out of scope), or it moved past the expected version. */
-async function explainMiss(db: TenantClient, scope: RecordScope, id: string): Promise<never> {
-  const current = await db.deal.findFirst({ where: { AND: [{ id }, dealScope(scope)] }, select: { version: true } });
-  if (!current) throw new RecordNotFoundError(entity);
-  throw new VersionConflictError(entity, current.version);
+export function deleteDeal(w: RecordWriter, id: string, expectedVersion?: number): Promise<void> {
+  return deals.remove(w, id, expectedVersion, (tx, target) => tx.deal.deleteMany({ where: target }));
 }

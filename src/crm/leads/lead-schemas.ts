@@ -1,6 +1,6 @@
 /** Request and response shapes of leads; route types are inferred from these. */
 import { z } from 'zod';
-import { pageOf, pageQuery, text } from '../../http/schema-parts.js';
+import { pageQuery, text } from '../../http/schema-parts.js';
 
 export const leadStatuses = ['new', 'contacted', 'qualified', 'unqualified', 'converted'] as const;
 export type LeadStatus = (typeof leadStatuses)[number];
@@ -15,14 +15,13 @@ export const leadInput = z
     phone: optionalText(50),
     source: optionalText(100),
     status: z.enum(leadStatuses).optional(),
+    /** Absent: the caller, when the caller is a user of the tenant. */
     ownerId: z.uuid().nullish(),
     assigneeId: z.uuid().nullish(),
   })
   .strict();
 
 export const leadPatch = leadInput.partial().strict();
-
-export const leadParams = z.object({ id: z.uuid() });
 
 export const leadListQuery = z
   .object({
@@ -47,8 +46,6 @@ export const leadOutput = z.object({
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
-
-export const leadPage = pageOf(leadOutput);
 
 export type LeadInput = z.infer<typeof leadInput>;
 export type LeadPatch = z.infer<typeof leadPatch>;

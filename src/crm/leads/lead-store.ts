@@ -8,22 +8,28 @@ import { type Lead, Prisma } from '../../generated/tenant/client.js';
 import { decodeCursor, page } from '../../pagination/keyset-cursor.js';
 import type { TenantClient } from '../../router/tenant-router.js';
 import { selectList } from '../../router/tenant-sql.js';
-import { type Actor, platformActor, recordChange } from '../../audit/tenant-audit.js';
 import { assertBelowLimit } from '../../plans/quotas.js';
-import { RecordInUseError, RecordNotFoundError, translatePrismaError, VersionConflictError } from '../record-errors.js';
-import type { WithValues } from '../domain-values.js';
+import type { WithValues } from '../../records/domain-values.js';
+import { RecordNotFoundError } from '../../records/record-errors.js';
+import { callerAsUser, recordWrites, type RecordWriter } from '../../records/record-store.js';
 import type { LeadInput, LeadListQuery, LeadPatch, LeadStatus } from './lead-schemas.js';
 
 /** A lead as stored: its status is one of the lead_status domain's values. */
 export type LeadRecord = WithValues<Lead, { status: LeadStatus }>;
 
 const entity = 'lead';
-const referenceFields = { owner_id: 'ownerId', assignee_id: 'assigneeId' };
 
 /** Staff see the leads they own or are assigned. */
-export function leadScope(scope: RecordScope) {
+export function leadScope(scope: RecordScope): Prisma.LeadWhereInput {
   return scope.kind === 'all' ? {} : { OR: [{ ownerId: scope.userId }, { assigneeId: scope.userId }] };
 }
+
+const leads = recordWrites({
+  entity,
+  references: { owner_id: 'ownerId', assignee_id: 'assigneeId' },
+  scope: leadScope,
+  version: (db, target) => db.lead.findFirst({ where: target, select: { version: true } }),
+});
 
 // Reads, the hot path, go around Prisma's queries (src/router/tenant-sql.ts) but build their SQL
 // with its tagged template, which numbers the parameters; writes stay with Prisma.
@@ -61,60 +67,26 @@ export async function getLead(db: TenantClient, scope: RecordScope, id: string):
 }
 
 /**
- * Creates a lead and its audit record in one transaction; with `maxLeads` (the tenant's plan
- * limit), refuses with QuotaExceededError once the tenant holds that many.
+ * Creates a lead and its audit record in one transaction; an absent ownerId means the caller
+ * (callerAsUser). With `maxLeads` (the tenant's plan limit), refuses with QuotaExceededError once
+ * the tenant holds that many.
  */
-export async function createLead(db: TenantClient, input: LeadInput, actor: Actor & { maxLeads?: number | null } = platformActor): Promise<LeadRecord> {
-  return db
-    .$transaction(async (tx) => {
-      await assertBelowLimit(tx, 'leads', actor.maxLeads);
-      const lead = await tx.lead.create({ data: input });
-      await recordChange(tx, actor, { entity, entityId: lead.id, action: 'create', changes: input });
-      return lead as LeadRecord;
-    })
-    .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
+export async function createLead(w: RecordWriter, input: LeadInput, maxLeads?: number | null): Promise<LeadRecord> {
+  const data = { ...input, ownerId: input.ownerId === undefined ? await callerAsUser(w) : input.ownerId };
+  const lead = await leads.create(w, data, async (tx) => {
+    await assertBelowLimit(tx, 'leads', maxLeads);
+    return tx.lead.create({ data });
+  });
+  return lead as LeadRecord;
 }
 
-/** Applies `patch` if the lead is still at `expectedVersion` (when given); bumps the version. */
-export async function updateLead(
-  db: TenantClient,
-  scope: RecordScope,
-  id: string,
-  patch: LeadPatch,
-  expectedVersion?: number,
-  actor: Actor = platformActor,
-): Promise<LeadRecord> {
-  const lead = await db
-    .$transaction(async (tx) => {
-      const [updated] = await tx.lead.updateManyAndReturn({
-        where: { id, ...leadScope(scope), ...(expectedVersion !== undefined && { version: expectedVersion }) },
-        data: { ...patch, version: { increment: 1 } },
-      });
-      if (updated) await recordChange(tx, actor, { entity, entityId: id, action: 'update', changes: patch });
-      return updated as LeadRecord | undefined;
-    })
-    .catch((err: unknown) => translatePrismaError(err, entity, referenceFields));
-  return lead ?? explainMiss(db, scope, id);
+/** Applies `patch` if the lead is in scope and still at `expectedVersion` (when given); bumps the version. */
+export async function updateLead(w: RecordWriter, id: string, patch: LeadPatch, expectedVersion?: number): Promise<LeadRecord> {
+  const data = { ...patch, version: { increment: 1 } };
+  return (await leads.update(w, id, patch, expectedVersion, (tx, target) => tx.lead.updateManyAndReturn({ where: target, data }))) as LeadRecord;
 }
 
-export async function deleteLead(db: TenantClient, scope: RecordScope, id: string, expectedVersion?: number, actor: Actor = platformActor): Promise<void> {
-  const { count } = await db
-    .$transaction(async (tx) => {
-      const deleted = await tx.lead.deleteMany({ where: { id, ...leadScope(scope), ...(expectedVersion !== undefined && { version: expectedVersion }) } });
-      if (deleted.count) await recordChange(tx, actor, { entity, entityId: id, action: 'delete' });
-      return deleted;
-    })
-    .catch((err: unknown) => {
-      // Deals keep their lead: the foreign key refuses, and the caller is told why.
-      if ((err as { code?: string }).code === 'P2003') throw new RecordInUseError(entity);
-      throw err;
-    });
-  if (count === 0) await explainMiss(db, scope, id);
-}
-
-/** A versioned write matched nothing: the lead is gone (or out of scope), or it moved past the expected version. */
-async function explainMiss(db: TenantClient, scope: RecordScope, id: string): Promise<never> {
-  const current = await db.lead.findFirst({ where: { id, ...leadScope(scope) }, select: { version: true } });
-  if (!current) throw new RecordNotFoundError(entity);
-  throw new VersionConflictError(entity, current.version);
+/** Deals keep their lead: deleting a lead they reference is refused (RecordInUseError). */
+export function deleteLead(w: RecordWriter, id: string, expectedVersion?: number): Promise<void> {
+  return leads.remove(w, id, expectedVersion, (tx, target) => tx.lead.deleteMany({ where: target }));
 }
