@@ -1,6 +1,7 @@
 /**
  * Regression: `npm run token` left no trace in the admin trail, and a token minted for user X
- * (with any role) was recorded as X's own actions in the tenant's trail.
+ * (with any role) was recorded as X's own actions in the tenant's trail (creating a deal or an
+ * activity still was, after leads had been fixed).
  */
 import t from 'tap';
 import { provision, startTestPlatform, testApp, userWithToken } from '../helper.js';
@@ -52,4 +53,21 @@ t.test('a minted token names the operator as actor; the minting and its use are 
   t.equal(byOperator.actorId, null, "not recorded as the user's own action");
   t.match(byOperator.changes, { _operator: claims.act!.sub, _onBehalfOf: staff.user.id }, 'the operator and the user they acted as');
   t.equal(events.find((e) => e.entityId === own.body.id)!.actorId, staff.user.id, "the user's own login is theirs");
+
+  // Creating a deal or an activity was recorded as the token's subject's own action, minted or not.
+  const deal = await api('POST', '/deals', { token, body: { title: 'made by an operator', amount: '10.00', currency: 'EUR' } });
+  t.equal(deal.status, 201);
+  const activity = await api('POST', '/activities', { token, body: { kind: 'note', body: 'made by an operator', dealId: deal.body.id } });
+  t.equal(activity.status, 201);
+  for (const [entity, id] of [
+    ['deal', deal.body.id as string],
+    ['activity', activity.body.id as string],
+  ] as const) {
+    const trail = (await api('GET', `/audit?entity=${entity}&entityId=${id}`, { token: ownerSession })).body.items;
+    t.match(
+      trail,
+      [{ action: `${entity}.create`, actorId: null, changes: { _operator: claims.act!.sub, _onBehalfOf: staff.user.id } }],
+      `${entity} creation with it is audited as the operator's`,
+    );
+  }
 });

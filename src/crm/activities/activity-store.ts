@@ -72,9 +72,7 @@ export async function createActivity(w: RecordWriter, input: ActivityInput): Pro
   await checkReferences(w.db, w.scope, input);
   const authorId = await callerAsUser(w);
   const occurredAt = input.occurredAt === undefined ? undefined : new Date(input.occurredAt);
-  const activity = await activities.create({ db: w.db, actor: { actorId: w.callerId ?? null } }, input, (tx) =>
-    tx.activity.create({ data: { ...input, occurredAt, authorId } }),
-  );
+  const activity = await activities.create(w, input, (tx) => tx.activity.create({ data: { ...input, occurredAt, authorId } }));
   return activity as ActivityRecord;
 }
 

@@ -73,9 +73,7 @@ export async function getDeal(db: TenantClient, scope: RecordScope, id: string):
 export async function createDeal(w: RecordWriter, input: DealInput): Promise<DealRecord> {
   await checkLead(w.db, w.scope, input.leadId);
   const ownerId = input.ownerId === undefined ? await callerAsUser(w) : input.ownerId;
-  const deal = await deals.create({ db: w.db, actor: { actorId: w.callerId ?? null } }, { ...input, ownerId }, (tx) =>
-    tx.deal.create({ data: { ...input, ownerId, closeDate: toDate(input.closeDate) } }),
-  );
+  const deal = await deals.create(w, { ...input, ownerId }, (tx) => tx.deal.create({ data: { ...input, ownerId, closeDate: toDate(input.closeDate) } }));
   return deal as DealRecord;
 }
 
