@@ -1,12 +1,16 @@
 /**
  * `npm test`: runs the tap suite against the PostgreSQL named by DATABASE_URL, or, when none is
  * configured, against an embedded one started for the run. Ends with `N passed, N failed`.
+ * Every test installation's databases carry the run's prefix and are dropped once, at the end
+ * (test/support/installations.ts says why).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/config.js';
 import { testSecrets } from '../test/support/test-secrets.js';
+import { dropInstallation } from '../src/platform/drop-installation.js';
 import { startEmbeddedPostgres } from '../src/platform/embedded-postgres.js';
 
 // Tests run in test mode with the secrets they set for themselves, never an installation's.
@@ -18,7 +22,8 @@ const config = loadConfig({
 });
 const log = pino({ level: 'info' });
 const embedded = config.database.url ? undefined : await startEmbeddedPostgres({ ...config.database.embedded, log });
-const env = { ...testEnv, DATABASE_URL: config.database.url ?? embedded!.url };
+const run = `t${randomBytes(3).toString('hex')}`;
+const env = { ...testEnv, DATABASE_URL: config.database.url ?? embedded!.url, STRATA_TEST_RUN: run };
 
 const tap = spawn('node_modules/.bin/tap', ['--reporter=tap', ...process.argv.slice(2)], {
   env,
@@ -42,6 +47,9 @@ createInterface({ input: tap.stdout }).on('line', (line) => {
   if (skip) skipped.add(skip[1]!);
 });
 const code: number = await new Promise((resolve) => tap.on('close', (c) => resolve(c ?? 1)));
+const dropping = performance.now();
+const dropped = await dropInstallation(env.DATABASE_URL, run, { concurrency: 4 });
+console.log(`# dropped the run's ${dropped} test databases in ${((performance.now() - dropping) / 1000).toFixed(1)} s`);
 await embedded?.stop();
 const passed = summary?.pass ?? 0;
 // No summary means tap itself failed: count that as a failure rather than report a clean run.

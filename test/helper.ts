@@ -12,8 +12,8 @@ import { buildApp } from '../src/app.js';
 import { signAccessToken, type AccessClaims } from '../src/auth/tokens.js';
 import type { Tenant } from '../src/catalog/catalog-client.js';
 import { loadConfig } from '../src/config/config.js';
+import { installationPrefix, releaseInstallation } from './support/installations.js';
 import { testSecrets } from './support/test-secrets.js';
-import { dropInstallation } from '../src/platform/drop-installation.js';
 import { startPlatform, type Platform } from '../src/platform/platform.js';
 import { connectionConfig } from '../src/servers/server-access.js';
 import { tiers, type Tier } from '../src/tenants/placement.js';
@@ -29,7 +29,7 @@ export function adminUrl(): string {
 }
 
 export function testConfig(overrides: Record<string, string> = {}) {
-  const prefix = `t_${randomBytes(4).toString('hex')}`;
+  const prefix = installationPrefix();
   return loadConfig({
     ...testSecrets,
     DATABASE_URL: adminUrl(),
@@ -58,7 +58,7 @@ export async function startTestPlatform(t: Test, overrides: Record<string, strin
   const platform = await startPlatform(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   t.teardown(async () => {
     await platform.close();
-    await dropInstallation(adminUrl(), config.database.prefix);
+    await releaseInstallation(adminUrl(), config.database.prefix);
   });
   return platform;
 }

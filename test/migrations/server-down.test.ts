@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import t from 'tap';
 import { migrationDirs, readMigrations } from '../../src/migrations/migration-files.js';
-import { dropInstallation } from '../../src/platform/drop-installation.js';
+import { releaseInstallation } from '../support/installations.js';
 import { startPlatform } from '../../src/platform/platform.js';
 import { withOwnerConnection } from '../../src/servers/server-access.js';
 import { provisionTenant } from '../../src/tenants/provision-tenant.js';
@@ -18,7 +18,7 @@ const config = testConfig();
 const platform = await startPlatform(config, pino({ level: 'silent' }), { migratePooled: false });
 t.teardown(async () => {
   await platform.close();
-  await dropInstallation(adminUrl(), config.database.prefix);
+  await releaseInstallation(adminUrl(), config.database.prefix);
 });
 const extra = await startExtraServer(t, platform, 'far');
 const provision = (slug: string, tier: 'pooled' | 'schema' | 'dedicated', server?: string) =>

@@ -5,11 +5,10 @@
  * at test end.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Test } from 'tap';
-import { dropInstallation } from '../../src/platform/drop-installation.js';
+import { installationPrefix, releaseInstallation } from './installations.js';
 import { adminUrl } from '../helper.js';
 import { freePort } from '../../src/platform/throwaway-postgres.js';
 import { testSecrets } from './test-secrets.js';
@@ -36,7 +35,7 @@ export interface ServerProcessOptions {
 
 export async function startServerProcess(t: Test, { args = ['dist/server.js'], cwd, env = {} }: ServerProcessOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const prefix = `t_${randomBytes(4).toString('hex')}`;
+  const prefix = installationPrefix();
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     cwd,
@@ -60,7 +59,7 @@ export async function startServerProcess(t: Test, { args = ['dist/server.js'], c
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
-    await dropInstallation(adminUrl(), prefix);
+    await releaseInstallation(adminUrl(), prefix);
   });
 
   const url = `http://127.0.0.1:${port}`;
