@@ -164,7 +164,7 @@ t.test('requests without a tenant are limited per client IP, apart from tenant b
 t.test('with Redis, counters are shared by instances and keyed by tenant under strata:ratelimit:', { skip: skipWithout(optionalTools.redis) }, async (t) => {
   const { redis, keys } = await redisKeys(t);
   const ns = rateLimitNamespace(platform.config);
-  t.match(ns, /^strata:ratelimit:t_[0-9a-f]{8}:$/, 'namespaced by installation');
+  t.equal(ns, `strata:ratelimit:${platform.config.database.prefix}:`, 'namespaced by installation');
   t.same(await redis.get(`${ns}tenant:${a.id}`), String(tinyLimit + 2), "A's counter holds all its requests, refused ones included");
   t.same(await redis.get(`${ns}tenant:${b.id}`), '1', "B's counter only B's");
   t.ok(keys.includes(`${ns}tenant:${a.id}`) && keys.includes(`${ns}tenant:${b.id}`));
