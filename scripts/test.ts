@@ -48,8 +48,11 @@ createInterface({ input: tap.stdout }).on('line', (line) => {
 });
 const code: number = await new Promise((resolve) => tap.on('close', (c) => resolve(c ?? 1)));
 const dropping = performance.now();
-const dropped = await dropInstallation(env.DATABASE_URL, run, { concurrency: 4 });
-console.log(`# dropped the run's ${dropped} test databases in ${((performance.now() - dropping) / 1000).toFixed(1)} s`);
+// A failed cleanup leaves databases behind, but must not hide the run's result line.
+await dropInstallation(env.DATABASE_URL, run, { concurrency: 4 }).then(
+  (dropped) => console.log(`# dropped the run's ${dropped} test databases in ${((performance.now() - dropping) / 1000).toFixed(1)} s`),
+  (err: unknown) => console.log(`# could not drop the run's test databases (${run}_*): ${(err as Error).message}`),
+);
 await embedded?.stop();
 const passed = summary?.pass ?? 0;
 // No summary means tap itself failed: count that as a failure rather than report a clean run.
