@@ -34,6 +34,8 @@ const unanswered = (err: unknown) => databaseUnreachable(err) || /timeout|termin
 export class ServerHealth {
   #timer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Map<string, Promise<ProbeResult>>();
+  /** Periodic rounds and suspicions under way; close() waits for them. */
+  readonly #running = new Set<Promise<unknown>>();
   readonly #storageMeasuredAt = new Map<string, number>();
   #closed = false;
 
@@ -48,9 +50,7 @@ export class ServerHealth {
     if (!this.options.everyMs || this.#timer || this.#closed) return;
     const tick = () => {
       this.#timer = setTimeout(() => {
-        this.probeAll()
-          .catch((err: unknown) => this.log.warn({ err }, 'probing database servers failed'))
-          .finally(() => this.#timer && tick());
+        this.#track(this.probeAll().catch((err: unknown) => this.log.warn({ err }, 'probing database servers failed'))).finally(() => this.#timer && tick());
       }, this.options.everyMs);
       this.#timer.unref();
     };
@@ -60,10 +60,12 @@ export class ServerHealth {
   /** A connection to the server failed: probe it now (once at a time), rather than at the next period. */
   suspect(serverId: string): void {
     if (this.#closed || this.#inFlight.has(serverId)) return;
-    void this.catalog.databaseServer
-      .findUnique({ where: { id: serverId } })
-      .then((server) => server && this.probe(server))
-      .catch((err: unknown) => this.log.warn({ err, serverId }, 'probing a suspected database server failed'));
+    void this.#track(
+      this.catalog.databaseServer
+        .findUnique({ where: { id: serverId } })
+        .then((server) => (server && !this.#closed ? this.probe(server) : undefined))
+        .catch((err: unknown) => this.log.warn({ err, serverId }, 'probing a suspected database server failed')),
+    );
   }
 
   async probeAll(): Promise<ProbeResult[]> {
@@ -80,10 +82,17 @@ export class ServerHealth {
     return probe;
   }
 
-  close(): void {
+  /** Stops the probes and waits for those under way: a probe finishing later would write to a closed catalog, reopening it. */
+  async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    await Promise.allSettled([...this.#running, ...this.#inFlight.values()]);
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#running.add(work);
+    return work.finally(() => this.#running.delete(work));
   }
 
   async #probe(server: ServerRecord): Promise<ProbeResult> {

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import t from 'tap';
 import { startPlatform } from '../../src/platform/platform.js';
+import { ServerHealth } from '../../src/servers/server-health.js';
 import { startTestPlatform, testApp } from '../helper.js';
 import { startExtraServer } from '../support/extra-server.js';
 import { liveApi } from '../support/live-api.js';
@@ -95,4 +96,21 @@ t.test('periodic probes mark it up when it answers and down when it stops, witho
     (await first.catalog.adminAuditEvent.findMany({ where: { action: { in: ['server.down', 'server.up'] } }, orderBy: { at: 'asc' } })).map((e) => e.action),
     ['server.down', 'server.up', 'server.down', 'server.up'],
   );
+});
+
+t.test('closing the prober waits for the probes under way: none writes to the catalog afterwards', async (t) => {
+  // A write after close would reach a catalog client that is being closed, reopening its pool.
+  const now = async () => (await first.catalog.$queryRaw<{ at: Date }[]>`SELECT clock_timestamp() AS at`)[0]!.at;
+  const checkedAt = async () => (await first.catalog.databaseServer.findUniqueOrThrow({ where: { id: first.defaultServer.id } })).healthCheckedAt!;
+  for (let round = 0; round < 5; round++) {
+    const prober = new ServerHealth(first.catalog, pino({ level: 'silent' }), { everyMs: 0, timeoutMs: 1000, prefix: first.config.database.prefix });
+    const started = await now();
+    void prober.probe(first.defaultServer);
+    prober.suspect(first.defaultServer.id);
+    await prober.close();
+    const closed = await now();
+    await sleep(300);
+    const written = await checkedAt();
+    t.ok(written > started && written <= closed, `round ${round}: the probe wrote (${written.toISOString()}) before close returned (${closed.toISOString()})`);
+  }
 });
