@@ -170,6 +170,7 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
     spares.refill(defaultServer);
 
     const health = new pg.Pool({ ...connectionConfig(defaultServer, 'runtime', names.tenants), max: 1 });
+    let closed = false;
     health.on('error', (err) => log.warn({ err }, 'health check connection failed'));
     cleanup.unshift(() => health.end());
 
@@ -196,9 +197,14 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
         announce: (tenantId) => tenants.changed(tenantId),
       },
       async ping() {
+        // A closed catalog client would silently reconnect (and keep the process alive) to answer.
+        if (closed) throw new Error('the platform is closed');
         await Promise.all([catalog.$queryRaw`SELECT 1`, health.query('SELECT 1')]);
       },
-      close: () => runAll(cleanup),
+      close: () => {
+        closed = true;
+        return runAll(cleanup);
+      },
     };
   } catch (err) {
     await runAll(cleanup);
