@@ -1,17 +1,16 @@
 /**
- * `npm test`: runs the tap suite against the PostgreSQL named by DATABASE_URL, or, when none is
+ * `npm test`: runs the tap test files (all under test/, or those named) against the PostgreSQL named by DATABASE_URL, or, when none is
  * configured, against an embedded one started for the run. Ends with `N passed, N failed`.
  * Every test installation's databases carry the run's prefix and are dropped once, at the end
  * (test/support/installations.ts says why).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/config.js';
 import { testSecrets } from '../test/support/test-secrets.js';
 import { dropInstallation } from '../src/platform/drop-installation.js';
 import { startEmbeddedPostgres } from '../src/platform/embedded-postgres.js';
+import { runTestFiles, testFiles, type Counts } from './run-test-files.js';
 
 // Tests run in test mode with the secrets they set for themselves, never an installation's.
 const testEnv = { ...process.env, ...testSecrets };
@@ -25,28 +24,15 @@ const embedded = config.database.url ? undefined : await startEmbeddedPostgres({
 const run = `t${randomBytes(3).toString('hex')}`;
 const env = { ...testEnv, DATABASE_URL: config.database.url ?? embedded!.url, STRATA_TEST_RUN: run };
 
-const tap = spawn('node_modules/.bin/tap', ['--reporter=tap', ...process.argv.slice(2)], {
-  env,
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-// tap's closing line, e.g. `# { total: 42, pass: 40, fail: 1, skip: 1 }`, and each skip's reason
-// (a missing optional tool, and how to run those tests), repeated at the end where it is seen.
-let summary: Record<string, number> | undefined;
-const skipped = new Set<string>();
-createInterface({ input: tap.stdout }).on('line', (line) => {
-  console.log(line);
-  const total = /^# \{ (total: .*) \}$/.exec(line);
-  if (total)
-    summary = Object.fromEntries(
-      total[1]!
-        .split(', ')
-        .map((kv) => kv.split(': '))
-        .map(([k, v]) => [k, Number(v)]),
-    );
-  const skip = /# SKIP (.+)$/.exec(line);
-  if (skip) skipped.add(skip[1]!);
-});
-const code: number = await new Promise((resolve) => tap.on('close', (c) => resolve(c ?? 1)));
+const started = performance.now();
+const files = await testFiles(process.argv.length > 2 ? process.argv.slice(2) : ['test']);
+console.log('TAP version 14');
+// Two files at a time, as with tap's runner before: the files share this machine's PostgreSQL.
+const results = await runTestFiles(files, { jobs: 2, timeoutSeconds: 180, env });
+const sum = (key: keyof Counts) => results.reduce((total, result) => total + result.counts[key], 0);
+console.log(`1..${results.length}`);
+console.log(`# { total: ${sum('total')}, pass: ${sum('pass')}, fail: ${sum('fail')}, skip: ${sum('skip')} }`);
+console.log(`# time=${(performance.now() - started).toFixed(3)}ms`);
 const dropping = performance.now();
 // A failed cleanup leaves databases behind, but must not hide the run's result line.
 await dropInstallation(env.DATABASE_URL, run, { concurrency: 4 }).then(
@@ -54,9 +40,8 @@ await dropInstallation(env.DATABASE_URL, run, { concurrency: 4 }).then(
   (err: unknown) => console.log(`# could not drop the run's test databases (${run}_*): ${(err as Error).message}`),
 );
 await embedded?.stop();
-const passed = summary?.pass ?? 0;
-// No summary means tap itself failed: count that as a failure rather than report a clean run.
-const failed = summary ? (summary.fail ?? 0) : 1;
-for (const reason of skipped) console.log(`skipped: ${reason}`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(code === 0 && failed === 0 ? 0 : 1);
+const failed = sum('fail');
+// Each skip's reason (a missing optional tool, and how to run those tests), repeated at the end where it is seen.
+for (const reason of new Set(results.flatMap((result) => result.skips))) console.log(`skipped: ${reason}`);
+console.log(`${sum('pass')} passed, ${failed} failed`);
+process.exit(failed === 0 && results.every((result) => result.ok) ? 0 : 1);

@@ -1,0 +1,36 @@
+/**
+ * `npm test`'s runner (scripts/run-test-files.ts) must let no failure through: a failed assertion,
+ * a crash after the last test, a process that ends (even with code 0) before its closing counts.
+ * Runs it on fixture files.
+ */
+import { spawn } from 'node:child_process';
+import t from 'tap';
+
+function runTests(files: string[]): Promise<{ code: number | null; stdout: string }> {
+  // The package's test script without its build (other files read dist/ meanwhile).
+  const child = spawn(process.execPath, ['--import=tsx', 'scripts/test.ts', ...files.map((f) => `test/fixtures/runner/${f}.ts`)], {
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout })));
+}
+
+t.test('passing files pass: the last line counts their assertions and the skip says why', async (t) => {
+  const run = await runTests(['passes']);
+  t.equal(run.code, 0);
+  const lines = run.stdout.trim().split('\n');
+  t.equal(lines.at(-1), '3 passed, 0 failed');
+  t.equal(lines.at(-2), 'skipped: fixture-tool is not installed here');
+  t.match(run.stdout, /^ok 1 - test\/fixtures\/runner\/passes\.ts # time=/m);
+});
+
+for (const fixture of ['fails', 'crashes', 'exits']) {
+  t.test(`a file that ${fixture} fails the run, whatever the others do`, async (t) => {
+    const run = await runTests(['passes', fixture]);
+    t.equal(run.code, 1);
+    t.match(run.stdout, new RegExp(`^not ok \\d - test/fixtures/runner/${fixture}\\.ts`, 'm'));
+    t.match(run.stdout.trim().split('\n').at(-1), /^\d+ passed, [1-9]\d* failed$/);
+  });
+}
