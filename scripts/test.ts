@@ -27,8 +27,8 @@ const env = { ...testEnv, DATABASE_URL: config.database.url ?? embedded!.url, ST
 const started = performance.now();
 const files = await testFiles(process.argv.length > 2 ? process.argv.slice(2) : ['test']);
 console.log('TAP version 14');
-// Two files at a time, as with tap's runner before: the files share this machine's PostgreSQL.
-const results = await runTestFiles(files, { jobs: 2, timeoutSeconds: 180, env });
+// Three files at a time: with two, the CPU idled while files waited on timers, child processes and PostgreSQL (454 s → 411 s here).
+const results = await runTestFiles(files, { jobs: 3, timeoutSeconds: 180, env });
 const sum = (key: keyof Counts) => results.reduce((total, result) => total + result.counts[key], 0);
 console.log(`1..${results.length}`);
 console.log(`# { total: ${sum('total')}, pass: ${sum('pass')}, fail: ${sum('fail')}, skip: ${sum('skip')} }`);
