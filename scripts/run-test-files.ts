@@ -53,16 +53,28 @@ export async function runTestFiles(files: string[], options: { jobs: number; tim
   return results;
 }
 
+/** The root test's closing counts, e.g. `# { total: 42, pass: 40, fail: 1, skip: 1 }`. */
+const closingCounts = /^# \{ (total: .*) \}$/m;
+
 async function runTestFile(file: string, options: { timeoutSeconds: number; env: NodeJS.ProcessEnv }): Promise<FileResult> {
   const started = performance.now();
   const child = spawn(process.execPath, ['--import=tsx', file], {
-    // tap's root test times out after TAP_TIMEOUT seconds; a process still alive well after is killed.
+    // tap ends a file that overruns TAP_TIMEOUT, or the longer timeout the file sets for itself.
     env: { ...options.env, TAP_TIMEOUT: String(options.timeoutSeconds) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const killer = setTimeout(() => child.kill('SIGKILL'), (options.timeoutSeconds + 30) * 1000);
+  // Killed: a process still alive 30 s after its closing counts (an open handle), or after an hour
+  // (an event loop that never yields, so tap's own timer cannot fire).
+  const kill = () => child.kill('SIGKILL');
+  let killer = setTimeout(kill, 3_600_000);
   let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+    if (closingCounts.test(output.slice(-chunk.length - 100))) {
+      clearTimeout(killer);
+      killer = setTimeout(kill, 30_000);
+    }
+  });
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (...end) => resolve(end)));
   clearTimeout(killer);
 
@@ -70,8 +82,7 @@ async function runTestFile(file: string, options: { timeoutSeconds: number; env:
   if (lines.at(-1) === '') lines.pop();
   console.log(`# Subtest: ${file}`);
   for (const line of lines) console.log(line && `    ${line}`);
-  // The root test's closing counts, e.g. `# { total: 42, pass: 40, fail: 1, skip: 1 }`.
-  const closing = lines.map((line) => /^# \{ (total: .*) \}$/.exec(line)?.[1]).findLast(Boolean);
+  const closing = lines.map((line) => closingCounts.exec(line)?.[1]).findLast(Boolean);
   const counts: Counts = { total: 0, pass: 0, fail: 0, skip: 0, todo: 0 };
   for (const pair of closing?.split(', ') ?? []) {
     const [key, value] = pair.split(': ');

@@ -1,6 +1,7 @@
 /**
- * `npm test`: runs the tap test files (all under test/, or those named) against the PostgreSQL named by DATABASE_URL, or, when none is
- * configured, against an embedded one started for the run. Ends with `N passed, N failed`.
+ * `npm test`: runs the tap test files (all under test/, or those named) against the PostgreSQL
+ * named by DATABASE_URL, or, when none is configured, against an embedded one started for the run.
+ * Ends with `N passed, N failed`; a file that failed in any way counts at least one failure.
  * Every test installation's databases carry the run's prefix and are dropped once, at the end
  * (test/support/installations.ts says why).
  */
@@ -44,4 +45,4 @@ const failed = sum('fail');
 // Each skip's reason (a missing optional tool, and how to run those tests), repeated at the end where it is seen.
 for (const reason of new Set(results.flatMap((result) => result.skips))) console.log(`skipped: ${reason}`);
 console.log(`${sum('pass')} passed, ${failed} failed`);
-process.exit(failed === 0 && results.every((result) => result.ok) ? 0 : 1);
+process.exit(failed === 0 ? 0 : 1);

@@ -170,9 +170,9 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
     spares.refill(defaultServer);
 
     const health = new pg.Pool({ ...connectionConfig(defaultServer, 'runtime', names.tenants), max: 1 });
-    let closed = false;
     health.on('error', (err) => log.warn({ err }, 'health check connection failed'));
     cleanup.unshift(() => health.end());
+    let closed = false;
 
     return {
       config,
