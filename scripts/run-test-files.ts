@@ -23,6 +23,8 @@ export interface FileResult {
   ms: number;
   /** Each skip's reason (a missing optional tool, and how to run those tests). */
   skips: string[];
+  /** Each failed assertion: its subtests' names and its diagnostic, to repeat at the end of the run. */
+  failures: string[];
 }
 
 /** The `.test.ts` files named, or found under the directories named, in path order. */
@@ -92,6 +94,50 @@ async function runTestFile(file: string, options: { timeoutSeconds: number; env:
   // A file that crashed, hung or ended without its counts fails, whatever it printed before.
   const ok = code === 0 && closing !== undefined && counts.fail === 0;
   if (!ok && counts.fail === 0) counts.fail = 1;
-  if (!ok) console.log(`    # exit ${code ?? signal}${closing ? '' : ', no closing counts'}`);
-  return { file, ok, counts, ms: performance.now() - started, skips };
+  const failures = failedAssertions(lines);
+  if (!ok) {
+    const end = `exit ${code ?? signal}${closing ? '' : ', no closing counts'}`;
+    console.log(`    # ${end}`);
+    if (failures.length === 0) failures.push(end);
+  }
+  return { file, ok, counts, ms: performance.now() - started, skips, failures };
+}
+
+const diagnosticLines = 20;
+
+/**
+ * The failed assertions in a file's TAP, each as `outer > inner > assertion` and its YAML diagnostic
+ * without the `at` and `source` blocks (the stack names the line). A subtest's own `not ok` (it
+ * failed because a child did) is left out.
+ */
+export function failedAssertions(lines: string[]): string[] {
+  const subtests: string[] = [];
+  const failures: string[] = [];
+  for (const [index, line] of lines.entries()) {
+    const level = /^ */.exec(line)![0].length / 4;
+    const header = /^ *# Subtest: (.*)$/.exec(line);
+    if (header) {
+      subtests.length = level;
+      subtests[level] = header[1]!;
+      continue;
+    }
+    const failed = /^ *not ok \d+ - (.*?)(?: # time=\S+)?$/.exec(line);
+    if (!failed || / # TODO/.test(line) || subtests[level] === failed[1]) continue;
+    failures.push([[...subtests.slice(0, level), failed[1]].join(' > '), ...diagnostic(lines, index + 1)].join('\n'));
+  }
+  return failures;
+}
+
+function diagnostic(lines: string[], start: number): string[] {
+  if (lines[start]?.trim() !== '---') return [];
+  const indent = lines[start]!.indexOf('-');
+  const kept: string[] = [];
+  let skipping = false;
+  for (const line of lines.slice(start + 1)) {
+    const text = line.slice(indent);
+    if (text === '...' || kept.length === diagnosticLines) break;
+    if (!text.startsWith(' ')) skipping = /^(at|source):/.test(text);
+    if (!skipping) kept.push(`  ${text}`);
+  }
+  return kept;
 }

@@ -42,6 +42,11 @@ await dropInstallation(env.DATABASE_URL, run, { concurrency: 4 }).then(
 );
 await embedded?.stop();
 const failed = sum('fail');
+// Each failed file's failed assertions, repeated at the end: a CI log is often read from its tail.
+for (const result of results.filter((result) => !result.ok)) {
+  console.log(`failed: ${result.file}`);
+  for (const failure of result.failures) console.log(failure.replace(/^/gm, '  '));
+}
 // Each skip's reason (a missing optional tool, and how to run those tests), repeated at the end where it is seen.
 for (const reason of new Set(results.flatMap((result) => result.skips))) console.log(`skipped: ${reason}`);
 console.log(`${sum('pass')} passed, ${failed} failed`);

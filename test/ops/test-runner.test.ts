@@ -32,5 +32,16 @@ for (const fixture of ['fails', 'crashes', 'exits']) {
     t.equal(run.code, 1);
     t.match(run.stdout, new RegExp(`^not ok \\d - test/fixtures/runner/${fixture}\\.ts`, 'm'));
     t.match(run.stdout.trim().split('\n').at(-1), /^\d+ passed, [1-9]\d* failed$/);
+    t.match(run.stdout, new RegExp(`^failed: test/fixtures/runner/${fixture}\\.ts$`, 'm'), 'named again at the end');
+    t.notMatch(run.stdout, /^failed: test\/fixtures\/runner\/passes\.ts$/m);
   });
 }
+
+t.test('the end of the run repeats each failed assertion with its subtests and its diff', async (t) => {
+  const run = await runTests(['fails']);
+  const end = run.stdout.slice(run.stdout.lastIndexOf('\nfailed: '));
+  t.match(end, /^\nfailed: test\/fixtures\/runner\/fails\.ts\n {2}fails > fails\n/);
+  t.match(end, /^ {6}-3\n {6}\+2$/m, 'the diff');
+  t.notMatch(end, /fails > fails\n[^]*fails > fails|^ {2}fails$/m, 'the subtest itself is not repeated');
+  t.notMatch(end, /source:/, 'without the source excerpt');
+});
