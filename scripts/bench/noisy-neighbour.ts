@@ -5,9 +5,12 @@
  * falls on all alike: quiet (the neighbour idle), disturbed by a neighbour whose guards are lifted
  * in its config (statementTimeoutMs and maxConcurrentStatements "unlimited"), and disturbed by a
  * neighbour under its plan's guards. The fair queue between tenants is part of the router in both.
+ * A fourth phase is the floor any guard on connections can reach: no neighbour in the database,
+ * but as many CPU-bound processes outside it as the guarded neighbour may run statements at once.
  * Target: with guards, the victim's p99 ≤ 1.5× its quiet p99.
  * `npm run bench -- noisy-neighbour [--seconds N] [--heavy N] [--cap N]` (--cap: the guarded neighbour's maxConcurrentStatements instead of its plan's)
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { planDefinition } from '../../src/plans/plan-limits.js';
@@ -31,7 +34,23 @@ const rows = 20_000;
 const heavySql = `SELECT count(*)::int AS n FROM leads a JOIN leads b ON a.name = b.name AND a.id <> b.id`;
 const readSql = `SELECT id, name FROM leads WHERE id = $1`;
 
-type Phase = 'quiet' | 'unguarded' | 'guarded';
+type Phase = 'quiet' | 'unguarded' | 'guarded' | 'cpuFloor';
+
+/**
+ * A process that keeps one core busy while told 'on' (in its own session, so the scheduler
+ * weighs it like any other program rather than as part of this one).
+ */
+function cpuBurner(): ChildProcess {
+  const burn = `let on = false;
+process.on('message', (m) => { on = m === 'on'; if (m === 'exit') process.exit(0); });
+(function tick() {
+  if (!on) return setTimeout(tick, 5);
+  const end = performance.now() + 2;
+  while (performance.now() < end);
+  setImmediate(tick);
+})();`;
+  return spawn(process.execPath, ['-e', burn], { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+}
 
 /** `callers` loops running `work` until `stop` says so, each call `paceMs` after the last began; latencies, ms. */
 async function loop(callers: number, stop: () => boolean, work: () => Promise<unknown>, paceMs = 0) {
@@ -65,16 +84,15 @@ await withBenchPlatform('noisy', { STRATA_POOL_MAX: '10', LOG_LEVEL: 'silent' },
   const victim = await make('victim');
   const unguarded = await make('noisy-unguarded', { limits: { statementTimeoutMs: 'unlimited', maxConcurrentStatements: 'unlimited' } });
   const guarded = await make('noisy-guarded', values.cap ? { limits: { maxConcurrentStatements: Number(values.cap) } } : {});
+  const guards = planDefinition(plan).limits;
+  const cap = values.cap ? Number(values.cap) : (guards.maxConcurrentStatements ?? heavyCallers);
+  const burners = Array.from({ length: cap }, cpuBurner);
   const ids = (await victim.lead.findMany({ select: { id: true }, take: 2000 })).map((r) => r.id);
-  const neighbours: Record<Phase, TenantClient | undefined> = { quiet: undefined, unguarded, guarded };
+  const neighbours: Record<Phase, TenantClient | undefined> = { quiet: undefined, unguarded, guarded, cpuFloor: undefined };
 
-  const samples: Record<Phase, number[]> = { quiet: [], unguarded: [], guarded: [] };
-  const heavy: Record<Phase, { done: number; refused: number }> = {
-    quiet: { done: 0, refused: 0 },
-    unguarded: { done: 0, refused: 0 },
-    guarded: { done: 0, refused: 0 },
-  };
-  const phases: Phase[] = ['quiet', 'unguarded', 'guarded'];
+  const phases: Phase[] = ['quiet', 'unguarded', 'guarded', 'cpuFloor'];
+  const samples = Object.fromEntries(phases.map((phase) => [phase, [] as number[]])) as Record<Phase, number[]>;
+  const heavy = Object.fromEntries(phases.map((phase) => [phase, { done: 0, refused: 0 }])) as Record<Phase, { done: number; refused: number }>;
   let n = 0;
   const read = () => victim.$rows(readSql, [ids[n++ % ids.length]], { genericPlan: true });
   // Warm-up: every statement prepared, every connection open.
@@ -94,23 +112,25 @@ await withBenchPlatform('noisy', { STRATA_POOL_MAX: '10', LOG_LEVEL: 'silent' },
       const end = performance.now() + sliceMs;
       const stop = () => performance.now() > end;
       const neighbour = neighbours[phase];
+      if (phase === 'cpuFloor') for (const burner of burners) burner.send('on');
       const [victimRun, heavyRun] = await Promise.all([
         loop(victimCallers, stop, read, victimPaceMs),
         neighbour ? loop(heavyCallers, stop, () => neighbour.$rows(heavySql)) : Promise.resolve({ latencies: [], errors: 0 }),
       ]);
+      if (phase === 'cpuFloor') for (const burner of burners) burner.send('off');
       if (victimRun.errors) throw new Error(`the victim's reads failed ${victimRun.errors} times in the ${phase} phase`);
       samples[phase].push(...victimRun.latencies);
       heavy[phase].done += heavyRun.latencies.length;
       heavy[phase].refused += heavyRun.errors;
     }
   }
+  for (const burner of burners) burner.send('exit');
 
   const stats = (phase: Phase) => ({ p50: percentile(samples[phase], 50), p99: percentile(samples[phase], 99), reads: samples[phase].length });
   const quiet = stats('quiet');
-  const results = { quiet, unguarded: stats('unguarded'), guarded: stats('guarded') };
-  const ratio = (phase: 'unguarded' | 'guarded') => results[phase].p99 / quiet.p99;
+  const results = { quiet, unguarded: stats('unguarded'), guarded: stats('guarded'), cpuFloor: stats('cpuFloor') };
+  const ratio = (phase: Exclude<Phase, 'quiet'>) => results[phase].p99 / quiet.p99;
   const ms = (v: number) => round(v, 2);
-  const guards = planDefinition(plan).limits;
   const row = (measure: string, phase: Phase, target: string, met: string) => ({
     measure,
     value: phase === 'quiet' ? `${ms(quiet.p99)} ms` : `${round(ratio(phase), 2)}×`,
@@ -118,7 +138,7 @@ await withBenchPlatform('noisy', { STRATA_POOL_MAX: '10', LOG_LEVEL: 'silent' },
     met,
     'victim p50 / p99 ms': `${ms(results[phase].p50)} / ${ms(results[phase].p99)}`,
     'victim reads': results[phase].reads,
-    'neighbour heavy queries done / refused': phase === 'quiet' ? '—' : `${heavy[phase].done} / ${heavy[phase].refused}`,
+    'neighbour heavy queries done / refused': phase === 'quiet' || phase === 'cpuFloor' ? '—' : `${heavy[phase].done} / ${heavy[phase].refused}`,
   });
   await writeResults('noisy-neighbour', {
     title: `Noisy neighbour: ${victimCallers} paced victim readers vs ${heavyCallers} heavy callers of a pooled neighbour, one shared pool of 10, ${slices} rounds of 1 s slices per phase`,
@@ -126,12 +146,14 @@ await withBenchPlatform('noisy', { STRATA_POOL_MAX: '10', LOG_LEVEL: 'silent' },
       row('victim quiet (p99)', 'quiet', '—', '—'),
       row('victim p99 disturbed, guards lifted / quiet p99', 'unguarded', '—', '—'),
       row('victim p99 disturbed, with guards / quiet p99', 'guarded', '≤ 1.5×', ratio('guarded') <= 1.5 ? 'yes' : 'no'),
+      row(`floor: victim p99 beside ${cap} CPU-bound processes outside the database / quiet p99`, 'cpuFloor', '—', '—'),
     ],
     notes: [
       `victim: reads by id through the router ($rows), each of ${victimCallers} callers one every ${victimPaceMs} ms; neighbour: \`${heavySql}\` over ${rows} leads, back to back`,
-      `guards: the ${plan} plan's (statement timeout ${guards.statementTimeoutMs} ms, at most ${guards.maxConcurrentStatements} concurrent statements); lifted: both "unlimited" in the neighbour's config`,
+      `guards: the ${plan} plan's (statement timeout ${guards.statementTimeoutMs} ms, at most ${cap} concurrent statements${values.cap ? ' by --cap' : ''}); lifted: both "unlimited" in the neighbour's config`,
+      `floor: the neighbour idle, ${cap} processes (the guarded neighbour's cap) each keeping a core busy; a guard on connections cannot take the victim below it, only CPU isolation (more cores, the database on its own machine) can`,
       'refused: heavy queries answered by a guard (a timeout, or no turn within STRATA_TENANT_QUEUE_WAIT_MS); the fair queue between tenants is in force in every phase',
     ],
-    data: { slices, sliceMs, victimCallers, heavyCallers, rows, results, heavy },
+    data: { slices, sliceMs, victimCallers, heavyCallers, cap, rows, results, heavy },
   });
 });
