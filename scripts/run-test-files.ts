@@ -41,7 +41,15 @@ export async function testFiles(paths: string[]): Promise<string[]> {
 }
 
 /** Runs the files `jobs` at a time; prints each one's TAP when it ends, numbered in order of ending. */
-export async function runTestFiles(files: string[], options: { jobs: number; timeoutSeconds: number; env: NodeJS.ProcessEnv }): Promise<FileResult[]> {
+interface RunOptions {
+  jobs: number;
+  timeoutSeconds: number;
+  env: NodeJS.ProcessEnv;
+  /** Node's arguments that run a file (compiled-checkout.ts). */
+  nodeArguments: (file: string) => string[];
+}
+
+export async function runTestFiles(files: string[], options: RunOptions): Promise<FileResult[]> {
   const results: FileResult[] = [];
   const queue = [...files];
   const worker = async () => {
@@ -58,9 +66,9 @@ export async function runTestFiles(files: string[], options: { jobs: number; tim
 /** The root test's closing counts, e.g. `# { total: 42, pass: 40, fail: 1, skip: 1 }`. */
 const closingCounts = /^# \{ (total: .*) \}$/m;
 
-async function runTestFile(file: string, options: { timeoutSeconds: number; env: NodeJS.ProcessEnv }): Promise<FileResult> {
+async function runTestFile(file: string, options: RunOptions): Promise<FileResult> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import=tsx', file], {
+  const child = spawn(process.execPath, options.nodeArguments(file), {
     // tap ends a file that overruns TAP_TIMEOUT, or the longer timeout the file sets for itself.
     env: { ...options.env, TAP_TIMEOUT: String(options.timeoutSeconds) },
     stdio: ['ignore', 'pipe', 'inherit'],

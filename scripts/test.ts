@@ -6,11 +6,13 @@
  * (test/support/installations.ts says why).
  */
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:os';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/config.js';
 import { testSecrets } from '../test/support/test-secrets.js';
 import { dropInstallation } from '../src/platform/drop-installation.js';
 import { startEmbeddedPostgres } from '../src/platform/embedded-postgres.js';
+import { compileCheckout } from './compiled-checkout.js';
 import { runTestFiles, testFiles, type Counts } from './run-test-files.js';
 
 // Tests run in test mode with the secrets they set for themselves, never an installation's.
@@ -27,9 +29,12 @@ const env = { ...testEnv, DATABASE_URL: config.database.url ?? embedded!.url, ST
 
 const started = performance.now();
 const files = await testFiles(process.argv.length > 2 ? process.argv.slice(2) : ['test']);
+// Interrupted, the run still exits through 'exit', where the compiled mirror is removed.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(128 + constants.signals[signal]));
+const compiled = await compileCheckout(process.cwd(), `.strata/test-build-${run}`);
 console.log('TAP version 14');
 // Three files at a time: with two, the CPU idled while files waited on timers, child processes and PostgreSQL (454 s → 411 s here).
-const results = await runTestFiles(files, { jobs: 3, timeoutSeconds: 180, env });
+const results = await runTestFiles(files, { jobs: 3, timeoutSeconds: 180, env, nodeArguments: compiled.nodeArguments });
 const sum = (key: keyof Counts) => results.reduce((total, result) => total + result.counts[key], 0);
 console.log(`1..${results.length}`);
 console.log(`# { total: ${sum('total')}, pass: ${sum('pass')}, fail: ${sum('fail')}, skip: ${sum('skip')} }`);

@@ -4,18 +4,27 @@
  * Runs it on fixture files.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 
-function runTests(files: string[]): Promise<{ code: number | null; stdout: string }> {
+function startTests(files: string[], env: NodeJS.ProcessEnv = {}) {
   // The package's test script without its build (other files read dist/ meanwhile).
-  const child = spawn(process.execPath, ['--import=tsx', 'scripts/test.ts', ...files.map((f) => `test/fixtures/runner/${f}.ts`)], {
-    env: process.env,
+  return spawn(process.execPath, ['--import=tsx', 'scripts/test.ts', ...files.map((f) => `test/fixtures/runner/${f}.ts`)], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
   });
+}
+
+function runTests(files: string[]): Promise<{ code: number | null; stdout: string }> {
+  const child = startTests(files);
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout })));
 }
+
+const compiledCopies = () => new Set(existsSync('.strata') ? readdirSync('.strata').filter((name) => name.startsWith('test-build-')) : []);
 
 t.test('passing files pass: the last line counts their assertions and the skip says why', async (t) => {
   const run = await runTests(['passes']);
@@ -44,4 +53,31 @@ t.test('the end of the run repeats each failed assertion with its subtests and i
   t.match(end, /^ {6}-3\n {6}\+2$/m, 'the diff');
   t.notMatch(end, /fails > fails\n[^]*fails > fails|^ {2}fails$/m, 'the subtest itself is not repeated');
   t.notMatch(end, /source:/, 'without the source excerpt');
+  t.match(end, /^ {6}.*\(test\/fixtures\/runner\/fails\.ts:\d+:\d+\)$/m, "the stack names the file's TypeScript line");
+});
+
+t.test('files run compiled to JavaScript, reaching the checkout by module-relative paths; the copy is removed after the run', async (t) => {
+  const run = await runTests(['compiled']);
+  t.equal(run.code, 0);
+  t.equal(run.stdout.trim().split('\n').at(-1), '2 passed, 0 failed');
+  const mirror = /# mirror: (.+)$/m.exec(run.stdout)?.[1];
+  t.ok(mirror, 'the file ran from a compiled copy');
+  t.notOk(existsSync(mirror!), 'the copy is gone');
+});
+
+t.test('an interrupted run removes its compiled copy too', async (t) => {
+  const before = compiledCopies();
+  const child = startTests(['compiled'], { STRATA_FIXTURE_WAIT: '1' });
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  let ours: string | undefined;
+  for (let waited = 0; !ours && waited < 30_000; waited += 100) {
+    ours = [...compiledCopies()].find((name) => !before.has(name));
+    if (!ours) await sleep(100);
+  }
+  t.ok(ours, 'the run made its compiled copy');
+  // Ctrl-C in a terminal: SIGINT to the runner and the file it runs.
+  await sleep(1000);
+  process.kill(-child.pid!, 'SIGINT');
+  t.equal(await closed, 130);
+  t.notOk(existsSync(`.strata/${ours}`), 'the copy is gone');
 });
