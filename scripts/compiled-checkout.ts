@@ -2,8 +2,9 @@
  * The checkout's TypeScript compiled once per test run (esbuild, file by file, no bundling) into a
  * mirror of the checkout under .strata/, so each test file's process runs plain JavaScript: loading
  * a file through tsx's loader thread cost ~1.2 s of CPU per file, a fifth of the suite's CPU.
- * Every other file is linked into the mirror at its own path, so paths relative to a module
- * (import.meta.url: prisma/, docs/, infra/, package.json) still reach the checkout's files.
+ * Every file of the checkout is also linked into the mirror at its own path (a .ts beside its .js),
+ * so paths relative to a module (import.meta.url: prisma/, docs/, infra/, package.json) still
+ * reach the checkout's files.
  */
 import { rmSync } from 'node:fs';
 import { mkdir, readdir, rm, symlink } from 'node:fs/promises';

@@ -40,7 +40,6 @@ export async function testFiles(paths: string[]): Promise<string[]> {
   return [...new Set(found)].sort();
 }
 
-/** Runs the files `jobs` at a time; prints each one's TAP when it ends, numbered in order of ending. */
 interface RunOptions {
   jobs: number;
   timeoutSeconds: number;
@@ -49,6 +48,7 @@ interface RunOptions {
   nodeArguments: (file: string) => string[];
 }
 
+/** Runs the files `jobs` at a time; prints each one's TAP when it ends, numbered in order of ending. */
 export async function runTestFiles(files: string[], options: RunOptions): Promise<FileResult[]> {
   const results: FileResult[] = [];
   const queue = [...files];

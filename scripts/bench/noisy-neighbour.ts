@@ -38,11 +38,12 @@ type Phase = 'quiet' | 'unguarded' | 'guarded' | 'cpuFloor';
 
 /**
  * A process that keeps one core busy while told 'on' (in its own session, so the scheduler
- * weighs it like any other program rather than as part of this one).
+ * weighs it like any other program rather than as part of this one). It ends with this one.
  */
 function cpuBurner(): ChildProcess {
   const burn = `let on = false;
-process.on('message', (m) => { on = m === 'on'; if (m === 'exit') process.exit(0); });
+process.on('message', (m) => { on = m === 'on'; });
+process.on('disconnect', () => process.exit(0));
 (function tick() {
   if (!on) return setTimeout(tick, 5);
   const end = performance.now() + 2;
@@ -124,7 +125,7 @@ await withBenchPlatform('noisy', { STRATA_POOL_MAX: '10', LOG_LEVEL: 'silent' },
       heavy[phase].refused += heavyRun.errors;
     }
   }
-  for (const burner of burners) burner.send('exit');
+  for (const burner of burners) burner.disconnect();
 
   const stats = (phase: Phase) => ({ p50: percentile(samples[phase], 50), p99: percentile(samples[phase], 99), reads: samples[phase].length });
   const quiet = stats('quiet');

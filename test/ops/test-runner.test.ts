@@ -75,7 +75,8 @@ t.test('an interrupted run removes its compiled copy too', async (t) => {
     if (!ours) await sleep(100);
   }
   t.ok(ours, 'the run made its compiled copy');
-  // Ctrl-C in a terminal: SIGINT to the runner and the file it runs.
+  // Once the copy is complete and its file runs (the copy appears as compiling begins), Ctrl-C as
+  // in a terminal: SIGINT to the runner and the file it runs.
   await sleep(1000);
   process.kill(-child.pid!, 'SIGINT');
   t.equal(await closed, 130);
