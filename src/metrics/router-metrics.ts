@@ -4,28 +4,29 @@
  * state (connections, waiters, kept statements, the budget) is read at scrape time. Labels are
  * tiers, kinds and server names: bounded, never tenants.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ServerDirectory } from '../catalog/server-directory.js';
 import type { RouterObserver, StatementEvent, TenantRouter } from '../router/tenant-router.js';
 import { tiers } from '../tenants/placement.js';
+import { TallyCounter, TallyHistogram } from './tallies.js';
 
 const kinds: StatementEvent['kind'][] = ['statement', 'transaction'];
 
 export function installRouterMetrics(registry: Registry, router: TenantRouter, servers: ServerDirectory): () => void {
   const registers = [registry];
-  const duration = new Histogram({
+  const duration = new TallyHistogram({
     name: 'strata_router_statement_duration_seconds',
     help: 'Time a statement or Prisma transaction held its connection, by tier and kind',
     labelNames: ['tier', 'kind'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
-    registers,
+    registry,
   });
-  const wait = new Histogram({
+  const wait = new TallyHistogram({
     name: 'strata_router_connection_wait_seconds',
     help: "Time a statement or transaction waited for a connection (its pool's room, its tenant's turn, a free connection), by tier",
     labelNames: ['tier'],
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5],
-    registers,
+    registry,
   });
   const failures = new Counter({
     name: 'strata_router_statement_failures_total',
@@ -33,17 +34,17 @@ export function installRouterMetrics(registry: Registry, router: TenantRouter, s
     labelNames: ['tier'],
     registers,
   });
-  const context = new Counter({
+  const context = new TallyCounter({
     name: 'strata_router_context_statements_total',
     help: 'Tenant context statements sent with a statement: kept (bound from its prepared form) or parsed (first on a connection, or behind a pooler)',
     labelNames: ['form'],
-    registers,
+    registry,
   });
-  const keptRuns = new Counter({
+  const keptRuns = new TallyCounter({
     name: 'strata_router_kept_statement_runs_total',
     help: 'Statements run from a kept prepared statement, skipping parse',
-    registers,
-  });
+    registry,
+  }).series();
   const opened = new Counter({ name: 'strata_router_pools_opened_total', help: 'Tenant connection pools opened', registers });
   const evictions = new Counter({
     name: 'strata_router_pool_evictions_total',
@@ -52,12 +53,15 @@ export function installRouterMetrics(registry: Registry, router: TenantRouter, s
     registers,
   });
 
-  const children = new Map(tiers.flatMap((tier) => kinds.map((kind) => [`${tier}/${kind}`, duration.labels(tier, kind)] as const)));
-  const waits = new Map(tiers.map((tier) => [tier, wait.labels(tier)]));
-  const [contextKept, contextParsed] = [context.labels('kept'), context.labels('parsed')];
+  const children = new Map(tiers.map((tier) => [tier, new Map(kinds.map((kind) => [kind, duration.series(tier, kind)]))]));
+  const waits = new Map(tiers.map((tier) => [tier, wait.series(tier)]));
+  const [contextKept, contextParsed] = [context.series('kept'), context.series('parsed')];
   const observer: RouterObserver = {
     onStatement(e) {
-      children.get(`${e.tier}/${e.kind}`)?.observe(e.durationMs / 1000);
+      children
+        .get(e.tier)
+        ?.get(e.kind)
+        ?.observe(e.durationMs / 1000);
       waits.get(e.tier)?.observe(e.waitMs / 1000);
       if (e.failed) failures.inc({ tier: e.tier });
       if (e.kind !== 'statement') return;
