@@ -24,6 +24,7 @@ declare module 'fastify' {
 export const adminAuthPlugin = fp(
   async (app) => {
     app.decorate('verifyAdminToken', adminTokenVerifier(app.platform.config.jwt));
+    app.decorateRequest('admin', null as never);
     await ensureBootstrapAdmin(app.platform.catalog, app.platform.config);
   },
   { name: 'strata-admin-auth', dependencies: ['strata-platform'] },

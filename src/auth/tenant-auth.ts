@@ -44,6 +44,8 @@ const unauthenticated = () => new AppError(problems.unauthenticated, 'A valid be
 export const tenantAuthPlugin = fp(
   async (app) => {
     const verifyAccessToken = accessTokenVerifier(app.platform.config.jwt);
+    // Declared up front (null until authenticated) so every request object has one shape.
+    for (const property of ['tenant', 'db', 'claims'] as const) app.decorateRequest(property, null as never);
 
     app.decorate('authenticateTenant', async (request: FastifyRequest, reply: FastifyReply) => {
       const token = bearerToken(request.headers.authorization);

@@ -125,14 +125,16 @@ class RedisCounters implements CounterStore {
   async #runTakes(takes: PendingTake[], windowMs: number) {
     const keyIndex = new Map<string, number>();
     const args: (string | number)[] = [windowMs];
-    for (const take of takes) {
+    /** Each take's keys as indexes into KEYS (1-based, as Lua counts). */
+    const indexes = takes.map((take) => {
       args.push(take.keys.length);
-      take.keys.forEach((key, i) => {
+      return take.keys.map((key, i) => {
         let index = keyIndex.get(key);
         if (index === undefined) keyIndex.set(key, (index = keyIndex.size + 1));
         args.push(index, take.maxes[i]!);
+        return index;
       });
-    }
+    });
     const keys = [...keyIndex.keys()];
     let flat: number[];
     try {
@@ -143,7 +145,7 @@ class RedisCounters implements CounterStore {
     }
     const ttls = flat.slice(flat.length - keys.length);
     let at = 0;
-    for (const take of takes) take.settle(take.keys.map((key) => ({ count: flat[at++]!, resetMs: ttls[keyIndex.get(key)! - 1]! })));
+    takes.forEach((take, i) => take.settle(indexes[i]!.map((index) => ({ count: flat[at++]!, resetMs: ttls[index - 1]! }))));
   }
 
   #script(name: 'strataAdd' | 'strataTake') {

@@ -17,6 +17,7 @@
 import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { AccessClaims } from '../auth/tokens.js';
 import type { Tenant } from '../catalog/catalog-client.js';
 import type { Config } from '../config/config.js';
 import { tenantSettings } from '../settings/tenant-config.js';
@@ -29,6 +30,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** false: the route is never limited (health probes). */
     rateLimit?: false;
+  }
+  interface FastifyRequest {
+    /** Counted by the rate limiter already (e.g. before a wrong password refused it). */
+    rateLimitCharged: boolean;
   }
   interface FastifyInstance {
     /** Counts a request refused by authentication; the 429 to answer instead once its budget is spent. */
@@ -47,9 +52,6 @@ export const clientAddress = (request: FastifyRequest) => {
 const isAdminRoute = (request: FastifyRequest) => request.url.startsWith('/admin');
 const addressKey = (request: FastifyRequest) => `${isAdminRoute(request) ? 'admin-ip' : 'ip'}:${clientAddress(request)}`;
 
-/** Requests already counted before they were refused (e.g. a wrong password). */
-const charged = new WeakSet<FastifyRequest>();
-
 interface Budget {
   key: string;
   max: number;
@@ -59,17 +61,26 @@ export const rateLimitPlugin = fp<{ config: Config }>(
   async (app, { config }) => {
     const { anonymousPerMinute, adminPerMinute, userShare, planOverrides } = config.rateLimit;
     const store = await counterStore(config.redisUrl, rateLimitNamespace(config), app.log);
+    app.decorateRequest('rateLimitCharged', false);
     app.addHook('onClose', () => store.close());
+
+    // A token's budgets, kept with its claims (one object per token while the verifier remembers
+    // it) until its tenant's row changes: the request path builds no keys.
+    const tenantBudgets = new WeakMap<AccessClaims, { tenant: Tenant; budgets: Budget[] }>();
 
     /** The budgets a request draws on; set by the auth hooks (onRequest) before this runs. */
     function budgets(request: FastifyRequest): Budget[] {
-      const tenant = request.tenant as Tenant | undefined;
+      const tenant = request.tenant as Tenant | null;
       if (tenant) {
+        const kept = tenantBudgets.get(request.claims);
+        if (kept?.tenant === tenant) return kept.budgets;
         const perMinute = tenantSettings(tenant, planOverrides).limits.requestsPerMinute;
-        return [
+        const budgets = [
           { key: `tenant:${tenant.id}`, max: perMinute },
           { key: `user:${tenant.id}:${request.claims.sub}`, max: Math.max(1, Math.ceil(perMinute * userShare)) },
         ];
+        tenantBudgets.set(request.claims, { tenant, budgets });
+        return budgets;
       }
       if (request.admin) return [{ key: `admin:${request.admin.id}`, max: adminPerMinute }];
       return [{ key: addressKey(request), max: anonymousPerMinute }];
@@ -102,7 +113,7 @@ export const rateLimitPlugin = fp<{ config: Config }>(
     // After onRequest, where routes authenticate (so the tenant or admin is known), and before
     // validation (so malformed requests count too). Decided per route once, not per request.
     const limit = async (request: FastifyRequest, reply: FastifyReply) => {
-      charged.add(request);
+      request.rateLimitCharged = true;
       const refusal = await charge(reply, budgets(request));
       if (refusal) throw refusal;
     };
@@ -112,7 +123,7 @@ export const rateLimitPlugin = fp<{ config: Config }>(
     });
 
     app.decorate('countRefusedRequest', async (request: FastifyRequest, reply: FastifyReply) =>
-      charged.has(request) ? undefined : charge(reply, [{ key: addressKey(request), max: anonymousPerMinute }]),
+      request.rateLimitCharged ? undefined : charge(reply, [{ key: addressKey(request), max: anonymousPerMinute }]),
     );
   },
   { name: 'strata-rate-limit' },
