@@ -9,6 +9,7 @@
  * `connectionWaitMs` fails with TenantPoolBusyError (503); in-flight work never fails.
  * Recency is a use counter, not Map order: reinserting per statement cost ~3 µs per read.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { connectionOf } from '../platform/driver-internals.js';
 import type { Log } from '../platform/log.js';
@@ -17,6 +18,9 @@ import { FairQueue } from './fair-queue.js';
 import { type PoolClosedEvent, type PoolEvent, RouterObservers } from './router-observer.js';
 import { keptStatementCount } from './session-statements.js';
 import { TenantPoolBusyError } from './tenant-sql.js';
+
+/** Longest an evicted pool's room waits for its server sessions to end. */
+const sessionEndWaitMs = 1_000;
 
 export interface PoolLimits {
   /** Connections of a server's shared tenants-database pool. */
@@ -44,6 +48,8 @@ interface Entry extends PoolLease, PoolEvent {
   readonly key: string;
   /** Its connections, open or checked out (pg-pool's 'connect' and 'remove'): their kept statements are counted at scrape time. */
   readonly clients: Set<pg.PoolClient>;
+  /** Its connections whose server session is still there (each settles when its socket closes). */
+  readonly sessions: Set<Promise<void>>;
   lastUse: number;
   users: number;
   /** Takes no new users; closed when the last one leaves. */
@@ -255,9 +261,13 @@ export class PoolRegistry {
       // listener crashes the process. pg-pool listens only while a connection is idle, and hands a new
       // one out before its user can listen: each keeps a listener of its own, for life.
       const clients = new Set<pg.PoolClient>();
+      const sessions = new Set<Promise<void>>();
       pool.on('connect', (client) => {
         client.on('error', recordFailure);
         clients.add(client);
+        const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+        sessions.add(ended);
+        void ended.then(() => sessions.delete(ended));
       });
       pool.on('remove', (client) => clients.delete(client));
       // Not `err` itself: pg-pool attaches the whole client to it.
@@ -275,6 +285,7 @@ export class PoolRegistry {
         pool,
         max,
         clients,
+        sessions,
         // Without a runtime endpoint, runtime traffic goes where owner work does (which needs sessions of
         // its own: advisory locks, COPY); a runtime endpoint may be a pooler multiplexing sessions.
         ownSessions: !server.runtimeHost && !server.runtimePort,
@@ -372,9 +383,13 @@ export class PoolRegistry {
 
   #close(entry: Entry) {
     this.log.debug({ pool: entry.key }, 'closing evicted tenant pool');
+    // pg-pool's end() settles once it has asked its connections to end, before their server
+    // sessions are gone: the budget is given back when every socket has closed (or after a second,
+    // so a server that stopped answering cannot hold the room).
     entry.pool
       .end()
       .catch((err: unknown) => this.log.warn({ err, pool: entry.key }, 'closing evicted pool failed'))
+      .then(() => Promise.race([Promise.all(entry.sessions), sleep(sessionEndWaitMs, undefined, { ref: false })]))
       .finally(() => {
         this.#draining.delete(entry);
         this.#giveBack(entry.max);
