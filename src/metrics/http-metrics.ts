@@ -42,7 +42,7 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry) {
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    const tier = (request.tenant as Tenant | undefined)?.tier ?? 'none';
+    const tier = (request.tenant as Tenant | null)?.tier ?? 'none';
     const labels = [route, request.method, `${Math.floor(reply.statusCode / 100)}xx`, tier];
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);

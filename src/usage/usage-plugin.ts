@@ -15,7 +15,7 @@ export const usagePlugin = fp(
     app.decorate('requestCounter', counter);
     app.addHook('onResponse', (request, reply, done) => {
       // Set by authenticateTenant: requests refused before (bad token, suspended) serve no tenant.
-      const tenant = request.tenant as Tenant | undefined;
+      const tenant = request.tenant as Tenant | null;
       if (tenant) {
         counter.count(tenant.id);
         app.platform.load.request(tenant.id, reply.elapsedTime);
