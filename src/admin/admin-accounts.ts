@@ -1,6 +1,6 @@
 /**
- * Platform admin accounts, in the catalog (they are platform staff, not tenant users, so their
- * argon2id hashes live with the control plane). The bootstrap admin comes from the environment.
+ * Platform admin accounts: staff, not tenant users, so their hashes live in the catalog. The
+ * bootstrap admin comes from the environment.
  */
 import { normalizeEmail } from '../auth/login-index.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
@@ -20,9 +20,8 @@ export async function createAdminAccount(catalog: CatalogClient, input: { email:
 }
 
 /**
- * Creates the bootstrap admin named by the configuration, or resets its password when the
- * environment's no longer opens it: the environment is the source of truth for that account.
- * Safe when several instances boot at once (the email is unique; a lost race is a no-op).
+ * Creates the configured bootstrap admin, or resets its password when the environment's no longer
+ * opens it: the environment is its source of truth. Safe when instances boot at once.
  */
 export async function ensureBootstrapAdmin(catalog: CatalogClient, config: Pick<Config, 'admin'>): Promise<void> {
   const email = config.admin.email;
@@ -31,7 +30,7 @@ export async function ensureBootstrapAdmin(catalog: CatalogClient, config: Pick<
   if (existing && (await verifyPassword(existing.passwordHash, password))) return;
   const passwordHash = await hashPassword(password);
   await catalog.adminAccount.upsert({ where: { email }, create: { email, passwordHash }, update: { passwordHash } }).catch((err: unknown) => {
-    // Another instance created it between our read and our write.
+    // Another instance created it since our read.
     if ((err as { code?: string }).code !== 'P2002') throw err;
   });
 }
@@ -45,7 +44,7 @@ export async function verifyAdminCredentials(catalog: CatalogClient, email: stri
   return { id: usable!.id, email: usable!.email };
 }
 
-/** The admin a verified token names, if the account still exists and is enabled. */
+/** Null unless the account still exists and is enabled. */
 export async function activeAdmin(catalog: CatalogClient, id: string): Promise<AdminIdentity | null> {
   const account = await catalog.adminAccount.findUnique({ where: { id }, select: { id: true, email: true, disabledAt: true } });
   return account && !account.disabledAt ? { id: account.id, email: account.email } : null;

@@ -1,20 +1,20 @@
-/** The catalog's trail of admin actions: who (admin or operator script) did what to which tenant. */
+/** The catalog's trail of admin actions: who did what to which tenant. */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import type { Prisma } from '../generated/catalog/client.js';
 import { after, page } from '../pagination/keyset-cursor.js';
 
 export interface AdminActionEntry {
-  /** Null for an operator script rather than an HTTP admin. */
+  /** Null: an operator script. */
   adminId: string | null;
   /** `<area>.<verb>`, e.g. `tenant.suspend`. */
   action: string;
   tenantId?: string | null;
   details?: Record<string, unknown>;
-  /** Who ran the script when `adminId` is null, e.g. `operator:alice`; kept in the details. */
+  /** Who ran the script, e.g. `operator:alice`; kept in the details. */
   operator?: string;
 }
 
-/** Pass a transaction's client to record the action in the same transaction as the action itself. */
+/** Pass a transaction's client to record the action in the action's own transaction. */
 export async function recordAdminAction(catalog: Prisma.TransactionClient, entry: AdminActionEntry): Promise<void> {
   const details = { ...entry.details, ...(entry.operator && { operator: entry.operator }) };
   await catalog.adminAuditEvent.create({
@@ -22,7 +22,6 @@ export async function recordAdminAction(catalog: Prisma.TransactionClient, entry
   });
 }
 
-/** Newest first, by keyset; optionally one tenant's or one action's. */
 export async function listAdminActions(
   catalog: CatalogClient,
   query: { limit: number; cursor?: string; tenantId?: string; action?: string; adminId?: string },

@@ -1,7 +1,7 @@
 /**
- * Authentication of platform admins on /admin routes. The admin route group runs
- * `authenticateAdmin` as an onRequest hook (src/http/route-groups.ts); it accepts only admin tokens (see admin-tokens.ts) of enabled accounts,
- * so a tenant token is refused like no token at all. Booting also ensures the bootstrap admin.
+ * Authentication of platform admins: `authenticateAdmin`, the admin route group's onRequest hook
+ * (src/http/route-groups.ts), accepts only admin tokens of enabled accounts, so a tenant token is
+ * refused like none. Booting also ensures the bootstrap admin.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -12,11 +12,11 @@ import { adminTokenVerifier } from './admin-tokens.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The platform admin making the request (set by authenticateAdmin on admin routes). */
+    /** Set by authenticateAdmin on admin routes. */
     admin: AdminIdentity;
   }
   interface FastifyInstance {
-    /** The admin id a bearer token names, or null when it is no valid admin token. */
+    /** The admin id, or null unless `token` is a valid admin token. */
     verifyAdminToken(token: string): { id: string } | null;
   }
 }
@@ -30,7 +30,7 @@ export const adminAuthPlugin = fp(
   { name: 'strata-admin-auth', dependencies: ['strata-platform'] },
 );
 
-/** onRequest hook of admin route plugins: sets request.admin or answers 401. */
+/** Sets request.admin or answers 401. */
 export async function authenticateAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
   const token = bearerToken(request.headers.authorization);
   const verified = token ? request.server.verifyAdminToken(token) : null;

@@ -1,7 +1,6 @@
 /**
- * Platform admins' access tokens: HS256 with their own audience AND their own key (derived from
- * JWT_SECRET), so a tenant token can never pass for an admin token nor the reverse, even if the
- * audiences were misconfigured.
+ * Platform admins' access tokens: HS256 with their own audience AND key (derived from JWT_SECRET),
+ * so tenant and admin tokens never pass for each other, even with misconfigured audiences.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { createSigner, createVerifier } from 'fast-jwt';
@@ -24,7 +23,7 @@ export function signAdminToken(jwt: Config['jwt'], admin: AdminIdentity): string
   return signer({ sub: admin.id, email: admin.email, jti: randomUUID() });
 }
 
-/** A function returning the admin id a token names, or null for any token that is not a valid admin token. */
+/** The verifier answers null for anything but a valid admin token. */
 export function adminTokenVerifier(jwt: Config['jwt']): (token: string) => { id: string } | null {
   const verify = createVerifier({
     key: adminKey(jwt.secret),

@@ -1,7 +1,4 @@
-/**
- * /admin/tenants: the tenant lifecycle for platform admins (see tenant-lifecycle.ts): create,
- * list, show (placement, effective settings, usage), update, suspend, reactivate, delete, purge.
- */
+/** /admin/tenants: the tenant lifecycle (tenant-lifecycle.ts, tenant-purge.ts) for platform admins. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Tenant } from '../catalog/catalog-client.js';

@@ -17,7 +17,7 @@ export const tenantCreate = z
     plan: z.enum(planNames),
     /** Default: the plan's tier. */
     tier: z.enum(tiers).optional(),
-    /** Catalog name of a database server (must be active, under its caps); default: the one with most room for the tier. */
+    /** A server's catalog name (active, under its caps); default: the one with most room. */
     server: z.string().min(1).max(100).optional(),
     config: tenantConfig.optional(),
     owner: z.object({ email: z.email().max(320), name: text().min(1).max(200) }).strict(),
@@ -39,7 +39,6 @@ export const tenantListQuery = z
     plan: z.string().max(50).optional(),
     /** Part of the slug or name, any case. */
     search: text().min(1).max(100).optional(),
-    /** Catalog name of the database server holding the tenants. */
     server: z.string().min(1).max(100).optional(),
     /** Newest first (default), or by slug A→Z. */
     sort: z.enum(['created', 'slug']).default('created'),
@@ -80,7 +79,6 @@ export const tenantCreated = z.object({
 
 export const tenantPurged = z.object({
   purged: z.uuid(),
-  /** File name of the export archive taken before the data was dropped, in STRATA_PURGE_EXPORT_DIR (never a host path). */
   archive: z.string(),
   rows: z.number().int(),
 });

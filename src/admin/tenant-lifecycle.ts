@@ -1,9 +1,6 @@
 /**
- * The platform operator's tenant lifecycle, framework-free (the admin routes and scripts call it):
- * create with a first owner, update, suspend / reactivate, soft delete. Every change bumps the
- * tenant's version, is announced through `platform.tenants.changed` (so every API instance drops
- * its cached row at once) and is recorded in the admin audit trail by `actor` (null: a script), in
- * the same catalog transaction as the change: an action whose record cannot be written is not taken.
+ * The tenant lifecycle, for admin routes and scripts. Every change bumps the version, is announced,
+ * and is audited (actor null: a script) in its own catalog transaction: no record, no action.
  */
 import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
 import type { TenantDirectory } from '../catalog/tenant-directory.js';
@@ -35,12 +32,9 @@ export class TenantNotFoundError extends AppError {
   }
 }
 
-/** What the lifecycle uses of the platform (the Platform object satisfies it). */
 export interface LifecycleDeps {
   catalog: CatalogClient;
-  /** Announces each change to every API instance. */
   tenants: Pick<TenantDirectory, 'changed'>;
-  /** A created tenant's first owner is written in its own tier. */
   router: Pick<TenantRouter, 'clientFor'>;
   provisioning: ProvisioningDeps;
   log: Log;
@@ -50,24 +44,21 @@ export interface CreateTenantInput {
   slug: string;
   name: string;
   plan: string;
-  /** Default: the plan's tier. */
   tier?: Tier;
-  /** Catalog name of the database server; default: the one with most room for the tier (server-capacity.ts). */
   server?: string;
   config?: TenantConfig;
   owner: { email: string; name: string };
 }
 
 /**
- * Provisions the tenant on its plan's tier (or the one given) and creates its first owner in the
- * tenant's tier, with a generated password returned here and nowhere else. All or nothing: the
- * tenant becomes active together with its audit record, only once its owner exists; a failure
- * before that removes what was made (owner, login route, storage, catalog row), freeing the slug.
+ * Provisions the tenant with its first owner, whose generated password is returned here only. All
+ * or nothing: it becomes active with its audit record once the owner exists; a failure before that
+ * removes what was made, freeing the slug.
  */
 export async function createTenant(deps: LifecycleDeps, actor: string | null, input: CreateTenantInput) {
   const { provisioning } = deps;
   const tier = input.tier ?? planDefinition(input.plan).defaultTier;
-  // The insert claims the slug: a concurrent creation of it is refused here, before anything is made.
+  // The insert claims the slug: a concurrent creation is refused before anything is made.
   const reserved = await reserveTenant(provisioning, { ...input, tier });
   try {
     await prepareStorage(provisioning, reserved);
@@ -99,9 +90,8 @@ export async function findTenant(deps: Pick<LifecycleDeps, 'catalog'>, id: strin
 }
 
 /**
- * Name, plan and config; a new plan changes limits and features, not where the data lives. The
- * config is a JSON Merge Patch of the stored document; the merged document is validated before
- * anything is written, and the change commits together with its audit record.
+ * A new plan changes limits and features, not where the data lives. The config is a JSON Merge
+ * Patch, validated merged before anything is written.
  */
 export async function updateTenant(
   deps: Pick<LifecycleDeps, 'catalog' | 'tenants'>,
@@ -110,7 +100,7 @@ export async function updateTenant(
   patch: { name?: string; plan?: string; config?: Record<string, unknown> },
 ): Promise<Tenant> {
   const tenant = await deps.catalog.$transaction(async (tx) => {
-    // Locked, so two concurrent config patches merge one after the other rather than both onto the same base.
+    // Locked, so concurrent config patches merge in turn, not onto the same base.
     const [current] = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tenants WHERE id = ${id}::uuid FOR UPDATE`;
     if (!current) throw new TenantNotFoundError();
     const before = await tx.tenant.findUniqueOrThrow({ where: { id } });
@@ -131,7 +121,7 @@ export async function updateTenant(
   return tenant;
 }
 
-/** The merged config document, or a 400 naming each field of the request that makes it invalid. */
+/** The merged config, or a 400 naming each invalid field of the request. */
 function validConfig(document: unknown): TenantConfig {
   const result = tenantConfig.safeParse(document);
   if (result.success) return result.data;
@@ -146,8 +136,8 @@ const transitions = {
 } as const satisfies Record<string, { from: TenantStatus[]; to: TenantStatus; done: string }>;
 
 /**
- * Moves a tenant between statuses with one conditional update, so two admins racing cannot both
- * act (nor act on a tenant that changed meanwhile, e.g. one in a tier move).
+ * One conditional update, so two admins racing cannot both act (nor act on a tenant that changed
+ * meanwhile, e.g. one in a tier move).
  */
 export async function changeStatus(
   deps: Pick<LifecycleDeps, 'catalog' | 'tenants'>,
@@ -170,7 +160,7 @@ export async function changeStatus(
   return tenant;
 }
 
-/** The reason and time of the suspension in force, from the audit trail. */
+/** The suspension in force, from the audit trail. */
 export async function currentSuspension(deps: Pick<LifecycleDeps, 'catalog'>, tenant: Tenant) {
   if (tenant.status !== 'suspended') return null;
   const event = await deps.catalog.adminAuditEvent.findFirst({

@@ -1,12 +1,7 @@
 /**
- * Purging a soft-deleted tenant: an export archive first (STRATA_PURGE_EXPORT_DIR), then its data
- * (a former location a move has not yet removed, then its database, schema or pooled rows), then
- * its catalog rows by cascade; the audit trail records the archive's file name. Each step is safe
- * to repeat and the catalog row goes last, so running it again finishes an interrupted purge.
- *
- * One purge per tenant at a time, across instances: a session advisory lock on the catalog, which
- * PostgreSQL releases if the process dies. A purge that finds it taken, or finds the tenant already
- * purged, is refused (409) rather than waiting: the first one's answer names the archive.
+ * Purging a soft-deleted tenant: an export archive, its data, its catalog row last; each step is safe
+ * to repeat, so rerunning finishes an interrupted purge. One purge per tenant across instances (a
+ * session advisory lock, freed if the process dies); another is refused (409), not queued.
  */
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, rm } from 'node:fs/promises';
@@ -25,13 +20,9 @@ import { type ExportDeps, exportTenant, totalRows } from '../transfer/export-ten
 import { recordAdminAction } from './admin-audit.js';
 import { TenantNotFoundError, TenantStateError } from './tenant-lifecycle.js';
 
-/**
- * What a purge uses of the platform (the Platform object satisfies it): a move's parts, to finish
- * the tenant's moves (cleanupNow), an export's, and the archive directory.
- */
 export type PurgeDeps = MoveDeps & ExportDeps & { config: Pick<Config, 'purgeExportDir'> };
 
-/** `archive` is the file name in STRATA_PURGE_EXPORT_DIR: answers never disclose host paths. */
+/** `archive` is a file name in STRATA_PURGE_EXPORT_DIR: answers never disclose host paths. */
 export async function purgeTenant(deps: PurgeDeps, actor: string | null, id: string): Promise<{ tenant: Tenant; archive: string; rows: number }> {
   return withPurgeLock(deps, id, async () => {
     const tenant = await deps.catalog.tenant.findUnique({ where: { id } });
@@ -77,9 +68,8 @@ async function purge(deps: PurgeDeps, actor: string | null, tenant: Tenant) {
 }
 
 /**
- * The archive is complete on disk (flushed and closed) before any data is dropped; a failed export
- * stops the purge. It holds password hashes: owner-only file in an owner-only directory, whatever
- * the umask (mkdir and open modes are masked by it, chmod is not).
+ * Flushed and closed before any data is dropped; a failed export stops the purge. It holds password
+ * hashes: owner-only file and directory whatever the umask, which masks mkdir and open, not chmod.
  */
 async function exportBeforePurge(deps: Pick<PurgeDeps, 'servers' | 'config'>, tenant: Tenant) {
   const dir = resolve(deps.config.purgeExportDir);

@@ -1,7 +1,6 @@
 /**
- * The tenant's audit trail, newest first with keyset pages: GET /audit for the tenant's owners
- * and admins (when the plan has the auditLog feature), GET /admin/tenants/:id/audit for platform
- * admins (any plan). Either way the rows are read through the tenant-bound client, in the tenant's tier.
+ * The tenant's audit trail: GET /audit for its owners and admins (auditLog feature), GET
+ * /admin/tenants/:id/audit for platform admins (any plan); both read through the tenant-bound client.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';

@@ -1,26 +1,22 @@
 /**
- * The tenant's own audit trail (table audit_events, in the tenant's tier): who changed which
- * record. Stores call `recordChange` inside the transaction that makes the change, so a change
- * and its record commit or roll back together.
+ * The tenant's audit trail (audit_events, in the tenant's tier). Stores call `recordChange` inside
+ * the changing transaction, so a change and its record commit or roll back together.
  */
 import type { Prisma } from '../generated/tenant/client.js';
 import { after, page } from '../pagination/keyset-cursor.js';
 import type { TenantClient } from '../router/tenant-router.js';
 
-/** Who makes a change: the user id of the token (null: the platform, i.e. an admin or a script). */
+/** actorId: the token's user; null: the platform (an admin or a script). */
 export interface Actor {
   actorId: string | null;
-  /** An operator acting through a minted token, and the user it names (kept in the change's record). */
+  /** An operator acting through a minted token, and the user it names; kept in the record. */
   operator?: string;
   onBehalfOf?: string;
 }
 
 export const platformActor: Actor = { actorId: null };
 
-/**
- * The actor of a tenant request: the subject of its token, unless an operator minted it (`act`):
- * then the platform acts, and the trail names the operator and the user they acted as.
- */
+/** The token's subject; for an operator-minted token (`act`), the platform on the user's behalf. */
 export const actorOf = (claims: { sub: string; act?: { sub: string } }): Actor =>
   claims.act ? { actorId: null, operator: claims.act.sub, onBehalfOf: claims.sub } : { actorId: claims.sub };
 

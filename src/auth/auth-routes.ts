@@ -1,7 +1,6 @@
 /**
- * /auth (public): login (tenant found from the slug, the host, or the login-routing index; the
- * password is checked in the tenant's own tier), refresh-token rotation, logout. /me (tenant group):
- * the caller and their password.
+ * /auth (public): login, refresh-token rotation, logout. /me (tenant group): the caller and their
+ * password. docs/security-model.md#authentication-and-roles.
  */
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -68,8 +67,7 @@ function tokenIssuer(deps: { config: Pick<Config, 'jwt'>; router: Pick<TenantRou
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   const signIn = tokenIssuer(app.platform);
   const decoy = loginDecoy(app.platform);
-  // Failed logins of the tenants' users, recorded once the answer is sent: waiting for the write
-  // would make a registered email's failure slower than an unknown one's.
+  // Recorded once the answer is sent: waiting would make a registered email's failure slower.
   const failedLogins = new WeakMap<FastifyRequest, { tenant: Tenant; userId: string }[]>();
 
   app.post('/auth/login', { schema: { body: loginBody, response: { 200: tokenPair } }, onResponse: recordFailedLogins }, async (request) => {
@@ -80,8 +78,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       : await tenantsForEmail(app.platform.catalog, email);
 
     // Every candidate's password is checked, so the answer reveals tenants only to the right password.
-    // Each path does the same work: one user lookup in a tier and one hash check per candidate,
-    // or one of each for no candidate (login-decoy.ts).
+    // No candidate costs one lookup and one hash check too (login-decoy.ts).
     const matches: { tenant: Tenant; user: SignedInUser }[] = [];
     const failures: { tenant: Tenant; userId: string }[] = [];
     for (const tenant of candidates) {
@@ -130,8 +127,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     const tenant = await app.platform.tenants.byId(parsed.tenantId);
     if (!tenant || tenant.status === 'deleted' || tenant.status === 'provisioning') throw rejected();
     const db = app.platform.router.clientFor(tenant);
-    // Only the holder of a current token learns that its tenant is suspended: any other token is
-    // answered as in a served tenant, after the same lookup.
+    // Only the holder of a current token learns that its tenant is suspended; others get the usual 401.
     if (tenant.status === 'suspended') throw (await isCurrentRefreshToken(db, parsed.secret)) ? refused.suspended! : rejected();
     try {
       const rotated = await rotateRefreshToken(db, tenant.id, parsed.secret);
@@ -159,10 +155,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
 export const meRoutes: FastifyPluginAsyncZod = async (app) => {
   const signIn = tokenIssuer(app.platform);
 
-  /**
-   * Changes the caller's own password, given the current one. Every session of the user ends (their
-   * refresh tokens are revoked, their access tokens refused); the caller gets a new one.
-   */
+  /** Ends every session of the user (tokens revoked or refused); the caller gets a new one. */
   app.post(
     '/me/password',
     { preHandler: requirePermission('users.change-own-password'), schema: { body: passwordChange, response: { 200: tokenPair } } },

@@ -1,7 +1,6 @@
 /**
- * Equal work for logins whose email names no tenant: they still look a user up in some tenant's
- * tier (and check a decoy hash, passwords.ts), so they cost what a registered email's login does.
- * The tenant is the last one a login named (the traffic's own mix of tiers), at first any active one.
+ * Equal work for logins whose email names no tenant: they still look a user up in a tenant's tier,
+ * the last one a login named (the traffic's own mix of tiers), so they cost what a real one does.
  */
 import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
 import type { TenantDirectory } from '../catalog/tenant-directory.js';
@@ -11,7 +10,6 @@ import { findUser } from '../users/user-store.js';
 export function loginDecoy(deps: { catalog: CatalogClient; tenants: TenantDirectory; router: TenantRouter }) {
   let lastNamed: string | undefined;
   return {
-    /** A login's email named this tenant. */
     named(tenant: Tenant) {
       if (tenant.status === 'active') lastNamed = tenant.id;
     },

@@ -1,6 +1,6 @@
 /**
- * The catalog's login-routing index: email → tenants that have a user with that email. It holds
- * no secret; passwords are checked in the tenant's own tier. Kept in step by the users feature.
+ * The catalog's login-routing index, email → tenants: no secret, passwords are checked in the
+ * tenant's own tier. Kept in step by the users feature.
  */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 
@@ -25,7 +25,7 @@ export async function tenantsForEmail(catalog: CatalogClient, email: string) {
   return routes.map((r) => r.tenant);
 }
 
-/** Makes the tenant's routes exactly these emails (its active users'), e.g. after an import replaced its users. */
+/** Makes the tenant's routes exactly these emails, e.g. after an import replaced its users. */
 export async function replaceLoginRoutes(catalog: CatalogClient, tenantId: string, emails: string[]) {
   const data = [...new Set(emails.map(normalizeEmail))].map((email) => ({ email, tenantId }));
   await catalog.$transaction([catalog.loginRoute.deleteMany({ where: { tenantId } }), catalog.loginRoute.createMany({ data })]);

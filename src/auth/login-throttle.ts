@@ -1,14 +1,8 @@
 /**
- * Brute-force protection of POST /auth/login and POST /admin/auth/login. Each attempt is counted
- * before the password is checked (so simultaneous guesses cannot slip past a limit) and refunded
- * unless it was a wrong password; success also clears its account-and-address count.
- * - account + address: STRATA_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS wrong passwords lock that pair;
- * - address: STRATA_LOGIN_FAILURES_PER_ADDRESS, over all accounts, lock that address;
- *   both until their window (STRATA_LOGIN_LOCK_SECONDS, from the first failure) ends;
- * - account: past STRATA_LOGIN_FAILURES_PER_ACCOUNT (guesses from many addresses) each address may
- *   try that account once a minute. Never a lockout: an attacker cannot keep the owner out.
- * Refusals are 429 STRATA_AUTH_THROTTLED with Retry-After. Counters are shared through Redis when
- * configured (counter-store.ts), under `strata:login:<db prefix>:`.
+ * Brute-force protection of the login routes (docs/security-model.md#requests-and-rate-limits).
+ * Attempts are counted before the password is checked (so simultaneous guesses cannot slip past a
+ * limit) and refunded unless wrong. Guesses from many addresses only slow an account, never lock
+ * it: an attacker cannot keep the owner out.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';

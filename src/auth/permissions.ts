@@ -1,7 +1,4 @@
-/**
- * Role-based access, in one place: which role may do what, and which records a role sees.
- * Routes ask `can(role, action)`; data code narrows queries with the scope.
- */
+/** Role-based access in one place: routes ask `can(role, action)`; data code narrows by recordScope. */
 import { type AccessClaims, userRoles } from './tokens.js';
 
 export type Role = AccessClaims['role'];
@@ -16,20 +13,14 @@ export const permissionMatrix = {
   'users.manage': administrators,
   /** Granting, changing or removing the owner role. */
   'users.manage-owners': ['owner'],
-  /**
-   * Granting the admin role, and changing an admin's role or status: else an admin demotes a peer
-   * admin, then resets their password (users.reset-password.manager) and logs in as them.
-   */
+  /** Granting or changing admins: else an admin demotes a peer, then takes over their account. */
   'users.manage-admins': ['owner'],
-  /**
-   * Setting someone else's password, by their role: only a higher role may, so nobody takes over a
-   * peer's or a superior's account. An owner's password only its owner changes (users.change-own-password).
-   */
+  /** Setting someone else's password: only a higher role may, so nobody takes over a peer's account. */
   'users.reset-password.owner': [],
   'users.reset-password.admin': ['owner'],
   'users.reset-password.manager': administrators,
   'users.reset-password.staff': administrators,
-  /** POST /me/password, which asks for the current password. */
+  /** POST /me/password, given the current password. */
   'users.change-own-password': everyone,
   'crm.read': everyone,
   'crm.write': everyone,
@@ -37,13 +28,12 @@ export const permissionMatrix = {
   'crm.assign': managers,
   'crm.delete': managers,
   'settings.read': everyone,
-  /** The tenant's audit trail (who changed which record). */
   'audit.read': administrators,
 } as const satisfies Record<string, Role[]>;
 
 export type Action = keyof typeof permissionMatrix;
 
-/** What reading, writing and deleting a CRM record (lead, deal, activity) needs. */
+/** What reading, writing and deleting a CRM record needs. */
 export const crmRecordActions = { read: 'crm.read', write: 'crm.write', delete: 'crm.delete' } as const satisfies Record<string, Action>;
 
 export function can(role: Role, action: Action): boolean {

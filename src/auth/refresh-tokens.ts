@@ -1,7 +1,7 @@
 /**
- * Refresh tokens: opaque, random, stored only as a SHA-256 hash in the tenant's own tier. A token
- * names its tenant (so the API knows where to look) but carries nothing else. Every use rotates it;
- * a token presented after it was rotated means two parties hold it, so its whole family is revoked.
+ * Refresh tokens: opaque, random, stored only as a SHA-256 hash in the tenant's own tier; a token
+ * names its tenant and nothing else. Every use rotates it; a rotated token presented again means
+ * two parties hold it, so its whole family is revoked.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { TenantClient } from '../router/tenant-router.js';

@@ -1,8 +1,7 @@
 /**
- * Tenant requests: the tenant comes from the verified access token only. A header naming another
- * tenant is refused, never obeyed; suspended and deleted tenants are refused on every request
- * (the tenant directory is invalidated on every instance when the catalog changes), and so are
- * tokens of users changed since they were issued (user-standing.ts).
+ * Tenant requests: the tenant comes from the verified access token only. A header or host naming
+ * another tenant is refused, never obeyed; so are suspended and deleted tenants, on every request,
+ * and tokens of users changed since they were issued (user-standing.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -20,12 +19,11 @@ declare module 'fastify' {
     claims: AccessClaims;
   }
   interface FastifyInstance {
-    /** onRequest hook for routes that serve a tenant's user. */
     authenticateTenant(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   }
 }
 
-/** The tenant slug a request's host names (`acme.<base domain>`), if hosts name tenants here. */
+/** The slug a host names (`acme.<base domain>`), if hosts name tenants here. */
 export function slugFromHost(host: string | undefined, baseDomain: string | undefined): string | undefined {
   if (!host || !baseDomain) return undefined;
   const name = host.split(':')[0]!.toLowerCase();

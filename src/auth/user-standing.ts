@@ -1,13 +1,8 @@
 /**
- * Whether a tenant user may still use an access token. A token carries the version its user had
- * when it was issued (`ver`); every change to a user (role, status, password, name) bumps the
- * version, so the token is good while its user is active and still at that version. Tokens that
- * name no user (operators') carry no version and stay good only while no user has their `sub`.
- *
- * Each instance keeps the users it has seen in memory (one lookup in the tenant's tier per user,
- * not per request). A change drops the entry here and, over Redis, on every instance; without
- * Redis, or while its subscription is down, entries live STRATA_CATALOG_CACHE_MS, which bounds how
- * long another instance may still accept a demoted or deactivated user's token.
+ * Whether a tenant user may still use an access token: only while active and at the version (`ver`)
+ * it was issued at; every change to a user bumps it. Tokens naming no user (operators') stay good
+ * while no user has their `sub`. A change drops cached users over Redis; without it they expire
+ * after STRATA_CATALOG_CACHE_MS.
  */
 import { LRUCache } from 'lru-cache';
 import type { CatalogEvents } from '../catalog/catalog-events.js';
@@ -34,7 +29,6 @@ export class UserStanding {
     events?.onUserChanged((key) => this.#drop(key));
   }
 
-  /** Whether the token's user (in the tenant `db` serves) may still use it. */
   accepts(db: TenantSql, tenantId: string, claims: Pick<AccessClaims, 'sub' | 'ver'>): boolean | Promise<boolean> {
     const key = `${tenantId}/${claims.sub}`;
     const known = this.#known.get(key);
@@ -56,7 +50,7 @@ export class UserStanding {
     });
     const standing = { version: row?.version ?? null, active: row?.status === 'active' };
     const ttl = this.events?.listening ? this.ttl.announced : this.ttl.unannounced;
-    // lru-cache reads a ttl of 0 as "forever"; here it means "do not remember".
+    // lru-cache reads a ttl of 0 as "forever"; here 0 means "do not remember".
     if (ttl > 0 && generation === this.#generation) this.#known.set(key, standing, { ttl });
     return standing;
   }

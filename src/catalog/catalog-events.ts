@@ -1,8 +1,6 @@
 /**
- * Tells every API instance that a tenant's catalog entry changed (suspension, tier move, config),
- * that a tenant user changed (role, status, password: their tokens' standing), or that a database
- * server's row changed (endpoint, cordon), over Redis pub/sub. A subscriber that lost its
- * connection may have missed messages, so on reconnect its listeners drop everything they cached.
+ * Announces catalog changes (tenants, tenant users, database servers) to every API instance over
+ * Redis pub/sub. After a reconnect, listeners drop everything cached ('*'): messages may be lost.
  */
 import { Redis } from 'ioredis';
 import type { Log } from '../platform/log.js';
@@ -18,7 +16,7 @@ export class CatalogEvents {
   readonly #listeners = new Set<TenantChangeListener>();
   readonly #userListeners = new Set<UserChangeListener>();
   readonly #serverListeners = new Set<ServerChangeListener>();
-  /** Per installation (database prefix): installations sharing a Redis must not hear each other. */
+  /** Per installation: installations sharing a Redis must not hear each other. */
   private readonly channel: string;
   readonly #userChannel: string;
   readonly #serverChannel: string;
@@ -59,7 +57,6 @@ export class CatalogEvents {
     return events;
   }
 
-  /** Whether announcements can be published now. */
   get connected(): boolean {
     return this.#publisher.status === 'ready';
   }
@@ -79,9 +76,7 @@ export class CatalogEvents {
 
   /**
    * Every instance's listeners hear it, this one's included. The change is already in the catalog,
-   * so an unreachable Redis is logged, not thrown: failing the caller would only hide the change.
-   * Instances that miss the news drop the entry by TTL (the short one while their subscription is
-   * down, at most 30 s otherwise).
+   * so a Redis failure is logged, not thrown; instances that miss it rely on their cache TTL.
    */
   async publishTenantChanged(tenantId: string): Promise<void> {
     await this.#publisher.publish(this.channel, tenantId).catch((err: unknown) => {
@@ -89,7 +84,7 @@ export class CatalogEvents {
     });
   }
 
-  /** Like publishTenantChanged, for a tenant user whose tokens' standing changed. */
+  /** Like publishTenantChanged, for a user whose tokens' standing changed. */
   async publishUserChanged(tenantId: string, userId: string): Promise<void> {
     await this.#publisher.publish(this.#userChannel, `${tenantId}/${userId}`).catch((err: unknown) => {
       this.log.warn({ err, tenantId, userId }, 'could not announce a user change over Redis; other instances rely on their cache TTL');
@@ -100,7 +95,7 @@ export class CatalogEvents {
     this.#serverListeners.add(listener);
   }
 
-  /** Like publishTenantChanged, for a database server's row (its endpoint, whether it takes new tenants). */
+  /** Like publishTenantChanged, for a database server's row. */
   async publishServerChanged(serverId: string): Promise<void> {
     await this.#publisher.publish(this.#serverChannel, serverId).catch((err: unknown) => {
       this.log.warn({ err, serverId }, 'could not announce a server change over Redis; other instances rely on their periodic check');

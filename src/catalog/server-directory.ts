@@ -1,14 +1,12 @@
 /**
- * Database servers from the catalog, cached: an entry is dropped as soon as any instance announces
- * a change (Redis), and a check of every cached row's `updated_at` (each STRATA_CATALOG_CACHE_MS
- * without Redis, 30 s with it) catches what was not announced. Listeners hear each dropped entry,
- * so connections opened to an old endpoint are closed and the next ones go to the new endpoint.
+ * Database servers from the catalog, cached until any instance announces a change; a periodic
+ * `updated_at` check catches the rest. Listeners hear each drop, so old endpoints' connections close.
  */
 import type { CatalogClient, DatabaseServer } from './catalog-client.js';
 import type { CatalogEvents } from './catalog-events.js';
 import { AppError, problems } from '../http/problems.js';
 
-/** Answered as a field error: the server a request names (body.server) is not in the catalog. */
+/** Answered as a field error on body.server. */
 export class UnknownServerError extends AppError {
   constructor(what: string) {
     const message = `No database server ${what} in the catalog`;
@@ -21,7 +19,7 @@ export class UnknownServerError extends AppError {
 export type ServerChangeListener = (serverId: string) => void;
 
 export class ServerDirectory {
-  // A plain Map: one entry per registered server, dropped on change, never too many to bound.
+  // A plain Map: one entry per registered server needs no bound.
   readonly #cache = new Map<string, Promise<DatabaseServer>>();
   readonly #listeners = new Set<ServerChangeListener>();
   #timer: NodeJS.Timeout | undefined;
@@ -49,7 +47,7 @@ export class ServerDirectory {
     return row;
   }
 
-  /** Called after this process changed a server's row; tells the other instances too. */
+  /** After this process changed a server's row; tells the other instances too. */
   async changed(serverId: string): Promise<void> {
     this.#drop(serverId);
     await this.events?.publishServerChanged(serverId);
@@ -69,7 +67,6 @@ export class ServerDirectory {
     return this.events?.listening ? this.ttl.announced : this.ttl.unannounced;
   }
 
-  /** Drops every cached row the catalog has changed or removed since it was read. */
   async #check() {
     const cached = [...this.#cache.entries()];
     if (cached.length === 0) return;
@@ -84,7 +81,7 @@ export class ServerDirectory {
   }
 
   #schedule() {
-    // Never faster than every 200 ms, even with STRATA_CATALOG_CACHE_MS=0: one small query per period.
+    // At most every 200 ms, even with STRATA_CATALOG_CACHE_MS=0: one small query per period.
     this.#timer = setTimeout(
       () => {
         this.#check()

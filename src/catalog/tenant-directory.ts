@@ -1,8 +1,6 @@
 /**
- * Catalog lookups of tenants for the request path, cached in memory. With Redis, entries are
- * dropped as soon as any instance announces a change and may live long; without it, or while the
- * subscription is down (announcements may be missed), they expire after the short TTL, which
- * bounds how long a suspended tenant can still be served.
+ * Tenant lookups for the request path, cached until any instance announces a change. Without Redis,
+ * or while it is down, the short TTL bounds how long a suspended tenant can still be served.
  */
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
@@ -11,29 +9,27 @@ import type { Tenant } from './catalog-client.js';
 import type { CatalogEvents } from './catalog-events.js';
 
 /**
- * The catalog's tenants row as Prisma's `tenant.findUnique` returns it (test/catalog/tenant-directory.test.ts
- * compares the two). One plain statement, on every tenant's first request: Prisma took 2–3x the CPU.
+ * Prisma's `tenant.findUnique` row (test/catalog/tenant-directory.test.ts compares them) in plain
+ * SQL: Prisma took 2–3x the CPU on each tenant's first request.
  */
 export const tenantRowSql = `SELECT id, slug, name, plan, tier, status, server_id AS "serverId", schema_name AS "schemaName",
   database_name AS "databaseName", config, version, created_at AS "createdAt", updated_at AS "updatedAt"
   FROM tenants WHERE id = $1`;
 
-/** Tenants remembered at most, the least recently served forgotten first. */
 const remembered = 100_000;
 
 export class TenantDirectory {
-  // Freshness is judged when read: its TTL depends on whether changes are being announced right now.
+  // Freshness is judged when read: the TTL depends on whether changes are announced right now.
   readonly #cache = new LRUCache<string, { tenant: Tenant | null; fetched: number }>({ max: remembered });
-  /** Lookups on their way: concurrent first requests of a tenant share one catalog round trip. */
+  /** Concurrent first requests of a tenant share one catalog round trip. */
   readonly #pending = new Map<string, Promise<Tenant | null>>();
   /** Bumped by every change heard: a lookup that started before one must not cache what it read. */
   #generation = 0;
   readonly #listeners = new Set<(tenantId: string | '*') => void>();
-  /** Since start, read by /metrics: lookups answered from the cache or the catalog, changes heard (one tenant or all). */
+  /** Since start, for /metrics. */
   readonly counts = { hits: 0, misses: 0, invalidations: 0, flushes: 0 };
 
   constructor(
-    /** Connections to the catalog database, for lookups only. */
     private readonly catalog: pg.Pool,
     private readonly ttl: { announced: number; unannounced: number },
     private readonly events?: CatalogEvents,
@@ -71,18 +67,18 @@ export class TenantDirectory {
     return pending;
   }
 
-  /** Called after this process changed a tenant in the catalog; tells the other instances too. */
+  /** After this process changed a tenant in the catalog; tells the other instances too. */
   async changed(tenantId: string): Promise<void> {
     this.#drop(tenantId);
     await this.events?.publishTenantChanged(tenantId);
   }
 
-  /** Also notified of changes (e.g. so the router forgets the tenant's handle). */
+  /** E.g. so the router forgets the tenant's handle. */
   onChange(listener: (tenantId: string | '*') => void): void {
     this.#listeners.add(listener);
   }
 
-  /** The Redis channel of changes: both false without Redis. */
+  /** Both false without Redis. */
   channelState(): { connected: boolean; subscribed: boolean } {
     return { connected: this.events?.connected ?? false, subscribed: this.events?.listening ?? false };
   }

@@ -1,23 +1,17 @@
 /**
- * The one configuration schema. Every setting comes from the environment, is validated here at
- * boot, and is typed from this schema; nothing else reads process.env.
+ * The one configuration schema: every setting comes from the environment, is validated here at
+ * boot and typed from it; nothing else reads process.env. Keys: docs/operations.md#configuration.
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { QuietHours } from '../recommendations/autopilot.js';
 import type { AdviceThresholds } from '../recommendations/tier-advice.js';
 
-/**
- * The secrets. Unset in development, they are generated once per installation
- * (installation-secrets.ts); production and tests must set them.
- */
+/** Generated per installation in development (installation-secrets.ts); production and tests set them. */
 export const secretKeys = ['JWT_SECRET', 'STRATA_OWNER_PASSWORD', 'STRATA_RUNTIME_PASSWORD', 'STRATA_ADMIN_PASSWORD', 'STRATA_EMBEDDED_PASSWORD'] as const;
 export type SecretKey = (typeof secretKeys)[number];
 
-/**
- * Every secret value ever written in this repository (old development defaults, compose and
- * documentation placeholders): anyone can read them, so only tests, which set their own, may use them.
- */
+/** Every secret value ever written in this repository: public, so refused outside tests. */
 const publicSecretValues = new Set([
   'strata-owner-dev-password',
   'strata-app-dev-password',
@@ -33,9 +27,8 @@ const publicSecretValues = new Set([
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const share = z.coerce.number().gt(0, 'must be above 0').max(1, 'must be at most 1');
-/** Role names are interpolated into DDL, so they are restricted to plain identifiers. */
+/** Role names are interpolated into DDL: plain identifiers only. */
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,40}$/, 'lowercase letters, digits and _ only (max 41)');
-/** `plan=requests per minute`, comma-separated, e.g. `free=60,trial=30`. */
 const planLimitList = z
   .string()
   .regex(
@@ -62,25 +55,18 @@ const fields = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Addresses or CIDRs of the proxies in front of the API, whose X-Forwarded-For names the client. */
   STRATA_TRUSTED_PROXIES: z
     .string()
     .regex(/^[0-9a-fA-F.:/]+(,\s*[0-9a-fA-F.:/]+)*$/, 'comma-separated IP addresses or CIDRs')
     .optional(),
 
-  /** A server URL with rights to create roles and databases. Unset: embedded PostgreSQL. */
+  /** Needs rights to create roles and databases. Unset: embedded PostgreSQL. */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   STRATA_EMBEDDED_DIR: z.string().min(1).default('.strata/postgres'),
   STRATA_EMBEDDED_PORT: port.default(54329),
-  /** Password of the embedded server's superuser (it listens on loopback only). */
   STRATA_EMBEDDED_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
-  /**
-   * Development only: where the secrets generated for this installation are kept (mode 0600, in a
-   * folder of its own made 0700: the embedded server's folder must stay open to its system user).
-   */
   STRATA_SECRETS_FILE: z.string().min(1).default('.strata/secrets/secrets.json'),
-  /** Prefix of every database Strata creates: `<prefix>_catalog`, `<prefix>_tenants`, `<prefix>_t_<slug>`. */
-  // Short enough that `<prefix>_t_<40-char slug>` fits PostgreSQL's 63-byte names (longer ones are silently cut).
+  // Max 20: `<prefix>_t_<40-char slug>` must fit PostgreSQL's 63-byte names (longer are silently cut).
   STRATA_DB_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9_]{0,19}$/, 'lowercase letters, digits and _, starting with a letter (max 20)')
@@ -90,10 +76,7 @@ const fields = z.object({
   STRATA_OWNER_PASSWORD: z.string().min(1).optional(),
   STRATA_RUNTIME_ROLE: identifier.default('strata_app'),
   STRATA_RUNTIME_PASSWORD: z.string().min(1).optional(),
-  /**
-   * Where tenant traffic to the default server connects instead of DATABASE_URL's host and port,
-   * e.g. a PgBouncer in transaction mode (infra/pgbouncer.ini). Owner work always goes direct.
-   */
+  /** Tenant traffic to the default server goes here instead (e.g. PgBouncer); owner work goes direct. */
   STRATA_RUNTIME_HOST: z
     .string()
     .regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address')
@@ -104,94 +87,69 @@ const fields = z.object({
   JWT_ISSUER: z.string().min(1).default('strata'),
   JWT_AUDIENCE: z.string().min(1).default('strata-api'),
   JWT_TTL_SECONDS: positiveInt.default(900),
-  /** Audience of platform admins' tokens; must differ from JWT_AUDIENCE so neither kind opens the other's routes. */
+  /** Differs from JWT_AUDIENCE so neither kind of token opens the other's routes. */
   JWT_ADMIN_AUDIENCE: z.string().min(1).default('strata-admin'),
 
-  /** The bootstrap platform admin, created (or its password reset) at boot. */
   STRATA_ADMIN_EMAIL: z.email().max(320).default('admin@strata.local'),
   STRATA_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
 
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-  /** Tenants are also named by host: `<slug>.<base domain>` (e.g. acme.app.example.com). */
+  /** Tenants are also named by host: `<slug>.<base domain>`. */
   STRATA_BASE_DOMAIN: z
     .string()
     .regex(/^[a-z0-9.-]+$/, 'a lowercase domain name')
     .optional(),
 
-  /** Connections of the per-server pool shared by pooled and schema tenants. */
+  // Pools and guards: docs/architecture.md#pools and #noisy-neighbour-guards.
   STRATA_POOL_MAX: positiveInt.default(10),
-  /** Connections of each dedicated tenant's pool. */
   STRATA_DEDICATED_POOL_MAX: positiveInt.default(3),
-  /** Most pools kept open at once (least recently used are closed first). */
   STRATA_MAX_POOLS: positiveInt.default(50),
-  /** Most tenant-traffic connections this process may hold across all pools. */
   STRATA_CONNECTION_BUDGET: positiveInt.default(80),
-  /** How long a tenant statement or transaction waits for a connection before its request is answered 503. */
   STRATA_CONNECTION_WAIT_MS: positiveInt.optional(),
-  /** The name STRATA_CONNECTION_WAIT_MS had when it bounded transactions only; still read. */
+  /** STRATA_CONNECTION_WAIT_MS's former name; still read. */
   STRATA_TRANSACTION_WAIT_MS: positiveInt.optional(),
-  /** How long a statement of a tenant at its plan's cap of concurrent statements waits its turn before its request is answered 503. */
   STRATA_TENANT_QUEUE_WAIT_MS: positiveInt.default(2000),
   /** How long a catalog lookup may be served from memory when Redis invalidation is unavailable. */
   STRATA_CATALOG_CACHE_MS: z.coerce.number().int().min(0).default(1000),
-  /** Migrated schemas kept ready per server, so provisioning a schema tenant is a rename; 0 disables. */
+  /** Migrated schemas kept ready per server, so provisioning one is a rename. */
   STRATA_SPARE_SCHEMAS: z.coerce.number().int().min(0).max(100).default(2),
-  /**
-   * After a tier move switches a tenant, how long its old location is kept (fenced) before it is
-   * dropped: longer than any instance can route by a stale catalog entry (30 s with Redis).
-   */
+  /** Longer than any instance routes a moved tenant by a stale catalog entry (30 s with Redis). */
   STRATA_MOVE_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
-  /** How often each API instance probes every database server (down/up); 0: only after a failed connection. */
+  /** 0: probe a server only after a failed connection (docs/servers.md). */
   STRATA_SERVER_PROBE_MS: z.coerce.number().int().min(0).default(5000),
-  /** A probe that has not connected and answered within this marks the server down. */
   STRATA_SERVER_PROBE_TIMEOUT_MS: positiveInt.default(2000),
-  /** Largest tenant archive POST /admin/tenants/:id/import accepts, in bytes (streamed, never buffered). */
   STRATA_IMPORT_MAX_BYTES: positiveInt.default(4 * 1024 ** 3),
 
-  /** Requests per minute per client IP on routes that serve no tenant (health, docs, login). */
+  // Rate limits: src/http/rate-limit.ts.
   STRATA_RATE_LIMIT_ANON_PER_MINUTE: positiveInt.default(120),
-  /** Requests per minute per platform admin, on admin routes. */
   STRATA_RATE_LIMIT_ADMIN_PER_MINUTE: positiveInt.default(600),
-  /** The part of its tenant's budget one user may spend (0 to 1; 1: no per-user limit). */
   STRATA_RATE_LIMIT_USER_SHARE: z.coerce.number().gt(0, 'must be above 0').max(1, 'must be at most 1').default(0.5),
-  /** Per-plan requests per minute overriding or adding to src/plans/plan-limits.ts. */
+  /** Overrides or adds to src/plans/plan-limits.ts. */
   STRATA_RATE_LIMIT_PLANS: planLimitList.optional(),
-  /** Login brute-force limits (src/auth/login-throttle.ts): wrong passwords per window. */
+  /** Wrong passwords per window (src/auth/login-throttle.ts). */
   STRATA_LOGIN_FAILURES_PER_ACCOUNT_ADDRESS: positiveInt.default(5),
   STRATA_LOGIN_FAILURES_PER_ADDRESS: positiveInt.default(30),
   STRATA_LOGIN_FAILURES_PER_ACCOUNT: positiveInt.default(20),
   STRATA_LOGIN_LOCK_SECONDS: positiveInt.default(900),
-  /** How often each instance adds its in-memory per-tenant request counts to the catalog. */
+  // Usage, tier advice and autopilot: docs/operations.md#per-tenant-load-and-tier-advice.
   STRATA_USAGE_FLUSH_MS: z.coerce.number().int().min(100).default(10_000),
-  /** Length of the windows each tenant's load is kept in (src/usage/tenant-load.ts); usage series step by multiples of it. */
   STRATA_USAGE_WINDOW_MS: z.coerce.number().int().min(100).default(60_000),
-  /** How long the catalog keeps each tenant's load windows. */
   STRATA_USAGE_RETENTION_HOURS: positiveInt.default(48),
-  /** How often each instance measures the rows and bytes of the tenants that wrote since it last did. */
   STRATA_USAGE_FOOTPRINT_MS: z.coerce.number().int().min(100).default(300_000),
-  /** Tier advice (src/recommendations/): the window it measures by default, and the thresholds a tenant's load crosses to be advised to move. */
   STRATA_ADVICE_WINDOW_MS: z.coerce.number().int().min(1000).default(3_600_000),
-  /** Share of its server's database time (all its tenants') above which a tenant should move up. */
   STRATA_ADVICE_DB_TIME_SHARE: share.default(0.5),
-  /** Database time (ms per minute of the window) below which a tenant's share is not counted: on a quiet server any tenant has a large share. */
+  /** Below this a tenant's share is not counted: on a quiet server any tenant has a large share. */
   STRATA_ADVICE_MIN_DB_MS_PER_MINUTE: z.coerce.number().min(0).default(3000),
-  /** Sustained requests per minute, as a share of its plan's requestsPerMinute, above which a tenant should move up. */
   STRATA_ADVICE_RATE_SHARE: share.default(0.8),
-  /** p99 request latency (ms) above which a tenant should move up, counted once it served STRATA_ADVICE_MIN_REQUESTS in the window. */
   STRATA_ADVICE_P99_MS: positiveInt.default(1000),
   STRATA_ADVICE_MIN_REQUESTS: positiveInt.default(100),
-  /** Guard rejections (statement timeouts, concurrency-cap 503s) in the window from which a tenant should move up. */
   STRATA_ADVICE_GUARD_REJECTIONS: positiveInt.default(10),
-  /** Rows and storage (MiB, its rows' bytes) from which a pooled tenant should move to a schema, and a schema tenant to a database. */
   STRATA_ADVICE_POOLED_MAX_ROWS: positiveInt.default(100_000),
   STRATA_ADVICE_POOLED_MAX_MB: positiveInt.default(100),
   STRATA_ADVICE_SCHEMA_MAX_ROWS: positiveInt.default(5_000_000),
   STRATA_ADVICE_SCHEMA_MAX_MB: positiveInt.default(5120),
-  /** Requests per minute at or below which a dedicated tenant idles (and may move down to a schema). */
   STRATA_ADVICE_IDLE_PER_MINUTE: z.coerce.number().min(0).default(1),
-  /** The autopilot starts the advised moves itself (off unless set to true). */
   STRATA_AUTOPILOT: z.stringbool().default(false),
-  /** How often it looks, the most moves (its own and admins') it lets run at once, and the UTC hours it may start one, `from-to`. */
   STRATA_AUTOPILOT_EVERY_MS: z.coerce.number().int().min(100).default(300_000),
   STRATA_AUTOPILOT_MAX_MOVES: positiveInt.default(1),
   STRATA_AUTOPILOT_HOURS: z
@@ -203,15 +161,11 @@ const fields = z.object({
     })
     .refine(({ from, to }) => from !== to, 'from and to must differ (0-24 is the whole day)')
     .default({ from: 2, to: 5 }),
-  /** Bearer token a Prometheus scraper presents at GET /metrics (platform admin tokens work too). */
   STRATA_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
-  /** Where purging a tenant first writes its export archive. */
   STRATA_PURGE_EXPORT_DIR: z.string().min(1).default('.strata/exports'),
-  /** How long a SIGTERM/SIGINT may take to finish in-flight requests and close everything before the process exits anyway. */
   STRATA_SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
 });
 
-/** Every setting's name (the variables Strata itself reads). */
 export const configKeys: readonly string[] = Object.keys(fields.shape);
 
 const schema = fields.superRefine((env, ctx) => {
@@ -240,7 +194,7 @@ export interface Config {
   http: { host: string; port: number; logLevel: Env['LOG_LEVEL']; trustedProxies: string | undefined };
   database: {
     url: string | undefined;
-    /** password: undefined when DATABASE_URL is set (no embedded server). */
+    /** password: undefined with DATABASE_URL (no embedded server). */
     embedded: { dir: string; port: number; password: string | undefined };
     prefix: string;
     owner: { role: string; secretRef: string };
@@ -248,7 +202,7 @@ export interface Config {
     runtime: { role: string; secretRef: string; host: string | null; port: number | null };
   };
   jwt: { secret: string; issuer: string; audience: string; adminAudience: string; ttlSeconds: number };
-  /** The bootstrap admin; its password is read through the reference, like the roles' passwords. */
+  /** The bootstrap admin; its password is read through the reference, like the roles'. */
   admin: { email: string; passwordSecretRef: string };
   redisUrl: string | undefined;
   baseDomain: string | undefined;
@@ -362,10 +316,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   };
 }
 
-/**
- * Resolves a secret reference stored in the catalog (which never holds secrets itself).
- * `env:NAME` reads the variable NAME (in development, generated ones are put there at start).
- */
+/** Resolves a catalog secret reference (the catalog never holds secrets): `env:NAME` reads NAME. */
 export function resolveSecret(ref: string, source: Record<string, string | undefined> = process.env): string {
   const match = /^env:([A-Z_][A-Z0-9_]*)$/.exec(ref);
   if (!match) throw new ConfigError([{ key: ref, message: 'secret reference must look like env:NAME' }]);
@@ -375,7 +326,7 @@ export function resolveSecret(ref: string, source: Record<string, string | undef
   return value;
 }
 
-/** The secrets file development generates secrets into; undefined in production and tests. */
+/** The generated-secrets file; undefined outside development. */
 export function secretsFileOf(source: Record<string, string | undefined>): string | undefined {
   const picked = fields.pick({ NODE_ENV: true, STRATA_SECRETS_FILE: true }).safeParse({
     NODE_ENV: source.NODE_ENV || undefined,

@@ -1,8 +1,6 @@
 /**
- * Zero-configuration secrets for development: every secret the environment leaves unset is
- * generated once per installation and kept in STRATA_SECRETS_FILE (a JSON object keyed by
- * variable name, mode 0600, its folder created 0700), so `npm start` and the scripts share them and no
- * value written in the repository ever opens anything. Production and tests set their own.
+ * Development secrets: each one the environment leaves unset is generated once per installation
+ * into STRATA_SECRETS_FILE (mode 0600), shared by `npm start` and the scripts.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,20 +19,16 @@ const generate = (): Record<SecretKey, string> => ({
 
 export interface ProvidedSecrets {
   file: string;
-  /** Keys this call generated (the file did not hold them yet). */
   generated: SecretKey[];
 }
 
-/**
- * In development, puts the installation's secrets into `env` where it has none (creating or
- * completing the file first); elsewhere does nothing and returns undefined.
- */
+/** In development, fills `env`'s unset secrets from the file (creating or completing it). */
 export function provideInstallationSecrets(env: Record<string, string | undefined> = process.env): ProvidedSecrets | undefined {
   const where = secretsFileOf(env);
   if (!where) return undefined;
   const file = resolve(where);
-  // Only the secrets' own folder is private: the embedded PostgreSQL, run as another user under
-  // root, keeps its data beside it in .strata/.
+  // Only the secrets' folder is 0700: the embedded PostgreSQL, run as another user under root,
+  // keeps its data beside it in .strata/.
   mkdirSync(dirname(dirname(file)), { recursive: true });
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   let stored = readSecrets(file);
@@ -57,10 +51,7 @@ export function provideInstallationSecrets(env: Record<string, string | undefine
   return { file, generated };
 }
 
-/**
- * What server.ts and the scripts run first: `.env`, then the generated secrets. The bootstrap
- * admin's generated password is shown once, on stderr (scripts' stdout may be captured).
- */
+/** Run first by server.ts and the scripts. A generated admin password is shown once, on stderr. */
 export function prepareEnvironment(env: Record<string, string | undefined> = process.env): void {
   loadDotEnv();
   const provided = provideInstallationSecrets(env);
@@ -81,7 +72,7 @@ function readSecrets(file: string): Secrets | undefined {
   return typeof parsed === 'object' && parsed ? (parsed as Secrets) : {};
 }
 
-/** Writes `secrets` to a private temporary file, then moves it into place; false if another won the link. */
+/** Publishes via a private temporary file; false if another process won the link. */
 function publish(file: string, secrets: Secrets, how: 'link' | 'rename'): boolean {
   const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   writeFileSync(temporary, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: 'wx' });

@@ -1,9 +1,8 @@
 /**
  * The operator console (src/console/ui/, built by `npm run build` into dist/console-assets/):
- * GET /console serves its page and /console/assets/* its bundle. The page holds no data and
- * no secret; everything it shows comes from the admin API with the operator's token. Its
- * Content-Security-Policy allows only this origin's script, style and requests: no inline
- * script or style, no other host, no framing.
+ * GET /console serves its page, /console/assets/* its bundle. The page holds no data or secret;
+ * all it shows comes from the admin API with the operator's token. Its CSP allows only this
+ * origin's script, style and requests: no inline script or style, no framing.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';

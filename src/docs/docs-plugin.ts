@@ -1,9 +1,6 @@
 /**
- * The API's OpenAPI 3 document at /docs/json (and /docs/yaml), with Swagger UI at /docs. The
- * document is built from the routes' own zod schemas; this module adds what routes do not say
- * themselves: a tag per feature, the bearer scheme on tenant routes, and the problem+json errors
- * every route may answer. Swagger UI's assets ship inside @fastify/swagger-ui: no network needed.
- *
+ * The OpenAPI 3 document at /docs/json (and /docs/yaml), Swagger UI at /docs: the routes' zod
+ * schemas plus what routes do not say (a tag per feature, the bearer scheme, problem+json errors).
  * Register it before the route plugins: @fastify/swagger documents only routes added after it.
  */
 import { readFileSync } from 'node:fs';
@@ -24,7 +21,7 @@ const bearerScheme = 'bearerAuth';
 
 const problemCodes = Object.values(problems).map((problem) => problem.code) as [string, ...string[]];
 
-/** What src/http/problems.ts renders (RFC 9457 problem details); further members may follow. */
+/** What src/http/problems.ts renders (RFC 9457); further members may follow. */
 export const problemDocument = z.looseObject({
   type: z.string(),
   title: z.string(),
@@ -34,8 +31,7 @@ export const problemDocument = z.looseObject({
   errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
 
-// Converted once, for the document's OpenAPI version ('openapi-3.0' is what jsonSchemaTransform
-// picks for 3.0.x too); `$schema` is not allowed inside an OpenAPI 3.0 schema object.
+// `$schema` is not allowed inside an OpenAPI 3.0 schema object.
 const { $schema: _dialect, ...problemJsonSchema }: Record<string, unknown> = z.toJSONSchema(problemDocument, { target: 'openapi-3.0' });
 
 const problemResponse = (description: string, headers?: Record<string, { type: string; description: string }>) => ({
@@ -44,7 +40,6 @@ const problemResponse = (description: string, headers?: Record<string, { type: s
   content: { 'application/problem+json': { schema: problemJsonSchema } },
 });
 
-/** Every route is rate limited (src/http/rate-limit.ts). */
 const rateLimitedResponse = problemResponse(
   'Too many requests for this tenant or user (or admin, or, without either, this client IP); on login, too many wrong passwords',
   {
@@ -56,13 +51,12 @@ const rateLimitedResponse = problemResponse(
 );
 
 /**
- * Routes that serve no tenant and take no bearer token; every other route authenticates a
- * tenant's user (app.authenticateTenant). test/docs/docs.test.ts checks this list against what
- * each route answers without a token. A route may also state `schema.security` itself.
+ * Routes that take no bearer token (a route may also state `schema.security` itself);
+ * test/docs/docs.test.ts checks this list against what each route answers without a token.
  */
 const publicRoutes = [/^\/healthz$/, /^\/readyz$/, /^\/auth\//, /^\/admin\/auth\/login$/, /^\/console(\/|$)/];
 
-/** A feature's tag: the first path segment, with a few routes filed under the feature they belong to. */
+/** A feature's tag: the first path segment, or the feature a few routes belong to. */
 const tagAliases: Record<string, string> = { healthz: 'health', readyz: 'health', me: 'auth' };
 function featureTag(url: string): string {
   const first = url.split('/')[1] || 'root';
@@ -86,8 +80,7 @@ const transform: typeof jsonSchemaTransform = (document) => {
         429: rateLimitedResponse,
         default: problemResponse('Any other error, as problem+json'),
         ...responses,
-        // A 204 has no body; `type: 'null'` tells @fastify/swagger to document no content, where
-        // z.null() would read as "a JSON null".
+        // `type: 'null'` documents no content, where z.null() would read as "a JSON null".
         ...(responses?.[204] ? { 204: { type: 'null', description: 'No content' } } : {}),
       },
     },

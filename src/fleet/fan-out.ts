@@ -1,12 +1,7 @@
 /**
- * Reads across many tenants of every tier, with bounded concurrency per server, a time limit per
- * tenant and partial results: one tenant's failure or slowness is reported, never the whole read's.
- *
- * - `fanOut` runs a read through each tenant's router client (RLS-scoped, any Prisma query).
- * - `fanOutGrouped` runs one SQL select for many tenants at once on owner connections, read-only:
- *   one statement per server's pooled tenants (by chunks), schema tenants in batches (UNION ALL),
- *   one per dedicated database. A batch that fails or times out is retried tenant by tenant, so
- *   the failure is pinned to the tenants that cause it.
+ * Reads across many tenants, bounded per server and in time, with partial results: one tenant's
+ * failure or slowness is reported, never the whole read's. `fanOut` uses the router (RLS-scoped);
+ * `fanOutGrouped`, read-only grouped selects (docs/operations.md#fleet-reports-fan-out).
  */
 import pg from 'pg';
 import pLimit from 'p-limit';
@@ -18,7 +13,7 @@ import { type ServerRecord, withOwnerConnection } from '../servers/server-access
 export interface FanOutOptions {
   /** Reads in flight at once on each database server. */
   concurrencyPerServer?: number;
-  /** How long one tenant's read (or one batch's statement) may take. */
+  /** Per tenant's read, or per batch's statement. */
   timeoutMs?: number;
 }
 
@@ -43,7 +38,6 @@ function byServer<T extends { serverId: string }>(items: T[]): Map<string, T[]> 
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-/** Runs `read` for each tenant through its router client. */
 export async function fanOut<T>(
   router: TenantRouter,
   tenants: Tenant[],
@@ -77,10 +71,7 @@ export async function fanOut<T>(
   return result;
 }
 
-/**
- * One select over a tenant table set: given the quoted schema and the placeholder of a uuid[]
- * parameter, SQL returning one row per tenant id with its id in a `tenant_id` column.
- */
+/** `select` gets the quoted schema and a uuid[] placeholder; one row per id, in `tenant_id`. */
 export interface GroupedRead<T> {
   select(schema: string, tenantIdsParam: string): string;
   row(row: Record<string, unknown>): T;
@@ -94,7 +85,6 @@ export interface GroupedDeps {
 interface Unit {
   serverId: string;
   database: string;
-  /** Each part: a schema and the tenants whose rows it holds. */
   parts: { schema: string; tenants: Tenant[] }[];
   /** Dedicated databases get a connection of their own, closed after: a pool each would pile up. */
   ownConnection: boolean;
@@ -127,7 +117,7 @@ function unitsOf(tenants: Tenant[], tenantsDatabase: (serverId: string) => strin
   return units;
 }
 
-/** Runs `read` for many tenants in grouped statements; see the module comment. */
+/** A failed batch is retried tenant by tenant, to pin the failure on its cause. */
 export async function fanOutGrouped<T>(deps: GroupedDeps, tenants: Tenant[], read: GroupedRead<T>, options: FanOutOptions = {}): Promise<FanOutResult<T>> {
   const { concurrencyPerServer, timeoutMs } = { ...defaults, ...options };
   const servers = new Map<string, ServerRecord>();

@@ -1,7 +1,5 @@
 /**
- * The fleet at a glance, for the operator console (GET /admin/fleet): tenants by tier and status,
- * each server with its tenants, open connections and whether it answers, requests per day, the
- * busiest tenants, moves under way and failed migration targets. A few grouped catalog queries
+ * The fleet at a glance for the operator console (GET /admin/fleet): a few grouped catalog queries
  * and one short query per server; nothing labelled by tenant but the top list.
  */
 import type { CatalogClient } from '../catalog/catalog-client.js';
@@ -12,7 +10,7 @@ import { effectiveState } from '../servers/server-capacity.js';
 
 const topCount = 10;
 const chartDays = 14;
-/** A server that has not answered by then is shown as down; the overview does not wait for it. */
+/** A server silent this long is shown as down; the overview does not wait for it. */
 const serverProbeMs = 2_000;
 
 export interface OverviewDeps {
@@ -55,7 +53,7 @@ export async function fleetOverview({ catalog, owners }: OverviewDeps) {
   return { tenants, servers: probed, requestsPerDay, topTenants, movesRunning, failedMigrations };
 }
 
-/** Connections open on the server (all databases), or why it could not be asked. */
+/** Connections open on the server (all databases), or why it did not answer. */
 async function probeServer(owners: OwnerPools, server: Parameters<OwnerPools['with']>[0]) {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

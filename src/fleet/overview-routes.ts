@@ -1,4 +1,4 @@
-/** GET /admin/fleet: the fleet at a glance (fleet-overview.ts), for platform admins and the console. */
+/** GET /admin/fleet (fleet-overview.ts), for platform admins and the console. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { tiers } from '../tenants/placement.js';
@@ -15,17 +15,16 @@ const overview = z.object({
       port: z.number().int(),
       acceptsNewTenants: z.boolean(),
       maxConnections: z.number().int(),
-      /** Live (not deleted) tenants per tier. */
+      /** Not deleted. */
       tenants: perTier,
       reachable: z.boolean(),
-      /** Sessions open on the server (pg_stat_activity), when it answered. */
+      /** pg_stat_activity, when it answered. */
       connections: z.number().int().nullable(),
       error: z.string().nullable(),
     }),
   ),
-  /** Requests served by the whole fleet per UTC day, the last 14 days that had any. */
+  /** Per UTC day, the last 14 days that had any. */
   requestsPerDay: z.array(z.object({ day: z.string(), requests: z.number() })),
-  /** The busiest tenants of the last 30 days. */
   topTenants: z.array(
     z.object({ id: z.uuid(), slug: z.string(), tier: z.enum(tiers), plan: z.string(), status: z.string(), today: z.number(), last30Days: z.number() }),
   ),

@@ -1,7 +1,6 @@
 /**
- * GET /admin/reports/tenants: the fleet, a page of tenants at a time, optionally with their
- * leads, deals and users counted on every tier in grouped statements (fan-out.ts). Tenants whose
- * counts could not be read are listed under `failures` with the reason; the rest still answer.
+ * GET /admin/reports/tenants: a page of tenants, optionally with counts (fan-out.ts); tenants whose
+ * counts failed are listed under `failures`.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';

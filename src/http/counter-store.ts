@@ -1,8 +1,7 @@
 /**
  * Fixed-window counters for the rate limiter and the login throttle: in Redis when configured
- * (shared by every instance; the takes of one event-loop turn, every request's counters, in one
- * script run), else in process.
- * A store that fails answers undefined and callers serve the request uncounted (fail open).
+ * (shared by every instance), else in process. A store that fails answers undefined and callers
+ * serve the request uncounted (fail open).
  */
 import { once } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
@@ -10,7 +9,6 @@ import { Redis } from 'ioredis';
 
 export interface Count {
   count: number;
-  /** Milliseconds until this window ends. */
   resetMs: number;
 }
 
@@ -18,15 +16,14 @@ export interface CounterStore {
   /** Adds `by` to each key's counter (a window starts on its first hit); the counts after. */
   add(keys: readonly string[], windowMs: number, by?: number): Promise<Count[] | undefined>;
   /**
-   * Adds one to each key, atomically: when any goes over its max, the request is taken back from
-   * the others (only the budgets that refused it keep it). The counts before taking back.
+   * Adds one to each key atomically; if any goes over its max, the others give it back. The counts
+   * answered are those before.
    */
   take(keys: readonly string[], maxes: readonly number[], windowMs: number): Promise<Count[] | undefined>;
   remove(keys: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
-// INCRBY each key, start its window if new, and answer count and time left, pairwise.
 const addScript = `
 local out = {}
 for i, key in ipairs(KEYS) do
@@ -38,9 +35,9 @@ for i, key in ipairs(KEYS) do
 end
 return out`;
 
-// A batch of takes, in arrival order, as if each ran alone: ARGV[1] is the window; then per take
-// its key count n and n pairs (index into KEYS, max). Answers each take's counts, then each key's
-// time left. Every key is read and written once per batch, however many takes it saw.
+// A batch of takes, in arrival order, as if each ran alone. ARGV: the window, then per take its key
+// count n and n pairs (index into KEYS, max). Answers each take's counts, then each key's time left.
+// Every key is read and written once per batch.
 const takeScript = `
 local counts, start, ttls, out = {}, {}, {}, {}
 for i, key in ipairs(KEYS) do
@@ -86,7 +83,6 @@ interface PendingTake {
 const maxBatch = 500;
 
 class RedisCounters implements CounterStore {
-  /** Takes waiting for the next batch, by window. */
   readonly #pending = new Map<number, PendingTake[]>();
 
   constructor(
@@ -106,8 +102,8 @@ class RedisCounters implements CounterStore {
     }
   }
 
-  // The takes arriving in one turn of the event loop (setImmediate, after the I/O callbacks
-  // already queued) go to Redis as one script run: one command per turn instead of one per request.
+  // The takes of one event-loop turn (setImmediate runs after the I/O callbacks already queued) go
+  // to Redis as one script run, not one command per request.
   take(keys: readonly string[], maxes: readonly number[], windowMs: number): Promise<Count[] | undefined> {
     return new Promise((settle) => {
       let batch = this.#pending.get(windowMs);
@@ -125,7 +121,7 @@ class RedisCounters implements CounterStore {
   async #runTakes(takes: PendingTake[], windowMs: number) {
     const keyIndex = new Map<string, number>();
     const args: (string | number)[] = [windowMs];
-    /** Each take's keys as indexes into KEYS (1-based, as Lua counts). */
+    /** 1-based, as Lua counts. */
     const indexes = takes.map((take) => {
       args.push(take.keys.length);
       return take.keys.map((key, i) => {
@@ -210,8 +206,7 @@ class MemoryCounters implements CounterStore {
 /** commandTimeoutMs: how long a count may wait on Redis before the request goes uncounted. */
 export async function counterStore(redisUrl: string | undefined, prefix: string, log: FastifyBaseLogger, commandTimeoutMs = 500): Promise<CounterStore> {
   if (!redisUrl) return new MemoryCounters();
-  // No offline queue and a short command timeout: while Redis is away or slow, a count fails at
-  // once (and the request is served uncounted) instead of holding the request. ioredis reconnects.
+  // While Redis is away or slow a count fails at once rather than hold the request; ioredis reconnects.
   const redis = new Redis(redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -219,8 +214,7 @@ export async function counterStore(redisUrl: string | undefined, prefix: string,
     commandTimeout: commandTimeoutMs,
   });
   redis.on('error', (err) => log.warn({ err }, 'rate limit redis error'));
-  // Boot waits for the first connection so counting starts with the first request, but goes on
-  // without it: an unreachable Redis must not keep the API from starting.
+  // An unreachable Redis must not keep the API from starting.
   await once(redis, 'ready').catch(() => log.warn('rate limit redis unreachable at boot; requests are not counted until it answers'));
   return new RedisCounters(redis, prefix);
 }

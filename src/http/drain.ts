@@ -1,7 +1,7 @@
 /**
- * While the app closes, every response asks its client to close the connection. Fastify does so
- * for requests arriving during close, not for those already in flight: their keep-alive socket
- * would keep close() waiting for keepAliveTimeout (72 s) after the last response.
+ * While the app closes, every response asks its client to close the connection: Fastify does so
+ * only for requests arriving during close, and an in-flight keep-alive socket would hold close()
+ * for keepAliveTimeout (72 s).
  */
 import fp from 'fastify-plugin';
 

@@ -11,7 +11,7 @@ import { databaseProblem } from './database-problems.js';
 import { AppError, problemBody, problems, type ProblemKind } from './problems.js';
 import { apiHeaders } from './security-headers.js';
 
-/** Fastify's own client errors (body parsing, size, media type) by their codes. */
+/** Fastify's own client errors, by code. */
 const fastifyProblems: Record<string, ProblemKind> = {
   FST_ERR_CTP_INVALID_JSON_BODY: problems.malformedBody,
   FST_ERR_CTP_EMPTY_JSON_BODY: problems.malformedBody,
@@ -33,7 +33,6 @@ export function installErrorHandling(app: FastifyInstance) {
     return reply.status(body.status).type('application/problem+json').send(body);
   });
 
-  /** Errors that are not AppErrors: validation, Fastify's, the database's; anything else is a 500, logged. */
   function asProblem(error: FastifyError, request: FastifyRequest): AppError {
     if (hasZodFastifySchemaValidationErrors(error)) {
       const errors = error.validation.map((v) => ({
@@ -64,10 +63,7 @@ export function installErrorHandling(app: FastifyInstance) {
   );
 }
 
-/**
- * Fastify's `frameworkErrors`: URLs refused before routing (bad percent-encoding, over-long
- * params) never reach the error handler above, and would otherwise be answered as plain JSON.
- */
+/** Fastify's `frameworkErrors`: URLs refused before routing never reach the error handler above. */
 export function renderFrameworkError(error: FastifyError, reply: FastifyReply) {
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   return reply
@@ -78,9 +74,8 @@ export function renderFrameworkError(error: FastifyError, reply: FastifyReply) {
 }
 
 /**
- * Fastify's `clientErrorHandler`: requests the HTTP parser refuses (an unknown method such as TRACK,
- * a request line or headers over Node's limit) are answered on the socket itself, as problem+json
- * with the headers every answer carries rather than Fastify's bare JSON.
+ * Fastify's `clientErrorHandler`: requests the HTTP parser refuses (unknown method, headers over
+ * Node's limit) are answered on the socket itself, with the headers every answer carries.
  */
 export function renderClientError(error: NodeJS.ErrnoException, socket: Duplex) {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;

@@ -1,7 +1,6 @@
 /**
- * The one error catalogue: every error a client can see has a stable code and an HTTP status,
- * and is rendered as application/problem+json. Data code throws these (or domain errors that
- * map to them); it never chooses status codes itself.
+ * The one error catalogue: every error a client can see has a stable code and status. Data code
+ * throws these; it never chooses status codes itself.
  */
 export const problems = {
   invalidRequest: { code: 'STRATA_REQUEST_INVALID', status: 400, title: 'The request is invalid' },
@@ -57,11 +56,7 @@ export interface FieldError {
   message: string;
 }
 
-/**
- * An error a client may see: its problem (code and status), a safe detail, field errors and
- * further members of the body. Features define theirs next to the code that throws them, as
- * subclasses; the error handler only renders them.
- */
+/** An error a client may see; `detail` must be safe to show. The error handler only renders it. */
 export class AppError extends Error {
   /** Seconds after which a retry may succeed, sent as Retry-After. */
   retryAfterSeconds?: number;

@@ -1,18 +1,7 @@
 /**
- * Rate limits, per minute, each a budget of its own:
- * - a tenant request counts against its tenant (its plan's or its config's limit) and against its
- *   user's share of it (STRATA_RATE_LIMIT_USER_SHARE), so one user cannot spend the tenant's minute;
- * - an authenticated admin request against its admin (STRATA_RATE_LIMIT_ADMIN_PER_MINUTE);
- * - any other request against its client address (STRATA_RATE_LIMIT_ANON_PER_MINUTE), admin
- *   routes (their login) in a budget apart from the rest, so junk logins cannot lock operators out;
- * - a request refused by authentication (401) counts against its address's budget too, and is
- *   answered 429 once that is spent: spraying bad tokens is throttled like anything anonymous.
- * A refused request is a 429 problem with Retry-After; every counted one carries X-RateLimit-*
- * (of the budget with the fewest requests left).
- *
- * Counters (counter-store.ts) live in Redis when REDIS_URL is set, under
- * `strata:ratelimit:<db prefix>:` + `tenant:<id>`, `user:<tenant id>:<user id>`, `admin:<id>`,
- * `ip:<address>` or `admin-ip:<address>`; else in each process.
+ * Per-minute budgets (docs/security-model.md#requests-and-rate-limits): per tenant and its user's
+ * share of it, per admin, else per client address, admin routes apart so junk logins cannot lock
+ * operators out. A 401 counts against its address too: spraying bad tokens is throttled.
  */
 import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -64,8 +53,8 @@ export const rateLimitPlugin = fp<{ config: Config }>(
     app.decorateRequest('rateLimitCharged', false);
     app.addHook('onClose', () => store.close());
 
-    // A token's budgets, kept with its claims (one object per token while the verifier remembers
-    // it) until its tenant's row changes: the request path builds no keys.
+    // Kept per claims object (one per token while the verifier remembers it) until the tenant's
+    // row changes: the request path builds no keys.
     const tenantBudgets = new WeakMap<AccessClaims, { tenant: Tenant; budgets: Budget[] }>();
 
     /** The budgets a request draws on; set by the auth hooks (onRequest) before this runs. */
@@ -111,7 +100,7 @@ export const rateLimitPlugin = fp<{ config: Config }>(
     }
 
     // After onRequest, where routes authenticate (so the tenant or admin is known), and before
-    // validation (so malformed requests count too). Decided per route once, not per request.
+    // validation (so malformed requests count too).
     const limit = async (request: FastifyRequest, reply: FastifyReply) => {
       request.rateLimitCharged = true;
       const refusal = await charge(reply, budgets(request));

@@ -1,9 +1,7 @@
 /**
- * Every route is registered in one of three groups, and its group, not its route file,
- * authenticates it: `tenant` routes run app.authenticateTenant and `admin` routes authenticateAdmin
- * as their first own onRequest hook (before any hook of the route file, e.g. requireFeature), and
- * `public` routes take no token (or check their own, like /metrics). A route file joins a group by
- * being listed under it in app.ts; test/http/route-groups.test.ts fails on a route it cannot place.
+ * Each route is registered in a group (app.ts) that authenticates it in its first own onRequest
+ * hook, before the route file's (e.g. requireFeature). test/http/route-groups.test.ts fails on a
+ * route it cannot place.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';

@@ -7,19 +7,15 @@ import { z } from 'zod';
 export const text = () => z.string().trim();
 
 /**
- * Strings PostgreSQL and Prisma cannot store: a NUL (text cannot hold one) or a lone UTF-16
- * surrogate (JSON allows `"\ud800"`, Prisma's engine refuses it). Either would fail the write as a 500.
+ * A NUL (PostgreSQL text cannot hold one) or a lone UTF-16 surrogate (JSON allows `"\ud800"`,
+ * Prisma's engine refuses it) would fail the write as a 500. With the u flag a paired surrogate is
+ * one code point, not Cs.
  */
-// With the u flag a paired surrogate is one code point (not Cs); only an unpaired one matches.
 const unstorable = (s: string) => /[\0\p{Cs}]/u.test(s);
 
-/**
- * Deeper than any input of the API nests. JSON.parse takes any depth; walking (and validating) a
- * body of 100,000 nested arrays would exhaust the stack and answer 500.
- */
+/** Deeper than any API input nests: walking a body nested at any depth could exhaust the stack. */
 export const maxInputDepth = 32;
 
-/** Every string, and every member name, in a parsed body, query, params or headers object. */
 function refuseUnstorable(value: unknown, ctx: z.RefinementCtx, path: PropertyKey[] = []) {
   if (typeof value === 'string') {
     if (unstorable(value)) ctx.addIssue({ code: 'custom', path, message: 'must not contain NUL characters or unpaired UTF-16 surrogates' });
@@ -37,11 +33,7 @@ function refuseUnstorable(value: unknown, ctx: z.RefinementCtx, path: PropertyKe
 
 const storable = z.unknown().superRefine((value, ctx) => refuseUnstorable(value, ctx));
 
-/**
- * The app's validator compiler: every route's input is checked for unstorable strings and for
- * nesting beyond maxInputDepth before its own schema runs, so no route, present or future, can let
- * one reach the database or its validation.
- */
+/** Every route's input is checked for unstorable strings and depth before its own schema runs. */
 export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = (route) => zodValidatorCompiler({ ...route, schema: storable.pipe(route.schema) });
 
 /** The paging part of every list query: a capped page size and an opaque keyset cursor. */

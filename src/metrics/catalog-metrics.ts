@@ -1,7 +1,4 @@
-/**
- * Catalog series, read at scrape time from the tenant directory's own counts: cache hits and
- * misses, changes heard, and whether the Redis channel of changes is up.
- */
+/** Catalog series, read at scrape time from the tenant directory's own counts. */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { TenantDirectory } from '../catalog/tenant-directory.js';
 

@@ -1,8 +1,4 @@
-/**
- * Fleet series read from the catalog at scrape time: tenants by tier and status, servers, moves
- * by phase and outcome, rows copied by running moves, the last fence, failed migration targets.
- * One scrape costs a few grouped catalog queries; nothing is kept between scrapes.
- */
+/** Fleet series read from the catalog at scrape time (a few grouped queries); nothing is kept. */
 import { Gauge, type Registry } from 'prom-client';
 import type { CatalogClient } from '../catalog/catalog-client.js';
 

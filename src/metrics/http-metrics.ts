@@ -1,7 +1,6 @@
 /**
- * HTTP series: requests and their latency by route template, method, status class and the
- * tenant's tier; rate-limit rejections; authentication failures. Labels are bounded sets (route
- * templates, never URLs or tenant ids), so the series count does not grow with traffic.
+ * HTTP series. Labels are bounded (route templates, never URLs or tenant ids), so the series count
+ * does not grow with traffic.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';

@@ -1,8 +1,7 @@
 /**
- * Metrics: the HTTP hooks, router observer, catalog and fleet gauges (metricsPlugin, registered before the routes it
- * measures) and GET /metrics in Prometheus text format, for a scraper holding STRATA_METRICS_TOKEN or a platform
- * admin token; never open to the public. Each app has its own registry (several apps may share a
- * process in tests and scripts).
+ * Metrics: metricsPlugin (registered before the routes it measures) and GET /metrics, for a scraper
+ * holding STRATA_METRICS_TOKEN or a platform admin; never public. Each app has its own registry:
+ * apps may share a process in tests and scripts.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';

@@ -1,8 +1,6 @@
 /**
- * Router series. Statement and pool events come through a router observer (router-observer.ts),
- * with one child series per tier and kind made up front so a statement costs no label lookup; pool
- * state (connections, waiters, kept statements, the budget) is read at scrape time. Labels are
- * tiers, kinds and server names: bounded, never tenants.
+ * Router series: events through a router observer, with child series made up front so a statement
+ * costs no label lookup; pool state read at scrape time. Labels are bounded, never tenants.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ServerDirectory } from '../catalog/server-directory.js';

@@ -1,17 +1,15 @@
 /**
- * Counters and histograms recorded on every request and statement, served by prom-client's
- * registry as custom metrics (`registerMetric` with `get()`, the form its own metrics take).
- * Recording is a Map lookup and a few additions; prom-client's Counter and Histogram validate and
- * hash their labels on each call, which measured ~4% of a request's CPU. Label values are given in
- * the order of `labelNames`.
+ * Counters and histograms recorded on every request and statement, registered with prom-client as
+ * custom metrics (`registerMetric` with `get()`). Recording is a Map lookup and a few additions:
+ * prom-client's own validate and hash their labels on each call (~4% of a request's CPU).
  */
 import type { Registry } from 'prom-client';
 
-/** What the registry reads from a metric at scrape time (prom-client's typings name the type as a numeric enum; it reads strings). */
+/** Read at scrape time (prom-client's typings make `type` a numeric enum; it reads strings). */
 interface Sample {
   metricName?: string;
   labels: Record<string, string | number>;
-  /** Printed after `labels`: a histogram's series labels follow its `le`, as prom-client prints them. */
+  /** Printed after `labels`, as prom-client prints a histogram's `le` first. */
   sharedLabels?: Record<string, string>;
   value: number;
 }
@@ -36,7 +34,7 @@ abstract class Tally<Series> {
   abstract readonly type: Snapshot['type'];
   readonly aggregator = 'sum' as const;
   readonly #labelNames: readonly string[];
-  /** Series in the order first used (prom-client's order), and a tree of Maps over label values to find them. */
+  /** In the order first used (prom-client's); #index finds them, a Map per label. */
   #series: { labels: Record<string, string>; series: Series }[] = [];
   #index = new Map<string, unknown>();
 
@@ -49,11 +47,7 @@ abstract class Tally<Series> {
 
   protected abstract fresh(): Series;
 
-  /**
-   * The series of these label values, made on first use. Looked up value by value rather than by
-   * one joined key: label values are mostly the same string objects each time (route templates,
-   * tiers), whose hashes V8 keeps, where a joined key would be a new string to hash per call.
-   */
+  /** Not by a joined key: label values are mostly the same strings each time, whose hashes V8 keeps. */
   protected seriesOf(values: readonly string[]): Series {
     let level = this.#index;
     for (let i = 0; i < values.length - 1; i++) {
@@ -70,10 +64,7 @@ abstract class Tally<Series> {
     return series;
   }
 
-  /**
-   * A series of fixed label values for recording without a lookup; made on its first use (as
-   * prom-client's children are) and again after a reset.
-   */
+  /** For recording without a lookup; made on first use, as prom-client's children, and after a reset. */
   protected fixedSeries(values: readonly string[]): () => Series {
     let series: Series | undefined;
     let of: unknown;
@@ -110,7 +101,6 @@ export class TallyCounter extends Tally<{ value: number }> {
     this.seriesOf(values).value += by;
   }
 
-  /** The series of fixed label values, to count on without a lookup. */
   series(...values: string[]): { inc(by?: number): void } {
     const series = this.fixedSeries(values);
     return { inc: (by = 1) => void (series().value += by) };
@@ -146,7 +136,6 @@ export class TallyHistogram extends Tally<Distribution> {
     this.#add(this.seriesOf(values), value);
   }
 
-  /** The series of fixed label values, to observe on without a lookup. */
   series(...values: string[]): { observe(value: number): void } {
     const series = this.fixedSeries(values);
     return { observe: (value) => this.#add(series(), value) };

@@ -1,15 +1,7 @@
 /**
- * Applies the pending migrations of several tenant schemas of one database in one transaction and
- * one round trip: the fleet runner's fast path for the common deploy, where hundreds of schemas
- * need the same new migrations. Per target, the advisory lock, the migrations and their history
- * rows are exactly those of `applyMigrations`; what the batch saves is a transaction, a commit and
- * three round trips per target.
- *
- * The pending lists come from a history read made before the batch, without a lock. The batch
- * stays correct if that read is stale: every history row is inserted in the transaction that runs
- * its migration and the history's primary key is the migration's name, so a migration another
- * runner applied meanwhile makes the batch fail and roll back, never apply twice. The caller then
- * applies the batch's targets one by one, which also names the target that failed.
+ * The fleet runner's fast path: many tenant schemas of one database in one transaction, each with
+ * applyMigrations' lock and history rows. A stale history read is safe: the history's primary key
+ * fails the batch rather than apply twice; the caller then goes one by one.
  */
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
@@ -28,11 +20,11 @@ import type { MigrationFolder } from './migration-files.js';
 
 export interface BatchTarget {
   schema: string;
-  /** Transactional migrations to apply, in order; the target already has some history. */
+  /** Transactional; the target has some history. */
   pending: MigrationFolder[];
 }
 
-/** Applied migrations per schema; throws (after rolling back) when anything in the batch failed. */
+/** Applied migrations per schema; throws (rolled back) on any failure. */
 export async function applyBatch(
   client: pg.ClientBase,
   targets: BatchTarget[],
@@ -47,7 +39,6 @@ ${mark}
 ${t.pending.map((m) => recorded(t.schema, m)).join('\n')}`,
   );
   try {
-    // COMMIT travels with the batch: after a failed statement the server skips the rest of it.
     const result = await client.query(`BEGIN;
 SELECT ${settings(options, 'pg_catalog', true)}, ${asynchronousCommit}, ${locks};
 ${bypassCheck(ordered.flatMap((t) => t.pending))}

@@ -1,11 +1,7 @@
 /**
- * Applies pending migrations to one target: the pooled tables (a database's public schema), one
- * tenant schema, one dedicated database, or the catalog. The fleet-wide runner calls this per target.
- *
- * Pending migrations of a target apply in one transaction under an advisory lock keyed by the
- * target, so concurrent runners apply each migration once and a failure leaves the target at its
- * last good version (migrations marked no-transaction are the exception, see below). History
- * (name, checksum, duration) lives in the target itself.
+ * Applies pending migrations to one target in one transaction under an advisory lock keyed by the
+ * target: concurrent runners apply each once, and a failure leaves the last good version
+ * (no-transaction migrations excepted). History lives in the target itself.
  */
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
@@ -14,19 +10,18 @@ import { byName, isTransactional, type MigrationFolder } from './migration-files
 
 export const historyTable = '_strata_migrations';
 
-/** The history table of a target schema, quoted for SQL. */
 export const historyOf = (schema: string) => `${escapeIdentifier(schema)}.${escapeIdentifier(historyTable)}`;
 
-/** A target's applied migrations, oldest first. */
+/** Oldest first. */
 export type History = { name: string; checksum: string }[];
 
 export interface ApplyOptions {
-  /** Schema the migration SQL runs in (it is written unqualified). */
+  /** The migration SQL is written unqualified. */
   schema: string;
   migrations: MigrationFolder[];
-  /** Built instead of its migrations on a target with no history (see baseline.ts). */
+  /** For a target with no history (baseline.ts). */
   baseline?: Baseline;
-  /** Role granted row access to the target's tables (none for the catalog). */
+  /** Granted row access (none for the catalog). */
   runtimeRole?: string;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
@@ -48,19 +43,18 @@ export class MigrationError extends Error {
   }
 }
 
-/** Applied history of a target, oldest first; empty when it has never been migrated. */
 export async function readHistory(client: pg.ClientBase, schema: string): Promise<History> {
   try {
     const { rows } = await client.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${historyOf(schema)} ORDER BY name`);
     return rows;
   } catch (err) {
-    // One round trip in the common case; a target never migrated has no history table (42P01).
+    // One round trip in the common case; a target never migrated has no table (42P01).
     if ((err as { code?: string }).code === '42P01') return [];
     throw err;
   }
 }
 
-/** Throws when the target's history disagrees with the code: edited or unknown migrations. */
+/** Throws on edited or unknown applied migrations. */
 export function pendingFor(applied: History, migrations: MigrationFolder[]) {
   const known = new Map(migrations.map((m) => [m.name, m]));
   for (const row of applied) {
@@ -71,7 +65,7 @@ export function pendingFor(applied: History, migrations: MigrationFolder[]) {
     }
   }
   const done = new Set(applied.map((r) => r.name));
-  // Name order is the contract (MigrationFolder.name), whatever order the caller passes.
+  // Name order is the contract, whatever order the caller passes.
   return migrations.filter((m) => !done.has(m.name)).sort(byName);
 }
 
@@ -85,7 +79,7 @@ export async function applyMigrations(client: pg.ClientBase, options: ApplyOptio
   }
 }
 
-/** Timeouts and search path for the migration's statements; `local` ties them to the transaction. */
+/** `local` ties the settings to the transaction. */
 export function settings(options: Pick<ApplyOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>, schema: string, local: boolean) {
   return `set_config('lock_timeout', ${escapeLiteral(`${options.lockTimeoutMs ?? 10_000}ms`)}, ${local}),
           set_config('statement_timeout', ${escapeLiteral(`${options.statementTimeoutMs ?? 300_000}ms`)}, ${local}),
@@ -93,10 +87,9 @@ export function settings(options: Pick<ApplyOptions, 'lockTimeoutMs' | 'statemen
 }
 
 /**
- * Sent ahead of tenant migrations that change rows. Every tenant table forces row security on its
- * owner, so a migration's UPDATE or INSERT … SELECT reaches every tenant's rows only as a role that
- * bypasses it (bootstrap-server.ts grants the owner BYPASSRLS); without that it would change no
- * row and still succeed. Refusing is the only safe answer. DDL is not filtered by row security.
+ * Sent ahead of tenant migrations that change rows: tenant tables force row security on their owner,
+ * so without BYPASSRLS (bootstrap-server.ts grants it) an UPDATE would change no row and still
+ * succeed. Refusing is the only safe answer. DDL is not filtered by row security.
  */
 export const bypassCheck = (migrations: MigrationFolder[]) => (migrations.some(changesRows) ? bypassCheckSql : '');
 
@@ -111,27 +104,20 @@ const bypassCheckSql = `DO $check$ BEGIN
 END $check$;`;
 
 /**
- * A migration transaction does not wait for its commit record to reach disk (that wait was a third
- * of a fleet run). Safe: migration and history row share one transaction, so a crash loses both or
- * neither, and the next run applies what was lost again.
+ * Commits without waiting for the WAL flush (a third of a fleet run's time). Safe: a crash loses a
+ * migration and its history row together, and the next run applies it again.
  */
 export const asynchronousCommit = `set_config('synchronous_commit', 'off', true)`;
 
-/** SQL for the advisory lock key that serializes work on a target schema (see claimSpare too). */
+/** Serializes work on a target schema; claimSpare takes it too. */
 export const migrationLockKey = (schema: string) => `hashtextextended(${escapeLiteral(`strata.migrate.${schema}`)}, 0)`;
 
 const lockKey = (options: ApplyOptions) => migrationLockKey(options.schema);
 
-/**
- * In one transaction under the target's lock: the leading transactional pending migrations.
- * Stops before a non-transactional one and returns it.
- */
 async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOptions, batched = true): Promise<TransactionalRun> {
   const schema = escapeIdentifier(options.schema);
   const table = historyOf(options.schema);
-  // Round trips dominate on a fleet of small targets (and in provisioning): statements travel
-  // together. One round trip opens, locks and reads the history; one applies and records every
-  // pending migration (each followed by its history row) and commits.
+  // Round trips dominate on small targets: one opens, locks and reads; one applies and commits.
   let inBatch = false;
   try {
     const opened = await client.query(
@@ -169,7 +155,7 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
     return { applied, blockedBy: pending[run.length] };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
-    // A batch failure does not say which migration failed: replay one by one to find out.
+    // A batch failure does not name the migration: replay one by one.
     if (inBatch) return applyTransactionalRun(client, options, false);
     throw err;
   }
@@ -177,14 +163,12 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
 
 interface TransactionalRun {
   applied: AppliedMigration[];
-  /** The first pending migration that must run outside a transaction, if any. */
   blockedBy?: MigrationFolder;
 }
 
-/** Marks the time: each history row records the time since the previous mark. */
+/** Each history row records the time since the previous mark. */
 export const mark = `SELECT set_config('strata.mark', clock_timestamp()::text, true);`;
 
-/** A migration's SQL followed by its history row (returning it, with the target's schema) and a new mark. */
 export function recorded(schema: string, migration: MigrationFolder): string {
   return `${migration.sql}
 ;
@@ -195,10 +179,7 @@ INSERT INTO ${historyOf(schema)} (name, checksum, duration_ms)
 ${mark}`;
 }
 
-/**
- * The baseline followed by a history row for each migration it covers. The time it took goes to
- * the last of them, the others record 0: the history's durations still add up to the real time.
- */
+/** Its time goes to the last covered migration's history row. */
 function recordedBaseline(schema: string, baseline: Baseline): string {
   const last = baseline.covers.length - 1;
   const rows = baseline.covers.map((m, i) => `(${i}, ${escapeLiteral(m.name)}, ${escapeLiteral(m.checksum)}, ${i === last})`).join(',\n    ');
@@ -216,7 +197,6 @@ ${mark}`;
 
 const results = (result: pg.QueryResult | pg.QueryResult[]) => (Array.isArray(result) ? result : [result]);
 
-/** The history rows a batch returned, each with the schema it was recorded in. */
 export function recordedRows(result: pg.QueryResult | pg.QueryResult[]): (AppliedMigration & { schema: string })[] {
   return results(result)
     .flatMap((r) => r.rows as { strata_applied?: string; duration_ms: number; strata_schema: string }[])
@@ -247,7 +227,6 @@ async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOpti
   }
 }
 
-/** Runs a migration's SQL; a failure names the migration. */
 async function runOne(client: pg.ClientBase, migration: MigrationFolder, sql: string) {
   try {
     return await client.query(sql);
@@ -257,10 +236,8 @@ async function runOne(client: pg.ClientBase, migration: MigrationFolder, sql: st
 }
 
 /**
- * Row access for the runtime role on every table the migrations create, none on the history
- * table. Default privileges grant it as each table is created: `GRANT … ON ALL TABLES IN SCHEMA`
- * scans all of pg_class, which costs ~35 ms per target in a database of 1,000 tenant schemas.
- * Runs before the target's first migration, so the tables of every later migration are covered too.
+ * Default privileges: `GRANT … ON ALL TABLES IN SCHEMA` would scan all of pg_class per target. None
+ * on the history table.
  */
 function runtimeAccess(options: ApplyOptions, schema: string, table: string): string {
   if (!options.runtimeRole) return '';

@@ -1,24 +1,19 @@
 /**
- * A squashed baseline of a migration stream: one SQL file that builds directly what the stream's
- * migrations up to a named one build step by step. A target with no history gets the baseline
- * instead of the replay and records each covered migration as applied, with its own checksum,
- * so later runs, `status` and checksum checks see exactly what a replay leaves. New tenants are
- * such targets: they get there in about half the DDL.
- *
- * The file's first line names the last migration it covers: `-- strata:baseline <name>`.
+ * A squashed baseline: one SQL file building what a stream's first migrations build, for targets with
+ * no history, which record those migrations as a replay would (test/migrations/baseline.test.ts).
+ * First line: `-- strata:baseline <last covered>`.
  */
 import { readFile } from 'node:fs/promises';
 import { byName, isTransactional, type MigrationFolder } from './migration-files.js';
 
 export interface Baseline {
   sql: string;
-  /** The migrations it stands for, in order: the stream's first ones. */
+  /** The stream's first migrations, in order. */
   covers: MigrationFolder[];
 }
 
 const header = /^-- strata:baseline (\S+)\s*$/m;
 
-/** The baseline at `path` for `migrations`; none when there is no such file. */
 export async function readBaseline(path: string, migrations: MigrationFolder[]): Promise<Baseline | undefined> {
   let sql: string;
   try {
@@ -38,7 +33,7 @@ export async function readBaseline(path: string, migrations: MigrationFolder[]):
   return { sql, covers };
 }
 
-/** The baseline can stand for the first pending migrations of a target that has no history. */
+/** It can stand for the first pending migrations of a target with no history. */
 export function baselineApplies(baseline: Baseline | undefined, history: unknown[], pending: MigrationFolder[]): baseline is Baseline {
   return baseline !== undefined && history.length === 0 && baseline.covers.every((m, i) => pending[i]?.name === m.name && pending[i]?.checksum === m.checksum);
 }

@@ -1,7 +1,6 @@
 /**
- * The applied histories of many schemas of one database in two round trips. Read one at a time,
- * each cost a round trip and a query plan of its own: most of a no-op run over 1,000 schemas.
- * Read without a lock: a hint for planning work, which apply re-checks (see apply-batch.ts).
+ * The applied histories of many schemas of one database in two round trips, not a round trip and a
+ * plan each (most of a no-op fleet run). Unlocked: a hint that apply re-checks (apply-batch.ts).
  */
 import type pg from 'pg';
 import { escapeLiteral } from 'pg';
@@ -10,13 +9,10 @@ import { historyOf, historyTable, type History } from './apply-migrations.js';
 /** Schemas per UNION query: planning one query over thousands of tables costs more than it saves. */
 const perQuery = 250;
 
-/**
- * History per schema (empty when the schema has none yet). A schema missing from the result could
- * not be read together with the others (dropped meanwhile): read it on its own.
- */
+/** A schema missing from the result (dropped meanwhile) is to be read on its own. */
 export async function readHistories(client: pg.ClientBase, schemas: string[]): Promise<Map<string, History>> {
   const histories = new Map<string, History>();
-  // to_regclass is a cache lookup per name; joining pg_class to pg_namespace scanned both.
+  // to_regclass is a cache lookup per name; a pg_class join would scan.
   const { rows } = await client.query<{ schema: string }>(
     `SELECT s AS schema FROM unnest($1::text[]) s WHERE to_regclass(format('%I.%I', s, $2::text)) IS NOT NULL`,
     [schemas, historyTable],
@@ -32,7 +28,7 @@ export async function readHistories(client: pg.ClientBase, schemas: string[]): P
       for (const schema of part) histories.set(schema, []);
       for (const row of result.rows) histories.get(row.schema)!.push({ name: row.name, checksum: row.checksum });
     } catch (err) {
-      // A schema dropped between the two reads (a purge): leave this part to be read one by one.
+      // A schema dropped between the two reads (a purge): this part is read one by one.
       if (!['42P01', '3F000'].includes((err as { code?: string }).code ?? '')) throw err;
     }
   }

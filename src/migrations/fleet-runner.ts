@@ -1,8 +1,7 @@
 /**
- * Runs migrations across the fleet: a few owner connections per server reused across a database's
- * targets, their histories read together without a lock, like schemas applied several per
- * transaction, lock timeouts retried with backoff. A failing target, or an unreachable server's
- * targets (after one attempt), are reported without stopping the others unless asked to halt.
+ * Runs migrations across the fleet (docs/migrations.md#how-apply-runs). A failing target, or an
+ * unreachable server's targets (after one attempt), are reported without stopping the others
+ * unless asked to halt.
  */
 import pRetry from 'p-retry';
 import pg from 'pg';
@@ -18,25 +17,24 @@ import { isTransactional, type MigrationFolder } from './migration-files.js';
 
 export interface FleetOptions {
   migrations: Record<MigrationTarget['stream'], MigrationFolder[]>;
-  /** Squashed baselines, for targets with no history yet (see baseline.ts). */
+  /** For targets with no history yet (baseline.ts). */
   baselines?: Partial<Record<MigrationTarget['stream'], Baseline>>;
-  /** Owner connections per server (never more than the server's own limit). */
+  /** Owner connections per server, capped by its own limit. */
   concurrency?: number;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
-  /** How long opening an owner connection may take before its server counts as unreachable. */
+  /** Connecting longer than this makes a server unreachable. */
   connectTimeoutMs?: number;
-  /** Attempts after a lock timeout or deadlock, with exponential backoff. */
+  /** After a lock timeout or deadlock, with exponential backoff. */
   lockRetries?: number;
-  /** Schema targets applied together in one transaction (see apply-batch.ts); 1 turns batching off. */
+  /** Schema targets per transaction (apply-batch.ts); 1 turns batching off. */
   batchSize?: number;
-  /** Stops scheduling targets when aborted (SIGINT); targets in flight finish or roll back. */
+  /** Stops scheduling (SIGINT); targets in flight finish or roll back. */
   signal?: AbortSignal;
   progress?: ProgressReporter;
 }
 
 export interface ApplyFleetOptions extends FleetOptions {
-  /** Tenant targets in waves (see fleet-waves.ts); a wave with a failure stops the later ones. */
   waves?: WaveSpec;
   haltOnError?: boolean;
 }
@@ -44,12 +42,11 @@ export interface ApplyFleetOptions extends FleetOptions {
 export interface TargetReport {
   target: string;
   kind: MigrationTarget['kind'];
-  /** Catalog name of the target's server. */
   server: string;
-  /** Failed because its server could not be connected to (nothing was tried on the target). */
+  /** Its server could not be reached; nothing was tried. */
   unreachable?: boolean;
   status: 'current' | 'applied' | 'failed' | 'skipped';
-  /** Its wave, from 1 (absent for the catalog, which runs before every wave). */
+  /** From 1; absent for the catalog, which runs first. */
   wave?: number;
   applied: string[];
   migration?: string;
@@ -63,7 +60,7 @@ export interface FleetReport {
   halted: boolean;
   durationMs: number;
   counts: Record<TargetReport['status'], number>;
-  /** Per wave, in order: its size and outcome (a wave after a failed one is all skipped). */
+  /** A wave after a failed one is all skipped. */
   waves: ({ wave: number; targets: number } & Record<TargetReport['status'], number>)[];
   targets: TargetReport[];
 }
@@ -72,22 +69,20 @@ export interface TargetState {
   target: string;
   kind: MigrationTarget['kind'];
   server: string;
-  /** Its server could not be connected to: `error` says why. */
   unreachable?: boolean;
-  /** Pooled tables: the tenants whose rows they hold. */
   carries?: PooledTenants;
   applied: number;
   lastApplied: string | null;
   pending: string[];
   /** Applied migrations whose file changed since. */
   changed: string[];
-  /** Applied migrations this code does not have (the target is ahead). */
+  /** Applied migrations this code lacks (the target is ahead). */
   unknown: string[];
   error?: string;
 }
 
 const retryable = new Set(['55P03', '40P01']);
-/** A missing database is one target's problem (a dedicated tenant's); any other connect failure is its server's. */
+/** A missing database is one target's problem (a dedicated tenant's); other failures, its server's. */
 const missingDatabase = '3D000';
 
 export class ServerUnreachableError extends Error {
@@ -98,7 +93,7 @@ export class ServerUnreachableError extends Error {
 }
 const errorCode = (err: unknown) => (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
 
-/** Targets of one database that one worker takes together, so their histories are read at once. */
+/** One database's targets, taken together so their histories are read at once. */
 interface Unit {
   server: ServerRecord;
   database: string;
@@ -125,9 +120,8 @@ function unitsOf(targets: MigrationTarget[]): Unit[] {
 }
 
 /**
- * Runs `work` for every unit, grouped by server with `concurrency` workers each. A worker keeps
- * its owner connection per database open across units (at most two databases at a time);
- * `work` receives a function that returns it, so connection failures surface inside `work`.
+ * `concurrency` workers per server; each keeps an owner connection per database (at most two) across
+ * units, passed to `work` as a function so connection failures surface inside `work`.
  */
 async function forEachUnit(
   units: Unit[],
@@ -140,7 +134,7 @@ async function forEachUnit(
   await Promise.all(
     [...byServer.values()].map(async (queue) => {
       const server = queue[0]!.server;
-      // Set by the first connect that fails for the server itself: the rest of its targets fail at once.
+      // The server's first connect failure fails the rest of its targets at once.
       let down: ServerUnreachableError | undefined;
       let next = 0;
       const workers = Math.max(1, Math.min(options.concurrency ?? 4, server.maxConnections, queue.length));
@@ -161,7 +155,7 @@ async function forEachUnit(
               application_name: 'strata-migrate',
               connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
             });
-            // A connection the server dropped is forgotten; the next target opens a fresh one.
+            // Forgotten when dropped; the next target opens a fresh one.
             client.on('error', () => open.delete(database));
             try {
               await client.connect();
@@ -187,7 +181,7 @@ async function forEachUnit(
   );
 }
 
-/** Histories of a unit's targets read together; targets missing from the map are read one by one. */
+/** Targets missing from the map are read one by one. */
 async function knownHistories(unit: Unit, client: pg.Client): Promise<Map<string, History>> {
   if (unit.targets.length < 2) return new Map();
   return readHistories(
@@ -240,7 +234,7 @@ export async function inspectFleet(targets: MigrationTarget[], options: FleetOpt
   return targets.flatMap((t) => states.get(t) ?? []);
 }
 
-/** A target that has work to do (or will fail trying) and so tests the migrations; unreachable ones test nothing. */
+/** Work to do (or fail at) tests the migrations; an unreachable target tests nothing. */
 const hasWork = (s: TargetState) => !s.unreachable && Boolean(s.pending.length || s.changed.length || s.unknown.length || s.error);
 
 export async function applyFleet(targets: MigrationTarget[], options: ApplyFleetOptions): Promise<FleetReport> {
@@ -251,7 +245,6 @@ export async function applyFleet(targets: MigrationTarget[], options: ApplyFleet
   const tenantTargets = targets.filter((t) => t.stream === 'tenant');
   let tenantWaves = [tenantTargets];
   if (options.waves?.sizes.length) {
-    // Waves count targets with work, so a canary of targets already current proves nothing.
     const states = await inspectFleet(tenantTargets, { ...options, progress: undefined });
     const working = new Set(states.filter(hasWork).map((s) => s.target));
     tenantWaves = splitWaves(tenantTargets, options.waves, (t) => working.has(t.id));
@@ -323,15 +316,10 @@ export async function applyFleet(targets: MigrationTarget[], options: ApplyFleet
   return fleet;
 }
 
-/** Schema targets with history whose pending migrations all run in a transaction can share one. */
 const batchable = (target: MigrationTarget, history: History, pending: MigrationFolder[]) =>
   (target.kind === 'schema' || target.kind === 'spare') && history.length > 0 && pending.every(isTransactional);
 
-/**
- * A unit's targets: current ones reported from the shared history read, the common case applied
- * `batchSize` schemas per transaction, everything else (and every target of a failed batch) one
- * by one.
- */
+/** Current targets reported from the shared read, the rest batched or (failing that) one by one. */
 async function applyUnit(
   unit: Unit,
   connection: () => Promise<pg.Client>,
@@ -425,7 +413,6 @@ async function applyTarget(target: MigrationTarget, connection: () => Promise<pg
         lockTimeoutMs: options.lockTimeoutMs,
         statementTimeoutMs: options.statementTimeoutMs,
       });
-    // Lock timeouts and deadlocks are tried again after 200, 400, 800… ms.
     const retries = { retries: options.lockRetries ?? 3, minTimeout: 200, factor: 2, randomize: false };
     const applied = await pRetry(apply, { ...retries, shouldRetry: ({ error }) => retryable.has(errorCode(error) ?? '') });
     return report(

@@ -1,8 +1,6 @@
 /**
- * Every migration target of the fleet, discovered from the catalog: the catalog itself (its own
- * stream), each server's pooled tables, each tenant schema and each dedicated database; and, when
- * the caller can list them, each server's spare schemas (see tenants/spare-schemas.ts), so a deploy
- * leaves them current instead of the next provisioning migrating one.
+ * Every migration target, from the catalog: the catalog, pooled tables, tenant schemas, dedicated
+ * databases and, when the caller can list them, spare schemas, so a deploy leaves them current.
  */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import type { ServerRecord } from '../servers/server-access.js';
@@ -19,7 +17,7 @@ export interface MigrationTarget {
   database: string;
   schema: string;
   tenantSlug?: string;
-  /** Set when discovery could not reach the target's server: the runner reports it unreachable at once. */
+  /** Discovery could not reach its server: reported unreachable at once. */
   unreachable?: string;
   /** Pooled tables only: the live tenants whose rows they hold (a failure there is every one's). */
   carries?: PooledTenants;
@@ -27,7 +25,6 @@ export interface MigrationTarget {
 
 export interface PooledTenants {
   count: number;
-  /** The first few slugs, in order. */
   slugs: string[];
 }
 
@@ -40,10 +37,9 @@ export interface TargetFilter {
   server?: string[];
 }
 
-/** Stands for a server's spare schemas when they could not be listed (its server unreachable). */
+/** A server's spare schemas, when they could not be listed. */
 export const unlistedSparesId = (serverName: string) => `spare:${serverName}:*`;
 
-/** Names of the spare schemas in a server's tenants database. */
 export type SpareLister = (server: ServerRecord) => Promise<string[]>;
 
 export async function discoverTargets(
@@ -96,7 +92,7 @@ export async function discoverTargets(
     (!filter.tenant?.length || (t.tenantSlug !== undefined && filter.tenant.includes(t.tenantSlug))) &&
     (!filter.tier?.length || filter.tier.includes(t.kind)) &&
     (!filter.server?.length || filter.server.includes(t.server.name));
-  // Only servers the filter selects are asked for their spares: a down server elsewhere is none of this run's business.
+  // Only servers the filter selects are asked: a down server elsewhere must not fail this run.
   for (const server of listSpares ? servers.filter((server) => wanted({ kind: 'spare', server })) : []) {
     const spare = { kind: 'spare', stream: 'tenant', server, database: server.tenantsDatabase } as const;
     try {

@@ -1,9 +1,6 @@
 /**
- * Waves of a fleet apply (`--waves 5,50,all`): the first wave's tenant targets are migrated, and
- * only if none failed the next wave's, and so on. Sizes count tenants' own targets (schemas and
- * dedicated databases), taken in turn from each tier so a small first wave samples both; a
- * server's pooled tables hold many tenants and join the wave the operator names (the last by
- * default); spare schemas and targets with nothing pending join the last wave and count for none.
+ * Waves of a fleet apply (`--waves 5,50,all`): a wave runs only if the previous one had no failure.
+ * Which targets go where: docs/migrations.md#waves.
  */
 import type { MigrationTarget } from './fleet-targets.js';
 
@@ -35,7 +32,7 @@ export function parseWaves(spec: string, pooledWave?: number): WaveSpec {
   return { sizes, pooledWave };
 }
 
-/** Schema and dedicated targets interleaved, so the first few of a wave come from every tier. */
+/** Interleaved, so a wave's first few come from every tier. */
 function acrossTiers(targets: MigrationTarget[]): MigrationTarget[] {
   const queues = (['schema', 'dedicated'] as const).map((kind) => targets.filter((t) => t.kind === kind));
   const out: MigrationTarget[] = [];
@@ -43,10 +40,7 @@ function acrossTiers(targets: MigrationTarget[]): MigrationTarget[] {
   return out;
 }
 
-/**
- * Splits tenant-stream targets into `sizes.length + 1` waves (some may be empty). `pending` says
- * which targets have work: the others are no test of a migration and go last.
- */
+/** `sizes.length + 1` waves (some empty); targets without `pending` work test nothing and go last. */
 export function splitWaves(targets: MigrationTarget[], spec: WaveSpec, pending: (target: MigrationTarget) => boolean): MigrationTarget[][] {
   const waves: MigrationTarget[][] = Array.from({ length: spec.sizes.length + 1 }, () => []);
   const last = waves.length - 1;

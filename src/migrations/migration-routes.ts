@@ -1,4 +1,4 @@
-/** GET /admin/migrations: every migration target's state (current, pending, failed, …), for platform admins. */
+/** GET /admin/migrations: each target's state (migration-status.ts), for platform admins. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { databaseNames } from '../platform/platform.js';
@@ -15,7 +15,6 @@ const statusQuery = z
   .strict();
 
 const targetRow = z.object({
-  /** e.g. `schema:acme`, `pooled:default`, `catalog`. */
   target: z.string(),
   kind: z.enum(['catalog', ...tiers, 'spare']),
   server: z.string(),
@@ -25,7 +24,7 @@ const targetRow = z.object({
   pending: z.array(z.string()),
   error: z.string().nullable(),
   failedAt: z.string().nullable(),
-  /** Pooled targets: the live tenants whose rows they hold. */
+  /** Pooled targets: how many live tenants they hold. */
   carries: z.number().int().optional(),
 });
 

@@ -1,7 +1,6 @@
 /**
- * Where every migration target of the fleet stands, for operators (GET /admin/migrations): the
- * runner's inspection (fleet-runner.ts, read-only) joined with the last failure the migrate
- * command recorded per target, and one state per target.
+ * Where every migration target stands (GET /admin/migrations): the runner's read-only inspection
+ * joined with the last failure the migrate command recorded per target.
  */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import type { ServerRecord } from '../servers/server-access.js';
@@ -17,7 +16,7 @@ export interface MigrationStatusDeps {
   migrations: Record<'catalog' | 'tenant', MigrationFolder[]>;
 }
 
-/** A target's one state: a failure or refusal outranks pending work, which outranks being current. */
+/** A failure or refusal outranks pending work, which outranks being current. */
 export function stateOf(target: TargetState, lastFailure: { error: string } | undefined): (typeof targetStates)[number] {
   if (target.unreachable) return 'unreachable';
   if (target.changed.length || target.unknown.length) return 'refused';

@@ -1,6 +1,6 @@
 /**
- * Prisma's own schema engine, compiled to WebAssembly, so migration SQL comes from the same
- * differ as `prisma migrate` without the native engine (which cannot be downloaded offline).
+ * Prisma's schema engine as WebAssembly: the differ of `prisma migrate` without its native engine,
+ * which cannot be downloaded offline.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -15,7 +15,7 @@ import type { MigrationFolder } from './migration-files.js';
 
 const require = createRequire(import.meta.url);
 
-// Node has WebAssembly, but its typings live in lib.dom, which this project does not load.
+// WebAssembly's typings live in lib.dom, which this project does not load.
 interface WasmApi {
   compile(bytes: Uint8Array): Promise<object>;
   instantiate(module: object, imports: object): Promise<{ exports: Record<string, unknown> }>;
@@ -40,13 +40,10 @@ function loadBindings() {
 
 type Adapter = Awaited<ReturnType<PrismaPg['connect']>>;
 
-/** A shadow database this old belongs to a run that died before dropping it. */
+/** An older shadow database belongs to a run that died (no run takes this long). */
 const abandonedAfterSeconds = 3600;
 
-/**
- * PrismaPg runs scripts by splitting them on every ";", which breaks on function bodies and
- * comments; PostgreSQL runs a multi-statement script as one simple query just fine.
- */
+/** PrismaPg splits scripts on every ";", breaking function bodies; PostgreSQL runs them whole. */
 class WholeScriptPg extends PrismaPg {
   constructor(private readonly poolConfig: PoolConfig) {
     super(new IntrospectionCompatPool(poolConfig), { disposeExternalPool: true });
@@ -56,11 +53,7 @@ class WholeScriptPg extends PrismaPg {
     return runScriptsWhole(await super.connect());
   }
 
-  /**
-   * A throwaway database, dropped (forcefully: the engine may leave sessions open) on dispose.
-   * Its name carries its creation time: one a killed run left behind is dropped by a later run
-   * once it is an hour old, which no run takes, so a concurrent run's is left alone.
-   */
+  /** Named with its creation time; dropped WITH (FORCE) on dispose (sessions may linger). */
   override async connectToShadowDb() {
     const main = await this.connect();
     const now = Math.floor(Date.now() / 1000);
@@ -82,11 +75,9 @@ class WholeScriptPg extends PrismaPg {
 }
 
 /**
- * Adapts catalog introspection results to what this engine version understands:
- * - columns of PostgreSQL's internal "char" type (oid 18), which the adapter cannot map, are
- *   single characters: reported as bpchar;
- * - PostgreSQL 18 lists NOT NULL as constraints (contype 'n'), which the engine's describer
- *   predates and panics on; nullability is already read from the columns, so those rows are dropped.
+ * Adapts introspection to this engine version: "char" (oid 18), which the adapter cannot map, reads
+ * as bpchar; PostgreSQL 18's NOT NULL constraint rows, which the engine panics on, are dropped
+ * (nullability comes from the columns).
  */
 class IntrospectionCompatPool extends pg.Pool {
   override query = (async (...args: Parameters<pg.Pool['query']>) => {
@@ -103,14 +94,14 @@ function runScriptsWhole(adapter: Adapter): Adapter {
     try {
       await adapter.underlyingDriver().query(script);
     } catch (err) {
-      // Rethrown in the adapter's own error shape, which the engine understands.
+      // In the adapter's error shape, which the engine understands.
       throwAsAdapterError(adapter, err);
     }
   };
   return adapter;
 }
 
-/** Discrete fields, not a connection string: the shadow database overrides `database`, which pg ignores when a connectionString is present. */
+/** Discrete fields: pg ignores `database` (the shadow's override) beside a connectionString. */
 function poolConfigOf(serverUrl: string): PoolConfig {
   const url = new URL(serverUrl);
   return {
@@ -124,10 +115,7 @@ function poolConfigOf(serverUrl: string): PoolConfig {
 
 export type DiffSource = { kind: 'empty' } | { kind: 'schema'; path: string } | { kind: 'migrations'; baseDir: string; folders: MigrationFolder[] };
 
-/**
- * SQL that takes a database from `from` to `to`. The engine insists on a live connection, and
- * replays a migrations folder in a throwaway database it creates: `serverUrl` must allow that.
- */
+/** SQL from `from` to `to`. The engine needs a live server, where it creates a throwaway database. */
 export async function diffSql(from: DiffSource, to: DiffSource, serverUrl: string): Promise<string> {
   const glue = await loadBindings();
   const schemaPaths = [from, to].flatMap((s) => (s.kind === 'schema' ? [s.path] : []));

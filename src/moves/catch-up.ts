@@ -1,12 +1,7 @@
 /**
- * Moving rows from a move's source to its target: the bulk copy and the catch-up passes.
- *
- * Both run the same way: one REPEATABLE READ snapshot of the source, applied to the target in one
- * transaction, and the change-log rows that snapshot covers deleted in the source transaction,
- * which commits only after the target did. So after each step the target equals the source as of
- * that snapshot (foreign keys hold at every commit), and a crash between the two commits only
- * leaves log rows that the next pass applies again (each pass is idempotent: it copies the current
- * state of the logged keys, whatever happened to them in between, in any order).
+ * The bulk copy and catch-up passes of a move. Each applies one REPEATABLE READ source snapshot to
+ * the target and then, committed after the target, deletes the change-log rows it covered: a crash
+ * between the commits leaves log rows the next (idempotent) pass applies again.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,11 +14,10 @@ import { dataColumns, tenantColumn, type TenantTable } from '../transfer/tenant-
 import { inTenantTransaction } from '../transfer/tenant-transaction.js';
 import { captureSchema } from './change-capture.js';
 
-/** One end of a move: an owner connection to the database and the schema holding the tables. */
 export interface Side {
   client: pg.ClientBase;
   schema: string;
-  /** True when the tenant shares the tables (pooled): its rows are deleted rather than truncated. */
+  /** Pooled: the tenant's rows are deleted rather than truncated. */
   shared: boolean;
 }
 
@@ -38,10 +32,9 @@ const qualified = (schema: string, table: string) => `${escapeIdentifier(schema)
 const keyMatch = (a: string, b: string, table: TenantTable) =>
   table.primaryKey.map((c) => `${a}.${escapeIdentifier(c)} = ${b}.${escapeIdentifier(c)}`).join(' AND ');
 const chunkSize = 1000;
-/** A JSON array of values that are JSON text already (as PostgreSQL wrote them). */
+/** The values are JSON text already (as PostgreSQL wrote them). */
 const jsonArray = (items: string[]) => `[${items.join(',')}]`;
 
-/** The json and jsonb columns of each table of a location, with their type. */
 type JsonColumns = Map<string, { name: string; type: 'json' | 'jsonb' }[]>;
 
 async function jsonColumns(side: Side): Promise<JsonColumns> {
@@ -57,16 +50,15 @@ async function jsonColumns(side: Side): Promise<JsonColumns> {
 }
 
 /**
- * A row as jsonb, its json(b) columns carried as their text: in `to_jsonb(t)` a JSON null and an
- * SQL NULL are the same, and jsonb_populate_recordset makes both SQL NULL (which a NOT NULL
- * column refuses). As text they differ: "null" against null.
+ * A row as jsonb, its json(b) columns carried as text: in `to_jsonb(t)` a JSON null and an SQL NULL
+ * are the same, and jsonb_populate_recordset makes both SQL NULL (refused by NOT NULL columns).
  */
 const rowJson = (alias: string, json: { name: string }[] = []) =>
   json.length
     ? `(to_jsonb(${alias}) || jsonb_build_object(${json.map((c) => `${escapeLiteral(c.name)}, to_jsonb(${alias}.${escapeIdentifier(c.name)}::text)`).join(', ')}))`
     : `to_jsonb(${alias})`;
 
-/** The select list reading rows written by rowJson back (from jsonb_populate_recordset aliased `r`). */
+/** Reads rowJson's rows back (from jsonb_populate_recordset as `r`). */
 const columnsFromRowJson = (table: TenantTable, json: { name: string; type: string }[] = []) =>
   table.columns
     .map((c) => {
@@ -75,7 +67,7 @@ const columnsFromRowJson = (table: TenantTable, json: { name: string; type: stri
     })
     .join(', ');
 
-/** Removes every row of the tenant from a location (children first), inside its tenant transaction. */
+/** Children first, inside the tenant transaction. */
 export async function clearTenantRows(side: Side, tables: TenantTable[], tenantId: string): Promise<void> {
   if (!side.shared) {
     if (tables.length) await side.client.query(`TRUNCATE ${tables.map((t) => qualified(side.schema, t.name)).join(', ')}`);
@@ -91,16 +83,13 @@ async function consumeChanges(source: Side, tenantId: string) {
   await source.client.query(`DELETE FROM ${captureSchema}.changes WHERE tenant_id = $1 AND schema_name = $2`, [tenantId, source.schema]);
 }
 
-/**
- * The bulk copy: the target's rows of the tenant are replaced by the source's, table by table
- * (referenced tables first) with streamed COPY, from one snapshot.
- */
+/** Referenced tables first, with streamed COPY. */
 export async function bulkCopy(options: {
   source: Side;
   target: Side;
   tables: TenantTable[];
   tenantId: string;
-  /** Rows to copy per table, counted in the copy's snapshot before copying starts. */
+  /** Rows per table, counted in the copy's snapshot first. */
   onTotals?: (totals: Record<string, number>) => void;
   onRows?: (table: string, copied: number) => void;
 }): Promise<Record<string, number>> {
@@ -140,10 +129,9 @@ export async function bulkCopy(options: {
 }
 
 /**
- * Into a target the tenant has to itself (not yet routed to), rows go straight in with COPY FROM,
- * which forced row security refuses to an owner without BYPASSRLS: FORCE is lifted for this
- * transaction only (DDL is transactional, so a crash never leaves it lifted), and it binds only the
- * owner; the runtime role is under RLS regardless. ~1.4x faster than copyTable's staging route.
+ * Straight COPY FROM into a target the tenant has to itself (faster than copyTable's staging). Forced
+ * RLS refuses it to an owner without BYPASSRLS, so FORCE is lifted in this transaction only (DDL is
+ * transactional); the runtime role is under RLS regardless.
  */
 async function copyIntoOwnTable(source: Side, target: Side, table: TenantTable, tenantId: string, onRows: (n: number) => void): Promise<number> {
   const out = await copyOut(source, table, tenantId);
@@ -162,9 +150,8 @@ async function copyIntoOwnTable(source: Side, target: Side, table: TenantTable, 
 }
 
 /**
- * Drops the foreign keys of a target the tenant has to itself, for the bulk load: checked row by
- * row they cost more than the copy; re-added afterwards (same names and definitions, in the same
- * transaction), each is validated by one join. Returns what to re-add.
+ * For the bulk load (checked row by row, foreign keys cost more than the copy); re-added in the
+ * same transaction, each is validated by one join.
  */
 async function dropForeignKeys(target: Side) {
   const { rows } = await target.client.query<{ table: string; name: string; definition: string }>(
@@ -179,21 +166,19 @@ async function dropForeignKeys(target: Side) {
 }
 
 export interface PassResult {
-  /** Distinct keys the pass found changed (the backlog it cleared). */
+  /** Distinct changed keys: the backlog the pass cleared. */
   keys: number;
   upserted: number;
   deleted: number;
-  /** Per table, when the pass verified: identical on both sides (it throws otherwise). */
+  /** After a `checksums` pass: per table, identical on both sides. */
   verified?: Record<string, TableChecksum>;
 }
 
 /**
- * One catch-up pass: the rows of every logged key, as the source has them now, replace the
- * target's (deleted there when the source no longer has them). With `verify`, both sides are then
- * compared as of the pass's snapshot: `checksums` compares every table's row count and checksum;
- * `keys` compares only the keys this pass applied, which after a `checksums` pass proves the sides
- * equal (only the mover writes to the target) at a cost that grows with the backlog, not the
- * tenant: the check made while fenced. A mismatch throws MoveVerificationError, committing nothing.
+ * One catch-up pass: each logged key's current source row replaces (or deletes) the target's.
+ * `verify`: `checksums` compares every table; `keys` only the keys applied, which after a checksums
+ * pass proves equality (only the mover writes to the target) at a backlog-sized cost, while fenced.
+ * A mismatch commits nothing.
  */
 export async function catchUpPass(options: {
   source: Side;
@@ -212,8 +197,8 @@ export async function catchUpPass(options: {
         const json = await jsonColumns(source);
         const deletions: { table: TenantTable; keys: string[] }[] = [];
         const applied: { table: TenantTable; present: string[]; gone: string[] }[] = [];
-        // Upserts go referenced tables first, deletions referencing tables first (below), so every
-        // statement sees the references it needs: the snapshot is consistent, and so is the target.
+        // Upserts go referenced tables first, deletions (below) referencing tables first, so every
+        // statement finds the references it needs.
         for (const table of tables) {
           // Rows and keys travel as jsonb text, never parsed by JavaScript: a numeric or bigint
           // beyond 2^53 would lose digits in a JS number.
@@ -274,7 +259,7 @@ async function deleteRows(target: Side, table: TenantTable, keys: string[]): Pro
   return rowCount ?? 0;
 }
 
-/** Both sides' counts and checksums per table (each inside its tenant transaction); throws on any difference. */
+/** Throws when any table's count or checksum differs. */
 async function verifyTables(source: Side, target: Side, tables: TenantTable[], tenantId: string) {
   const measure = async (side: Side) => {
     const out: Record<string, TableChecksum> = {};
@@ -289,7 +274,7 @@ async function verifyTables(source: Side, target: Side, tables: TenantTable[], t
   return ours;
 }
 
-/** Each applied key on the target: the source's row exactly (as jsonb, compared by PostgreSQL), or no row. */
+/** The source's row exactly for each applied key (compared as jsonb by PostgreSQL), or no row. */
 async function verifyKeys(target: Side, applied: { table: TenantTable; present: string[]; gone: string[] }[], json: JsonColumns) {
   const mismatches: string[] = [];
   for (const { table, present, gone } of applied) {

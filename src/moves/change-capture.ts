@@ -1,26 +1,10 @@
 /**
- * Change capture and the write fence of a tier move, both enforced by the source database itself.
- *
- * Each database that holds a move's source gets a `strata_moves` schema (owner only; the runtime
- * role has no access to it) with:
- * - `moving`: one row per (tenant, location schema) being moved out; `fenced` pauses its writes;
- * - `changes`: the primary keys of the tenant's rows written since capture began;
- * - `guard()`: a BEFORE ROW trigger function on every tenant table of the location. For a tenant
- *   with no `moving` row it returns at once (one index probe); for a moving tenant it logs the
- *   written keys, and once fenced it raises SQLSTATE `SMV01`, which the API answers with 503 and
- *   Retry-After (src/http/database-problems.ts). Reads are never affected.
- *
- * Triggers rather than logical replication: the same on every tier, no superuser, no
- * `wal_level = logical`, no slot pinning WAL if a move stalls, and a change is logged if and only
- * if it commits. The catch-up (catch-up.ts) copies the logged keys' current rows, so the log needs
- * no row images and no ordering.
- *
- * The fence lives in the database, so every instance obeys it at once, even one routing by a stale
- * cache; after the flip the source stays fenced (fail closed) until cleanup. Triggers stay
- * installed (inert) after a move: dropping one locks ACCESS EXCLUSIVE a table other tenants share.
- *
- * Assumes tenant writes run at READ COMMITTED (the router's and Prisma's default): the guard then
- * reads `moving` with a snapshot taken after the installing transaction's table lock was released.
+ * A move's change capture and write fence, enforced by the source database (why triggers:
+ * docs/moves.md#how-a-move-works): `guard()`, a BEFORE ROW trigger, logs a moving tenant's keys
+ * and, once fenced, raises SMV01 (503, src/http/database-problems.ts). The fence binds every
+ * instance, stale caches included, and stays after the flip. Triggers stay (inert) after a move:
+ * dropping one locks ACCESS EXCLUSIVE a table other tenants share. Assumes READ COMMITTED tenant
+ * writes (the router's and Prisma's default), so the guard's snapshot of `moving` follows the barrier.
  */
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
@@ -31,9 +15,8 @@ export const fencedSqlState = 'SMV01';
 const triggerName = 'strata_move_guard';
 
 /**
- * How long the barrier waits for the location's in-flight writes before it backs off and retries.
  * Short, because writers queue behind a waiting lock: on shared pooled tables a long transaction
- * (e.g. another move's bulk load into them) must not stall every pooled tenant's writes.
+ * (e.g. another move's bulk load) must not stall every pooled tenant's writes.
  */
 const barrierLockTimeout = '300ms';
 const barrierAttempts = 20;
@@ -92,10 +75,8 @@ const ensureSql = `
 const code = (err: unknown) => (err as { code?: string }).code;
 
 /**
- * Runs `fn` in a transaction that first takes `mode` locks on the location's tenant tables: the
- * lock waits for every in-flight write transaction there and holds new ones back until commit, so
- * a write either finished before (and is in any snapshot taken afterwards) or sees what `fn`
- * committed. On a lock timeout (a long writer) it backs off and tries again rather than queue.
+ * Runs `fn` after locking the tenant tables against writes, so a write either finished before (and
+ * is in any later snapshot) or sees what `fn` committed. Backs off on a lock timeout rather than queue.
  */
 async function underWriteBarrier(client: pg.ClientBase, schema: string, tables: TenantTable[], fn: () => Promise<void>) {
   const list = tables.map((t) => `${escapeIdentifier(schema)}.${escapeIdentifier(t.name)}`).join(', ');
@@ -114,7 +95,7 @@ async function underWriteBarrier(client: pg.ClientBase, schema: string, tables: 
   }
 }
 
-/** Starts logging the tenant's writes in the location (idempotent). */
+/** Idempotent. */
 export async function startCapture(client: pg.ClientBase, schema: string, tables: TenantTable[], tenantId: string): Promise<void> {
   await client.query(`BEGIN; ${ensureSql} COMMIT;`).catch(async (err: unknown) => {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -138,10 +119,7 @@ export async function startCapture(client: pg.ClientBase, schema: string, tables
   });
 }
 
-/**
- * Pauses the tenant's writes in the location. When this returns, every write that was in flight
- * has committed (and been logged) or failed; later ones fail with SQLSTATE SMV01.
- */
+/** Pauses the tenant's writes: on return, writes in flight have committed (logged) or failed. */
 export async function fenceWrites(client: pg.ClientBase, schema: string, tables: TenantTable[], tenantId: string): Promise<void> {
   await underWriteBarrier(client, schema, tables, async () => {
     const { rowCount } = await client.query(`UPDATE ${captureSchema}.moving SET fenced = true WHERE tenant_id = $1 AND schema_name = $2`, [tenantId, schema]);
@@ -149,7 +127,7 @@ export async function fenceWrites(client: pg.ClientBase, schema: string, tables:
   });
 }
 
-/** Stops capture and lifts the fence (a rolled-back move); forgets the logged changes. Harmless when capture never started. */
+/** Stops capture, lifts the fence and forgets the log; harmless when capture never started. */
 export async function stopCapture(client: pg.ClientBase, schema: string, tenantId: string): Promise<void> {
   const exists = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [captureSchema]);
   if (!exists.rowCount) return;
@@ -162,8 +140,8 @@ export async function stopCapture(client: pg.ClientBase, schema: string, tenantI
 }
 
 /**
- * Stops capture and lifts the fence under the write barrier (a rolled-back move): a write in
- * flight commits before the log is cleared, so none of its change-log rows outlive the capture.
+ * stopCapture under the write barrier (a rollback): a write in flight commits before the log is
+ * cleared, so none of its change-log rows outlive the capture.
  */
 export async function liftCapture(client: pg.ClientBase, schema: string, tables: TenantTable[], tenantId: string): Promise<void> {
   const exists = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [captureSchema]);
@@ -175,9 +153,8 @@ export async function liftCapture(client: pg.ClientBase, schema: string, tables:
 }
 
 /**
- * Runs `clear` (which deletes the tenant's rows) inside the caller's transaction with the fence
- * lifted for that transaction alone, and leaves the location fenced for good: other sessions see
- * the fence throughout, so a router with a stale entry can never write there (pooled tables).
+ * Runs `clear` in the caller's transaction with the fence lifted for it alone, and leaves the
+ * location fenced for good: a router with a stale entry can never write there (pooled tables).
  */
 export async function clearUnderFence(client: pg.ClientBase, schema: string, tenantId: string, clear: () => Promise<void>): Promise<void> {
   await client.query(ensureSql);
@@ -187,7 +164,7 @@ export async function clearUnderFence(client: pg.ClientBase, schema: string, ten
   await client.query(`DELETE FROM ${captureSchema}.changes WHERE tenant_id = $1 AND schema_name = $2`, [tenantId, schema]);
 }
 
-/** Whether the tenant's writes in the location are fenced (for tests and status). */
+/** For tests and status. */
 export async function isFenced(client: pg.ClientBase, schema: string, tenantId: string): Promise<boolean> {
   const exists = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [captureSchema]);
   if (!exists.rowCount) return false;
@@ -198,10 +175,7 @@ export async function isFenced(client: pg.ClientBase, schema: string, tenantId: 
   return rows[0]?.fenced ?? false;
 }
 
-/**
- * Whether an error is the fence refusing a write: raised by the guard, it reaches the API as a pg
- * error (code SMV01) or wrapped by Prisma, whose driver adapter keeps the original code.
- */
+/** The fence refusing a write: a pg error, or wrapped by Prisma, whose adapter keeps the code. */
 export function isFencedWrite(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   if (code(err) === fencedSqlState) return true;

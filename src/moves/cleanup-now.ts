@@ -1,8 +1,6 @@
 /**
- * Finishing a tenant's moves now, for a purge: after a move's flip the tenant is active again while
- * its old location waits out the grace period, and a purge then must not drop only the new one.
- * The old location is removed here (or by the job's own runner, woken early), so no location
- * outlives the job that records it.
+ * Finishing a tenant's moves now, for a purge, which must not drop only the new location while the
+ * old one waits out the grace: no location outlives the job that records it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, problems } from '../http/problems.js';
@@ -10,9 +8,8 @@ import { flippedPhases, type MoveDeps, readProgress } from './move-jobs.js';
 import { MoveBusyError, runMove } from './run-move.js';
 
 /**
- * Brings every running move of the tenant to its end, each past its flip: cleanup starts at once,
- * run here unless another runner holds the job (then it is waited for). Throws a conflict when a
- * move has not flipped, or its cleanup has not finished within `timeoutMs` (the job is kept).
+ * Starts every running move's cleanup at once, here unless another runner holds the job (then
+ * waited for). Throws a conflict when a move has not flipped or its cleanup outlasts `timeoutMs`.
  */
 export async function cleanupNow(deps: MoveDeps, tenantId: string, timeoutMs = 30_000): Promise<void> {
   const { catalog } = deps;

@@ -1,11 +1,7 @@
 /**
- * Runs many server-to-server moves with bounded concurrency (drain and rebalance): each tenant is
- * moved online by the ordinary mover, so every move is a recorded, audited, resumable job. A slot
- * is held until the tenant has switched; the cleanup of its old location (after the grace period)
- * goes on outside the slots, and the batch waits for all of them before it ends.
- *
- * Resumable: a tenant whose move is already recorded (a batch killed mid-way) has that job resumed
- * here, or, when another process runs it (an API instance adopts orphaned jobs), watched to its end.
+ * Many moves with bounded concurrency (drain, rebalance), each an ordinary job. A slot is held until
+ * its tenant switched; cleanups run outside the slots and are awaited. A recorded job is resumed,
+ * or watched when another process runs it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
@@ -25,11 +21,9 @@ export interface PlannedMove {
 
 export interface MoveBatchOptions {
   concurrency: number;
-  /** An admin id, or null for an operator script. */
   actor: string | null;
   onEvent?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
-  /** Passed to the mover, e.g. a short grace in tests. */
   graceMs?: number;
 }
 
@@ -38,14 +32,13 @@ export interface MoveOutcome {
   slug: string;
   to: string;
   status: TenantMove['status'] | 'refused';
-  /** How long the tenant's writes were paused (fence to switch). */
+  /** Writes paused (fence to switch). */
   fenceMs?: number;
   /** Request to switch. */
   switchMs?: number;
   error?: string;
 }
 
-/** How often a job another process runs is looked at. */
 const watchEveryMs = 250;
 
 export async function runMoveBatch(deps: MoveDeps, moves: PlannedMove[], options: MoveBatchOptions): Promise<MoveOutcome[]> {
@@ -65,7 +58,7 @@ export async function runMoveBatch(deps: MoveDeps, moves: PlannedMove[], options
   return Promise.all(tails);
 }
 
-/** Starts (or resumes) one move: `switched` settles once the tenant is served from its target (or the move ended). */
+/** `switched` settles once the tenant is served from its target, or the move ended. */
 function startMove(deps: MoveDeps, move: PlannedMove, options: MoveBatchOptions, emit: (event: ProgressEvent) => void) {
   let markSwitched!: () => void;
   const switched = new Promise<void>((resolve) => (markSwitched = resolve));
@@ -107,7 +100,7 @@ function startMove(deps: MoveDeps, move: PlannedMove, options: MoveBatchOptions,
   return { switched, finished };
 }
 
-/** The tenant's unfinished job (a batch or an API instance started it), or a new one to the planned target. */
+/** The tenant's unfinished job, whoever started it, or a new one. */
 async function existingOrNewJob(deps: Pick<MoveDeps, 'catalog' | 'config' | 'provisioning'>, move: PlannedMove, actor: string | null) {
   const running = await deps.catalog.tenantMove.findUnique({ where: { activeTenantId: move.tenantId } });
   if (running) return { job: running, resumed: true };

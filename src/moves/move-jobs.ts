@@ -1,9 +1,7 @@
 /**
- * Move jobs in the catalog: requesting a move (the target's placement is fixed here, once),
- * recording a job's phase and progress, cancelling, and the tenant's tier history.
- *
- * One move per tenant at a time: `active_tenant_id` is unique and set until the job is finished,
- * cleanup of the source included (a new move must not land on a location still being cleaned).
+ * Move jobs in the catalog (the target's placement is fixed once, at the request). One move per
+ * tenant: `active_tenant_id` is unique until the job finishes, source cleanup included (a new move
+ * must not land on a location still being cleaned).
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -22,7 +20,7 @@ import type { ProvisioningDeps } from '../tenants/provision-tenant.js';
 export type { TenantMove };
 export type MovePhase = TenantMove['phase'];
 
-/** What the mover uses of the platform (the Platform object satisfies it). */
+/** What the mover uses of the platform; Platform satisfies it. */
 export interface MoveDeps {
   config: Pick<Config, 'database' | 'moves'>;
   log: Log;
@@ -32,13 +30,12 @@ export interface MoveDeps {
   tenants: Pick<TenantDirectory, 'changed'>;
   /** Closes this instance's pool of a dedicated database before it is dropped. */
   router: Pick<TenantRouter, 'closeDatabase'>;
-  /** The target is prepared as provisioning prepares a tenant's storage. */
   provisioning: ProvisioningDeps;
   /** The runner's lock session connects to the catalog here. */
   defaultServer: ServerRecord;
 }
 
-/** The phases in order; a job records the one it is in (or resumes at). See run-move.ts. */
+/** The phases in order (run-move.ts). */
 export const forwardPhases = ['prepare', 'capture', 'copy', 'catchup', 'verify', 'fence', 'final', 'flip', 'invalidate', 'cleanup', 'done'] as const;
 
 /** Phases after which the tenant is served from the target: too late to cancel. */
@@ -61,11 +58,11 @@ export interface MoveRequest {
   targetServer?: string;
   /** Who asked: an admin id, or null for an operator script. */
   requestedBy: string | null;
-  /** Who ran it when `requestedBy` is null (e.g. `operator:alice`, `autopilot`), for the admin trail. */
+  /** For the admin trail when `requestedBy` is null, e.g. `operator:alice`. */
   operator?: string;
 }
 
-/** A name on the target server nothing else uses: the tier's usual one, else with the job's suffix. */
+/** The tier's usual names, or with the job's suffix when taken. */
 async function freeTargetNames(deps: Pick<MoveDeps, 'config' | 'provisioning'>, tenant: Tenant, tier: Tier, server: ServerRecord, jobId: string) {
   const prefix = deps.config.database.prefix;
   const base = placementNames(prefix, tenant.slug, tier, server.tenantsDatabase);
@@ -83,8 +80,8 @@ async function freeTargetNames(deps: Pick<MoveDeps, 'config' | 'provisioning'>, 
 }
 
 /**
- * Records a move of an active tenant and marks the tenant `moving` (still served: only the
- * statuses in tenant-auth's `refused` are not). Returns the job; run it with runMove.
+ * Records a move and marks the tenant `moving` (still served: only tenant-auth's `refused` statuses
+ * are not). Run the returned job with runMove.
  */
 export async function requestMove(deps: Pick<MoveDeps, 'catalog' | 'config' | 'provisioning'>, request: MoveRequest): Promise<TenantMove> {
   const { catalog } = deps;
@@ -141,10 +138,7 @@ export async function requestMove(deps: Pick<MoveDeps, 'catalog' | 'config' | 'p
   return job;
 }
 
-/**
- * Asks a move to stop and roll back. Refused once the catalog has flipped (the tenant is served
- * from the target: rolling back then would be a move of its own).
- */
+/** Asks a move to roll back; refused once flipped (rolling back then would be a move of its own). */
 export async function requestCancel(catalog: CatalogClient, jobId: string, adminId: string | null, operator?: string): Promise<TenantMove> {
   const job = await catalog.tenantMove.findUnique({ where: { id: jobId } });
   if (!job) throw new MoveRefusedError('No such move', 'not-found');
@@ -172,13 +166,9 @@ export async function saveProgress(catalog: CatalogClient, jobId: string, progre
   await catalog.tenantMove.update({ where: { id: jobId }, data: { progress: progress as unknown as Prisma.InputJsonObject } });
 }
 
-/** How far the bulk copy of one table got, in rows. */
 export const tableProgress = z.object({ copied: z.number().int(), total: z.number().int() });
 
-/**
- * What a job records of its progress (the `progress` column); read it with `readProgress`. Loose:
- * members this version does not know (written by a newer one) are kept when it saves the document.
- */
+/** The `progress` column (see readProgress). Loose: members a newer version wrote are kept. */
 export const moveProgress = z.looseObject({
   tables: z.record(z.string(), tableProgress).optional(),
   copyStartedAt: z.iso.datetime().optional(),
@@ -193,19 +183,18 @@ export const moveProgress = z.looseObject({
 });
 export type MoveProgress = z.infer<typeof moveProgress>;
 
-/** A job's recorded progress, checked: a damaged document is an error naming the job, never read as valid. */
+/** A damaged document is an error naming the job, never read as valid. */
 export function readProgress(job: Pick<TenantMove, 'id' | 'progress'>): MoveProgress {
   const parsed = moveProgress.safeParse(job.progress);
   if (!parsed.success) throw new Error(`The recorded progress of move ${job.id} is malformed: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
 
-/** Unfinished jobs (e.g. to resume after a restart), oldest first. */
 export function unfinishedMoves(catalog: CatalogClient) {
   return catalog.tenantMove.findMany({ where: { status: 'running' }, orderBy: { createdAt: 'asc' } });
 }
 
-/** Every move of a tenant, newest first: finished ones are its tier history. */
+/** Newest first: finished ones are the tenant's tier history. */
 export function tenantMoves(catalog: CatalogClient, tenantId: string) {
   return catalog.tenantMove.findMany({ where: { tenantId }, orderBy: { createdAt: 'desc' } });
 }
@@ -218,7 +207,6 @@ export function movePercent(phase: MovePhase, rowsCopied: number, rowsTotal: num
   return Math.min(99, 90 + index - forwardPhases.indexOf('copy'));
 }
 
-/** Percentage and ETA of a job, from its recorded progress. */
 export function progressSummary(job: TenantMove, now = Date.now()) {
   const progress = readProgress(job);
   const tables = Object.values(progress.tables ?? {});

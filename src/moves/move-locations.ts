@@ -1,7 +1,6 @@
 /**
- * The two ends of a move as places in a database: preparing the target like provisioning does,
- * and removing one end (the source after the move, the target after a rollback). Removal refuses
- * a location the catalog currently routes the tenant to, whatever the job believes.
+ * Preparing a move's target and removing either end. Removal refuses the location the catalog
+ * routes the tenant to, whatever the job believes.
  */
 import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
@@ -23,16 +22,12 @@ export interface Location {
   database: string;
 }
 
-/** Runs `fn` on a fresh owner connection to the location's database (long work: not the shared pools). */
+/** A fresh owner connection to the location's database (long work: not the shared pools). */
 export async function withLocation<T>(deps: Pick<MoveDeps, 'servers'>, location: Location, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   return withOwnerConnection(await deps.servers.byId(location.serverId), location.database, fn);
 }
 
-/**
- * Sequences owned by the location's tables (serial or identity columns). Strata's tenant tables
- * key on UUIDs and have none; a move refuses a location that does, rather than copy its rows and
- * leave the target's counters behind the copied values.
- */
+/** A move refuses these (Strata keys on UUIDs) rather than leave the target's counters behind. */
 export async function ownedSequences(client: pg.ClientBase, schema: string): Promise<string[]> {
   const { rows } = await client.query<{ name: string }>(
     `SELECT s.relname AS name
@@ -45,15 +40,11 @@ export async function ownedSequences(client: pg.ClientBase, schema: string): Pro
   return rows.map((r) => r.name);
 }
 
-/** Names of the migrations a location has applied, in order. */
 export async function migrationNames(client: pg.ClientBase, schema: string): Promise<string[]> {
   return (await readHistory(client, schema)).map((h) => h.name);
 }
 
-/**
- * Creates the target (schema or database) if needed and migrates it to the current version, as
- * provisioning does; clears a fence a former move out of this location left behind.
- */
+/** Provisions the target's storage; clears a fence a former move left there. */
 export async function prepareTarget(deps: Pick<MoveDeps, 'servers' | 'provisioning'>, tenant: Tenant, target: Location): Promise<void> {
   await prepareStorage(deps.provisioning, {
     ...tenant,
@@ -68,10 +59,7 @@ export async function prepareTarget(deps: Pick<MoveDeps, 'servers' | 'provisioni
 const samePlace = (tenant: Tenant, location: Location) =>
   tenant.serverId === location.serverId && tenant.databaseName === location.database && tenant.schemaName === location.schema;
 
-/**
- * Removes the tenant from a location: drops its schema or database, or deletes its rows from the
- * pooled tables (leaving the location fenced, so a router with a stale entry can never write there).
- */
+/** Drops its schema or database, or deletes its pooled rows (fenced after: clearUnderFence). */
 export async function removeLocation(
   deps: Pick<MoveDeps, 'catalog' | 'servers' | 'router' | 'provisioning'>,
   tenantId: string,

@@ -1,7 +1,4 @@
-/**
- * Tier moves for platform admins: request (202, the job runs in the background of this process),
- * watch, cancel, and a tenant's move history. Unfinished jobs are resumed when the app starts.
- */
+/** Tier moves for platform admins: request (202, run in this process), watch, cancel, history. */
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError, problems } from '../http/problems.js';
@@ -10,7 +7,7 @@ import { MoveRefusedError, requestCancel, requestMove, tenantMoves } from './mov
 import { jobParams, moveList, moveRequestBody, moveView, tenantParams, toMoveView } from './move-schemas.js';
 import { MoveWorker } from './move-worker.js';
 
-/** The move core's refusals as HTTP problems (the core knows nothing of HTTP). */
+/** The core's refusals as HTTP problems. */
 function asProblem(err: unknown): never {
   if (!(err instanceof MoveRefusedError)) throw err;
   if (err.reason === 'not-found') throw new AppError(problems.notFound, err.message);
@@ -70,7 +67,7 @@ export const moveRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post('/admin/moves/:jobId/cancel', { schema: { params: jobParams, response: { 202: moveView } } }, async (request, reply) => {
     const job = await requestCancel(platform.catalog, request.params.jobId, request.admin.id).catch(asProblem);
-    // The runner rolls back at its next step; a job no process runs (its runner died) is rolled back here.
+    // A job no process runs (its runner died) is rolled back here.
     worker.start(job.id);
     return reply.status(202).send(toMoveView(job));
   });

@@ -6,7 +6,6 @@ import { forwardPhases, progressSummary, readProgress, tableProgress, type Tenan
 export const moveRequestBody = z
   .object({
     targetTier: z.enum(tiers),
-    /** Catalog name of the target server; default: the tenant's current one. */
     targetServer: z.string().trim().min(1).max(100).optional(),
   })
   .strict();
@@ -32,7 +31,7 @@ export const moveView = z.object({
   rowsTotal: z.number().int(),
   tables: z.record(z.string(), tableProgress),
   catchUpPasses: z.number().int(),
-  /** How long writes were paused (fence to switch), once switched. */
+  /** Writes paused (fence to switch), once switched. */
   fenceMs: z.number().int().nullable(),
   error: z.string().nullable(),
   requestedBy: z.string().nullable(),

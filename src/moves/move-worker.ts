@@ -1,9 +1,6 @@
 /**
- * Runs move jobs in the background of an API process: jobs it is asked to start, and on start-up
- * every unfinished job. The runner's advisory lock is the job's lease: any number of instances may
- * try, exactly one runs each job, and a job whose runner's process died (its session, and so its
- * lock, gone) is adopted by the next instance that looks. A runner that stops on an error (a lost
- * connection, a server restarting) is started again, backing off up to a minute.
+ * Runs move jobs in an API process. The runner's advisory lock is the job's lease: one instance runs
+ * each job, and the next that looks adopts one whose runner died. Failed runners restart (backoff).
  */
 import { type MoveDeps, unfinishedMoves } from './move-jobs.js';
 import { MoveBusyError, runMove, type RunMoveOptions } from './run-move.js';
@@ -46,12 +43,12 @@ export class MoveWorker {
     this.#running.set(jobId, run);
   }
 
-  /** Starts every unfinished job this process neither runs nor waits to restart. */
+  /** Skips jobs this process runs or waits to restart. */
   async resumeUnfinished(): Promise<void> {
     for (const job of await unfinishedMoves(this.deps.catalog)) if (!this.#restarts.has(job.id)) this.start(job.id);
   }
 
-  /** Looks for unfinished jobs every `everyMs`: those whose runner died are taken over here. */
+  /** Takes over jobs whose runner died. */
   adoptOrphans(everyMs = 10_000): void {
     const timer = setInterval(() => {
       this.resumeUnfinished().catch((err: unknown) => this.deps.log.warn({ err }, 'looking for orphaned tier moves failed'));
@@ -60,7 +57,7 @@ export class MoveWorker {
     this.#abort.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
   }
 
-  /** Stops every runner between steps (their jobs stay resumable) and waits for them. */
+  /** Stops runners between steps (jobs stay resumable) and waits for them. */
   async close(): Promise<void> {
     this.#abort.abort(new Error('the process is shutting down'));
     for (const { timer } of this.#restarts.values()) clearTimeout(timer);

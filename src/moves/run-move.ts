@@ -1,26 +1,9 @@
 /**
- * The tier move runner: takes a job recorded by requestMove through its phases, each idempotent
- * and recorded in the catalog before it starts, so a runner killed anywhere resumes where it was.
- *
- *   prepare     create + migrate the target (same migration history as the source, no sequences)
- *   capture     log the tenant's writes in the source (change-capture.ts)
- *   copy        streamed COPY of every table from one source snapshot (catch-up.ts)
- *   catchup     apply logged changes, pass after pass, until the backlog is small
- *   verify      one more pass, then row counts and checksums of every table on both sides
- *   fence       the source refuses the tenant's writes (503 + Retry-After); reads go on
- *   final       last pass (only what changed since verify), its rows compared key by key, versions
- *   flip        one catalog transaction: the tenant's placement, version + 1, the job's phase
- *   invalidate  every API instance drops its cached entry and routing handle (Redis pub/sub)
- *   cleanup     after the grace period: drop the source (or delete its pooled rows, fence kept)
- *
- * Writes are refused only between fence and invalidate. Until flip, a cancel (or a failure) rolls
- * back: the target is removed, capture and fence are lifted, and the tenant never left the source.
- * After flip, the remaining phases only move forward, retried until they succeed.
- *
- * One runner per job: a session advisory lock on a dedicated catalog connection, released by
- * PostgreSQL when the runner's process dies, so a resumed job can never run twice at once. A runner
- * whose lock session is lost stops at once (its connections closed, the step under way failing),
- * since another may now take the job; the job stays resumable (move-worker.ts retries it).
+ * The tier move runner (docs/moves.md#how-a-move-works): each phase is idempotent and recorded in
+ * the catalog before it starts, so a killed runner resumes. Writes are refused only between fence
+ * and invalidate; before the flip a cancel or failure rolls back, after it phases retry until done.
+ * One runner per job: a session advisory lock, freed by PostgreSQL when its process dies; a runner
+ * that loses its lock session stops at once, since another may now take the job.
  */
 import pg from 'pg';
 import { recordAdminAction } from '../admin/admin-audit.js';
@@ -35,14 +18,14 @@ import { migrationNames, ownedSequences, prepareTarget, removeLocation, type Loc
 import { flippedPhases, type MoveDeps, type MovePhase, type MoveProgress, readProgress, saveProgress, setPhase, type TenantMove } from './move-jobs.js';
 
 export interface RunMoveOptions {
-  /** Stops the runner between steps (e.g. at shutdown); the job stays resumable. */
+  /** Stops between steps (e.g. at shutdown); the job stays resumable. */
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
   /** Awaited as each phase starts, after it is recorded (tests stop the process here). */
   onPhase?: (phase: MovePhase) => void | Promise<void>;
-  /** Wait after the flip before the source is removed; default config STRATA_MOVE_GRACE_MS. */
+  /** Before the source is removed; default STRATA_MOVE_GRACE_MS. */
   graceMs?: number;
-  /** Catch-up stops passing (and fences) once a pass finds at most this many changed rows. */
+  /** Catch-up fences once a pass finds at most this many changed rows. */
   fenceBacklog?: number;
   maxCatchUpPasses?: number;
 }
@@ -146,8 +129,7 @@ class MoveRun {
         continue;
       }
       if (next !== job.phase) this.#job = await setPhase(this.#catalog, job.id, next);
-      // A cancel arriving while the phase ran is seen before the next one starts. A finished job
-      // is gone once its tenant is purged.
+      // Re-read for a cancel; a finished job is gone once its tenant is purged.
       const fresh = await this.#catalog.tenantMove.findUnique({ where: { id: this.jobId } });
       if (!fresh) break;
       this.#job = fresh;
@@ -156,10 +138,7 @@ class MoveRun {
     return this.#job;
   }
 
-  /**
-   * Before the flip commits a failure rolls back (a failed flip changed nothing); after it, and in
-   * rollback itself, the phase is retried until it succeeds.
-   */
+  /** Before the flip commits a failure rolls back (a failed flip changed nothing); later, retried. */
   async #failed(err: unknown) {
     const message = err instanceof Error ? err.message : String(err);
     const { phase } = this.#job;
@@ -223,8 +202,8 @@ class MoveRun {
   }
 
   /**
-   * An owner connection to one end, kept from phase to phase: connecting costs tens of ms, which
-   * the fenced phases should not pay. Closed after a failure and before anything is dropped.
+   * Kept across phases (connecting costs tens of ms the fenced phases should not pay); closed after
+   * a failure and before anything is dropped.
    */
   async #client(end: 'source' | 'target'): Promise<pg.Client> {
     let client = this.#clients.get(end);
@@ -254,7 +233,6 @@ class MoveRun {
     return fn(await this.#client('source'), await this.#tables());
   }
 
-  /** Both ends, each on its own connection; the tables are the source's. */
   async #withSides<T>(fn: (from: Side, to: Side, tables: TenantTable[]) => Promise<T>): Promise<T> {
     const [from, to] = [await this.#client('source'), await this.#client('target')];
     return fn(side(from, source(this.#job)), side(to, target(this.#job)), await this.#tables());
@@ -270,10 +248,8 @@ class MoveRun {
   }
 
   /**
-   * Rows are copied column by column: both ends must be at the same migration version, and (once
-   * recorded) at the one the move started at. A migration applied meanwhile could have backfilled
-   * the target before some of the tenant's rows reached it, and the copy carries only the columns
-   * it started with: the move fails safe (rolls back) rather than diverge.
+   * Both ends at the version the move started at: a migration meanwhile could backfill the target
+   * before some rows reached it (the copy keeps its starting columns). Roll back rather than diverge.
    */
   async #checkVersions(): Promise<string> {
     const [from, to] = await Promise.all([
@@ -351,8 +327,8 @@ class MoveRun {
   }
 
   /**
-   * One catalog statement, so one atomic round trip inside the fence: the tenant's new placement
-   * and the job past its flip, or neither (when the tenant is no longer at the source).
+   * One atomic catalog statement inside the fence: the new placement and the job past its flip, or
+   * neither (the tenant is no longer at the source).
    */
   async #flip(): Promise<MovePhase> {
     const job = this.#job;
@@ -393,9 +369,8 @@ class MoveRun {
   }
 
   /**
-   * The source first: its fence is lifted and the tenant served again before the target is
-   * removed, so a target on a server that died leaves the tenant writable on its healthy source
-   * while the removal is retried. Each step is idempotent, for those retries.
+   * Source first, so a dead target server does not keep the tenant unwritable while its removal is
+   * retried. Each step is idempotent.
    */
   async #rollback(): Promise<MovePhase> {
     const job = this.#job;

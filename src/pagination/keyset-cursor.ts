@@ -1,7 +1,7 @@
 /**
- * Opaque keyset cursors for lists ordered newest first: `(timestamp, id)` of the last row of the
- * previous page. Only the exact form this module writes is accepted: anything looser (a year like
- * -100000, an id of 36 dashes) would reach PostgreSQL as a value it cannot cast.
+ * Opaque keyset cursors for newest-first lists: `(timestamp, id)` of the previous page's last row.
+ * Only the exact form written here is accepted: anything looser (year -100000, an id of 36 dashes)
+ * would reach PostgreSQL as a value it cannot cast.
  */
 import { AppError, problems } from '../http/problems.js';
 

@@ -1,11 +1,7 @@
 /**
- * The plans: for each, the tier a new tenant gets, its limits and its features. In code, not the
- * catalog: features are gates in this code (requireFeature), so both ship in one deploy. A tenant's
- * config document (src/settings/tenant-config.ts) may override limits and features;
- * STRATA_RATE_LIMIT_PLANS overrides or adds requests-per-minute limits per plan.
- *
- * A plan the table does not know gets the free plan, so a typo in the catalog can never grant
- * more than the least.
+ * The plans, in code rather than the catalog: features gate code (requireFeature), so both ship in
+ * one deploy; tenant config (src/settings/tenant-config.ts) overrides them. An unknown plan gets
+ * the free plan, so a catalog typo never grants more than the least.
  */
 import type { Tier } from '../tenants/placement.js';
 import type { PlanLimits } from './plan-schemas.js';
@@ -45,21 +41,16 @@ export const plans = {
 export type Plan = keyof typeof plans;
 export const planNames = Object.keys(plans) as Plan[];
 
-/** The plan whose definition applies to a plan the table does not know. */
 export const fallbackPlan: Plan = 'free';
 
 export const isPlan = (plan: string): plan is Plan => Object.hasOwn(plans, plan);
 
-/** The definition of `plan`, or the fallback plan's. */
 export function planDefinition(plan: string): PlanDefinition {
-  // Object.hasOwn: plan names come from the catalog and must not reach Object.prototype ("constructor").
+  // Object.hasOwn: catalog plan names must not reach Object.prototype ("constructor").
   return isPlan(plan) ? plans[plan] : plans[fallbackPlan];
 }
 
-/**
- * Requests per minute for a tenant on `plan`. `overrides` (STRATA_RATE_LIMIT_PLANS) change a
- * plan's limit or add a plan; an unknown plan gets the fallback plan's limit, overridden or not.
- */
+/** `overrides`: STRATA_RATE_LIMIT_PLANS. An unknown plan gets the fallback's, overridden or not. */
 export function requestsPerMinute(plan: string, overrides: Readonly<Record<string, number>> = {}): number {
   if (Object.hasOwn(overrides, plan)) return overrides[plan]!;
   if (isPlan(plan)) return plans[plan].limits.requestsPerMinute;

@@ -20,7 +20,7 @@ export const planRoutes: FastifyPluginAsyncZod = async (app) => {
   const overrides = app.platform.config.rateLimit.planOverrides;
 
   app.get('/admin/plans', { schema: { response: { 200: planList } } }, async () => ({
-    // Requests per minute as enforced, i.e. with STRATA_RATE_LIMIT_PLANS applied.
+    // As enforced: with STRATA_RATE_LIMIT_PLANS applied.
     items: planNames.map((name) => ({ name, ...plans[name], limits: { ...plans[name].limits, requestsPerMinute: requestsPerMinute(name, overrides) } })),
   }));
 };

@@ -1,20 +1,20 @@
-/** Shapes of a plan's limits and features, shared by /admin/plans, /settings and /admin/tenants. */
+/** Plan limits and features as the API shows them. */
 import { z } from 'zod';
 import { type Feature, featureNames } from './plan-limits.js';
 
 const nullableLimit = z.number().int().nullable();
 
 export const limitsOutput = z.object({
-  /** Requests per minute, for the whole tenant (all its users together). */
+  /** Per tenant, not per user. */
   requestsPerMinute: z.number().int(),
-  /** Users (active or not; null: no limit). */
+  /** Active users (null: no limit). */
   users: nullableLimit,
   leads: nullableLimit,
-  /** Storage in MiB, shown against usage (not enforced on writes). */
+  /** MiB; shown against usage, not enforced. */
   storageMb: nullableLimit,
-  /** Longest one statement may run, ms (null: the database's default); see src/router/tenant-guards.ts. */
+  /** null: the database default; see src/router/tenant-guards.ts. */
   statementTimeoutMs: nullableLimit,
-  /** Most statements at once on a database server's pool shared with other tenants (null: no cap). */
+  /** On a pool shared with other tenants (null: no cap). */
   maxConcurrentStatements: nullableLimit,
 });
 export type PlanLimits = z.infer<typeof limitsOutput>;

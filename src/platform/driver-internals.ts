@@ -1,25 +1,21 @@
 /**
- * Every use of pg's and Prisma's non-public internals, in one place, each checked by
- * missingDriverInternals(): the router pipelines its tenant context through pg's Query class,
- * counts kept statements on pg's connection, binds Prisma's request batching to tenants, and the
- * schema engine rethrows through the pg adapter's error mapping. The packages are pinned exactly;
- * when an upgrade moves one, the platform refuses to start and test/platform/driver-internals.test.ts
- * fails, naming it.
+ * Every use of pg's and Prisma's non-public internals, each checked by missingDriverInternals().
+ * The packages are pinned exactly; when an upgrade moves one, the platform refuses to start and
+ * test/platform/driver-internals.test.ts fails, naming it.
  */
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 
-/** pg's protocol connection as the router drives it (pg/lib/connection.js). */
+/** pg/lib/connection.js, as the router drives it. */
 export interface PgConnection {
   parse(msg: { text: string; name: string; types: unknown[] }): void;
   bind(msg: { portal: string; statement: string; values: unknown[]; valueMapper: unknown }): void;
   execute(msg: { portal: string; rows: number }): void;
   close(msg: { type: 'S'; name: string }): void;
-  /** pg's record of the statements parsed on this connection, by name. */
   parsedStatements: Record<string, string>;
 }
 
-/** pg's Query (pg/lib/query.js), which the router subclasses to send the context statement first. */
+/** pg/lib/query.js, subclassed by the router (scoped-query.ts). */
 export interface PgQuery {
   text: string;
   name: string | undefined;
@@ -37,33 +33,32 @@ export interface PgQuery {
   callback?: (err: Error | null, result: pg.QueryResult) => void;
 }
 
-/** Exported by pg but undocumented: its Query and Result classes and its value serializer. */
+/** Exported by pg but undocumented. */
 export const pgInternals = pg as unknown as {
   Query: new (text: string, values?: unknown[]) => PgQuery;
   Result: new (rowMode: unknown, types: unknown) => unknown;
   utils: { prepareValue: unknown };
 };
 
-/** The protocol connection under a pg client. */
 export function connectionOf(client: pg.ClientBase): PgConnection {
   return (client as unknown as { connection: PgConnection }).connection;
 }
 
-/** Prisma 7's batching of findUnique calls: its request handler's dataloader options. */
+/** Prisma 7's findUnique batching: its request handler's dataloader options. */
 export interface PrismaBatching {
   batchBy(request: object): string | undefined;
   singleLoader(request: object): Promise<unknown>;
   batchLoader(requests: object[]): Promise<unknown>;
 }
 
-/** The client's batching options, or undefined when they are not where Prisma 7 keeps them. */
+/** Undefined when they are not where Prisma 7 keeps them. */
 export function prismaBatching(client: object): PrismaBatching | undefined {
   const options = (client as { _requestHandler?: { dataloader?: { options?: Partial<PrismaBatching> } } })._requestHandler?.dataloader?.options;
   const complete = typeof options?.batchBy === 'function' && typeof options.singleLoader === 'function' && typeof options.batchLoader === 'function';
   return complete ? (options as PrismaBatching) : undefined;
 }
 
-/** Throws `err` in the pg adapter's own error shape (its onError), which Prisma's engines understand. */
+/** In the pg adapter's own error shape (its onError), which Prisma's engines understand. */
 export function throwAsAdapterError(adapter: object, err: unknown): never {
   const onError = (adapter as { onError?: (e: unknown) => never }).onError;
   if (typeof onError !== 'function') throw new Error('The Prisma pg adapter has no onError: see src/platform/driver-internals.ts', { cause: err });
@@ -73,10 +68,7 @@ export function throwAsAdapterError(adapter: object, err: unknown): never {
 const queryMethods = ['prepare', 'hasBeenParsed', 'handleRowDescription', 'handleDataRow', 'handleCommandComplete', 'handleError'] as const;
 const connectionMethods = ['parse', 'bind', 'execute', 'close'] as const;
 
-/**
- * The internals above that this installation lacks, one line each (empty: all present). Opens no
- * connection. `prisma`: a Prisma client whose batching to check as well.
- */
+/** One line per missing internal; opens no connection. `prisma`: a client whose batching to check too. */
 export async function missingDriverInternals(prisma?: object): Promise<string[]> {
   const missing: string[] = [];
   const { Query, Result, utils } = pgInternals;

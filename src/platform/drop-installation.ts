@@ -1,11 +1,11 @@
 /**
- * Drops every database of one installation (`<prefix>_*`): for throwaway installations of tests
- * and benchmarks. Roles are shared by installations on a server and are left alone.
+ * Drops an installation's databases (`<prefix>_*`), for tests and benchmarks. Roles are shared by
+ * the installations on a server: left alone.
  */
 import pLimit from 'p-limit';
 import pg, { escapeIdentifier } from 'pg';
 
-/** Drops them `concurrency` at a time (each DROP DATABASE forces a checkpoint; concurrent ones share it); resolves how many. */
+/** Each DROP DATABASE forces a checkpoint; concurrent ones share it. Resolves how many. */
 export async function dropInstallation(adminUrl: string, prefix: string, { concurrency = 1 } = {}): Promise<number> {
   const admin = new pg.Pool({ connectionString: adminUrl, max: concurrency });
   admin.on('error', () => undefined); // a dropped session fails the statement under way

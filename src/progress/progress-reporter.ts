@@ -1,7 +1,4 @@
-/**
- * Progress of long operator work (migration runs, tier moves, backups): a live bar with ETA on a
- * terminal, one JSON line per event otherwise (CI logs, log shippers, other programs).
- */
+/** Progress of long operator work: a live bar with ETA on a terminal, JSON lines otherwise. */
 import type { Writable } from 'node:stream';
 
 export interface ProgressEvent {
@@ -12,7 +9,7 @@ export interface ProgressEvent {
 
 export interface ProgressReporter {
   start(total: number, label: string): void;
-  /** Reports an event; `advance` counts it (or that many units, e.g. rows) towards the total. */
+  /** `advance` counts the event (or that many units, e.g. rows) towards the total. */
   report(event: ProgressEvent, advance?: boolean | number): void;
   finish(summary: ProgressEvent): void;
 }

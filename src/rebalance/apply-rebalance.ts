@@ -1,7 +1,6 @@
 /**
- * Carrying out a rebalancing plan (CLI and admin API alike): the run is audited as
- * `server.rebalance` before any move starts (a killed run is still on record), then its moves go
- * through the move batch, a bounded number at once, each an audited, resumable job.
+ * Carrying out a rebalancing plan: audited as `server.rebalance` before any move starts (a killed
+ * run stays on record); its moves then go through the move batch.
  */
 import { recordAdminAction } from '../admin/admin-audit.js';
 import { type MoveBatchOptions, type MoveOutcome, runMoveBatch } from '../moves/move-batch.js';

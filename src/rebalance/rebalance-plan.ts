@@ -1,9 +1,6 @@
 /**
- * Rebalancing plans: moves that even out a measure (tenants, storage, or recent database time)
- * across the active servers, each server's share proportional to its weight. Greedy: the most
- * loaded server gives the tenant whose move to the least loaded server (that takes its tier, under
- * its caps) most reduces the squared deviation from the shares, until every server is within
- * tolerance, no move helps, or the move budget is spent. Deterministic: ties go by name and slug.
+ * Rebalancing plans: moves evening out a measure across active servers in proportion to their
+ * weights. Greedy (docs/servers.md#draining-and-rebalancing-servers); ties go by name and slug.
  */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import type { Config } from '../config/config.js';
@@ -50,7 +47,6 @@ export interface RebalancePlan {
   /** Largest |value / target − 1| over the servers, before and after the plan. */
   spreadBefore: number;
   spreadAfter: number;
-  /** Why planning stopped. */
   stopped: 'balanced' | 'no-helpful-move' | 'max-moves' | 'too-few-servers';
 }
 
@@ -63,16 +59,15 @@ export interface PlanOptions {
   windowMs: number;
 }
 
-/** What planning reads of the platform (the Platform object satisfies it); `config.usage` bounds the dbTime window. */
+/** `config.usage` bounds the dbTime window. */
 export interface RebalancePlanDeps {
   catalog: CatalogClient;
   config: Pick<Config, 'usage'>;
 }
 
-/** The dbTime window when none is given. */
 export const defaultWindowMs = 3_600_000;
 
-/** Sizes of every live tenant on the active servers, in the measure's unit (dbTime: ms over the window). */
+/** Sized in the measure's unit (dbTime: ms over the window). */
 export async function measureTenants(deps: RebalancePlanDeps, options: Pick<PlanOptions, 'by' | 'windowMs'>, active: ServerLoad[]): Promise<Sized[]> {
   const { by, windowMs } = options;
   const tenants = await deps.catalog.tenant.findMany({
@@ -99,13 +94,13 @@ export async function measureTenants(deps: RebalancePlanDeps, options: Pick<Plan
   }));
 }
 
-/** Each tenant's database time (ms) in the catalog's load windows of the last `windowMs` (every instance's flushes). */
+/** From every instance's load windows of the last `windowMs`. */
 async function databaseTime(deps: RebalancePlanDeps, windowMs: number): Promise<Map<string, number>> {
   const { retentionMs } = deps.config.usage;
   if (windowMs > retentionMs) throw new MeasureUnavailableError('dbTime', `the window is at most the usage retention, ${retentionMs / 3_600_000}h`);
   const totals = await loadTotals(deps.catalog, Date.now() - windowMs);
   const times = new Map([...totals].map(([id, figures]) => [id, figures.dbTimeMs]));
-  // All zeros would read as balanced: say instead that there is nothing to even out by.
+  // All zeros would read as balanced.
   if (![...times.values()].some((ms) => ms > 0)) throw new MeasureUnavailableError('dbTime', `no tenant used database time in the last ${windowMs / 1000} s`);
   return times;
 }
@@ -116,7 +111,7 @@ export async function planRebalance(deps: RebalancePlanDeps, options: PlanOption
   return planMoves(active, tenants, options);
 }
 
-/** The greedy planner itself, over loads and sizes (pure). */
+/** The greedy planner (pure). */
 export function planMoves(active: ServerLoad[], tenants: Sized[], options: PlanOptions): RebalancePlan {
   const loads = active.map((l) => ({ ...l, tenants: { ...l.tenants } })).sort((a, b) => a.server.name.localeCompare(b.server.name));
   const value = new Map(loads.map((l) => [l.server.id, 0]));

@@ -1,7 +1,6 @@
 /**
- * POST /admin/rebalance: the plan of `npm run rebalance` (a dry run, by default), or that plan
- * carried out in the background of this instance (202; its moves are jobs any instance resumes);
- * GET /admin/rebalance: whether one runs here and how the last one ended. Platform admins only.
+ * POST /admin/rebalance: the plan of `npm run rebalance` or, with dryRun false, its run in this
+ * instance's background (202; its moves are resumable jobs). GET: this instance's run. Admins only.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -15,12 +14,10 @@ const rebalanceBody = z
   .object({
     by: z.enum(measures).default('tenants'),
     maxMoves: z.number().int().min(0).max(10_000).default(20),
-    /** A server within this fraction of its share is balanced. */
     tolerance: z.number().min(0).max(10).default(0.1),
-    /** dbTime: the span of recent load summed, e.g. `1h`. */
+    /** dbTime, e.g. `1h`. */
     window: duration.optional(),
     concurrency: z.number().int().min(1).max(16).default(2),
-    /** true (the default): only the plan; false: carry it out. */
     dryRun: z.boolean().default(true),
   })
   .strict();

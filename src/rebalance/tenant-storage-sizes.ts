@@ -1,8 +1,6 @@
 /**
- * Bytes each tenant stores, measured on its server as the owner: a dedicated tenant's database
- * size, a schema tenant's tables with their indexes and TOAST, a pooled tenant's rows
- * (pg_column_size of each row: the shared indexes are not apportioned). One query per kind per
- * server, plus one per pooled table.
+ * Bytes each tenant stores: a dedicated tenant's database, a schema tenant's tables with indexes and
+ * TOAST, a pooled tenant's rows (shared indexes not apportioned).
  */
 import { escapeIdentifier } from 'pg';
 import { type ServerRecord, withOwnerConnection } from '../servers/server-access.js';

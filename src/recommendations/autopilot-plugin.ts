@@ -1,4 +1,4 @@
-/** Starts the autopilot with the app when STRATA_AUTOPILOT is set (autopilot.ts), and stops it, and the moves it runs, on close. */
+/** Runs the autopilot (autopilot.ts) if STRATA_AUTOPILOT is set; stops it and its moves on close. */
 import fp from 'fastify-plugin';
 import type { Config } from '../config/config.js';
 import { requestMove } from '../moves/move-jobs.js';
@@ -6,7 +6,7 @@ import { MoveWorker } from '../moves/move-worker.js';
 import { startAutopilot } from './autopilot.js';
 import { currentRecommendations } from './recommendations.js';
 
-/** `config`: the app's (apps sharing a platform, as tests do, may differ in it). */
+/** `config`: the app's; apps sharing a platform (tests) may differ in it. */
 export const autopilotPlugin = fp<{ config: Config }>(
   async (app, { config }) => {
     const { platform } = app;

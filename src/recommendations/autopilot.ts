@@ -1,9 +1,6 @@
 /**
- * The autopilot (STRATA_AUTOPILOT, off by default): now and then it takes the recommendations and
- * requests their moves itself, within a budget (at most `maxMoves` moves running at once, its own
- * and admins' together) and only inside the quiet hours (UTC). Each move it starts is recorded in
- * the admin trail with the autopilot as its actor, beside the move's own request entry.
- * `autopilotRound` is the plain core; `startAutopilot` runs it on a timer, one round at a time.
+ * The autopilot (STRATA_AUTOPILOT, off by default) requests recommended moves itself, within a
+ * budget (`maxMoves` running at once, admins' included) and only in the quiet hours (UTC).
  */
 import { recordAdminAction } from '../admin/admin-audit.js';
 import type { CatalogClient } from '../catalog/catalog-client.js';
@@ -17,7 +14,6 @@ export interface QuietHours {
   to: number;
 }
 
-/** The actor the admin trail names for the autopilot's actions. */
 export const autopilotActor = 'autopilot';
 
 export function inQuietHours(hours: QuietHours, at: Date): boolean {
@@ -41,14 +37,13 @@ export interface AutopilotOptions {
 
 export interface RoundResult {
   started: { tenantId: string; jobId: string }[];
-  /** Why it started nothing, when it did not look at the recommendations. */
+  /** Why it did not look at the recommendations. */
   idle?: 'outside-quiet-hours' | 'budget-spent' | 'another-instance';
 }
 
 /**
- * One look: outside the quiet hours or with the budget spent it does nothing; else it requests the
- * moves of the recommendations that have one, in their order, until the budget is spent. One
- * instance at a time across the fleet (a catalog advisory lock held by the round's transaction).
+ * Requests the recommendations' moves, in order, until the budget is spent. One instance at a time
+ * across the fleet (a catalog advisory lock held by the round's transaction).
  */
 export async function autopilotRound(deps: AutopilotDeps, options: AutopilotOptions, now = new Date()): Promise<RoundResult> {
   if (!inQuietHours(options.hours, now)) return { started: [], idle: 'outside-quiet-hours' };
@@ -90,7 +85,7 @@ export async function autopilotRound(deps: AutopilotDeps, options: AutopilotOpti
   );
 }
 
-/** Runs a round every `everyMs` (never two at once); close() stops it and waits for the round under way. */
+/** A round every `everyMs`, never two at once; close() waits for the round under way. */
 export function startAutopilot(deps: AutopilotDeps, options: AutopilotOptions & { everyMs: number }): { close(): Promise<void> } {
   let round: Promise<unknown> | undefined;
   const timer = setInterval(() => {

@@ -1,4 +1,4 @@
-/** GET /admin/recommendations: tenants that should move tier or server now, with their evidence (tier-advice.ts). */
+/** GET /admin/recommendations: tenants that should move now, with their evidence (tier-advice.ts). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, problems } from '../http/problems.js';
@@ -33,7 +33,7 @@ const recommendation = z.object({
   current: z.object({ tier: z.enum(tiers), server: z.string() }),
   suggested: z.object({ tier: z.enum(tiers), server: z.string().nullable() }),
   evidence: z.array(evidence),
-  /** The body of POST /admin/tenants/{id}/moves that carries it out; null when no server takes the tenant. */
+  /** POST /admin/tenants/{id}/moves body; null when no server takes the tenant. */
   move: moveRequestBody.required().nullable(),
   blocked: z.string().nullable(),
 });

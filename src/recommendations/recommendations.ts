@@ -1,4 +1,4 @@
-/** The recommendations of now, from the catalog: live tenants, servers, every instance's load windows (src/usage/). */
+/** Current recommendations from the catalog: live tenants, servers, all instances' load (src/usage/). */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import { serverLoads } from '../servers/server-capacity.js';
 import { tenantSettings } from '../settings/tenant-config.js';
@@ -8,7 +8,7 @@ import { type AdviceThresholds, recommend, type Recommendation } from './tier-ad
 export interface AdviceDeps {
   catalog: CatalogClient;
   thresholds: AdviceThresholds;
-  /** STRATA_RATE_LIMIT_PLANS: plans' requests per minute as this installation has them. */
+  /** STRATA_RATE_LIMIT_PLANS. */
   planOverrides: Readonly<Record<string, number>>;
 }
 

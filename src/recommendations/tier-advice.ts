@@ -1,9 +1,7 @@
 /**
  * Tier advice: which tenants should move up (pooled → schema → dedicated, a dedicated one to a less
- * loaded server) or down (a dedicated tenant that idles), from their measured load over a window.
- * Pure: it takes the tenants, the servers and the figures, and returns each recommendation with
- * its evidence (every signal crossed: measured value and threshold) and the move request
- * (the body of POST /admin/tenants/:id/moves) that carries it out.
+ * loaded server) or down (a dedicated tenant that idles), from their load over a window. Pure; each
+ * recommendation carries its evidence (the signals crossed) and its move request.
  */
 import { planDefinition } from '../plans/plan-limits.js';
 import { refusal, type ServerLoad } from '../servers/server-capacity.js';
@@ -14,9 +12,9 @@ import { latencyBoundsMs } from '../usage/tenant-load.js';
 export interface AdviceThresholds {
   /** Share of its server's database time (0 to 1). */
   dbTimeShare: number;
-  /** Database time per minute of the window below which the share is not counted (a quiet server). */
+  /** Below this database time per minute the share is not counted (a quiet server). */
   minDbMsPerMinute: number;
-  /** Sustained requests per minute, as a share of the plan's requestsPerMinute. */
+  /** Sustained rate, as a share of the plan's requestsPerMinute. */
   rateShare: number;
   p99Ms: number;
   /** Requests in the window for its p99 to count. */
@@ -46,12 +44,12 @@ export interface AdviceTenant {
   tier: Tier;
   serverId: string;
   plan: string;
-  /** The plan's requests per minute with the tenant's overrides. */
+  /** With the tenant's overrides. */
   requestsPerMinute: number;
   /** Only active tenants are advised; the others' load still counts towards their server's. */
   movable: boolean;
   createdAtMs: number;
-  /** When its last move switched it to its current placement; null: never moved. */
+  /** When its last move flipped it; null: never moved. */
   movedAtMs: number | null;
 }
 
@@ -60,9 +58,9 @@ export interface AdviceInput {
   windowMs: number;
   tenants: AdviceTenant[];
   servers: ServerLoad[];
-  /** Each tenant's load over the window (absent: none). */
+  /** Absent: no load. */
   figures: ReadonlyMap<string, LoadFigures>;
-  /** Each tenant's rows and bytes as last measured, whatever the window: size is a state, not a rate. */
+  /** As last measured, whatever the window: size is a state, not a rate. */
   footprints: ReadonlyMap<string, { rows: number; bytes: number }>;
 }
 
@@ -74,7 +72,7 @@ export interface Recommendation {
   /** server: null when none takes the tenant (`blocked` says why). */
   suggested: { tier: Tier; server: string | null };
   evidence: Evidence[];
-  /** The body of POST /admin/tenants/:id/moves; null when blocked. */
+  /** Null when blocked. */
   move: { targetTier: Tier; targetServer: string } | null;
   blocked: string | null;
 }
@@ -93,11 +91,11 @@ export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Rec
   const servers = new Map(input.servers.map((s) => [s.server.id, s]));
   const dbLoad = (load: ServerLoad) => (dbTimeOf.get(load.server.id) ?? 0) / load.server.weight;
 
-  /** Where the tenant goes in `tier`: its own server if it takes it, else the one with least database time per weight. */
+  /** Its own server if it takes the tenant, else the one with least database time per weight. */
   function target(tenant: AdviceTenant, tier: Tier, dbTimeMs: number): { server: ServerLoad | undefined; blocked: string | null } {
     const current = servers.get(tenant.serverId);
     if (tier === tenant.tier) {
-      // A less loaded server: one that, with the tenant, would carry less than its current server does now.
+      // Less loaded: with the tenant, it would carry less than the current server does now.
       const now = current ? dbLoad(current) : 0;
       const lighter = input.servers
         .filter((s) => s.server.id !== tenant.serverId && refusal(s, tier) === null && dbLoad(s) + dbTimeMs / s.server.weight < now)
@@ -131,7 +129,7 @@ export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Rec
     if (rate >= rateLimit)
       found.push({ signal: 'requestRate', value: round(rate, 1), threshold: round(rateLimit, 1), crossed: 'above', unit: 'requests per minute' });
     const p99 = latencyQuantileMs(f.latency, 0.99);
-    // The p99 is known as the upper bound of its latency bucket; it is surely above the threshold when the bucket starts there.
+    // The p99 is its bucket's upper bound: surely above the threshold only if the bucket starts there.
     const p99Floor = p99 === null ? 0 : (latencyBoundsMs[latencyBoundsMs.indexOf(p99 as (typeof latencyBoundsMs)[number]) - 1] ?? 0);
     if (f.requests >= thresholds.minRequests && p99 !== null && p99Floor >= thresholds.p99Ms) {
       found.push({ signal: 'p99', value: p99, threshold: thresholds.p99Ms, crossed: 'above', unit: 'ms (upper bound of its latency bucket)' });
@@ -156,7 +154,7 @@ export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Rec
     return found;
   }
 
-  /** Evidence that a dedicated tenant idles and would fit a schema; null when it does not. */
+  /** Null unless a dedicated tenant idles and would fit a schema. */
   function idleEvidence(tenant: AdviceTenant, f: LoadFigures): Evidence[] | null {
     // It must have been dedicated the whole window, and its plan must not promise a dedicated database.
     if (tenant.tier !== 'dedicated' || Math.max(tenant.createdAtMs, tenant.movedAtMs ?? 0) > windowStart) return null;

@@ -1,7 +1,4 @@
-/**
- * Errors of tenant records, raised at the data boundary (Prisma's codes are translated here,
- * once), each carrying the problem it is answered with.
- */
+/** Tenant record errors, raised at the data boundary; Prisma's codes are translated here, once. */
 import { AppError, problems } from '../http/problems.js';
 
 export class RecordNotFoundError extends AppError {
@@ -21,7 +18,6 @@ export class VersionConflictError extends AppError {
   }
 }
 
-/** The record is still referenced (e.g. a lead by deals) and cannot be deleted. */
 export class RecordInUseError extends AppError {
   constructor(readonly entity: string) {
     super(problems.inUse, `This ${entity} is still referenced (e.g. by deals); remove those first`);
@@ -29,7 +25,7 @@ export class RecordInUseError extends AppError {
   }
 }
 
-/** A referenced record (owner, assignee, lead…) does not exist in this tenant. */
+/** A referenced record does not exist in this tenant. */
 export class InvalidReferenceError extends AppError {
   constructor(readonly field: string) {
     super(problems.invalidRequest, 'Some fields are invalid', [{ field: `body.${field}`, message: 'does not name an existing record' }]);

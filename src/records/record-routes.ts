@@ -1,8 +1,7 @@
 /**
- * The routes of a record type, stated once: a keyset-paged list, get, create (201 with Location),
- * patch and delete (204), each behind its permission. A versioned record answers with its version
- * as ETag and takes If-Match on patch and delete (409 when stale); others are last write wins.
- * A record type gives its schemas, its store's functions and how a row is written out.
+ * A record type's routes: keyset-paged list, get, create (201 with Location), patch and delete
+ * (204), each behind its permission. A versioned record sends its version as ETag and takes
+ * If-Match on patch and delete (409 when stale); others are last write wins.
  */
 import type { FastifyRequest, FastifyTypeProviderDefault } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -24,17 +23,15 @@ export const recordParams = z.object({ id: z.uuid() });
 type ById = { Params: z.infer<typeof recordParams> };
 
 /**
- * The zod type provider cannot resolve a schema whose type is a type parameter, so the routes here
- * are typed without it and name the validated types themselves: the spec's schemas guarantee them.
+ * The zod type provider cannot resolve a schema typed by a type parameter, so these routes go
+ * without it and cast to the types the spec's schemas guarantee.
  */
 const untyped = (app: App) => app.withTypeProvider<FastifyTypeProviderDefault>();
 
-/** What the list and get routes need. */
 export interface RecordReads<R extends Row, Query, Output> {
   /** The collection, e.g. `/leads`; a record is at `/leads/:id`. */
   path: `/${string}`;
   permissions: { read: Action };
-  /** Versioned records carry their version as ETag and take If-Match on edits. */
   versioned: boolean;
   listQuery: z.ZodType<Query>;
   output: z.ZodType<Output>;
@@ -84,7 +81,6 @@ export function addRecordReads<R extends Row, Query, Output>(app: App, spec: Rec
   });
 }
 
-/** The five routes of a record type, as one plugin. */
 export function recordRoutes<R extends Row, Query, Input, Patch, Output>(spec: RecordFeature<R, Query, Input, Patch, Output>): FastifyPluginAsyncZod {
   const { path, versioned, toOutput, assignees } = spec;
   const ifMatch = versioned ? { headers: ifMatchHeaders } : {};

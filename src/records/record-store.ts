@@ -1,34 +1,30 @@
 /**
- * The writes every record store repeats, stated once: a change commits together with its audit
- * record, Prisma's errors are translated here, and a write that matched nothing is explained as
- * not found (gone, or outside the caller's scope) or, for a versioned record, a version conflict.
- * Stores keep their own queries and hand these helpers the Prisma call.
+ * Writes shared by the record stores: a change commits with its audit record, Prisma errors are
+ * translated, and a write that matched nothing is reported as not found (gone or out of scope) or
+ * as a version conflict. Stores pass their own Prisma call.
  */
 import { type Actor, platformActor, recordChange } from '../audit/tenant-audit.js';
 import type { RecordScope } from '../auth/permissions.js';
 import type { TenantClient } from '../router/tenant-router.js';
 import { RecordInUseError, RecordNotFoundError, translatePrismaError, VersionConflictError } from './record-errors.js';
 
-/** The client a tenant transaction's callback is given. */
 export type TenantTransaction = Parameters<Parameters<TenantClient['$transaction']>[0]>[0];
 
-/** Who writes, and where: what every store write takes besides its own arguments. */
 export interface RecordWriter {
   db: TenantClient;
-  /** The records the writer may touch; one outside it is not found. */
+  /** A record outside it is not found. */
   scope: RecordScope;
   actor: Actor;
-  /** The token's subject on a tenant request; absent for the platform. */
+  /** The token's subject; absent for the platform. */
   callerId?: string;
 }
 
-/** A script's or a test's writer: every record, audited as the platform. */
+/** Scripts and tests: every record, audited as the platform. */
 export const platformWriter = (db: TenantClient): RecordWriter => ({ db, scope: { kind: 'all' }, actor: platformActor });
 
 /**
- * Who owns (or wrote) a new record whose input names nobody: the caller when a user of this
- * tenant, else nobody (null; an operator's token names no user). Undefined for the platform: the
- * column's default.
+ * Owner of a new record whose input names none: the caller if a user of this tenant, else null (an
+ * operator's token); undefined (the column default) for the platform.
  */
 export async function callerAsUser(w: Pick<RecordWriter, 'db' | 'callerId'>): Promise<string | null | undefined> {
   if (w.callerId === undefined) return undefined;
@@ -37,20 +33,19 @@ export async function callerAsUser(w: Pick<RecordWriter, 'db' | 'callerId'>): Pr
 }
 
 export interface RecordKind<Where = object> {
-  /** Names the record in errors and in the audit trail (`lead` → `lead.update`). */
+  /** Names the record in errors and the audit trail (`lead` → `lead.update`). */
   entity: string;
   /** Foreign-key constraint (or a part of its name) → the input field it checks. */
   references?: Record<string, string>;
-  /** Prisma `where` of the records `scope` sees; absent: all of the tenant's. */
+  /** Prisma `where` of what `scope` sees; absent: all. */
   scope?: (scope: RecordScope) => Where;
-  /** The version of the record `where` names; absent: the records carry no version (last write wins). */
+  /** Current version of the record; absent: unversioned (last write wins). */
   version?: (db: TenantClient, where: Target<Where>) => PromiseLike<{ version: number } | null>;
 }
 
 /** One record in scope, at `version` when given. */
 export type Target<Where> = { AND: [{ id: string; version?: number }, Where] };
 
-/** The shared writes of one record kind. */
 export function recordWrites<Where = object>(kind: RecordKind<Where>) {
   const { entity, references = {} } = kind;
   const translate = (err: unknown) => translatePrismaError(err, entity, references);
@@ -59,7 +54,6 @@ export function recordWrites<Where = object>(kind: RecordKind<Where>) {
     AND: [{ id, ...(expectedVersion !== undefined && { version: expectedVersion }) }, kind.scope ? kind.scope(scope) : ({} as Where)],
   });
 
-  /** A write matched nothing: the record is gone (or out of scope), or it moved past the expected version. */
   async function explainMiss(w: RecordWriter, id: string): Promise<never> {
     const current = kind.version && (await kind.version(w.db, target(w.scope, id)));
     if (!current) throw new RecordNotFoundError(entity);
@@ -67,7 +61,6 @@ export function recordWrites<Where = object>(kind: RecordKind<Where>) {
   }
 
   return {
-    /** Inserts a record (`insert`) and its audit record (`changes`) in one transaction. */
     create<Row extends { id: string }>(
       w: Pick<RecordWriter, 'db' | 'actor'>,
       changes: Record<string, unknown>,
@@ -82,7 +75,7 @@ export function recordWrites<Where = object>(kind: RecordKind<Where>) {
         .catch(translate);
     },
 
-    /** Applies `write` to the record if in scope and at `expectedVersion` (when given), with its audit record. */
+    /** If in scope and at `expectedVersion` (when given). */
     async update<Row>(
       w: RecordWriter,
       id: string,
@@ -100,7 +93,6 @@ export function recordWrites<Where = object>(kind: RecordKind<Where>) {
       return row ?? explainMiss(w, id);
     },
 
-    /** Deletes the record (`write`) if in scope and at `expectedVersion` (when given), with its audit record. */
     async remove(
       w: RecordWriter,
       id: string,
@@ -114,7 +106,7 @@ export function recordWrites<Where = object>(kind: RecordKind<Where>) {
           return deleted;
         })
         .catch((err: unknown) => {
-          // Still referenced (a lead by its deals): the foreign key refuses, and the caller is told why.
+          // Still referenced (a lead by its deals): the foreign key refuses; say why.
           if ((err as { code?: string }).code === 'P2003') throw new RecordInUseError(entity);
           throw err;
         });

@@ -1,14 +1,7 @@
 /**
- * Admission to one shared pool (a server's tenants database): at most `capacity` statements or
- * transactions hold its connections at once, and each tenant at most its own cap. A statement
- * that cannot go in waits in its tenant's queue; a freed slot goes to the waiting tenants in
- * turn (round-robin), not to whoever queued first, so a tenant with a hundred statements queued
- * delays a neighbour's one by at most one turn. A wait is bounded: then the statement is refused
- * (TenantBusyError when its tenant was at its own cap, TenantPoolBusyError otherwise).
- *
- * Hand-written rather than p-limit/p-queue: those are FIFO over one limit, and this is a limit
- * per tenant under a shared one, served by turns. Every slot is taken and given back by the
- * routing pool in one try/finally (tenant-routing-pool.ts).
+ * Admission to a shared pool: `capacity` slots, each tenant within its own cap. Freed slots go to the
+ * waiting tenants in turn, so a busy tenant delays a neighbour by one turn at most; waits are bounded.
+ * Hand-written: p-limit/p-queue are FIFO over one limit.
  */
 import { TenantBusyError } from './tenant-guards.js';
 import { TenantPoolBusyError } from './tenant-sql.js';
@@ -29,7 +22,7 @@ interface TenantSlots {
 export class FairQueue {
   #inFlight = 0;
   readonly #tenants = new Map<string, TenantSlots>();
-  /** Tenants with statements waiting, in the order their turn comes (Map order is the ring). */
+  /** Tenants with statements waiting; Map order is the ring. */
   readonly #turns = new Map<string, TenantSlots>();
 
   constructor(
@@ -37,22 +30,18 @@ export class FairQueue {
     private readonly waitMs: number,
   ) {}
 
-  /**
-   * Takes a slot for `tenantId` if one is free now (the path of nearly every statement); false
-   * when the statement must `wait`. `cap`: the tenant's most concurrent statements (null: none).
-   */
+  /** Takes a slot if one is free now; false when the statement must `wait`. `cap` null: none. */
   tryEnter(tenantId: string, cap: number | null): boolean {
     let slots = this.#tenants.get(tenantId);
     if (!slots) this.#tenants.set(tenantId, (slots = { inFlight: 0, cap: cap ?? Infinity, waiting: [] }));
     else slots.cap = cap ?? Infinity;
-    // Others waiting are blocked by their own caps, or the pool is full: either way this one may not pass them.
+    // Its earlier statements wait on its cap or a full pool: this one may not pass them.
     if (this.#inFlight >= this.capacity || slots.inFlight >= slots.cap || slots.waiting.length) return false;
     slots.inFlight++;
     this.#inFlight++;
     return true;
   }
 
-  /** Waits for a slot for `tenantId`, after tryEnter said none was free. */
   wait(tenantId: string): Promise<void> {
     const slots = this.#tenants.get(tenantId)!;
     return new Promise((grant, refuse) => {
@@ -74,7 +63,6 @@ export class FairQueue {
     });
   }
 
-  /** Gives back a slot taken by tryEnter or wait, and hands it on to the next tenant in turn. */
   leave(tenantId: string): void {
     const slots = this.#tenants.get(tenantId)!;
     slots.inFlight--;
@@ -83,7 +71,6 @@ export class FairQueue {
     this.#forgetIdle(tenantId, slots);
   }
 
-  /** Refuses every waiting statement, e.g. when the router closes. */
   refuseAll(err: Error): void {
     for (const [tenantId, slots] of this.#turns) {
       for (const waiter of slots.waiting.splice(0)) {
@@ -117,7 +104,6 @@ export class FairQueue {
     }
   }
 
-  /** The first tenant in turn that is below its cap. */
   #nextInTurn(): [string, TenantSlots] | undefined {
     for (const turn of this.#turns) if (turn[1].inFlight < turn[1].cap) return turn;
     return undefined;

@@ -1,13 +1,8 @@
 /**
- * Runtime-role connection pools, one per database: the server's tenants database (shared by its
- * pooled and schema tenants) and each dedicated database. At most `maxPools` are open, together
- * sized at most `connectionBudget` connections (each pool counted at its max).
- *
- * A statement or transaction holds its pool (`enter` … `leave`) until it gives its connection
- * back. A pool that does not fit waits while the least recently used (idle first) are evicted: an
- * evicted pool takes no new work and closes once its last user leaves. A wait beyond
- * `connectionWaitMs` fails with TenantPoolBusyError (503); in-flight work never fails.
- * Recency is a use counter, not Map order: reinserting per statement cost ~3 µs per read.
+ * Runtime-role pools, one per database, at most `maxPools` sized within `connectionBudget`. A pool
+ * that does not fit waits while the least recently used (idle first) are evicted; an evicted pool
+ * closes once its last user leaves, so in-flight work never fails. Recency is a use counter: Map
+ * reinsertion cost ~3 µs a read.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -23,42 +18,37 @@ import { TenantPoolBusyError } from './tenant-sql.js';
 const sessionEndWaitMs = 1_000;
 
 export interface PoolLimits {
-  /** Connections of a server's shared tenants-database pool. */
+  /** Size of a server's shared tenants-database pool. */
   poolMax: number;
-  /** Connections of each dedicated database's pool. */
   dedicatedPoolMax: number;
   maxPools: number;
   connectionBudget: number;
-  /** How long a statement waits for its pool (room for it, then a connection of it): then it fails. */
+  /** Longest wait for room for a pool, then for a connection of it (TenantPoolBusyError). */
   connectionWaitMs?: number;
-  /** How long a statement of a tenant at its cap of concurrent statements waits its turn on a shared pool. */
+  /** Longest wait for a turn on a shared pool. */
   tenantQueueWaitMs?: number;
 }
 
-/** A pool held by one statement or transaction: it stays open until that user leaves. */
 export interface PoolLease {
   readonly pool: pg.Pool;
-  /** Whether each connection is a server session of its own, not one multiplexed by a pooler. */
+  /** Each connection is a server session of its own, not multiplexed by a pooler. */
   readonly ownSessions: boolean;
-  /** Admission by tenant, on a pool shared by tenants (a server's tenants database); none on a dedicated one. */
+  /** None on a dedicated pool. */
   readonly queue: FairQueue | undefined;
 }
 
 interface Entry extends PoolLease, PoolEvent {
   readonly key: string;
-  /** Its connections, open or checked out (pg-pool's 'connect' and 'remove'): their kept statements are counted at scrape time. */
+  /** Kept statements are counted on them at scrape time. */
   readonly clients: Set<pg.PoolClient>;
-  /** Its connections whose server session is still there (each settles when its socket closes). */
   readonly sessions: Set<Promise<void>>;
   lastUse: number;
   users: number;
-  /** Takes no new users; closed when the last one leaves. */
   evicted: boolean;
   readonly closed: Promise<void>;
   markClosed(): void;
 }
 
-/** A pool being opened: the users who asked for it meanwhile, and the entry they will hold. */
 interface Opening {
   users: number;
   entry?: Promise<Entry>;
@@ -71,13 +61,12 @@ interface Waiter {
   timer?: NodeJS.Timeout;
 }
 
-/** Errors connections reported, by connection: such a connection is released with its error, so its pool drops it. */
+/** A connection that reported an error is released with it, so its pool drops it. */
 const failures = new WeakMap<pg.ClientBase, Error>();
 function recordFailure(this: pg.ClientBase, err: Error) {
   failures.set(this, err);
 }
 
-/** The error `client` reported (its session ended: a restart, pg_terminate_backend), if any. */
 export function connectionFailure(client: pg.ClientBase): Error | undefined {
   return failures.get(client);
 }
@@ -85,54 +74,47 @@ export function connectionFailure(client: pg.ClientBase): Error | undefined {
 const keyOf = (serverId: string, database: string) => `${serverId}/${database}`;
 const poolEvent = ({ serverId, database, shared, max }: Entry): PoolEvent => ({ serverId, database, shared, max });
 
-/** One pool as `PoolRegistry.poolStats()` reports it. */
 export interface PoolStats extends PoolEvent {
-  /** Connections open (in use or idle). */
   connections: number;
   idle: number;
-  /** Statements waiting for one of its connections. */
+  /** Statements waiting for a connection. */
   waiting: number;
-  /** Statements of tenants waiting their turn (fair-queue.ts); shared pools only. */
+  /** Statements waiting their tenant's turn (fair-queue.ts). */
   queued: number;
-  /** Evicted: takes no new work, closes when its last user leaves. */
   draining: boolean;
-  /** Statements kept prepared on its connections (session-statements.ts). */
   keptStatements: number;
 }
 const closedError = () => new Error('The tenant router is closed');
 
 export class PoolRegistry {
-  /** Pools taking work. */
   readonly #open = new Map<string, Entry>();
   /** Evicted pools, until they are closed. */
   readonly #draining = new Set<Entry>();
   readonly #opening = new Map<string, Opening>();
-  /** Pools waiting for room, first come first served. */
+  /** First come first served. */
   #waiting: Waiter[] = [];
   /** Pools open, draining or granted room, and the connections they are sized for. */
   #pools = 0;
   #connections = 0;
   #uses = 0;
   #closed = false;
-  /** Told of every pool opened and evicted, and (by the routing pool) of every statement. */
   readonly observers: RouterObservers;
 
   constructor(
     private readonly limits: PoolLimits,
     private readonly serverById: (id: string) => Promise<ServerRecord>,
     private readonly log: Log,
-    /** Told when a connection to a server failed (a suspicion: server-health.ts probes it). */
+    /** A suspicion only: server-health.ts probes the server. */
     private readonly onUnreachable: (serverId: string) => void = () => undefined,
   ) {
     this.observers = new RouterObservers(log);
   }
 
-  /** A connection to the server failed or was dropped: reported on error paths only. */
   reportUnreachable(serverId: string): void {
     this.onUnreachable(serverId);
   }
 
-  /** Holds the open pool of a database, if there is one: the synchronous path of nearly every statement. */
+  /** The synchronous path of nearly every statement. */
   enter(serverId: string, database: string): PoolLease | undefined {
     const entry = this.#open.get(keyOf(serverId, database));
     if (entry) {
@@ -142,7 +124,6 @@ export class PoolRegistry {
     return entry;
   }
 
-  /** Holds the pool of a database, opening it (once there is room) if need be. */
   enterOnceOpen(serverId: string, database: string): Promise<PoolLease> {
     if (this.#closed) return Promise.reject(closedError());
     const open = this.enter(serverId, database);
@@ -157,20 +138,19 @@ export class PoolRegistry {
     return opening.entry!;
   }
 
-  /** Gives back a pool held by `enter` or `enterOnceOpen`. */
   leave(lease: PoolLease): void {
     const entry = lease as Entry;
     if (--entry.users === 0 && entry.evicted) this.#close(entry);
   }
 
-  /** A database's pool, opened if need be, for inspection; not held, so it may be evicted under the caller. */
+  /** For inspection: not held, so it may be evicted under the caller. */
   async poolFor(serverId: string, database: string): Promise<pg.Pool> {
     const lease = await this.enterOnceOpen(serverId, database);
     this.leave(lease);
     return lease.pool;
   }
 
-  /** Closes the pool of one database once its users have left, e.g. before the database is dropped. */
+  /** Closes a database's pool once its users have left (e.g. before a drop). */
   async close(serverId: string, database: string): Promise<void> {
     const key = keyOf(serverId, database);
     const open = this.#open.get(key);
@@ -178,13 +158,12 @@ export class PoolRegistry {
     await Promise.all([...this.#draining].filter((e) => e.key === key).map((e) => e.closed));
   }
 
-  /** Closes every pool of a server once its users have left, e.g. when its endpoint changed: new statements reconnect from its new row. */
+  /** After a change to the server's row: new statements reconnect from the new row. */
   async closeServer(serverId: string): Promise<void> {
     const keys = [...this.#open.keys(), ...[...this.#draining].map((e) => e.key)].filter((key) => key.startsWith(keyOf(serverId, '')));
     await Promise.all([...new Set(keys)].map((key) => this.close(serverId, key.slice(serverId.length + 1))));
   }
 
-  /** Refuses new work and closes every pool once its users have left. */
   async closeAll(): Promise<void> {
     this.#closed = true;
     for (const waiter of this.#waiting.splice(0)) {
@@ -196,14 +175,13 @@ export class PoolRegistry {
     await Promise.all([...this.#draining].map((e) => e.closed));
   }
 
-  /** The pools taking work, for inspection: between statements their connections must carry no tenant context. */
+  /** For inspection: between statements their connections must carry no tenant context. */
   openPools(): pg.Pool[] {
     return [...this.#open.values()].map((e) => e.pool);
   }
 
   stats() {
     let connections = 0;
-    /** Statements holding or waiting for a slot of a shared pool's queue (fair-queue.ts). */
     const admitted = { inFlight: 0, queued: 0 };
     for (const { pool, queue } of [...this.#open.values(), ...this.#draining]) {
       connections += pool.totalCount;
@@ -214,13 +192,12 @@ export class PoolRegistry {
     return { pools: this.#pools, draining: this.#draining.size, waiting: this.#waiting.length, connections, budgeted: this.#connections, ...admitted };
   }
 
-  /** The connection budget and its use: pools and connections they are sized for, pools waiting for room. */
   budget() {
     const { maxPools, connectionBudget } = this.limits;
     return { maxPools, connectionBudget, pools: this.#pools, budgeted: this.#connections, waitingForRoom: this.#waiting.length };
   }
 
-  /** Each pool open or draining, read now (for a scrape): nothing is counted per statement. */
+  /** Read at scrape time: nothing is counted per statement. */
   poolStats(): PoolStats[] {
     return [...this.#open.values(), ...this.#draining].map((entry) => {
       let keptStatements = 0;
@@ -253,13 +230,11 @@ export class PoolRegistry {
         ...connectionConfig(server, 'runtime', database),
         max,
         idleTimeoutMillis: 30_000,
-        // A server that drops packets would otherwise hold a connect for minutes, and a saturated
-        // pool would queue statements without end; both are answered 503 after this.
+        // Else a server dropping packets holds a connect for minutes, a saturated pool queues for ever.
         connectionTimeoutMillis: this.limits.connectionWaitMs ?? 0,
       });
-      // A connection the server ends (restart, termination: 57P01) emits 'error', which without a
-      // listener crashes the process. pg-pool listens only while a connection is idle, and hands a new
-      // one out before its user can listen: each keeps a listener of its own, for life.
+      // An unheard 'error' (e.g. 57P01) crashes the process. pg-pool listens only while a connection is
+      // idle and hands a new one out before its user can listen: each keeps a listener for life.
       const clients = new Set<pg.PoolClient>();
       const sessions = new Set<Promise<void>>();
       pool.on('connect', (client) => {
@@ -286,8 +261,7 @@ export class PoolRegistry {
         max,
         clients,
         sessions,
-        // Without a runtime endpoint, runtime traffic goes where owner work does (which needs sessions of
-        // its own: advisory locks, COPY); a runtime endpoint may be a pooler multiplexing sessions.
+        // Without a runtime endpoint this is the owner's direct one; a runtime endpoint may be a pooler.
         ownSessions: !server.runtimeHost && !server.runtimePort,
         queue: shared ? new FairQueue(max, this.limits.tenantQueueWaitMs ?? this.limits.connectionWaitMs ?? 2_000) : undefined,
         lastUse: ++this.#uses,
@@ -304,7 +278,6 @@ export class PoolRegistry {
     }
   }
 
-  /** Resolves once a pool of `max` connections fits: at once, or after others closed to make room. */
   #room(max: number): Promise<void> {
     if (!this.#waiting.length && this.#fits(max)) {
       this.#take(max);
@@ -351,11 +324,7 @@ export class PoolRegistry {
     this.#evictForWaiting();
   }
 
-  /**
-   * Evicts the least recently used pools, idle ones first, until the first pool waiting fits once
-   * the evicted have closed. Only for the first: evicting for the whole queue at once left no pool
-   * open long enough to serve its tenant's next statement.
-   */
+  /** Only for the first waiter: evicting for the whole queue left no pool open long enough to serve. */
   #evictForWaiting() {
     const next = this.#waiting[0];
     if (!next) return;
@@ -383,9 +352,8 @@ export class PoolRegistry {
 
   #close(entry: Entry) {
     this.log.debug({ pool: entry.key }, 'closing evicted tenant pool');
-    // pg-pool's end() settles once it has asked its connections to end, before their server
-    // sessions are gone: the budget is given back when every socket has closed (or after a second,
-    // so a server that stopped answering cannot hold the room).
+    // pg-pool's end() settles before the server sessions are gone: the budget is given back once every
+    // socket closed, or after sessionEndWaitMs so a server that stopped answering cannot hold the room.
     entry.pool
       .end()
       .catch((err: unknown) => this.log.warn({ err, pool: entry.key }, 'closing evicted pool failed'))

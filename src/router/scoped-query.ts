@@ -1,42 +1,29 @@
 /**
- * One statement run with the tenant context, in one round trip: the context statement and the
- * statement itself are pipelined in the extended protocol with a single Sync, so PostgreSQL runs
- * both in one implicit transaction. `set_config(…, true)` lasts until that Sync: the context cannot
- * outlive the statement, on a pooled connection or through PgBouncer in transaction mode. The
- * naive form (BEGIN + set_config, statement, COMMIT) costs three round trips, ~30% of throughput.
- *
- * On a connection that is a server session of its own, statements stay prepared
- * (session-statements.ts); behind a transaction-mode pooler both are parsed unnamed every time.
- * A connection that lost a prepared statement fails with SQLSTATE 26000 and the caller drops it.
- *
- * Subclasses pg's (exported) Query: the context statement's messages go first and its result is
- * skipped. test/router covers it on every tier (context present, gone afterwards, errors).
+ * Runs a statement with the tenant context in one round trip: the context statement is pipelined
+ * before it with a single Sync, so both run in one implicit transaction and `set_config(…, true)`
+ * cannot outlive it, pooled or behind PgBouncer. test/router covers it on every tier.
  */
 import type pg from 'pg';
 import { type PgConnection as Connection, pgInternals } from '../platform/driver-internals.js';
 import { type SessionStatements, sessionStatements } from './session-statements.js';
 import type { TenantBinding } from './tenant-context.js';
 
-// The statement timeout applies from the next statement on: PostgreSQL arms it at each statement's
-// first message. Null ($4) resets it to the role's or database's default for the transaction.
+// The timeout applies from the next statement on (armed at each statement's first message).
+// Null ($4) resets it to the role's or database's default.
 const contextSql =
   `SELECT set_config('app.tenant_id', $1, true), set_config('search_path', $2, true), set_config('plan_cache_mode', $3, true), ` +
   `set_config('statement_timeout', $4, true)`;
 
-/**
- * A kept statement is planned for its values each time unless its caller allows one generic plan
- * (`genericPlan`: a lookup by a unique key). PostgreSQL's own choice after five executions, on a
- * fresh tenant's table with no statistics, scanned the whole table: 2.4 ms instead of 0.1 ms.
- */
+/** Custom plans unless `genericPlan`: PostgreSQL's own choice scanned fresh tenants' unanalysed tables. */
 const planModes = { generic: 'auto', custom: 'force_custom_plan' } as const;
 
-/** The context statement's name on connections that keep it; test/router/context-statement.test.ts looks for it. */
+/** test/router/context-statement.test.ts looks for it. */
 export const contextStatementName = 'strata_tenant_context';
 
 /** SQLSTATE of a Bind naming a statement the session does not have. */
 export const missingStatementState = '26000';
 
-/** A kept statement whose table's columns changed since it was planned (a migration): run it again. */
+/** Its table's columns changed since it was planned (a migration): run it again. */
 export function stalePlan(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown };
   return e.code === '0A000' && e.message === 'cached plan must not change result type';
@@ -44,10 +31,8 @@ export function stalePlan(err: unknown): boolean {
 
 const { Query, Result, utils } = pgInternals;
 
-/** A statement as Prisma's adapter and the router's raw path send it. */
 export type RoutedStatement = pg.QueryConfig & { rowMode?: 'array' };
 
-/** Filled in for an observed statement: whether its context statement and itself ran prepared (router-observer.ts). */
 export interface PreparedTrace {
   contextKept: boolean;
   statementKept: boolean;
@@ -55,7 +40,6 @@ export interface PreparedTrace {
 
 class ScopedQuery extends Query {
   #inContext = true;
-  /** Where the statement is kept prepared: its session's statements and its key there. */
   #kept: { session: SessionStatements; key: string } | undefined;
   #parse = true;
 
@@ -69,9 +53,7 @@ class ScopedQuery extends Query {
     genericPlan: boolean,
     private readonly trace: PreparedTrace | undefined,
   ) {
-    // From text and values, not the config object: pg copies a config through its property
-    // descriptors, ~4 µs per statement. The rest of what a routed statement carries is set as
-    // Query's constructor sets it; the statement's name is the session's to give.
+    // Not the config: pg copies it via property descriptors (~4 µs). The name is the session's to give.
     super(config.text, config.values);
     this.queryMode = 'extended';
     this.types = config.types;
@@ -94,7 +76,7 @@ class ScopedQuery extends Query {
       if (session) session.contextPrepared = true;
     }
     connection.bind({ portal: '', statement: contextName, values: this.#contextValues, valueMapper: utils.prepareValue });
-    // No Describe: the context statement's result is skipped, so nobody needs its row description.
+    // No Describe: the context statement's result is skipped.
     connection.execute({ portal: '', rows: 0 });
     if (session) {
       const key = `${this.#searchPath} ${this.text}`;
@@ -134,11 +116,7 @@ class ScopedQuery extends Query {
   }
 }
 
-/**
- * Runs `config` on `client` with the tenant context. `ownSession`: the connection is a server
- * session of its own (not multiplexed by a pooler), so statements may stay prepared on it.
- * `genericPlan`: see planModes. `trace`, if given, is filled in once the statement is sent.
- */
+/** `ownSession`: not multiplexed by a pooler, so statements may stay prepared. */
 export function queryWithContext(
   client: pg.PoolClient,
   config: RoutedStatement,

@@ -1,13 +1,7 @@
 /**
- * Prisma batches findUnique calls made in the same tick into one query, and dispatches every
- * batch of that tick from a process.nextTick scheduled by the first caller. With one client shared
- * by all tenants, tenant B's lookup would then run bound to tenant A (and come back empty: keys
- * start with tenant_id, so it cannot leak, but it is wrong). This keeps batching per tenant: the
- * batch key carries the tenant, and each batch runs bound to the tenant that queued it.
- *
- * It reaches into Prisma 7's request handler (not a public API, src/platform/driver-internals.ts);
- * test/router/batching.test.ts fails if a Prisma upgrade changes it, and this function refuses to
- * start the router instead of silently leaving batching unbound.
+ * Keeps Prisma's findUnique batching per tenant: a tick's batches run from the first caller's
+ * nextTick, so tenant B's lookup would run bound to tenant A. Reaches into Prisma 7 internals:
+ * test/router/batching.test.ts fails if an upgrade moves them, and the router refuses to start.
  */
 import { prismaBatching } from '../platform/driver-internals.js';
 import { peekBinding, runBound, type TenantBinding } from './tenant-context.js';

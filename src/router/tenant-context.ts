@@ -16,10 +16,6 @@ export interface TenantBinding {
   database: string;
   /** Quoted schema identifier replacing the placeholder in every statement. */
   schemaIdent: string;
-  /**
-   * Values of the context statement pipelined before a single statement: tenant id, search path,
-   * statement timeout (null: the database's default).
-   */
   context: [tenantId: string, searchPath: string, statementTimeout: string | null];
   /** Opens a transaction and sets the tenant context transaction-locally, in one round trip. */
   beginSql: string;
@@ -47,7 +43,7 @@ export function bindingFor(tenant: TenantPlacement, guards: TenantGuards = noGua
     database: tenant.databaseName,
     schemaIdent,
     context: [tenant.id, schemaIdent, timeout],
-    // A null value resets the setting (to the role's or database's default) for the transaction.
+    // NULL resets the setting to the role's or database's default.
     beginSql:
       `BEGIN; SELECT set_config('app.tenant_id', ${escapeLiteral(tenant.id)}, true), ` +
       `set_config('search_path', ${escapeLiteral(schemaIdent)}, true), ` +

@@ -1,16 +1,7 @@
 /**
- * A tenant's handle on the shared Prisma client: the client's own API, every operation of which
- * runs with the tenant bound (tenant-context.ts), plus `$rows` (tenant-sql.ts).
- *
- * Prisma's operations return lazy promises: the request starts when the promise is first
- * awaited (`then`), and Prisma runs it in the async context of that moment. The handle hands out
- * the operation's own promise behind a wrapper whose `then`, `catch` and `finally` start it inside
- * the binding; what the caller chains on it runs in the caller's context, so the binding never
- * leaks into code after an `await`. Everything else the promise offers (fluent relation calls,
- * `requestTransaction` for batch transactions) is wrapped the same way.
- *
- * Not a `$extends` query extension: that clones every operation's arguments, ~10–30 µs of CPU per
- * call (`npm run bench -- router-reads`). A caller's own `$extends` of the handle still runs bound.
+ * A tenant's handle on the shared Prisma client, every operation bound to the tenant. Prisma's lazy
+ * promises run in the async context of their first `then`: they start inside the binding, what the
+ * caller chains does not, so it never leaks past an `await`. Not `$extends`: that clones arguments.
  */
 import { Prisma, type PrismaClient } from '../generated/tenant/client.js';
 import { runBound, type TenantBinding } from './tenant-context.js';
@@ -36,7 +27,7 @@ type Lazy = PromiseLike<unknown> & { catch(onRejected: unknown): Promise<unknown
 const isPrismaPromise = (value: unknown): value is Lazy =>
   typeof value === 'object' && value !== null && (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'PrismaPromise';
 
-/** `target[prop]`; a method of it returns its Prisma promises bound, started inside `binding`. */
+/** `target[prop]`, its methods' Prisma promises started inside `binding`. */
 function boundMember(binding: TenantBinding, target: object, prop: string | symbol): unknown {
   const value: unknown = Reflect.get(target, prop);
   if (typeof value !== 'function') return value;

@@ -1,10 +1,6 @@
 /**
- * The tier router: hands out Prisma clients bound to one tenant, whatever its tier.
- *
- * One PrismaClient serves every tenant (a client per tenant costs ~2.5 MiB, docs/architecture.md). A
- * tenant handle (tenant-handle.ts) runs each of its operations with the tenant bound in
- * AsyncLocalStorage; the routing pool underneath picks the database, sets app.tenant_id and the
- * search path transaction-locally, and substitutes the tenant's schema.
+ * The tier router: hands out Prisma clients bound to one tenant, whatever its tier. One PrismaClient
+ * serves every tenant (docs/architecture.md).
  */
 import { LRUCache } from 'lru-cache';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -22,13 +18,12 @@ export type { TenantClient } from './tenant-handle.js';
 export type { PoolClosedEvent, PoolEvent, RouterObserver, StatementEvent } from './router-observer.js';
 
 export interface TenantRouterOptions {
-  /** The runtime-role pools the router routes to; the router closes them when it closes. */
+  /** Closed when the router closes. */
   registry: PoolRegistry;
-  /** How many tenant handles are kept for reuse. */
   maxHandles?: number;
-  /** How long a transaction may wait for a connection (Prisma's maxWait; 2 s when not given). */
+  /** Prisma's maxWait for a transaction's connection. */
   connectionWaitMs?: number;
-  /** A tenant's guards (statement timeout, concurrency cap), read when its handle is made; none when not given. */
+  /** Read when a tenant's handle is made; no guards when not given. */
   guardsFor?: (tenant: TenantPlacement) => TenantGuards;
 }
 
@@ -56,12 +51,11 @@ export class TenantRouter {
     this.#guardsFor = options.guardsFor ?? (() => noGuards);
   }
 
-  /** Statements refused by the tenant guards, per tenant; listeners hear of each (e.g. accounting). */
   get guardRejections(): GuardRejections {
     return this.#pool.rejections;
   }
 
-  /** A client bound to `tenant`; cached until the tenant's placement or version (its plan and config too) changes. */
+  /** Cached until the tenant's placement or version (which covers its plan and config) changes. */
   clientFor(tenant: TenantPlacement): TenantClient {
     const hit = this.#handles.get(tenant.id);
     if (hit && samePlacement(hit.placement, tenant)) return hit.client;
@@ -70,12 +64,10 @@ export class TenantRouter {
     return client;
   }
 
-  /** Runs `fn` with a client bound to `tenant`. */
   withTenant<T>(tenant: TenantPlacement, fn: (db: TenantClient) => Promise<T>): Promise<T> {
     return fn(this.clientFor(tenant));
   }
 
-  /** Forgets a tenant's handle, e.g. when the catalog says it changed. */
   forget(tenantId: string): void {
     this.#handles.delete(tenantId);
   }
@@ -84,12 +76,11 @@ export class TenantRouter {
     this.#handles.clear();
   }
 
-  /** Closes this instance's pool of a database no tenant is routed to any more (a moved tenant's old one). */
+  /** For a database no tenant is routed to any more (a moved tenant's old one). */
   closeDatabase(serverId: string, database: string): Promise<void> {
     return this.#registry.close(serverId, database);
   }
 
-  /** The runtime-role pools it routes to, open right now (see PoolRegistry.openPools). */
   openPools() {
     return this.#registry.openPools();
   }
@@ -98,17 +89,14 @@ export class TenantRouter {
     return { handles: this.#handles.size, ...this.#registry.stats() };
   }
 
-  /** Tells `observer` of every statement, transaction and pool from now on (router-observer.ts); returns what stops it. */
   observe(observer: RouterObserver): () => void {
     return this.#registry.observers.add(observer);
   }
 
-  /** Each pool open or draining, read now: connections in use, idle and waited for, kept statements. */
   poolStats() {
     return this.#registry.poolStats();
   }
 
-  /** The connection budget and its use, read now. */
   budget() {
     return this.#registry.budget();
   }

@@ -1,11 +1,7 @@
 /**
- * The pg.Pool handed to Prisma's adapter. It owns no connections: each query is routed to the
- * pool of the database of the tenant bound to the call (see tenant-context.ts) and carries the
- * tenant context transaction-locally, set below Prisma: pipelined with the statement itself
- * (scoped-query.ts), or right after BEGIN in Prisma's own transactions (docs/architecture.md).
- *
- * Prisma qualifies every table with the adapter's schema option; that placeholder is replaced by
- * the tenant's schema, which lets one Prisma client serve every tenant on every tier.
+ * The pg.Pool handed to Prisma's adapter. It owns no connections: each query goes to the bound
+ * tenant's database with its context set transaction-locally (scoped-query.ts, or in BEGIN), and
+ * Prisma's schema placeholder becomes the tenant's schema (docs/architecture.md).
  */
 import pg from 'pg';
 import { connectionFailure, type PoolLease, type PoolRegistry } from './pool-registry.js';
@@ -29,8 +25,7 @@ const isText = (input: QueryInput, sql: string) => (typeof input === 'string' ? 
 
 /**
  * A connection checked out for one of Prisma's transactions: its BEGIN also binds the tenant.
- * Released while a transaction is still open, it is destroyed rather than returned to the pool,
- * so no later user can inherit the open transaction and its tenant context.
+ * Released with a transaction open, it is destroyed, so no later user inherits its tenant context.
  */
 class BoundConnection {
   #open = false;
@@ -38,10 +33,8 @@ class BoundConnection {
   constructor(
     private readonly client: pg.PoolClient,
     private readonly binding: TenantBinding,
-    /** Gives back the pool the connection came from, once the connection is back in it. */
     private readonly leavePool: () => void,
     private readonly rejections: GuardRejections,
-    /** Kept only while the transaction is observed (router-observer.ts). */
     private readonly observed: TransactionObservation | undefined,
   ) {}
 
@@ -82,7 +75,6 @@ class BoundConnection {
   }
 }
 
-/** A Prisma transaction's figures while it holds its connection, reported to the observers at release. */
 class TransactionObservation {
   statements = 0;
   readonly rows = { read: 0, written: 0 };
@@ -114,7 +106,6 @@ class TransactionObservation {
 }
 
 export class TenantRoutingPool extends pg.Pool {
-  /** Statements the tenant guards refused, per tenant (tenant-guards.ts). */
   readonly rejections = new GuardRejections();
   readonly #observers: RouterObservers;
 
@@ -130,7 +121,6 @@ export class TenantRoutingPool extends pg.Pool {
     return this.queryFor(binding, typeof config === 'string' ? { text: config } : config);
   }) as unknown as pg.Pool['query'];
 
-  /** One statement on a connection of `binding`'s database, with its tenant context (genericPlan: see scoped-query.ts). */
   async queryFor(binding: TenantBinding, config: RoutedStatement, genericPlan = false): Promise<pg.QueryResult> {
     // The one cost of observation when nobody observes: this length check.
     const began = this.#observers.list.length === 0 ? 0 : performance.now();
@@ -152,18 +142,15 @@ export class TenantRoutingPool extends pg.Pool {
     let result: pg.QueryResult | undefined;
     const run = () => queryWithContext(client, config, binding.context, lease.ownSessions, genericPlan, trace);
     try {
-      // A kept statement planned before a migration changed its table's columns fails before it
-      // runs, and is forgotten: run again, it is parsed and planned anew.
+      // A kept statement made stale by a migration fails before it runs and is forgotten: run it anew.
       result = await run().catch((err: unknown) => {
         if (stalePlan(err)) return run();
         throw err;
       });
       return result;
     } catch (err) {
-      // A statement error leaves the connection clean (its implicit transaction ended at Sync);
-      // anything without a SQLSTATE (network, protocol) may not have, and a terminated session
-      // (57P01) is gone: drop the connection. So is one that lost a prepared statement (someone ran
-      // DISCARD or DEALLOCATE): it lost them all.
+      // A statement error leaves the connection clean (its implicit transaction ended at Sync). Drop it
+      // on an error without a SQLSTATE, a terminated session, or lost prepared statements.
       const code = (err as { code?: string }).code;
       if (statementTimedOut(err)) this.rejections.record(binding.tenantId, 'statementTimeout');
       if (!code || code === missingStatementState || databaseUnreachable(err)) failure = err as Error;
@@ -195,10 +182,7 @@ export class TenantRoutingPool extends pg.Pool {
     });
   }
 
-  /**
-   * Takes a slot of a shared pool for the binding's tenant (fair-queue.ts): undefined when one
-   * was free, else the wait for one. Refused, the pool is given back.
-   */
+  /** Undefined when a slot was free; refused, the pool is given back. */
   #admit(lease: PoolLease, binding: TenantBinding): Promise<void> | undefined {
     const queue = lease.queue;
     if (!queue || queue.tryEnter(binding.tenantId, binding.guards.maxConcurrentStatements)) return undefined;
@@ -209,7 +193,6 @@ export class TenantRoutingPool extends pg.Pool {
     });
   }
 
-  /** Gives back the slot and the pool taken for one statement or transaction. */
   #leave(lease: PoolLease, binding: TenantBinding) {
     lease.queue?.leave(binding.tenantId);
     this.registry.leave(lease);
@@ -226,7 +209,6 @@ export class TenantRoutingPool extends pg.Pool {
     return new BoundConnection(client, binding, () => this.#leave(lease, binding), this.rejections, observed);
   }) as unknown as pg.Pool['connect'];
 
-  /** A connection of the held pool; the slot and the pool are given back if none comes. */
   async #connect(lease: PoolLease, binding: TenantBinding): Promise<pg.PoolClient> {
     try {
       return await lease.pool.connect();

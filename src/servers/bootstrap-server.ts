@@ -1,8 +1,7 @@
 /**
- * Prepares a PostgreSQL server for Strata, idempotently: the owner role (owns every table and
- * runs migrations, with BYPASSRLS), the runtime role (carries all tenant traffic: no superuser,
- * no BYPASSRLS, owns nothing) and the given databases, owned by the owner and closed to everyone
- * else. Needs a superuser connection (granting BYPASSRLS takes one); only this step does.
+ * Prepares a server for Strata, idempotently: the owner role (owns every table, runs migrations,
+ * BYPASSRLS), the runtime role (all tenant traffic: no superuser, no BYPASSRLS, owns nothing) and
+ * the databases, closed to everyone else. Only this step needs a superuser (to grant BYPASSRLS).
  */
 import pg, { escapeIdentifier, escapeLiteral } from 'pg';
 
@@ -12,12 +11,11 @@ export interface RoleSpec {
 }
 
 export interface ServerBootstrap {
-  /** A superuser URL, or connection settings of a role allowed to create roles and databases. */
+  /** A superuser, or a role that may create roles and databases. */
   adminUrl: string | pg.ClientConfig;
   connectTimeoutMs?: number;
   owner: RoleSpec;
   runtime: RoleSpec;
-  /** Databases to create, and whether the runtime role may connect to each. */
   databases: { name: string; runtimeConnects: boolean }[];
 }
 
@@ -38,20 +36,19 @@ export async function bootstrapServer(spec: ServerBootstrap): Promise<void> {
   admin.on('error', () => undefined); // a dropped session fails the statement under way
   await admin.connect();
   try {
-    // Concurrent ALTER ROLE / GRANT on one object fail with "tuple concurrently updated": bootstraps
-    // sharing a server (parallel test files, replicas starting together) take turns. Freed on disconnect.
+    // Concurrent ALTER ROLE / GRANT fail with "tuple concurrently updated": bootstraps sharing a
+    // server take turns. Freed on disconnect.
     await admin.query(`SELECT pg_advisory_lock(hashtextextended('strata.bootstrap', 0))`);
     const owner = escapeIdentifier(spec.owner.role);
     const runtime = escapeIdentifier(spec.runtime.role);
     await idempotent(admin, `CREATE ROLE ${owner} LOGIN`);
     await idempotent(admin, `CREATE ROLE ${runtime} LOGIN`);
-    // Every tenant table forces row security on its owner too; without BYPASSRLS a migration's
-    // UPDATE or INSERT … SELECT would see no rows. Set on every boot, so older installations get it.
+    // Tenant tables force row security on their owner too: without BYPASSRLS a migration's UPDATE
+    // would see no rows. Set on every boot, so older installations get it.
     await admin.query(`ALTER ROLE ${owner} LOGIN CREATEDB NOSUPERUSER BYPASSRLS PASSWORD ${escapeLiteral(spec.owner.password)}`);
     await admin.query(`ALTER ROLE ${runtime} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD ${escapeLiteral(spec.runtime.password)}`);
-    // Purging a dedicated tenant drops its database WITH (FORCE), which must end the runtime
-    // role's connections every API instance still holds to it; pg_signal_backend allows exactly
-    // that (signalling non-superuser sessions), nothing more.
+    // A purge's DROP DATABASE … WITH (FORCE) must end every instance's runtime connections to it;
+    // pg_signal_backend allows that and nothing more.
     await admin.query(`GRANT pg_signal_backend TO ${owner}`);
     for (const database of spec.databases) {
       const name = escapeIdentifier(database.name);

@@ -1,6 +1,6 @@
 /**
- * Owner-role connections kept for provisioning, so creating a tenant does not pay a new
- * connection (and its authentication) each time. Small, idle-closed, one pool per database.
+ * Owner connections kept for provisioning, so a new tenant does not pay a connection and its
+ * authentication. Small, idle-closed, one pool per database.
  */
 import pg from 'pg';
 import { connectionConfig, type ServerRecord } from './server-access.js';
@@ -12,14 +12,14 @@ export class OwnerPools {
     const key = `${server.id}/${database}`;
     let pool = this.#pools.get(key);
     if (!pool) {
-      // A server that drops packets fails the caller after 10 s instead of holding it for minutes.
+      // A server that drops packets fails the caller in 10 s, not minutes.
       pool = new pg.Pool({ ...connectionConfig(server, 'owner', database), max: 2, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 10_000 });
       pool.on('error', () => undefined); // an idle connection the server dropped is simply replaced
       this.#pools.set(key, pool);
     }
     const client = await pool.connect();
-    // The pool listens only to idle clients: a checked-out one whose session is terminated would
-    // otherwise emit 'error' unheard and end the process. The work under way fails instead.
+    // The pool listens only to idle clients: an unheard 'error' of a checked-out one would end the
+    // process. The work under way fails instead.
     const onError = () => undefined;
     client.on('error', onError);
     let failure: Error | undefined;
@@ -35,12 +35,12 @@ export class OwnerPools {
     }
   }
 
-  /** Closes the pool of a database, e.g. before it is dropped. */
+  /** E.g. before the database is dropped. */
   close(server: ServerRecord, database: string): Promise<void> {
     return this.#close(`${server.id}/${database}`);
   }
 
-  /** Closes every pool of a server, e.g. when its endpoint or credentials changed. */
+  /** E.g. when its endpoint or credentials changed. */
   async closeServer(serverId: string): Promise<void> {
     await Promise.all([...this.#pools.keys()].filter((key) => key.startsWith(`${serverId}/`)).map((key) => this.#close(key)));
   }

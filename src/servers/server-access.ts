@@ -1,12 +1,11 @@
 /**
- * How to connect to a database server recorded in the catalog, as its owner (DDL, migrations,
- * provisioning) or as the runtime role (all tenant traffic). Secrets come from their references.
+ * Connecting to a catalog's database server as its owner (DDL, migrations, provisioning) or as the
+ * runtime role (all tenant traffic). Secrets come from their references.
  */
 import pg, { type PoolConfig } from 'pg';
 import type { DatabaseServer } from '../catalog/catalog-client.js';
 import { resolveSecret } from '../config/config.js';
 
-/** What connecting to a server takes: the catalog row's endpoints, roles and secret references. */
 export type ServerRecord = Pick<
   DatabaseServer,
   | 'id'
@@ -26,8 +25,8 @@ export type ServerRecord = Pick<
 export type ServerRole = 'owner' | 'runtime';
 
 export function connectionConfig(server: ServerRecord, role: ServerRole, database: string): PoolConfig {
-  // Tenant traffic may pass a pooler in transaction mode: its context is only ever transaction-local.
-  // Owner work (DDL, advisory locks, COPY) needs a session of its own and always goes direct.
+  // Tenant traffic may pass a transaction-mode pooler: its context is only transaction-local.
+  // Owner work (DDL, advisory locks, COPY) needs its own session and goes direct.
   const runtime = role === 'runtime';
   return {
     host: (runtime && server.runtimeHost) || server.host,
@@ -40,19 +39,17 @@ export function connectionConfig(server: ServerRecord, role: ServerRole, databas
 }
 
 /**
- * What tenant connections show in pg_stat_activity, so a DBA can attribute load: `strata:dedicated:<server>`
- * for a dedicated database, `strata:pooled+schema:<server>` for a server's tenants database (one pool
- * serves both tiers there). PostgreSQL keeps the first 63 bytes.
+ * Shown in pg_stat_activity, so a DBA can attribute load (one pool serves both tiers of a tenants
+ * database). PostgreSQL keeps the first 63 bytes.
  */
 export function runtimeApplicationName(server: Pick<ServerRecord, 'name' | 'tenantsDatabase'>, database: string): string {
   return `strata:${database === server.tenantsDatabase ? 'pooled+schema' : 'dedicated'}:${server.name}`;
 }
 
-/** Runs `fn` on a fresh owner connection to `database` (DDL and migrations; never tenant traffic). */
+/** A fresh owner connection, for DDL and migrations; never tenant traffic. */
 export async function withOwnerConnection<T>(server: ServerRecord, database: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client(connectionConfig(server, 'owner', database));
-  // A terminated session (restart, pg_terminate_backend, DROP DATABASE … FORCE) fails the query
-  // under way or the next one; unlistened, its 'error' event would end the process.
+  // A terminated session fails the query under way or the next; unheard, 'error' would end the process.
   client.on('error', () => undefined);
   await client.connect();
   try {

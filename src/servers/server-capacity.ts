@@ -1,8 +1,7 @@
 /**
- * Capacity of the database servers and where a new tenant goes. A server's load for a tier is its
- * tenants of that tier per unit of weight; caps (tenants per tier, storage) and states are hard
- * limits. Pure functions over catalog rows, plus the placement of a new tenant inside a catalog
- * transaction that holds the placement lock, so concurrent provisionings never overshoot a cap.
+ * Server capacity and where a new tenant goes: load is a tier's tenants per unit of weight; caps
+ * and states are hard limits. Placement holds a catalog lock, so concurrent provisionings never
+ * overshoot a cap.
  */
 import type { DatabaseServer } from '../catalog/catalog-client.js';
 import { UnknownServerError } from '../catalog/server-directory.js';
@@ -28,13 +27,13 @@ export function tierCap(server: DatabaseServer, tier: Tier): number | null {
   return { pooled: server.maxPooledTenants, schema: server.maxSchemaTenants, dedicated: server.maxDedicatedTenants }[tier];
 }
 
-/** Tenants of the tier it may still take under its cap; null: no cap. */
+/** Tenants of the tier it may still take; null: no cap. */
 export function headroom({ server, tenants }: ServerLoad, tier: Tier): number | null {
   const cap = tierCap(server, tier);
   return cap === null ? null : Math.max(0, cap - tenants[tier]);
 }
 
-/** Why the server takes no new tenant of the tier (a sentence), or null when it takes one. */
+/** Why the server takes no new tenant of the tier, as a sentence; null when it takes one. */
 export function refusal(load: ServerLoad, tier: Tier): string | null {
   const { server } = load;
   const state = effectiveState(server);
@@ -46,21 +45,16 @@ export function refusal(load: ServerLoad, tier: Tier): string | null {
   return null;
 }
 
-/** Tenants of the tier per unit of weight: the lower, the more room. */
 export const weightedLoad = (load: ServerLoad, tier: Tier) => load.tenants[tier] / load.server.weight;
 const totalLoad = (load: ServerLoad) => (load.tenants.pooled + load.tenants.schema + load.tenants.dedicated) / load.server.weight;
 
-/**
- * The server a new tenant of the tier goes to: among those taking it, the lowest weighted load of
- * the tier, then of all tiers, then the name (deterministic). Undefined when none takes it.
- */
+/** Lowest weighted load of the tier, then of all tiers, then the name (deterministic). */
 export function choosePlacement(loads: ServerLoad[], tier: Tier): ServerLoad | undefined {
   return loads
     .filter((load) => refusal(load, tier) === null)
     .sort((a, b) => weightedLoad(a, tier) - weightedLoad(b, tier) || totalLoad(a) - totalLoad(b) || a.server.name.localeCompare(b.server.name))[0];
 }
 
-/** Every registered server with its live tenants per tier, oldest first. */
 export async function serverLoads(catalog: Catalog): Promise<ServerLoad[]> {
   const [servers, counts] = await Promise.all([
     catalog.databaseServer.findMany({ orderBy: { createdAt: 'asc' } }),
@@ -74,8 +68,8 @@ export async function serverLoads(catalog: Catalog): Promise<ServerLoad[]> {
 }
 
 /**
- * Where a new tenant goes: the server named (forced past the ranking, never past a state or a
- * cap), or else the one choosePlacement picks. Takes the placement lock, held until `tx` ends.
+ * The server named (past the ranking, never past a state or cap), else choosePlacement's. Takes
+ * the placement lock, held until `tx` ends.
  */
 export async function placeNewTenant(tx: Prisma.TransactionClient, tier: Tier, name?: string): Promise<DatabaseServer> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended('strata.placement', 0))`;

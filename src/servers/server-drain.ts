@@ -1,8 +1,6 @@
 /**
- * Draining a server: it is marked `draining` (no new tenants), then every tenant on it is moved
- * online to the server with most room for its tier (server-capacity.ts), a bounded number at once
- * (move-batch.ts), in rounds until none is left that can be moved. Run again after a kill, a drain
- * resumes the recorded moves and plans the rest. Once it is empty the server can be removed.
+ * Draining a server (docs/servers.md): marked `draining`, its tenants are moved online to the servers
+ * with most room, a few at once, in rounds; run again after a kill, it resumes the recorded moves.
  */
 import type { ProgressEvent } from '../progress/progress-reporter.js';
 import { type MoveOutcome, type PlannedMove, runMoveBatch } from '../moves/move-batch.js';
@@ -10,7 +8,6 @@ import type { MoveDeps } from '../moves/move-jobs.js';
 import { choosePlacement, serverLoads, type TierCounts } from './server-capacity.js';
 import { findServer, type RegistryDeps, setServerState } from './server-registry.js';
 
-/** What a drain uses of the platform (the Platform object satisfies it): the mover's parts, and the registry's to set the state. */
 export type DrainDeps = MoveDeps & Pick<RegistryDeps, 'catalog' | 'servers'>;
 
 export interface DrainOptions {
@@ -30,9 +27,8 @@ export interface DrainReport {
   server: string;
   moved: number;
   failed: MoveOutcome[];
-  /** Tenants no move can take off (suspended, or no server with room): they keep the server in use. */
+  /** Suspended, or no server has room: they keep the server in use. */
   blocked: Blocked[];
-  /** Live tenants still on the server at the end. */
   remaining: number;
   ms: number;
   outcomes: MoveOutcome[];
@@ -66,9 +62,8 @@ export async function drainServer(deps: DrainDeps, name: string, options: DrainO
 }
 
 /**
- * The moves that take the server's tenants off: recorded ones resumed as they are (cleanup of a
- * switched tenant's old location included), the others to the server choosePlacement picks,
- * counting the moves already planned in this round.
+ * Recorded moves resumed as they are (a switched tenant's cleanup included); the others go where
+ * choosePlacement picks, counting this round's planned moves.
  */
 export async function planDrain(
   deps: Pick<RegistryDeps, 'catalog'>,
@@ -77,7 +72,6 @@ export async function planDrain(
 ): Promise<{ moves: PlannedMove[]; blocked: Blocked[] }> {
   const { catalog } = deps;
   const [running, loads] = await Promise.all([catalog.tenantMove.findMany({ where: { status: 'running', fromServerId: serverId } }), serverLoads(catalog)]);
-  // Tenants already switched by a move still cleaning up here (a killed drain's) are resumed too.
   const tenants = await catalog.tenant.findMany({
     where: { OR: [{ serverId, status: { not: 'deleted' } }, { id: { in: running.map((job) => job.tenantId) } }] },
     orderBy: { slug: 'asc' },

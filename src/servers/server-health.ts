@@ -1,10 +1,7 @@
 /**
- * Whether each database server answers, recorded in the catalog for placement and the admin API:
- * `down_since` is set when a probe (a fresh owner connection and one statement, bounded by a
- * timeout) fails to reach it, and cleared when one reaches it again. Every API instance probes every
- * server periodically, and at once when its router failed to connect there (`suspect`). Transitions
- * are audited (`server.down`, `server.up`). Health writes leave `updated_at` alone: they must not
- * make every instance drop its connections to the server, as an endpoint change does.
+ * Whether each database server answers, for placement and the admin API: a failed probe (fresh
+ * owner connection, one statement, a timeout) sets `down_since`, a successful one clears it. Health
+ * writes leave `updated_at` alone: bumping it makes every instance drop its connections.
  */
 import pg from 'pg';
 import { recordAdminAction } from '../admin/admin-audit.js';
@@ -14,12 +11,12 @@ import { databaseUnreachable } from '../router/tenant-sql.js';
 import { connectionConfig, type ServerRecord } from './server-access.js';
 
 export interface HealthOptions {
-  /** Period of the probes of every server; 0: probes only after a suspicion. */
+  /** 0: probes only after a suspicion. */
   everyMs: number;
   timeoutMs: number;
-  /** Dedicated databases are named `<prefix>_t_…`: their sizes count towards the server's storage. */
+  /** Dedicated databases (`<prefix>_t_…`) count towards the server's storage. */
   prefix: string;
-  /** Storage is measured at most this often per server (summing database sizes walks their files). */
+  /** Per server at most: summing database sizes walks their files. */
   storageEveryMs?: number;
 }
 
@@ -28,13 +25,13 @@ export interface ProbeResult {
   error?: string;
 }
 
-/** Not answering, as opposed to answering with an error (too many connections, a permission). */
+/** Not answering, unlike answering with an error (too many connections…). */
 const unanswered = (err: unknown) => databaseUnreachable(err) || /timeout|terminated/i.test((err as Error).message ?? '');
 
 export class ServerHealth {
   #timer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Map<string, Promise<ProbeResult>>();
-  /** Periodic rounds and suspicions under way; close() waits for them. */
+  /** Work under way that close() waits for. */
   readonly #running = new Set<Promise<unknown>>();
   readonly #storageMeasuredAt = new Map<string, number>();
   #closed = false;
@@ -45,7 +42,7 @@ export class ServerHealth {
     private readonly options: HealthOptions,
   ) {}
 
-  /** Starts the periodic probes (API instances; scripts only probe on suspicion). */
+  /** Periodic probes, for API instances; scripts only probe on suspicion. */
   start(): void {
     if (!this.options.everyMs || this.#timer || this.#closed) return;
     const tick = () => {
@@ -57,7 +54,7 @@ export class ServerHealth {
     tick();
   }
 
-  /** A connection to the server failed: probe it now (once at a time), rather than at the next period. */
+  /** A connection failed: probe now (one at a time), not at the next period. */
   suspect(serverId: string): void {
     if (this.#closed || this.#inFlight.has(serverId)) return;
     void this.#track(
@@ -73,7 +70,7 @@ export class ServerHealth {
     return Promise.all(servers.map((server) => this.probe(server)));
   }
 
-  /** Probes one server and records a transition; concurrent probes of one server share one. */
+  /** Concurrent probes of one server share one. */
   probe(server: ServerRecord): Promise<ProbeResult> {
     const running = this.#inFlight.get(server.id);
     if (running) return running;
@@ -82,7 +79,7 @@ export class ServerHealth {
     return probe;
   }
 
-  /** Stops the probes and waits for those under way: a probe finishing later would write to a closed catalog, reopening it. */
+  /** Waits for probes under way: one finishing later would reopen the closed catalog. */
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
@@ -113,7 +110,7 @@ export class ServerHealth {
     return { up: true };
   }
 
-  /** Connects as the owner (straight to the server, not through a pooler) and asks for a statement. */
+  /** As the owner: straight to the server, never through a pooler. */
   async #ask(server: ServerRecord, measure: boolean): Promise<bigint | undefined> {
     const client = new pg.Client({
       ...connectionConfig(server, 'owner', server.tenantsDatabase),

@@ -1,9 +1,7 @@
 /**
- * Registering PostgreSQL servers tenants can be placed on, framework-free (the admin API and
- * `npm run server` call it): add (bootstrap roles, tenants database and pooled tables, then record
- * it), list, change an endpoint, cordon and uncordon. The catalog holds secret *references*
- * (`env:NAME`) only. Nothing is recorded unless the server answered with the given settings; every
- * change is audited (actor null: a script) and announced, so every instance reconnects.
+ * Registering the servers tenants are placed on (docs/servers.md). Nothing is recorded unless the
+ * server answered with the given settings; the catalog holds secret references (`env:NAME`) only.
+ * Changes are audited (actor null: a script) and announced, so every instance reconnects.
  */
 import pg from 'pg';
 import { z } from 'zod';
@@ -25,12 +23,11 @@ const host = z
   .max(253)
   .regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address');
 const port = z.number().int().min(1).max(65535);
-/** Role and database names are interpolated into DDL: plain identifiers only. */
+/** Interpolated into DDL: plain identifiers only. */
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lowercase letters, digits and _ (max 63)');
 /**
- * A reference names a database password: the roles' own, or a variable set for this server, never
- * another of Strata's settings (JWT_SECRET, DATABASE_URL, the admin password…). A server may ask for
- * its password in clear text, so a reference is a way to send that variable to the host named.
+ * The roles' passwords or a variable of this server's own, never another Strata setting (JWT_SECRET…):
+ * a server may ask for its password in clear text, so a referenced variable goes to the host named.
  */
 const referable = (name: string) => name === 'STRATA_OWNER_PASSWORD' || name === 'STRATA_RUNTIME_PASSWORD' || !configKeys.includes(name);
 const secretRef = z
@@ -60,21 +57,18 @@ export const serverAdd = z
     name: serverName,
     host,
     port: port.default(5432),
-    /** Where tenant (runtime-role) traffic connects, e.g. PgBouncer; default: host and port. */
+    /** Where tenant traffic connects, e.g. PgBouncer; default: host and port. */
     runtimeHost: host.optional(),
     runtimePort: port.optional(),
-    /** Default: the installation's `<prefix>_tenants`. */
     tenantsDatabase: identifier.optional(),
-    /** Defaults: the installation's roles and their references. */
     ownerRole: identifier.optional(),
     ownerSecretRef: secretRef.optional(),
     runtimeRole: identifier.optional(),
     runtimeSecretRef: secretRef.optional(),
     maxConnections: z.number().int().min(1).max(10_000).default(20),
-    /** `cordoned` registers it taking no new tenants. */
     state: z.enum(['active', 'cordoned']).default('active'),
     ...capacityFields,
-    /** A role allowed to create roles and databases, used once to prepare the server; never recorded. */
+    /** A role that may create roles and databases, used once to prepare the server; never recorded. */
     bootstrap: z.object({ user: z.string().min(1).max(63).default('postgres'), secretRef, database: z.string().min(1).max(63).default('postgres') }).strict(),
   })
   .strict();
@@ -104,11 +98,10 @@ export interface RegistryDeps {
   tenantMigrations: MigrationFolder[];
   tenantBaseline?: Baseline;
   spares: SparePool;
-  /** The installation's tenants database name and roles (with their references), the defaults of a new server. */
   defaults: Pick<ServerRecord, 'tenantsDatabase' | 'ownerRole' | 'ownerSecretRef' | 'runtimeRole' | 'runtimeSecretRef'>;
 }
 
-/** Connects, or not, within this: a server that drops packets must not hold a request for minutes. */
+/** A server that drops packets must not hold a request for minutes. */
 const connectTimeoutMs = 5000;
 
 const invalid = (errors: FieldError[]) => new AppError(problems.invalidRequest, 'Some fields are invalid', errors);
@@ -122,7 +115,7 @@ function resolvable(field: string, ref: string): FieldError[] {
   }
 }
 
-/** Why connecting failed, as the field to correct: credentials, or where the server is. */
+/** The failure, on the field to correct: credentials or address. */
 function unreachable(err: unknown, where: string[], credentials: string): AppError {
   const code = (err as { code?: string }).code ?? '';
   const message = (err as Error).message || code;
@@ -148,7 +141,7 @@ async function probe(config: pg.ClientConfig, sql: string): Promise<unknown[]> {
 const runtimeFields = (server: Pick<ServerRecord, 'runtimeHost' | 'runtimePort'>) =>
   server.runtimeHost || server.runtimePort ? ['body.runtimeHost', 'body.runtimePort'] : ['body.host', 'body.port'];
 
-/** Tenant traffic must get through where it will connect (a pooler in front, perhaps). */
+/** Tenant traffic must get through where it connects, perhaps a pooler. */
 async function checkRuntime(server: ServerRecord) {
   await probe(connectionConfig(server, 'runtime', server.tenantsDatabase), 'SELECT 1').catch((err: unknown) => {
     throw unreachable(err, runtimeFields(server), 'body.runtimeSecretRef');
@@ -168,10 +161,7 @@ async function refuseDuplicate(catalog: CatalogClient, draft: { name: string; ho
   );
 }
 
-/**
- * Prepares the server (roles, tenants database, pooled tables: all idempotent, so a retry or a
- * concurrent registration is harmless) and records it once everything answered.
- */
+/** Every step before the record is idempotent, so a retry or a concurrent registration is harmless. */
 export async function registerServer(deps: RegistryDeps, actor: string | null, raw: ServerAddInput): Promise<DatabaseServer> {
   const input = serverAdd.parse(raw);
   const { bootstrap, ...settings } = input;
@@ -219,7 +209,6 @@ export async function registerServer(deps: RegistryDeps, actor: string | null, r
   return server;
 }
 
-/** Every registered server with how many live tenants it holds per tier. */
 export async function listServers(catalog: CatalogClient) {
   return (await serverLoads(catalog)).map(({ server, tenants }) => ({ ...server, tenants }));
 }
@@ -233,8 +222,8 @@ export async function findServer(catalog: CatalogClient, name: string): Promise<
 const stateActions: Record<ServerState, string> = { active: 'server.uncordon', cordoned: 'server.cordon', draining: 'server.drain' };
 
 /**
- * Cordoned and draining servers keep serving their tenants and are migrated; they only take no
- * new ones (a drain moves them off: server-drain.ts). Health's `down` is kept apart and never set here.
+ * Cordoned and draining servers keep serving and are migrated, but take no new tenants (a drain
+ * moves them off: server-drain.ts). Health's `down` is kept apart.
  */
 export async function setServerState(deps: Pick<RegistryDeps, 'catalog' | 'servers'>, actor: string | null, name: string, state: ServerState) {
   const current = await findServer(deps.catalog, name);
@@ -244,10 +233,7 @@ export async function setServerState(deps: Pick<RegistryDeps, 'catalog' | 'serve
   return server;
 }
 
-/**
- * Removes an emptied server from the catalog: refused while any tenant row (a deleted one not yet
- * purged included) or an unfinished move (a source still to be cleaned up) refers to it.
- */
+/** Refused while any tenant row (deleted, not purged, included) or unfinished move refers to it. */
 export async function removeServer(deps: Pick<RegistryDeps, 'catalog' | 'servers'>, actor: string | null, name: string, defaultName: string) {
   const server = await findServer(deps.catalog, name);
   if (name === defaultName) throw new AppError(problems.serverNotEmpty, `${name} holds the catalog: it cannot be removed`);
@@ -268,13 +254,10 @@ export async function removeServer(deps: Pick<RegistryDeps, 'catalog' | 'servers
   return server;
 }
 
-/** Patch fields that change where or how Strata connects: checked against the server before they are recorded. */
+/** Checked against the server before they are recorded. */
 const connectionFields = ['host', 'port', 'runtimeHost', 'runtimePort', 'ownerSecretRef', 'runtimeSecretRef'] as const;
 
-/**
- * A new endpoint or credentials, e.g. after a failover or a pooler moved: checked first (owner and
- * runtime logins, and the tenants database there is Strata's), then every instance reconnects.
- */
+/** E.g. after a failover: connection fields are checked first, then every instance reconnects. */
 export async function updateServer(deps: Pick<RegistryDeps, 'catalog' | 'servers'>, actor: string | null, name: string, raw: ServerPatch) {
   const patch = serverPatch.parse(raw);
   const current = await findServer(deps.catalog, name);
@@ -291,7 +274,7 @@ export async function updateServer(deps: Pick<RegistryDeps, 'catalog' | 'servers
 /** Audit details are JSON: storage figures are BigInts in the catalog. */
 const plain = (value: unknown) => (typeof value === 'bigint' ? Number(value) : value);
 
-/** A new endpoint or credentials must reach the same server, as owner and as runtime role. */
+/** Must reach the same server (Strata's tenants database there), as owner and runtime role. */
 async function checkConnection(catalog: CatalogClient, current: DatabaseServer, patch: z.output<typeof serverPatch>) {
   const next: ServerRecord = { ...current, ...patch } as ServerRecord;
   const unresolved = [...resolvable('body.ownerSecretRef', next.ownerSecretRef), ...resolvable('body.runtimeSecretRef', next.runtimeSecretRef)];

@@ -1,7 +1,4 @@
-/**
- * /admin/servers: the database servers tenants are placed on, for platform admins (see
- * server-registry.ts): register, list, change an endpoint or capacity, set the state, remove. Audited.
- */
+/** /admin/servers: the database servers, for platform admins (server-registry.ts, server-drain.ts). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DatabaseServer } from '../catalog/catalog-client.js';
@@ -38,7 +35,7 @@ const serverOutput = z.object({
   /** `down` while it does not answer (health), else the operator's state. */
   state: z.enum([...serverStates, 'down']),
   operatorState: z.enum(serverStates),
-  /** Whether a new tenant may be placed there (state active; caps aside). */
+  /** Its state is active; caps are not checked. */
   acceptsNewTenants: z.boolean(),
   weight: z.number().int(),
   maxPooledTenants: cap,
@@ -51,9 +48,8 @@ const serverOutput = z.object({
 });
 const tierFigures = z.object({ pooled: z.number().int(), schema: z.number().int(), dedicated: z.number().int() });
 const serverListing = serverOutput.extend({
-  /** Live (not deleted) tenants it holds, per tier. */
   tenants: tierFigures,
-  /** Tenants per tier it may still take under its caps (null: no cap). */
+  /** null: no cap. */
   headroom: z.object({ pooled: cap, schema: cap, dedicated: cap }),
 });
 const serverParams = z.object({ name: serverName });
@@ -65,15 +61,13 @@ const drainBody = z
 const drainView = z.object({
   server: z.string(),
   state: z.enum(serverStates),
-  /** Live tenants still on it, per tier. */
   remaining: tierFigures,
-  /** Moves off it not finished yet (their source's cleanup included). */
+  /** Unfinished moves off it, their source's cleanup included. */
   moving: z.number().int(),
-  /** Tenants no move can take off, and why. */
   blocked: z.array(z.object({ slug: z.string(), reason: z.string() })),
-  /** Whether this instance is running a drain of it now. */
+  /** Whether this instance is draining it now. */
   running: z.boolean(),
-  /** The last drain this instance ran to its end. */
+  /** The last drain this instance finished. */
   lastRun: z
     .object({ moved: z.number().int(), failed: z.number().int(), remaining: z.number().int().nullable(), ms: z.number().int(), error: z.string().nullable() })
     .nullable(),
@@ -102,7 +96,6 @@ const toListing = (load: ServerLoad) => ({
   headroom: { pooled: headroom(load, 'pooled'), schema: headroom(load, 'schema'), dedicated: headroom(load, 'dedicated') },
 });
 
-/** The registry's parts of the platform. */
 export function registryDeps(platform: Pick<Platform, 'catalog' | 'servers' | 'defaultServer' | 'provisioning'>): RegistryDeps {
   const { catalog, servers, defaultServer, provisioning } = platform;
   const { tenantsDatabase, ownerRole, ownerSecretRef, runtimeRole, runtimeSecretRef } = defaultServer;
@@ -117,7 +110,6 @@ export function registryDeps(platform: Pick<Platform, 'catalog' | 'servers' | 'd
 }
 
 export const serverRoutes: FastifyPluginAsyncZod = async (app) => {
-  // Every API instance watches every server; scripts only probe after a failed connection.
   app.addHook('onReady', async () => app.platform.serverHealth.start());
   app.addHook('onClose', async () => app.platform.serverHealth.close());
   const deps = registryDeps(app.platform);
@@ -148,7 +140,7 @@ export const serverRoutes: FastifyPluginAsyncZod = async (app) => {
     toServerOutput(await setServerState(deps, request.admin.id, request.params.name, 'active')),
   );
 
-  // Drains run in the background of the instance asked; their moves are jobs any instance can resume.
+  // Drains run in the background of the instance asked; any instance can resume their move jobs.
   const drains = new Map<string, { abort: AbortController; running: boolean; done: Promise<void>; lastRun: z.infer<typeof drainView>['lastRun'] }>();
   app.addHook('onClose', async () => {
     for (const drain of drains.values()) drain.abort.abort(new Error('the process is shutting down'));
@@ -166,7 +158,7 @@ export const serverRoutes: FastifyPluginAsyncZod = async (app) => {
       const abort = new AbortController();
       const entry = { abort, running: true, lastRun: drains.get(name)?.lastRun ?? null, done: Promise.resolve() };
       drains.set(name, entry);
-      // The state is set before answering, so the answer (and placement) already sees it draining.
+      // Set before answering, so the answer and placement already see it draining.
       await setServerState(deps, request.admin.id, name, 'draining');
       entry.done = drainServer(app.platform, name, { concurrency: request.body.concurrency, actor: request.admin.id, signal: abort.signal })
         .then((report) => {

@@ -4,7 +4,7 @@ import { AppError, problems } from '../http/problems.js';
 import type { Feature } from '../plans/plan-limits.js';
 import { tenantSettings } from './tenant-config.js';
 
-/** The settings of the request's tenant (after authenticateTenant); no round trip: from the cached catalog row. */
+/** After authenticateTenant; from the cached catalog row, no round trip. */
 export function requestSettings(request: FastifyRequest) {
   return tenantSettings(request.tenant, request.server.platform.config.rateLimit.planOverrides);
 }

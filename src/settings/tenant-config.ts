@@ -1,8 +1,6 @@
 /**
- * The per-tenant configuration document (catalog `tenants.config`): feature flags, branding and
- * limit overrides, validated by one zod schema on every admin write. What a tenant gets is its
- * plan's definition with this document's overrides on top (`tenantSettings`). Admins change it by
- * JSON Merge Patch (RFC 7396, `mergePatch`): what a patch leaves out stays, null removes a key.
+ * Per-tenant config (catalog `tenants.config`): overrides on the plan's definition, validated on
+ * every admin write, changed by JSON Merge Patch.
  */
 import { z } from 'zod';
 import type { Tenant } from '../catalog/catalog-client.js';
@@ -12,12 +10,11 @@ import type { TenantGuards } from '../router/tenant-guards.js';
 
 const colour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #1a2b3c');
 const limit = z.number().int().positive().max(1_000_000_000);
-/** A limit the plan sets may also be lifted; not with null, which a merge patch reads as "remove". */
+/** "unlimited" lifts a plan limit; null cannot, a merge patch reads it as "remove". */
 const liftableLimit = limit.or(z.literal('unlimited'));
 
 export const tenantConfig = z
   .object({
-    /** Overrides of the plan's features. */
     features: z
       .object(Object.fromEntries(featureNames.map((f) => [f, z.boolean().optional()])) as Record<Feature, z.ZodOptional<z.ZodBoolean>>)
       .strict()
@@ -39,7 +36,6 @@ export const tenantConfig = z
       })
       .strict()
       .optional(),
-    /** Overrides of the plan's limits; "unlimited" lifts one. */
     limits: z
       .object({
         users: liftableLimit.optional(),
@@ -56,7 +52,7 @@ export const tenantConfig = z
   .strict();
 export type TenantConfig = z.infer<typeof tenantConfig>;
 
-/** What a tenant gets: its plan's definition with its config's overrides (GET /settings, /admin/tenants). */
+/** What a tenant gets (GET /settings, /admin/tenants). */
 export const settingsOutput = z.object({
   plan: z.string(),
   features: featuresOutput,
@@ -65,17 +61,16 @@ export const settingsOutput = z.object({
 });
 export type TenantSettings = z.infer<typeof settingsOutput>;
 
-// Keyed by the catalog row object: the tenant directory replaces the row when the tenant
-// changes, so an entry lives exactly as long as the row it was computed from, and the request
-// path parses a tenant's document once, not per request.
+// Keyed by the catalog row, which the tenant directory replaces when the tenant changes: an entry
+// lives as long as its row, and a document is parsed once, not per request.
 const computed = new WeakMap<Tenant, TenantSettings>();
 
-/** The plan's definition with the tenant's overrides; `planOverrides` is STRATA_RATE_LIMIT_PLANS. */
+/** `planOverrides` is STRATA_RATE_LIMIT_PLANS. */
 export function tenantSettings(tenant: Tenant, planOverrides: Readonly<Record<string, number>> = {}): TenantSettings {
   const cached = computed.get(tenant);
   if (cached) return cached;
   const plan = planDefinition(tenant.plan);
-  // A stored document is valid (writes are validated); a bad one (edited by hand) counts as empty.
+  // Writes are validated; a bad document (edited by hand) counts as empty.
   const config = tenantConfig.safeParse(tenant.config).data ?? {};
   const settings: TenantSettings = {
     plan: tenant.plan,
@@ -98,7 +93,7 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 type JsonObject = Record<string, unknown>;
 const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** RFC 7396: objects merge key by key, null removes a key, anything else replaces what was there. */
+/** JSON Merge Patch, RFC 7396. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return patch;
   const merged: JsonObject = isObject(target) ? { ...target } : {};
@@ -109,7 +104,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return merged;
 }
 
-/** The shape of a merge patch of `schema`: every member optional and nullable, objects likewise. */
+/** A merge patch of `schema`: every member optional and nullable, recursively. */
 function patchOf(schema: z.ZodType): z.ZodType {
   const inner = schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema;
   if (!(inner instanceof z.ZodObject)) return inner;
@@ -117,12 +112,12 @@ function patchOf(schema: z.ZodType): z.ZodType {
   return z.object(Object.fromEntries(shape)).strict();
 }
 
-/** A JSON Merge Patch of the config document; the merged document is checked against `tenantConfig`. */
+/** Shape only: the merged document is checked against `tenantConfig`. */
 export const tenantConfigPatch = (patchOf(tenantConfig) as z.ZodType<JsonObject>).describe(
   "A JSON Merge Patch (RFC 7396) of the tenant's config: members left out stay as they are, null removes one, objects merge member by member.",
 );
 
-/** The noisy-neighbour guards of a tenant (src/router/tenant-guards.ts), from its plan and config. */
+/** See src/router/tenant-guards.ts. */
 export function tenantGuards(tenant: Tenant, planOverrides: Readonly<Record<string, number>> = {}): TenantGuards {
   const { statementTimeoutMs, maxConcurrentStatements } = tenantSettings(tenant, planOverrides).limits;
   return { statementTimeoutMs, maxConcurrentStatements };

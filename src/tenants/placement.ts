@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const tiers = ['pooled', 'schema', 'dedicated'] as const;
 export type Tier = (typeof tiers)[number];
 
-/** The part of a catalog tenant the router needs; the catalog's Tenant row satisfies it. */
+/** What the router needs of a catalog tenant. */
 export interface TenantPlacement {
   id: string;
   tier: Tier;
@@ -14,10 +14,7 @@ export interface TenantPlacement {
   version: number;
 }
 
-/**
- * Host labels the platform keeps for itself: a tenant is reached at `<slug>.<STRATA_BASE_DOMAIN>`,
- * so a tenant named `api` or `www` would take over one of the platform's own names.
- */
+/** Tenants are reached at `<slug>.<STRATA_BASE_DOMAIN>`: these would take the platform's own hosts. */
 export const reservedSlugs: ReadonlySet<string> = new Set([
   'www',
   'api',
@@ -73,7 +70,7 @@ export const reservedSlugs: ReadonlySet<string> = new Set([
   'strata',
 ]);
 
-/** Slugs become schema and database names, so they are restricted to what is safe there. */
+/** Slugs become schema and database names: safe characters only. */
 export const slugSchema = z
   .string()
   .regex(/^[a-z][a-z0-9-]{1,38}[a-z0-9]$/, '3–40 characters: lowercase letters, digits and -, starting with a letter')

@@ -1,8 +1,7 @@
 /**
  * Provisioning: a tenant goes from nothing to active in three idempotent steps. The catalog row
- * comes first (status `provisioning`, placement fixed); the slug's unique key makes that insert
- * the claim, so of two concurrent provisionings exactly one goes on. Finishing one a crash
- * interrupted must be asked for (`resume`): else a second request could share the first's tenant.
+ * comes first: the unique slug makes its insert the claim, so of two concurrent provisionings one
+ * goes on. Finishing a crashed one takes `resume`, else a second request could share its tenant.
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { z } from 'zod';
@@ -26,7 +25,7 @@ export const provisionInput = z.object({
   name: z.string().trim().min(1).max(200),
   plan: z.string().trim().min(1).max(50),
   tier: z.enum(tiers),
-  /** Catalog name of the database server (refused unless active and under its caps); default: the one with most room (server-capacity.ts). */
+  /** Default: the server with most room (server-capacity.ts). */
   server: z.string().min(1).max(100).optional(),
   config: tenantConfig.optional(),
 });
@@ -35,27 +34,26 @@ export type ProvisionInput = z.input<typeof provisionInput>;
 export interface ProvisioningDeps {
   catalog: CatalogClient;
   servers: ServerDirectory;
-  /** Database name prefix (config STRATA_DB_PREFIX). */
+  /** STRATA_DB_PREFIX. */
   prefix: string;
   tenantMigrations: MigrationFolder[];
   tenantBaseline?: Baseline;
   owners: OwnerPools;
   spares: SparePool;
-  /** Tells every API instance that a tenant's catalog row changed (TenantDirectory.changed). */
+  /** TenantDirectory.changed. */
   announce(tenantId: string): Promise<void>;
 }
 
 export interface ProvisionOptions {
-  /** Finish a provisioning of this slug left unfinished (by a crash); without it, an existing slug is refused. */
+  /** Finish a crashed provisioning of this slug; else an existing slug is refused. */
   resume?: boolean;
-  /** Runs in the activation's catalog transaction, e.g. to write the audit record with it. */
+  /** Runs in the activation's transaction, e.g. to write the audit record. */
   onActivate?: (tx: Prisma.TransactionClient, tenant: Tenant) => Promise<void>;
 }
 
 export class TenantExistsError extends AppError {
   constructor(
     readonly slug: string,
-    /** The tenant is still being provisioned (by a concurrent request, or one that crashed). */
     readonly unfinished = false,
   ) {
     super(
@@ -68,10 +66,10 @@ export class TenantExistsError extends AppError {
   }
 }
 
-/** Provisionings queue on the placement lock for a few ms each; a burst of them may wait longer than Prisma's 2 s default. */
+/** Provisionings queue on the placement lock: a burst may wait past Prisma's 2 s default. */
 const placementTransaction = { maxWait: 10_000, timeout: 15_000 };
 
-/** Step 1: the catalog row, created once; the insert is the claim of the slug. */
+/** Step 1: the catalog row. */
 export async function reserveTenant(deps: ProvisioningDeps, raw: ProvisionInput, options: ProvisionOptions = {}): Promise<Tenant> {
   const input = provisionInput.parse(raw);
   const existing = await deps.catalog.tenant.findUnique({ where: { slug: input.slug } });
@@ -83,7 +81,6 @@ export async function reserveTenant(deps: ProvisioningDeps, raw: ProvisionInput,
     return existing;
   }
   try {
-    // Placed and recorded under the placement lock: concurrent provisionings see each other's tenants against the caps.
     return await deps.catalog.$transaction(async (tx) => {
       const server = await placeNewTenant(tx, input.tier, input.server);
       return tx.tenant.create({
@@ -100,13 +97,13 @@ export async function reserveTenant(deps: ProvisioningDeps, raw: ProvisionInput,
       });
     }, placementTransaction);
   } catch (err) {
-    // A concurrent provisioning of the same slug won the insert: it is refused, or resumed when asked.
+    // A concurrent provisioning won the insert: refused, or resumed when asked.
     if ((err as { code?: string }).code === 'P2002') return reserveTenant(deps, raw, options);
     throw err;
   }
 }
 
-/** Step 2: the tenant's schema or database exists and is at the current migration version. */
+/** Step 2: the schema or database, at the current migration version. */
 export async function prepareStorage(deps: ProvisioningDeps, tenant: Tenant): Promise<void> {
   const server = await deps.servers.byId(tenant.serverId);
   if (tenant.tier === 'dedicated') await ensureDatabase(deps.owners, server, tenant.databaseName);
@@ -115,7 +112,7 @@ export async function prepareStorage(deps: ProvisioningDeps, tenant: Tenant): Pr
       try {
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${escapeIdentifier(tenant.schemaName)}`);
       } catch (err) {
-        // IF NOT EXISTS is not race-safe: a concurrent provisioning that created it first gives 23505.
+        // IF NOT EXISTS is not race-safe: a concurrent creation gives 23505.
         if ((err as { code?: string }).code !== '23505') throw err;
       }
     }
@@ -129,7 +126,7 @@ export async function prepareStorage(deps: ProvisioningDeps, tenant: Tenant): Pr
   if (tenant.tier === 'schema') deps.spares.refill(server);
 }
 
-/** Step 3: the tenant becomes routable, and every instance hears it (they may have cached it as provisioning). */
+/** Step 3: routable, and announced: instances may have cached it as provisioning. */
 export async function activateTenant(deps: ProvisioningDeps, tenant: Tenant, onActivate?: ProvisionOptions['onActivate']): Promise<Tenant> {
   const activated = await deps.catalog.$transaction(async (tx) => {
     const [row] = await tx.tenant.updateManyAndReturn({
@@ -143,7 +140,7 @@ export async function activateTenant(deps: ProvisioningDeps, tenant: Tenant, onA
     await deps.announce(activated.id);
     return activated;
   }
-  // A retry after activation already happened is fine; anything else left provisioning some other way.
+  // A retry after activation is fine; anything else left provisioning another way.
   const current = await deps.catalog.tenant.findUniqueOrThrow({ where: { id: tenant.id } });
   if (current.status !== 'active') throw new Error(`tenant ${tenant.slug} left provisioning as ${current.status}; not activating it`);
   return current;
@@ -156,8 +153,8 @@ export async function provisionTenant(deps: ProvisioningDeps, input: ProvisionIn
 }
 
 /**
- * Undoes a provisioning that failed before activation: its storage, then its catalog row (its
- * login routes go with it), so the slug is free again. A tenant that became active is left alone.
+ * Undoes a provisioning that failed before activation (storage, then catalog row and login routes),
+ * freeing the slug. An active tenant is left alone.
  */
 export async function discardProvisioning(deps: ProvisioningDeps, tenant: Tenant): Promise<void> {
   const current = await deps.catalog.tenant.findUnique({ where: { id: tenant.id } });
@@ -167,7 +164,7 @@ export async function discardProvisioning(deps: ProvisioningDeps, tenant: Tenant
   await deps.announce(tenant.id);
 }
 
-/** Dedicated databases are created by the owner role (CREATEDB), then closed to all but the runtime role. */
+/** Created by the owner (CREATEDB), then closed to all but the runtime role. */
 async function ensureDatabase(owners: OwnerPools, server: ServerRecord, database: string) {
   await owners.with(server, server.tenantsDatabase, async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -175,13 +172,13 @@ async function ensureDatabase(owners: OwnerPools, server: ServerRecord, database
     try {
       await client.query(`CREATE DATABASE ${escapeIdentifier(database)}`);
     } catch (err) {
-      // A concurrent provisioning created it first: 42P04, or 23505 when both passed the check above.
+      // Created concurrently: 42P04, or 23505 when both passed the check above.
       if (!['42P04', '23505'].includes((err as { code?: string }).code ?? '')) throw err;
     }
   });
   await owners.with(server, database, async (client) => {
-    // Concurrent GRANTs on one database fail with "tuple concurrently updated": the lock, held to the
-    // end of this implicit transaction, serializes them.
+    // Concurrent GRANTs fail with "tuple concurrently updated": this lock, held to the end of the
+    // implicit transaction, serializes them.
     await client.query(
       `SELECT pg_advisory_xact_lock(hashtextextended(${escapeLiteral(`strata.grant.${database}`)}, 0));
        REVOKE ALL ON DATABASE ${escapeIdentifier(database)} FROM PUBLIC;

@@ -1,8 +1,6 @@
 /**
- * Spare tenant schemas, created and migrated ahead of time, so provisioning a schema tenant is a
- * rename (~1 ms) instead of ~60 objects of DDL (~15 ms in a small database, ~40 ms among 1,000
- * tenant schemas). A spare is named `spare_<hex>`; provisioning claims one by renaming it, then
- * migrates it like any target. The pool is refilled in the background.
+ * Spare tenant schemas (`spare_<hex>`), built and migrated ahead of time, so provisioning a schema
+ * tenant renames one instead of running its DDL, then migrates it like any target.
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
@@ -16,16 +14,14 @@ import type { ServerRecord } from '../servers/server-access.js';
 
 const code = (err: unknown) => (err as { code?: string }).code;
 
-/** The spare schemas of a tenants database, ready to be claimed. */
 export async function listSpares(client: pg.ClientBase): Promise<string[]> {
   const { rows } = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'spare\\_%' ORDER BY nspname`);
   return rows.map((r) => r.nspname);
 }
 
 /**
- * Renames a spare to `schemaName`; false when there is none (or `schemaName` already exists).
- * A spare the migration runner holds (its migration lock) is passed over: renaming it mid-migration
- * would leave the runner's work half under the old name.
+ * Renames a spare to `schemaName`; false when none is left or `schemaName` exists. A spare under its
+ * migration lock is passed over: renaming it mid-migration would split the runner's work.
  */
 export async function claimSpare(client: pg.ClientBase, schemaName: string): Promise<boolean> {
   for (const spare of await listSpares(client)) {
@@ -63,10 +59,10 @@ export class SparePool {
     private readonly log: Log,
   ) {}
 
-  /** Tops the server's pool up in the background; one refill per server at a time. */
+  /** In the background; one refill per server at a time. */
   refill(server: ServerRecord): void {
     if (this.size === 0) return;
-    // A claim during a refill may take a spare the refill already counted: top up once more after it.
+    // A claim may take a spare the refill already counted: top up once more after it.
     if (this.#filling.has(server.id)) {
       this.#again.add(server.id);
       return;
@@ -80,7 +76,7 @@ export class SparePool {
     this.#filling.set(server.id, run);
   }
 
-  /** Waits for refills under way (before closing the connections they use). */
+  /** Before closing the connections refills use. */
   async settle(): Promise<void> {
     while (this.#filling.size > 0) await Promise.all(this.#filling.values());
   }

@@ -1,8 +1,4 @@
-/**
- * Dropping a tenant's data where it lives (dedicated: its database; schema: its schema; pooled:
- * its rows in every tenant table). Used by a purge, and to undo a provisioning that failed part
- * way. Safe to repeat.
- */
+/** Drops a tenant's database, schema or pooled rows (purge, failed provisioning); safe to repeat. */
 import { escapeIdentifier } from 'pg';
 import type { Tenant } from '../catalog/catalog-client.js';
 import type { ServerDirectory } from '../catalog/server-directory.js';

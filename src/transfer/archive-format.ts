@@ -1,6 +1,6 @@
 /**
- * The Strata tenant archive, version 1: one self-delimiting byte stream, written and read in one
- * pass without knowing any size up front (which a tar stream would need for each entry).
+ * The Strata tenant archive, version 1 (docs/export-import.md): self-delimiting, so it is written
+ * and read in one pass with no sizes up front.
  *
  *     STRATA-TENANT-ARCHIVE 1\n
  *     <manifest as one line of JSON>\n
@@ -8,11 +8,8 @@
  *     \.\n
  *     … one section per table, in manifest order …
  *
- * COPY text escapes backslashes in values, so no row can be the line `\.` that ends a section.
- * Rows carry the columns listed in the manifest, never tenant_id: the importing tenant's id is
- * filled in by the target. Timestamps are written in UTC, dates in ISO form, so an archive loads
- * identically into any tier of any Strata whose tenant migrations are the same. An archive may be
- * gzip-compressed as a whole (`.strata.gz`); readers detect that by its first bytes.
+ * COPY text escapes backslashes, so no row can be the line `\.`. Rows never carry tenant_id; times
+ * are UTC, so an archive loads the same anywhere at the same migrations. May be gzipped whole.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -31,7 +28,7 @@ export const archiveManifest = z.object({
   exportedAt: z.iso.datetime(),
   tenant: z.object({ id: z.string(), slug: z.string(), name: z.string(), plan: z.string() }),
   source: z.object({ tier: z.string(), server: z.string() }),
-  /** Names of the tenant migrations applied at the source: the data's schema version. */
+  /** Tenant migrations applied at the source: the data's schema version. */
   migrations: z.array(z.string()),
   tables: z.array(
     z.object({
@@ -48,7 +45,6 @@ export function archiveHeader(manifest: ArchiveManifest): string {
   return `${archiveMagic}\n${JSON.stringify(manifest)}\n`;
 }
 
-/** The archive is not a (complete, well-formed) Strata tenant archive. */
 export class ArchiveFormatError extends Error {
   constructor(message: string) {
     super(message);
@@ -59,7 +55,6 @@ export class ArchiveFormatError extends Error {
 const newline = 0x0a;
 const terminator = Buffer.from(`\n${sectionEnd}`);
 
-/** Reads an archive from a byte stream: the header, then each table's rows as they arrive. */
 export class ArchiveReader {
   readonly #chunks: AsyncIterator<Buffer | string>;
   #buffer: Buffer = Buffer.alloc(0);
@@ -84,7 +79,7 @@ export class ArchiveReader {
     return parsed.data;
   }
 
-  /** The COPY text of the next section (`table`'s), without its end line; must be consumed before the next call. */
+  /** The next section's COPY text, without its end line; consume it before the next call. */
   async *section(table: string): AsyncGenerator<Buffer> {
     while (this.#buffer.length < sectionEnd.length) await this.#fill(this.#buffer.length ? `in the section of ${table}` : `before the section of ${table}`);
     if (this.#buffer.subarray(0, sectionEnd.length).toString() === sectionEnd) {
@@ -140,7 +135,7 @@ export class ArchiveReader {
   }
 }
 
-/** The archive's bytes, decompressed if they are gzip (detected by the gzip magic bytes). */
+/** Gunzips the input if it starts with the gzip magic. */
 export async function* decompressed(input: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
   const chunks = input[Symbol.asyncIterator]();
   const first = await chunks.next();
@@ -153,7 +148,7 @@ export async function* decompressed(input: AsyncIterable<Buffer | string>): Asyn
     return;
   }
   const gunzip = createGunzip();
-  // pipeline destroys gunzip with the error if either side fails, so the reader below sees it.
+  // pipeline destroys gunzip with either side's error, so the reader below sees it.
   pipeline(
     Readable.from(
       (async function* () {
@@ -166,7 +161,7 @@ export async function* decompressed(input: AsyncIterable<Buffer | string>): Asyn
   try {
     for await (const chunk of gunzip) yield chunk as Buffer;
   } catch (err) {
-    // zlib's own errors (Z_DATA_ERROR, Z_BUF_ERROR…) mean bad bytes; others come from the source as they are.
+    // zlib's own errors (Z_…) mean bad bytes; the source's pass as they are.
     if (/^Z_/.test((err as { code?: string }).code ?? '')) throw new ArchiveFormatError(`the gzip stream is damaged: ${(err as Error).message}`);
     throw err;
   }

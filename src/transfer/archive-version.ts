@@ -1,10 +1,6 @@
 /**
- * Archives taken at an older tenant migration version (e.g. the purge archive of a tenant deleted
- * before a deploy, which `migrate` then skipped) are loaded at their own version and brought
- * forward with the normal migrations, inside the import's one transaction: a scratch schema is
- * built from the archive's migration files, loaded, migrated to the tenant's version, and its rows
- * are moved into the tenant's tables; the scratch schema is dropped before the commit. A failure
- * anywhere rolls all of it back.
+ * Archives at an older migration version (e.g. a purge archive from before a deploy) are loaded into
+ * a scratch schema at their version, migrated forward and moved in, within the import's transaction.
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
@@ -14,7 +10,6 @@ import { isTransactional, type MigrationFolder } from '../migrations/migration-f
 import { assertTenantTransaction } from './tenant-transaction.js';
 import { dataColumns, tenantColumn, type TenantTable } from './tenant-tables.js';
 
-/** The archive cannot be brought to the tenant's version; the message says why, for the operator. */
 export class VersionGapError extends Error {
   constructor(message: string) {
     super(message);
@@ -22,10 +17,7 @@ export class VersionGapError extends Error {
   }
 }
 
-/**
- * The migrations to apply after loading an archive taken at `archived` into a tenant at `current`:
- * none when they are equal, the tenant's later ones when the archive's are their beginning.
- */
+/** Splits the tenant's migrations at the archive's; refused unless `archived` begins `current`. */
 export function migrationsAfter(archived: string[], current: string[], known: MigrationFolder[]): { atArchive: MigrationFolder[]; later: MigrationFolder[] } {
   const describe = (list: string[]) => `${list.at(-1) ?? '(none)'} (${list.length} applied)`;
   if (archived.length > current.length || archived.some((name, i) => current[i] !== name)) {
@@ -43,7 +35,7 @@ export function migrationsAfter(archived: string[], current: string[], known: Mi
   return { atArchive: files.slice(0, archived.length), later: files.slice(archived.length) };
 }
 
-/** A new scratch schema built by `migrations`; the caller drops it before committing (a rollback removes it too). */
+/** A new schema built by `migrations`; the caller drops it before committing. */
 export async function scratchSchema(client: pg.ClientBase, migrations: MigrationFolder[]): Promise<string> {
   const schema = `_strata_import_${randomBytes(6).toString('hex')}`;
   await client.query(`CREATE SCHEMA ${escapeIdentifier(schema)}`);
@@ -72,15 +64,14 @@ async function withSearchPath<T>(client: pg.ClientBase, path: string, fn: () => 
 }
 
 /**
- * Moves the tenant's rows of every table from `from` into `to` (same version, so same tables and
- * columns), in foreign-key order; values pass through their text form, as COPY would carry them,
- * because a type defined by the migrations (a domain, an enum) is another type in each schema.
+ * Moves the tenant's rows from `from` into `to` (same version), in foreign-key order. Values pass
+ * through text: a type the migrations define (a domain, an enum) is another type in each schema.
  */
 export async function moveRows(client: pg.ClientBase, from: string, to: string, tables: TenantTable[], tenantId: string): Promise<void> {
   await assertTenantTransaction(client, tenantId);
   for (const table of tables) {
     const columns = dataColumns(table);
-    // Types named as the target knows them: with an empty search path every non-builtin type is schema-qualified.
+    // With an empty search path, every non-builtin type is named with the target's schema.
     const { rows: types } = await withSearchPath(client, '', () =>
       client.query<{ name: string; type: string }>(
         `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type

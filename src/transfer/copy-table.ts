@@ -1,12 +1,7 @@
 /**
- * Streaming COPY of one tenant's rows out of and into a location (pooled tables, tenant schema or
- * dedicated database), in COPY text format: one line per row, columns as named by the caller
- * (default: every column but tenant_id). Used by export, import and tier moves.
- *
- * Every function runs on an owner connection inside `inTenantTransaction` for the tenant, so RLS
- * binds reads and writes to it; reads also filter on tenant_id explicitly (the pooled tables hold
- * every tenant's rows). tenant_id is never copied: the target fills it from its column default,
- * the transaction's `app.tenant_id`, which is how an import rewrites rows to the target tenant.
+ * Streaming COPY text of a tenant's rows out of and into a location (export, import, tier moves),
+ * inside `inTenantTransaction`. Reads filter on tenant_id; tenant_id is never copied: the target's
+ * column default, `app.tenant_id`, fills it, which rewrites rows to the target tenant.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,7 +11,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { assertTenantTransaction } from './tenant-transaction.js';
 import { dataColumns, tenantColumn, type TenantTable } from './tenant-tables.js';
 
-/** One side of a copy: a connection (inside the tenant's transaction) and the schema of the tables. */
+/** One side of a copy: a connection in the tenant's transaction, and a schema. */
 export interface Location {
   client: pg.ClientBase;
   schema: string;
@@ -26,9 +21,8 @@ const qualified = (schema: string, table: TenantTable) => `${escapeIdentifier(sc
 const columnList = (columns: string[]) => columns.map((c) => escapeIdentifier(c)).join(', ');
 
 /**
- * The tenant's rows of `table` as COPY text chunks. A reader that stops early (its destination
- * failed) leaves the rest of the COPY to be drained and discarded: destroying the stream instead
- * would leave the connection paused mid-COPY, and the ROLLBACK queued behind it would never run.
+ * The tenant's rows of `table` as COPY text. If the reader stops early, the rest is drained: a
+ * destroyed stream leaves the connection paused mid-COPY, and the ROLLBACK behind it never runs.
  */
 export async function copyOut(location: Location, table: TenantTable, tenantId: string, columns = dataColumns(table)): Promise<AsyncGenerator<Buffer>> {
   await assertTenantTransaction(location.client, tenantId);
@@ -51,10 +45,8 @@ export async function copyOut(location: Location, table: TenantTable, tenantId: 
 }
 
 /**
- * Loads COPY text rows into `table` for the tenant; resolves to the number of rows inserted.
- * COPY FROM refuses a table under forced row security, even for its owner, so the rows go into a
- * temporary staging table first and then into the table with one INSERT … SELECT, which the
- * policy's WITH CHECK still guards (~1.4x the time of a direct COPY).
+ * Loads COPY text rows into `table`; resolves to the rows inserted. COPY FROM refuses a table under
+ * forced row security, so rows are staged in a temporary table, then moved by one INSERT … SELECT.
  */
 export async function copyIn(location: Location, table: TenantTable, tenantId: string, rows: Readable, columns = dataColumns(table)): Promise<number> {
   await assertTenantTransaction(location.client, tenantId);
@@ -70,8 +62,7 @@ export async function copyIn(location: Location, table: TenantTable, tenantId: s
 }
 
 /**
- * Copies the tenant's rows of `table` from one location to another (both connections inside the
- * tenant's transaction); `onRows` hears the running count as the rows stream through. After a
+ * Copies the tenant's rows of `table` between locations; `onRows` hears the running count. After a
  * failure the source connection may still be in COPY: end it rather than reuse it.
  */
 export async function copyTable(options: {
@@ -87,9 +78,8 @@ export async function copyTable(options: {
 }
 
 /**
- * Passes COPY text through, counting rows (a row is one line: COPY escapes newlines in values) and
- * reporting the running count at most every `everyRows` rows and once at the end. A generator
- * rather than a Transform, so an error of the source reaches whoever reads it.
+ * Passes COPY text through, counting lines (COPY escapes newlines in values) and reporting every
+ * `everyRows` rows and at the end. A generator, not a Transform, so source errors reach the reader.
  */
 export async function* countRows(source: AsyncIterable<Buffer>, onRows: (rows: number) => void, everyRows = 10_000): AsyncGenerator<Buffer> {
   let rows = 0;

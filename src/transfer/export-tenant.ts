@@ -1,8 +1,6 @@
 /**
- * Export: a tenant's whole data as a Strata tenant archive (format: ./archive-format.ts), streamed
- * from any tier. Every table is read in one REPEATABLE READ transaction, so the archive is one
- * consistent snapshot and its manifest's counts and checksums describe exactly the rows written.
- * Session tables (refresh tokens) are left out: see isSessionTable.
+ * Export: a tenant's data as an archive (./archive-format.ts), read in one REPEATABLE READ
+ * transaction so the manifest describes exactly the rows written. Session tables are left out.
  */
 import type { Writable } from 'node:stream';
 import type { Tenant } from '../catalog/catalog-client.js';
@@ -16,7 +14,6 @@ import { dataColumns, isSessionTable, tenantTables } from './tenant-tables.js';
 import { inTenantTransaction } from './tenant-transaction.js';
 import { TransferStateError, type TransferProgress } from './transfer-progress.js';
 
-/** What an export uses of the platform (the Platform object satisfies it). */
 export interface ExportDeps {
   servers: Pick<ServerDirectory, 'byId'>;
 }
@@ -25,7 +22,7 @@ export interface ExportOptions {
   onProgress?: (event: TransferProgress) => void;
 }
 
-/** Throws unless the tenant's data can be exported (its storage may not exist while provisioning). */
+/** Refuses a tenant still provisioning: its storage may not exist yet. */
 export function assertExportable(tenant: Tenant): void {
   if (tenant.status === 'provisioning') throw new TransferStateError(`tenant ${tenant.slug} is still being provisioned`);
 }
@@ -67,7 +64,7 @@ export async function exportTenant(deps: ExportDeps, tenant: Tenant, out: NodeJS
             written = rows;
           };
           for await (const chunk of countRows(await copyOut(location, table, tenant.id), onRows)) await write(out, chunk);
-          // One snapshot: anything else means the archive would not match its own manifest.
+          // Same snapshot as the count: a difference would contradict the manifest.
           if (written !== expected) throw new Error(`${table.name}: wrote ${written} rows, the snapshot counted ${expected}`);
           await write(out, sectionEnd);
           report({ event: 'export.table', table: table.name, rows: written });

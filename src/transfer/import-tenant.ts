@@ -1,11 +1,7 @@
 /**
- * Import: loads a Strata tenant archive (./archive-format.ts) into an empty tenant on any tier,
- * as a restore or a clone. Everything happens in one transaction: the archive must be at the
- * tenant's migration version or an earlier one (./archive-version.ts), every table is loaded by
- * streaming COPY (rows take the target tenant's id), the counts and checksums of the loaded rows
- * must equal the manifest's, and dates must be ones the API can render, before it commits; the
- * catalog's login routes of the tenant are then replaced by its imported active users. Any
- * refusal or failure rolls back, leaving the tenant as empty as it was.
+ * Import: loads an archive into an empty tenant on any tier, in one transaction: older archives are
+ * brought forward (./archive-version.ts); counts, checksums and dates are verified before the
+ * commit. Any refusal leaves the tenant empty. Guarantees: docs/export-import.md.
  */
 import { Readable } from 'node:stream';
 import type pg from 'pg';
@@ -26,11 +22,8 @@ import { dataColumns, isSessionTable, tenantColumn, tenantTables, type TenantTab
 import { inTenantTransaction } from './tenant-transaction.js';
 import { TransferStateError, type TransferProgress } from './transfer-progress.js';
 
-/** What an import uses of the platform (the Platform object satisfies it). */
 export interface ImportDeps extends ExportDeps {
-  /** The tenant's login routes are replaced there. */
   catalog: CatalogClient;
-  /** An archive at an older version is brought forward by these. */
   provisioning: Pick<ProvisioningDeps, 'tenantMigrations'>;
 }
 
@@ -44,7 +37,7 @@ export interface ImportResult {
   tables: { name: string; rows: number }[];
 }
 
-/** The archive cannot go into this tenant (it is not empty, or is at another schema version). */
+/** The tenant is not empty, or at another schema version. */
 export class ImportRefusedError extends Error {
   constructor(
     readonly reason: 'not-empty' | 'version',
@@ -55,7 +48,7 @@ export class ImportRefusedError extends Error {
   }
 }
 
-/** The loaded rows are not the ones the manifest describes (tampered or damaged archive). */
+/** The loaded rows are not the manifest's (a tampered or damaged archive). */
 export class ImportVerificationError extends Error {
   constructor(message: string) {
     super(message);
@@ -93,7 +86,6 @@ export async function importTenant(
       }
       const targetTables = await tenantTables(client, tenant.schemaName);
       await assertEmpty(client, tenant, targetTables);
-      // An archive at an older version is loaded where that version is built, then brought forward.
       const scratch = versions.later.length ? await scratchSchema(client, versions.atArchive) : undefined;
       const location = { client, schema: scratch ?? tenant.schemaName };
       const tables = matchTables(scratch ? await tenantTables(client, scratch) : targetTables, manifest);
@@ -118,7 +110,7 @@ async function assertEmpty(client: pg.ClientBase, tenant: Tenant, tables: Tenant
   }
 }
 
-/** Streams every section of the archive into its table at `location`; the counts must be the manifest's. */
+/** Streams each section into its table at `location`; counts must match the manifest. */
 async function loadSections(
   reader: ArchiveReader,
   location: Location,
@@ -166,7 +158,6 @@ async function verifyChecksums(location: Location, tables: (TenantTable | undefi
   }
 }
 
-/** Migrates the scratch schema to the tenant's version and moves its rows into the tenant's tables. */
 async function bringForward(client: pg.ClientBase, scratch: string, later: MigrationFolder[], tenant: Tenant, targetTables: TenantTable[]) {
   try {
     await migrate(client, scratch, later);
@@ -179,9 +170,8 @@ async function bringForward(client: pg.ClientBase, scratch: string, later: Migra
 }
 
 /**
- * The login index must list the imported active users (email-only login) and none of the tenant's
- * earlier ones. Written before the tenant commits: should that commit fail, the routes lead to a
- * tenant without those users, which a login only spends a password check on.
+ * The login index (email-only login) must list exactly the imported active users. Written before
+ * the tenant commits: if that fails, routes lead to missing users, costing a login a password check.
  */
 async function routeImportedUsers(catalog: CatalogClient, client: pg.ClientBase, tenant: Tenant) {
   const { rows } = await client.query<{ email: string }>(
@@ -195,10 +185,7 @@ async function routeImportedUsers(catalog: CatalogClient, client: pg.ClientBase,
   );
 }
 
-/**
- * The tables to load, in the archive's order: the location's table of each section, or undefined
- * for a session table, which is skipped. The same version means the same tables and columns.
- */
+/** The location's table of each archive section, in order; undefined for a skipped session table. */
 function matchTables(locationTables: TenantTable[], manifest: ArchiveManifest): (TenantTable | undefined)[] {
   const names = (list: { name: string }[]) =>
     list

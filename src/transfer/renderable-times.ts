@@ -1,7 +1,6 @@
 /**
- * Dates and timestamps the API can render. PostgreSQL also stores `infinity`, `-infinity` and years
- * from 4713 BC to 294276 AD; JavaScript dates and ISO 8601 strings cannot carry those, and one such
- * value made every list page of its tenant answer 500. An import refuses them instead.
+ * Dates the API can render. PostgreSQL also stores `infinity` and years up to 294276 AD, which
+ * JavaScript dates and ISO 8601 cannot carry (list pages answered 500): an import refuses them.
  */
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
@@ -13,7 +12,7 @@ import { tenantColumn, type TenantTable } from './tenant-tables.js';
 const lowest = escapeLiteral('0001-01-01');
 const beyond = escapeLiteral('10000-01-01');
 
-/** Throws naming the table, column and row of the first value of the tenant out of range. */
+/** Throws naming the table, column and row of the first value out of range. */
 export async function assertRenderableTimes(client: pg.ClientBase, schema: string, tables: TenantTable[], tenantId: string): Promise<void> {
   await assertTenantTransaction(client, tenantId);
   const { rows } = await client.query<{ table: string; columns: string[] }>(

@@ -1,7 +1,6 @@
 /**
- * Order-independent checksum of one tenant's rows in one table: the row count and the sum, as
- * numeric, of the first 64 bits of md5 over each row's text. Identical row sets give identical
- * results on any tier and server; other tenants' rows (pooled tier) never enter it.
+ * Order-independent checksum of a tenant's rows in one table: the row count and the numeric sum of
+ * the first 64 bits of each row text's md5. Equal row sets give equal results on any tier.
  */
 import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
@@ -14,9 +13,8 @@ export interface TableChecksum {
 }
 
 /**
- * Runs inside `inTenantTransaction(client, tenantId, …)`. tenant_id is left out of the row text, so
- * a clone (same rows under another tenant id) checksums like its original; columns are taken in
- * name order, so the physical column order of a location does not matter.
+ * Runs inside `inTenantTransaction`. The row text leaves out tenant_id, so a clone checksums like its
+ * original, and takes columns in name order, so their physical order does not matter.
  */
 export async function tableChecksum(client: pg.ClientBase, schema: string, table: TenantTable, tenantId: string): Promise<TableChecksum> {
   await assertTenantTransaction(client, tenantId);

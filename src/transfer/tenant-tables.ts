@@ -1,13 +1,12 @@
 /**
- * The tenant tables of one location (the pooled tables, a tenant schema or a dedicated database),
- * read from pg_catalog rather than from the Prisma schema, so a transfer copies exactly what the
- * location holds at its migration version.
+ * The tenant tables of one location, from pg_catalog rather than the Prisma schema, so a transfer
+ * copies exactly what the location holds at its migration version.
  */
 import type pg from 'pg';
 
 export interface TenantTable {
   name: string;
-  /** Every stored column, in table order (generated columns are computed, never copied). */
+  /** Stored columns in table order; generated ones are never copied. */
   columns: string[];
   primaryKey: string[];
 }
@@ -15,25 +14,21 @@ export interface TenantTable {
 /** Every tenant table has it (test/catalog/rls-invariants.test.ts); transfers never copy it. */
 export const tenantColumn = 'tenant_id';
 
-/** Strata's own bookkeeping (e.g. `_strata_migrations`) is not tenant data. */
+/** Strata's bookkeeping (`_strata_migrations`…), not tenant data. */
 const bookkeeping = '\\_strata\\_%';
 
-/**
- * Credentials of live sessions (refresh-token families): archives never carry them, so a clone or
- * a restore cannot be entered with the source's tokens. Tier moves keep them: the tenant stays the same.
- */
+/** Never archived, so a clone or restore cannot be entered with the source's tokens; moves keep them. */
 const sessionTables = new Set(['refresh_tokens']);
 export const isSessionTable = (name: string) => sessionTables.has(name);
 
-/** The columns a transfer carries: all but tenant_id, which the target fills from its tenant context. */
+/** All but tenant_id, which the target fills from its tenant context. */
 export function dataColumns(table: TenantTable): string[] {
   return table.columns.filter((c) => c !== tenantColumn);
 }
 
 /**
- * The tenant tables of `schema`, ordered so that every table comes after the tables its foreign
- * keys reference (safe for inserting; reverse it for deleting). Ties are broken by name, so two
- * locations at the same version list the same tables in the same order.
+ * The tenant tables of `schema`, each after those its foreign keys reference (reverse it for
+ * deleting); ties by name, so locations at one version list the same order.
  */
 export async function tenantTables(client: pg.ClientBase, schema: string): Promise<TenantTable[]> {
   const { rows } = await client.query<{ name: string; columns: string[]; primary_key: string[] | null; references: string[] }>(

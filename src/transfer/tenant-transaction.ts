@@ -1,20 +1,19 @@
 /**
- * The transaction every transfer step runs in: on an owner connection (which bypasses row security,
- * so every statement also names the tenant; tenant_id defaults to the one named here), with the session settings that
- * make text output identical on every server, because COPY text and checksums are compared across
- * servers that may be configured differently.
+ * The transaction every transfer step runs in, on an owner connection: it bypasses row security, so
+ * every statement names the tenant (tenant_id defaults to the one set here). The settings make text
+ * output identical on every server, since COPY text and checksums are compared across servers.
  */
 import type pg from 'pg';
 import { uuidPattern } from '../tenants/placement.js';
 
 export interface TenantTransactionOptions {
-  /** `repeatable read` gives one snapshot for every table (export, verify); default `read committed`. */
+  /** `repeatable read`: one snapshot for every table (export, verify). */
   isolation?: 'read committed' | 'repeatable read';
   readOnly?: boolean;
 }
 
 const settings = {
-  // Bulk statements cost enough to trigger JIT compilation, which takes longer than it saves here.
+  // Bulk statements trigger JIT compilation, which costs more than it saves here.
   jit: 'off',
   TimeZone: 'UTC',
   DateStyle: 'ISO, YMD',
@@ -27,10 +26,7 @@ function checkTenantId(tenantId: string) {
   if (!uuidPattern.test(tenantId)) throw new Error(`Refusing a malformed tenant id ${JSON.stringify(tenantId)}`);
 }
 
-/**
- * Runs `fn` in a transaction bound to `tenantId` (transaction-local `app.tenant_id`), committing
- * when it resolves and rolling back when it throws.
- */
+/** Runs `fn` in a transaction with transaction-local `app.tenant_id`; rolls back if it throws. */
 export async function inTenantTransaction<T>(
   client: pg.ClientBase,
   tenantId: string,
@@ -58,8 +54,8 @@ export async function inTenantTransaction<T>(
 }
 
 /**
- * Transfer steps call this first: outside `inTenantTransaction` for the same tenant, rows written
- * would get no tenant_id (its default is the context) and output would depend on the server's settings.
+ * Transfer steps call this first: outside `inTenantTransaction` for this tenant, written rows would
+ * get no tenant_id and output would depend on the server's settings.
  */
 export async function assertTenantTransaction(client: pg.ClientBase, tenantId: string): Promise<void> {
   checkTenantId(tenantId);

@@ -1,7 +1,7 @@
-/** What export and import report while they run, and the state errors they share. */
+/** Export and import progress events, and their shared state error. */
 import type { ProgressEvent } from '../progress/progress-reporter.js';
 
-/** `advance` is the number of rows this event adds to the running total (for progress bars). */
+/** `advance`: the rows this event adds to the running total. */
 export type TransferProgress = ProgressEvent &
   (
     | { event: 'export.started' | 'import.started'; tenant: string; tables: number; rows: number }

@@ -1,11 +1,6 @@
 /**
- * Admin endpoints of export and import (archive format: ./archive-format.ts). Both stream: the
- * export is written to the response as it is read, and the import reads the request body as it
- * arrives (never buffered whole), bounded by STRATA_IMPORT_MAX_BYTES.
- *
- *     GET  /admin/tenants/:id/export[?gzip=true]   → the archive (attachment), gzip-compressed if asked
- *     POST /admin/tenants/:id/import               ← the archive (plain or gzip) as application/vnd.strata.tenant-archive,
- *                                                    application/gzip or application/octet-stream
+ * Admin endpoints of export and import (./archive-format.ts). Both stream, never buffering an
+ * archive whole; uploads are bounded by STRATA_IMPORT_MAX_BYTES.
  */
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -40,9 +35,8 @@ function asProblem(err: unknown): unknown {
 }
 
 /**
- * The upload, failing once it exceeds `limit` bytes or is cut off. `discardRest` reads what the
- * import left unread and throws it away: a refusal part way through the archive must still reach
- * the client as a problem, not a connection reset (Node's requestTimeout bounds the wait).
+ * The upload, failing beyond `limit` bytes or when cut off. `discardRest` drains what the import
+ * left, so a refusal mid-archive reaches the client as a problem, not a connection reset.
  */
 function limitedUpload(body: Readable, limit: number) {
   let bytes = 0;
@@ -69,7 +63,7 @@ function limitedUpload(body: Readable, limit: number) {
 export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
   const { platform } = app;
   const maxBytes = platform.config.transfer.importMaxBytes;
-  // The body stays a stream: the default parsers (JSON, text) would buffer it, so only these apply here.
+  // The default parsers would buffer the body: only these apply here.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser([archiveMediaType, 'application/gzip', 'application/octet-stream'], (_request, payload, done) => done(null, payload));
 
@@ -86,7 +80,7 @@ export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
     const out = gzip ? createGzip() : body;
     if (gzip) {
       out.pipe(body);
-      // pipe() links neither failures nor a client hanging up: either end going away stops the other.
+      // pipe() links neither failures nor hang-ups: either end going away stops the other.
       body.once('close', () => out.destroy());
     }
     exportTenant(platform, tenant, out)

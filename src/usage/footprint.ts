@@ -1,8 +1,6 @@
 /**
- * Each tenant's rows and their bytes (pg_column_size of its rows: the same measure on every tier,
- * so tier thresholds compare), read on owner connections in grouped statements (fan-out.ts), so
- * measuring never counts as the tenant's own database time. FootprintSampler measures, every
- * `everyMs`, the tenants served or that wrote since, into the load windows.
+ * Each tenant's rows and bytes (pg_column_size: the same measure on every tier, so thresholds
+ * compare), read on owner connections (fan-out.ts) so measuring is not the tenant's database time.
  */
 import type { Tenant } from '../catalog/catalog-client.js';
 import { fanOutGrouped, type GroupedDeps, type GroupedRead } from '../fleet/fan-out.js';
@@ -45,7 +43,7 @@ export class FootprintSampler {
     this.#timer.unref();
   }
 
-  /** Measures the tenants that changed since last time; one sampling at a time. */
+  /** One sampling at a time. */
   sample(): Promise<void> {
     this.#sampling = this.#sampling.then(() => this.#measure());
     return this.#sampling;

@@ -1,4 +1,4 @@
-/** Reads of the catalog's load windows (every instance's flushes): one tenant's series, and every tenant's totals. */
+/** Reads of the catalog's load windows, which every instance flushes to. */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import { latencyBoundsMs } from './tenant-load.js';
 
@@ -41,7 +41,7 @@ export const emptyFigures = (): LoadFigures => ({
   storageBytes: null,
 });
 
-/** Adds one window (rows come oldest first, so the footprint ends as the latest measured). */
+/** Rows come oldest first, so the footprint ends as the latest measured. */
 function add(into: LoadFigures, row: Omit<WindowRow, 'start_ms'>) {
   into.requests += Number(row.requests);
   into.requestMs += row.request_ms;
@@ -54,7 +54,7 @@ function add(into: LoadFigures, row: Omit<WindowRow, 'start_ms'>) {
   if (row.storage_bytes !== null) into.storageBytes = Number(row.storage_bytes);
 }
 
-/** The upper bound of the latency bucket holding the `q` quantile (the last bound: at least that); null without requests. */
+/** The upper bound of the bucket holding the `q` quantile (the last bound: at least that). */
 export function latencyQuantileMs(latency: number[], q: number): number | null {
   const total = latency.reduce((sum, n) => sum + n, 0);
   if (total === 0) return null;
@@ -75,10 +75,7 @@ async function windows(catalog: CatalogClient, fromMs: number, tenantId?: string
      ORDER BY window_start`;
 }
 
-/**
- * One tenant's figures (the whole fleet's without `tenantId`) in steps of `stepMs` from `fromMs` to
- * `toMs`, every step present (zeros where it did nothing).
- */
+/** The whole fleet's without `tenantId`; every step present. */
 export async function loadSeries(catalog: CatalogClient, tenantId: string | undefined, fromMs: number, toMs: number, stepMs: number) {
   const steps = Array.from({ length: Math.ceil((toMs - fromMs) / stepMs) }, (_, i) => ({ startMs: fromMs + i * stepMs, figures: emptyFigures() }));
   for (const row of await windows(catalog, fromMs, tenantId)) {
@@ -88,10 +85,7 @@ export async function loadSeries(catalog: CatalogClient, tenantId: string | unde
   return steps;
 }
 
-/**
- * Every tenant's figures since `fromMs`; tenants without a window are absent. Summed in the
- * catalog, one row per tenant: reading every window took ~1 s for 1,000 tenants over an hour.
- */
+/** Summed in the catalog: reading every window took ~1 s for 1,000 tenants over an hour. */
 export async function loadTotals(catalog: CatalogClient, fromMs: number): Promise<Map<string, LoadFigures>> {
   const from = fromMs / 1000;
   const rows = await catalog.$queryRaw<Omit<WindowRow, 'start_ms'>[]>`
@@ -119,7 +113,7 @@ export async function loadTotals(catalog: CatalogClient, fromMs: number): Promis
   );
 }
 
-/** Each tenant's rows and bytes as last measured (within retention), however long ago it was served. */
+/** As last measured within retention, however long ago the tenant was served. */
 export async function latestFootprints(catalog: CatalogClient): Promise<Map<string, { rows: number; bytes: number }>> {
   // Per tenant, its newest windows first along the primary key: it stops at the first measured one.
   const rows = await catalog.$queryRaw<{ tenant_id: string; rows_total: bigint; storage_bytes: bigint }[]>`

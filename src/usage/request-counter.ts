@@ -1,7 +1,6 @@
 /**
- * Per-tenant request counts, kept in this process's memory and flushed to the catalog now and
- * then in one statement for all tenants: counting costs the request path a Map increment, never
- * a round trip. A crash loses at most one interval's counts (usage is for insight, not billing).
+ * Per-tenant request counts, kept in memory and flushed in one statement for all tenants: the
+ * request path pays a Map increment, never a round trip. A crash loses one interval's counts.
  */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import type { Log } from '../platform/log.js';
@@ -24,7 +23,7 @@ export class RequestCounter {
     this.#counts.set(tenantId, (this.#counts.get(tenantId) ?? 0) + 1);
   }
 
-  /** Adds the counts so far to today's (UTC) totals in the catalog; flushes run one at a time. */
+  /** Into today's (UTC) totals; flushes run one at a time. */
   flush(): Promise<void> {
     this.#flushing = this.#flushing.then(() => this.#write());
     return this.#flushing;

@@ -1,15 +1,13 @@
 /**
- * What each tenant costs, in fixed windows (`windowMs`, aligned to the epoch so every instance
- * agrees): requests and their latency, database time, statements, rows written, guard rejections,
- * and its rows and bytes when sampled. Kept in memory (never a round trip per event) and added to
- * the catalog's `tenant_load` in one statement per flush; windows past `retentionMs` are pruned.
- * A crash loses at most one interval (load is for insight, not billing).
+ * What each tenant costs, in fixed windows aligned to the epoch so every instance agrees. Kept in
+ * memory (no round trip per event), added to the catalog's `tenant_load` in one statement per flush.
+ * A crash loses at most one interval: load is for insight, not billing.
  */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import type { Log } from '../platform/log.js';
 import type { LoadFigures } from './load-totals.js';
 
-/** Upper bounds (ms) of the request latency buckets; one more bucket counts the slower ones. */
+/** One more bucket counts the slower ones. */
 export const latencyBoundsMs = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
 
 export interface LoadOptions {
@@ -48,9 +46,8 @@ function addTo(into: Tally, from: Tally) {
 }
 
 export class TenantLoad {
-  /** Each tenant's tally of the current window. */
   #current = new Map<string, Tally>();
-  /** Tallies of windows that ended, until flushed. */
+  /** Until flushed. */
   #ended: [string, Tally][] = [];
   /** Tenants served or that wrote rows since their footprint was last measured. */
   #unsampled = new Set<string>();
@@ -77,7 +74,7 @@ export class TenantLoad {
     this.#unsampled.add(tenantId);
   }
 
-  /** A statement or transaction of the tenant (router-observer.ts): the time it held a connection, its statements, the rows it wrote. */
+  /** From a router observer (router-observer.ts). */
   statements(tenantId: string, durationMs: number, statements: number, rowsWritten: number): void {
     const tally = this.#tally(tenantId);
     tally.statements += statements;
@@ -92,21 +89,21 @@ export class TenantLoad {
     this.#tally(tenantId).guardRejections++;
   }
 
-  /** The tenant's rows and on-disk bytes, as just measured (footprint.ts). */
+  /** As just measured (footprint.ts). */
   footprint(tenantId: string, rowsTotal: number, storageBytes: number): void {
     const tally = this.#tally(tenantId);
     tally.rowsTotal = rowsTotal;
     tally.storageBytes = storageBytes;
   }
 
-  /** The tenants whose footprint may have changed since it was last measured; forgets them. */
+  /** Forgets them. */
   takeUnsampled(): string[] {
     const ids = [...this.#unsampled];
     this.#unsampled.clear();
     return ids;
   }
 
-  /** Adds the windows so far to the catalog's; flushes run one at a time. */
+  /** Flushes run one at a time. */
   flush(): Promise<void> {
     this.#flushing = this.#flushing.then(() => this.#write());
     return this.#flushing;
@@ -128,7 +125,7 @@ export class TenantLoad {
     return tally;
   }
 
-  /** Every tally taken out of memory, one per tenant and window. */
+  /** One per tenant and window. */
   #take(): Map<string, [string, Tally]> {
     const taken = new Map<string, [string, Tally]>();
     for (const [id, tally] of [...this.#ended, ...this.#current]) {
@@ -178,7 +175,7 @@ export class TenantLoad {
     }
   }
 
-  /** Deletes windows past retention, at most once a minute (a tenth of the retention, if shorter). */
+  /** At most once a minute (a tenth of the retention, if shorter). */
   async #prune() {
     const now = Date.now();
     if (now - this.#prunedAt < Math.min(this.options.retentionMs / 10, 60_000)) return;

@@ -1,7 +1,6 @@
 /**
- * A tenant's usage for the admin API: requests served (from the catalog's daily totals), rows per
- * table and storage, counted on demand in the tenant's own tier through the router (so under
- * its RLS context: a pooled tenant's counts are its rows only).
+ * A tenant's usage for the admin API. Rows are counted through the router, under the tenant's RLS
+ * context: a pooled tenant's counts are its rows only.
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
@@ -12,11 +11,10 @@ const days = 30;
 export interface TenantUsage {
   requests: { today: number; last30Days: number };
   rows: Record<string, number>;
-  /** On-disk size of the tenant's tables; null for pooled tenants, whose rows share tables. */
+  /** Null for pooled tenants, whose rows share tables. */
   storageBytes: number | null;
 }
 
-/** What usage reads of the platform (the Platform object satisfies it). */
 export interface TenantUsageDeps {
   catalog: CatalogClient;
   router: Pick<TenantRouter, 'clientFor'>;

@@ -1,4 +1,4 @@
-/** Counts every request served to a tenant and its latency (request-counter.ts, tenant-load.ts); flushes on close. */
+/** Counts each request served to a tenant, and its latency; flushes on close. */
 import fp from 'fastify-plugin';
 import type { Tenant } from '../catalog/catalog-client.js';
 import { RequestCounter } from './request-counter.js';

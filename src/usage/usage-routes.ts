@@ -1,8 +1,4 @@
-/**
- * Per-tenant load for platform admins, from the catalog's windows (every instance's flushes):
- * GET /admin/tenants/:id/usage (a time series), GET /admin/usage/fleet (the fleet's, summed) and
- * GET /admin/usage/top (the fleet ranked).
- */
+/** Per-tenant load for platform admins, from the catalog's windows: a tenant's, the fleet's, the top. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, problems } from '../http/problems.js';
@@ -22,7 +18,7 @@ const topQuery = z
 const figures = z.object({
   requests: z.number().int(),
   meanMs: z.number().nullable(),
-  /** Upper bound of the latency bucket holding the 99th percentile (its last bound means at least that). */
+  /** A bucket's upper bound (latencyQuantileMs). */
   p99Ms: z.number().nullable(),
   dbTimeMs: z.number(),
   statements: z.number().int(),
@@ -37,7 +33,7 @@ const series = z.object({
   stepMs: z.number().int(),
   points: z.array(figures.extend({ start: z.string() })),
 });
-/** Footprints are each tenant's latest measure: their sum over a step would mean nothing, so the fleet's series has none. */
+/** No footprints: a sum of each tenant's latest measure would mean nothing. */
 const fleetSeries = z.object({
   windowMs: z.number().int(),
   stepMs: z.number().int(),
@@ -80,7 +76,7 @@ export const usageRoutes: FastifyPluginAsyncZod = async (app) => {
     if (ms > retentionMs) throw invalid(field, `at most the retention, ${retentionMs / 3_600_000}h`);
   };
 
-  /** Steps of the span, the last being the one under way, or a problem naming the field. */
+  /** The last step is the one under way. */
   const stepsOf = (query: z.infer<typeof usageQuery>) => {
     const span = query.span ?? 3_600_000;
     const stepMs = query.step ?? windowMs;

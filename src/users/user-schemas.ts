@@ -1,4 +1,4 @@
-/** Request and response shapes of tenant users. */
+/** Tenant user request and response shapes. */
 import { z } from 'zod';
 import { pageQuery, text } from '../http/schema-parts.js';
 import { userRoles } from '../auth/tokens.js';

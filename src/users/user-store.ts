@@ -19,7 +19,6 @@ import type { UserStanding } from '../auth/user-standing.js';
 import type { UserCreate, UserListQuery, UserPatch, UserRole, UserStatus } from './user-schemas.js';
 import { AppError, problems } from '../http/problems.js';
 
-/** A user as stored: role and status are values of the user_role and user_status domains. */
 export type UserRecord = WithValues<User, { role: UserRole; status: UserStatus }>;
 
 const entity = 'user';
@@ -44,18 +43,18 @@ interface Context {
   db: TenantClient;
   catalog: CatalogClient;
   tenantId: string;
-  /** Who makes the change, for the tenant's audit trail; null or absent: the platform. */
+  /** For the audit trail; null or absent: the platform. */
   actorId?: string | null;
   operator?: string;
   onBehalfOf?: string;
-  /** The tenant's limit of active users (its plan's, or its config's); null or absent: none. */
+  /** Active users (plan or config limit); null or absent: none. */
   maxUsers?: number | null;
 }
 
 /** Changing a user ends the access tokens issued before, on every instance. */
 interface ChangeContext extends Context {
   standing: Pick<UserStanding, 'changed'>;
-  /** Throws when the caller may not make this change to the user as locked (so not as read earlier). */
+  /** Throws if the caller may not make this change to the user as locked. */
   authorize?: (current: UserRecord) => void;
 }
 
@@ -70,7 +69,6 @@ export async function listUsers(db: TenantClient, query: UserListQuery) {
   return page(rows as UserRecord[], query.limit, (user) => user.createdAt);
 }
 
-/** The first of the tenant's users matching `where`, or null. */
 export async function findUser(db: TenantClient, where: Prisma.UserWhereInput): Promise<UserRecord | null> {
   return (await db.user.findFirst({ where })) as UserRecord | null;
 }
@@ -81,7 +79,6 @@ export async function getUser(db: TenantClient, id: string): Promise<UserRecord>
   return user;
 }
 
-/** Creates a user; without a password, generates a temporary one, returned once. */
 export async function createUser(ctx: Context, input: UserCreate): Promise<{ user: UserRecord; temporaryPassword?: string }> {
   const temporaryPassword = input.password ? undefined : randomBytes(15).toString('base64url');
   const email = normalizeEmail(input.email);
@@ -100,11 +97,7 @@ export async function createUser(ctx: Context, input: UserCreate): Promise<{ use
   return { user, temporaryPassword };
 }
 
-/**
- * Changes a user if still at `expectedVersion` (when given), which ends their access tokens.
- * Demoting or deactivating an owner locks the tenant's active owners first, so two concurrent
- * demotions cannot remove the last one.
- */
+/** Losing an owner locks the active owners first, so concurrent demotions cannot remove the last one. */
 export async function updateUser(ctx: ChangeContext, id: string, patch: UserPatch, expectedVersion?: number): Promise<UserRecord> {
   const passwordHash = patch.password ? await hashPassword(patch.password) : undefined;
   const updated = await ctx.db.$transaction(async (tx) => {
@@ -117,7 +110,7 @@ export async function updateUser(ctx: ChangeContext, id: string, patch: UserPatc
     if (expectedVersion !== undefined && current.version !== expectedVersion) throw new VersionConflictError(entity, current.version);
     const losesOwner = current.role === 'owner' && current.status === 'active' && ((patch.role && patch.role !== 'owner') || patch.status === 'deactivated');
     if (losesOwner) {
-      // Unqualified on purpose: the transaction's search path is the tenant's schema.
+      // Unqualified: the search path is the tenant's schema.
       const owners = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM users WHERE role = 'owner' AND status = 'active' FOR UPDATE`;
       if (owners.filter((o) => o.id !== id).length === 0) throw new LastOwnerError();
     }

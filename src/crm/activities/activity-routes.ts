@@ -1,7 +1,6 @@
 /**
- * /activities: notes, calls, emails and meetings on the tenant's leads and deals, with keyset
- * pagination (newest occurrence first). Roles are checked against the permission matrix; staff
- * reach only what they wrote or what belongs to a lead or deal they see (others are 404).
+ * /activities: notes, calls, emails and meetings on the tenant's leads and deals. Staff reach only
+ * what they wrote or what belongs to a lead or deal they see (others are 404).
  */
 import type { z } from 'zod';
 import { crmRecordActions } from '../../auth/permissions.js';
@@ -18,7 +17,6 @@ export const activityRoutes = recordRoutes({
   path: '/activities',
   feature: 'activities',
   permissions: crmRecordActions,
-  // Activities carry no version: the last write wins.
   versioned: false,
   listQuery: activityListQuery,
   input: activityInput,

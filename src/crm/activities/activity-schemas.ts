@@ -1,4 +1,4 @@
-/** Request and response shapes of activities; route types are inferred from these. */
+/** Activity request and response shapes */
 import { z } from 'zod';
 import { pageQuery } from '../../http/schema-parts.js';
 
@@ -6,8 +6,8 @@ export const activityKinds = ['note', 'call', 'email', 'meeting'] as const;
 export type ActivityKind = (typeof activityKinds)[number];
 
 /**
- * The body is kept verbatim (leading spaces or blank lines may be formatting), but must hold
- * something besides whitespace. PostgreSQL text cannot hold NUL: refused here, not as a 500.
+ * Kept verbatim (leading whitespace may be formatting) but not blank. PostgreSQL text cannot hold
+ * NUL: refused here, not as a 500.
  */
 const body = z
   .string()
@@ -16,10 +16,7 @@ const body = z
   .refine((s) => s.trim().length > 0, 'must not be blank')
   .refine((s) => !s.includes('\0'), 'must not contain NUL characters');
 
-/**
- * An ISO 8601 instant, with Z or an offset. It must fall within years 0001..9999 in UTC: PostgreSQL
- * has no year 0, and the listing cursor writes a four-digit year.
- */
+/** Years 0001..9999 in UTC: PostgreSQL has no year 0, and the listing cursor writes four digits. */
 const instant = z.iso.datetime({ offset: true }).refine((s) => {
   const year = new Date(s).getUTCFullYear();
   return year >= 1 && year <= 9999;

@@ -1,8 +1,6 @@
 /**
- * Activity data access. Takes a tenant-bound client: every statement runs under the tenant's RLS
- * context, so no query here filters by tenant. Within the tenant, every read and write is
- * narrowed to the caller's record scope: an activity outside it is "not found", like one of
- * another tenant, and a lead or deal outside it is no valid reference.
+ * Activity data access, tenant-bound and scoped as in ../leads/lead-store.ts; a lead or deal outside
+ * the caller's scope is no valid reference.
  */
 import type { RecordScope } from '../../auth/permissions.js';
 import type { Activity, Prisma } from '../../generated/tenant/client.js';
@@ -15,15 +13,11 @@ import { dealScope } from '../deals/deal-store.js';
 import { leadScope } from '../leads/lead-store.js';
 import type { ActivityInput, ActivityKind, ActivityListQuery, ActivityPatch } from './activity-schemas.js';
 
-/** An activity as stored: its kind is one of the activity_kind domain's values. */
 export type ActivityRecord = WithValues<Activity, { kind: ActivityKind }>;
 
 const entity = 'activity';
 
-/**
- * The activities `scope` sees: all of the tenant's, or those the user wrote and those of the
- * leads and deals the user sees.
- */
+/** All of the tenant's, or those the user wrote or whose lead or deal the user sees. */
 export function activityScope(scope: RecordScope): Prisma.ActivityWhereInput {
   if (scope.kind === 'all') return {};
   return {
@@ -67,7 +61,7 @@ export async function getActivity(db: TenantClient, scope: RecordScope, id: stri
   return activity as ActivityRecord;
 }
 
-/** Records an activity; its author is the caller, when a user of this tenant (callerAsUser). */
+/** The author is the caller, if a user of this tenant (callerAsUser). */
 export async function createActivity(w: RecordWriter, input: ActivityInput): Promise<ActivityRecord> {
   await checkReferences(w.db, w.scope, input);
   const authorId = await callerAsUser(w);

@@ -1,7 +1,4 @@
-/**
- * /deals: CRUD of the tenant's deals, with keyset pagination and version-checked edits. Roles are
- * checked against the permission matrix; staff reach only the deals they own (others are 404).
- */
+/** /deals: CRUD of the tenant's deals; staff reach only those they own (others are 404). */
 import type { z } from 'zod';
 import { crmRecordActions } from '../../auth/permissions.js';
 import { recordRoutes } from '../../records/record-routes.js';

@@ -1,4 +1,4 @@
-/** Request and response shapes of deals; route types are inferred from these. */
+/** Deal request and response shapes */
 import { z } from 'zod';
 import { pageQuery, text } from '../../http/schema-parts.js';
 
@@ -6,15 +6,15 @@ export const dealStages = ['prospecting', 'qualification', 'proposal', 'negotiat
 export type DealStage = (typeof dealStages)[number];
 
 /**
- * Money travels as a decimal string, never a JSON number (a float cannot hold 0.10 exactly).
- * The bounds are those of the column, numeric(18, 2): 16 integer digits and 2 decimals.
+ * A decimal string, never a JSON number (a float cannot hold 0.10 exactly), bounded as the column,
+ * numeric(18, 2).
  */
 const amount = z
   .string()
   .regex(/^\d{1,16}(?:\.\d{1,2})?$/, 'must be a non-negative decimal string with up to 16 integer digits and 2 decimals, e.g. "1234.50"')
   .describe('A non-negative decimal string, e.g. "1234.50"; returned with 2 decimals.');
 
-/** ISO 4217 alphabetic code. Whether the code is assigned is not checked. */
+/** ISO 4217 alphabetic code; whether it is assigned is not checked. */
 const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code of 3 uppercase letters, e.g. "EUR"');
 
 // A calendar date PostgreSQL's date type can hold: it has no year 0000.
@@ -27,7 +27,7 @@ export const dealInput = z
     currency,
     stage: z.enum(dealStages).optional(),
     leadId: z.uuid().nullish(),
-    /** Absent: the caller, when the caller is a user of the tenant. */
+    /** Absent: the caller, if a user of the tenant. */
     ownerId: z.uuid().nullish(),
     closeDate: calendarDate.nullish(),
   })

@@ -1,8 +1,6 @@
 /**
- * Deal data access. Takes a tenant-bound client: every statement runs under the tenant's RLS
- * context, so no query here filters by tenant. Within the tenant, every read and write is
- * narrowed to the caller's record scope: a deal outside it is "not found", like one of another
- * tenant, and a lead outside it is no valid reference.
+ * Deal data access, tenant-bound and scoped as in ../leads/lead-store.ts; a lead outside the
+ * caller's scope is no valid reference.
  */
 import type { RecordScope } from '../../auth/permissions.js';
 import type { Deal, Prisma } from '../../generated/tenant/client.js';
@@ -14,12 +12,11 @@ import { callerAsUser, recordWrites, type RecordWriter } from '../../records/rec
 import { leadScope } from '../leads/lead-store.js';
 import type { DealInput, DealListQuery, DealPatch, DealStage } from './deal-schemas.js';
 
-/** A deal as stored: its stage is one of the deal_stage domain's values. */
 export type DealRecord = WithValues<Deal, { stage: DealStage }>;
 
 const entity = 'deal';
 
-/** The deals `scope` sees: all of the tenant's, or those the user owns. */
+/** All of the tenant's deals, or those the user owns. */
 export function dealScope(scope: RecordScope): Prisma.DealWhereInput {
   return scope.kind === 'all' ? {} : { ownerId: scope.userId };
 }
@@ -32,8 +29,8 @@ const deals = recordWrites({
 });
 
 /**
- * Refuses a lead the caller cannot see, exactly as one that does not exist (the foreign key
- * would accept a lead of the tenant outside the scope, and so reveal that it exists).
+ * Refuses a lead the caller cannot see as one that does not exist: the foreign key would accept
+ * it, and so reveal that it exists.
  */
 async function checkLead(db: TenantClient, scope: RecordScope, leadId: string | null | undefined): Promise<void> {
   if (leadId === undefined || leadId === null) return;
@@ -41,7 +38,7 @@ async function checkLead(db: TenantClient, scope: RecordScope, leadId: string | 
   if (!lead) throw new InvalidReferenceError('leadId');
 }
 
-/** 'YYYY-MM-DD' as the UTC midnight Prisma writes to a date column; null and absent pass through. */
+/** 'YYYY-MM-DD' as the UTC midnight Prisma writes to a date column. */
 function toDate(date: string | null | undefined): Date | null | undefined {
   return date === undefined || date === null ? date : new Date(`${date}T00:00:00.000Z`);
 }
@@ -66,10 +63,7 @@ export async function getDeal(db: TenantClient, scope: RecordScope, id: string):
   return deal as DealRecord;
 }
 
-/**
- * Creates a deal; an absent ownerId means the caller (callerAsUser). Whether the caller may name
- * another owner is the route's question (a permission), not this one's.
- */
+/** An absent ownerId means the caller (callerAsUser); naming another owner is the route's check. */
 export async function createDeal(w: RecordWriter, input: DealInput): Promise<DealRecord> {
   await checkLead(w.db, w.scope, input.leadId);
   const ownerId = input.ownerId === undefined ? await callerAsUser(w) : input.ownerId;
@@ -77,14 +71,13 @@ export async function createDeal(w: RecordWriter, input: DealInput): Promise<Dea
   return deal as DealRecord;
 }
 
-/** Applies `patch` if the deal is in scope and still at `expectedVersion` (when given); bumps the version. */
 export async function updateDeal(w: RecordWriter, id: string, patch: DealPatch, expectedVersion?: number): Promise<DealRecord> {
   await checkLead(w.db, w.scope, patch.leadId);
   const data = { ...patch, closeDate: toDate(patch.closeDate), version: { increment: 1 } };
   return (await deals.update(w, id, patch, expectedVersion, (tx, target) => tx.deal.updateManyAndReturn({ where: target, data }))) as DealRecord;
 }
 
-/** Deletes the deal (and, by cascade, its activities) if in scope and at `expectedVersion` (when given). */
+/** Cascades to the deal's activities. */
 export function deleteDeal(w: RecordWriter, id: string, expectedVersion?: number): Promise<void> {
   return deals.remove(w, id, expectedVersion, (tx, target) => tx.deal.deleteMany({ where: target }));
 }

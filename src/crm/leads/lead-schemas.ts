@@ -1,4 +1,4 @@
-/** Request and response shapes of leads; route types are inferred from these. */
+/** Lead request and response shapes */
 import { z } from 'zod';
 import { pageQuery, text } from '../../http/schema-parts.js';
 
@@ -15,7 +15,7 @@ export const leadInput = z
     phone: optionalText(50),
     source: optionalText(100),
     status: z.enum(leadStatuses).optional(),
-    /** Absent: the caller, when the caller is a user of the tenant. */
+    /** Absent: the caller, if a user of the tenant. */
     ownerId: z.uuid().nullish(),
     assigneeId: z.uuid().nullish(),
   })

@@ -1,7 +1,6 @@
 /**
- * Lead data access. Takes a tenant-bound client: every statement runs under the tenant's RLS
- * context, so no query here filters by tenant (and none could reach another tenant's rows).
- * The record scope narrows further to what the caller's role may see; out of scope is not found.
+ * Lead data access. The client is tenant-bound: RLS confines every statement to the tenant, so no
+ * query filters by tenant. The caller's record scope narrows further; out of scope is not found.
  */
 import type { RecordScope } from '../../auth/permissions.js';
 import { type Lead, Prisma } from '../../generated/tenant/client.js';
@@ -14,7 +13,6 @@ import { RecordNotFoundError } from '../../records/record-errors.js';
 import { callerAsUser, recordWrites, type RecordWriter } from '../../records/record-store.js';
 import type { LeadInput, LeadListQuery, LeadPatch, LeadStatus } from './lead-schemas.js';
 
-/** A lead as stored: its status is one of the lead_status domain's values. */
 export type LeadRecord = WithValues<Lead, { status: LeadStatus }>;
 
 const entity = 'lead';
@@ -31,11 +29,11 @@ const leads = recordWrites({
   version: (db, target) => db.lead.findFirst({ where: target, select: { version: true } }),
 });
 
-// Reads, the hot path, go around Prisma's queries (src/router/tenant-sql.ts) but build their SQL
-// with its tagged template, which numbers the parameters; writes stay with Prisma.
+// Reads, the hot path, bypass Prisma's queries (src/router/tenant-sql.ts) but use its tagged
+// template, which numbers the parameters; writes stay with Prisma.
 const leadColumns = Prisma.raw(selectList(Prisma.LeadScalarFieldEnum));
 
-/** Staff see the leads they own or are assigned (leadScope, in SQL). */
+/** leadScope, in SQL. */
 function scopeConditions(scope: RecordScope): Prisma.Sql[] {
   return scope.kind === 'all' ? [] : [Prisma.sql`(owner_id = ${scope.userId} OR assignee_id = ${scope.userId})`];
 }
@@ -66,11 +64,7 @@ export async function getLead(db: TenantClient, scope: RecordScope, id: string):
   return lead;
 }
 
-/**
- * Creates a lead and its audit record in one transaction; an absent ownerId means the caller
- * (callerAsUser). With `maxLeads` (the tenant's plan limit), refuses with QuotaExceededError once
- * the tenant holds that many.
- */
+/** An absent ownerId means the caller (callerAsUser); refuses beyond `maxLeads`, the plan limit. */
 export async function createLead(w: RecordWriter, input: LeadInput, maxLeads?: number | null): Promise<LeadRecord> {
   const data = { ...input, ownerId: input.ownerId === undefined ? await callerAsUser(w) : input.ownerId };
   const lead = await leads.create(w, data, async (tx) => {
@@ -80,7 +74,6 @@ export async function createLead(w: RecordWriter, input: LeadInput, maxLeads?: n
   return lead as LeadRecord;
 }
 
-/** Applies `patch` if the lead is in scope and still at `expectedVersion` (when given); bumps the version. */
 export async function updateLead(w: RecordWriter, id: string, patch: LeadPatch, expectedVersion?: number): Promise<LeadRecord> {
   const data = { ...patch, version: { increment: 1 } };
   return (await leads.update(w, id, patch, expectedVersion, (tx, target) => tx.lead.updateManyAndReturn({ where: target, data }))) as LeadRecord;

@@ -35,7 +35,7 @@ function Confirm(props: {
       setError(e instanceof Error ? e.message : String(e));
     }
   };
-  // One element, not a fragment: Preact 11 misplaced a fragment's nodes among siblings whose slot changed type (Suspend ⇄ Reactivate), so "Move" opened the plan dialog.
+  // One element, not a fragment: Preact 11 misplaces a fragment's nodes among siblings whose slot changes type (Suspend ⇄ Reactivate).
   return (
     <span class="confirm">
       <button type="button" class={props.danger ? 'danger' : 'secondary'} onClick={() => (setError(null), dialog.current?.showModal())}>
