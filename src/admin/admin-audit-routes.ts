@@ -1,4 +1,3 @@
-/** GET /admin/audit: admin actions, newest first, filterable, keyset-paginated. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { pageOf, pageQuery } from '../http/schema-parts.js';

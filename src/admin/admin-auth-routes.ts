@@ -1,4 +1,3 @@
-/** POST /admin/auth/login: a platform admin's email and password → an admin access token. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { loginOrigin } from '../auth/login-origin.js';

@@ -1,7 +1,6 @@
 /**
- * Authentication of platform admins: `authenticateAdmin`, the admin route group's onRequest hook
- * (src/http/route-groups.ts), accepts only admin tokens of enabled accounts, so a tenant token is
- * refused like none. Booting also ensures the bootstrap admin.
+ * `authenticateAdmin`, the admin route group's onRequest hook (src/http/route-groups.ts), accepts
+ * only admin tokens of enabled accounts, so a tenant token is refused like none.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -16,7 +15,6 @@ declare module 'fastify' {
     admin: AdminIdentity;
   }
   interface FastifyInstance {
-    /** The admin id, or null unless `token` is a valid admin token. */
     verifyAdminToken(token: string): { id: string } | null;
   }
 }
@@ -30,7 +28,6 @@ export const adminAuthPlugin = fp(
   { name: 'strata-admin-auth', dependencies: ['strata-platform'] },
 );
 
-/** Sets request.admin or answers 401. */
 export async function authenticateAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
   const token = bearerToken(request.headers.authorization);
   const verified = token ? request.server.verifyAdminToken(token) : null;

@@ -23,7 +23,6 @@ export function signAdminToken(jwt: Config['jwt'], admin: AdminIdentity): string
   return signer({ sub: admin.id, email: admin.email, jti: randomUUID() });
 }
 
-/** The verifier answers null for anything but a valid admin token. */
 export function adminTokenVerifier(jwt: Config['jwt']): (token: string) => { id: string } | null {
   const verify = createVerifier({
     key: adminKey(jwt.secret),

@@ -1,4 +1,3 @@
-/** /admin/tenants: the tenant lifecycle (tenant-lifecycle.ts, tenant-purge.ts) for platform admins. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Tenant } from '../catalog/catalog-client.js';

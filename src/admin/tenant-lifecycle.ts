@@ -51,9 +51,8 @@ export interface CreateTenantInput {
 }
 
 /**
- * Provisions the tenant with its first owner, whose generated password is returned here only. All
- * or nothing: it becomes active with its audit record once the owner exists; a failure before that
- * removes what was made, freeing the slug.
+ * All or nothing: the tenant becomes active with its audit record once its owner exists; a failure
+ * before that removes what was made, freeing the slug. The owner's password is returned here only.
  */
 export async function createTenant(deps: LifecycleDeps, actor: string | null, input: CreateTenantInput) {
   const { provisioning } = deps;

@@ -1,7 +1,4 @@
-/**
- * The tenant's audit trail: GET /audit for its owners and admins (auditLog feature), GET
- * /admin/tenants/:id/audit for platform admins (any plan); both read through the tenant-bound client.
- */
+/** The audit trail: GET /audit (auditLog feature) and, on any plan, /admin/tenants/:id/audit. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { findTenant } from '../admin/tenant-lifecycle.js';

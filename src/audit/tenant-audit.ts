@@ -1,6 +1,6 @@
 /**
- * The tenant's audit trail (audit_events, in the tenant's tier). Stores call `recordChange` inside
- * the changing transaction, so a change and its record commit or roll back together.
+ * The tenant's audit trail (audit_events, in its tier). Stores call `recordChange` in the changing
+ * transaction, so a change and its record commit or roll back together.
  */
 import type { Prisma } from '../generated/tenant/client.js';
 import { after, page } from '../pagination/keyset-cursor.js';
@@ -9,7 +9,6 @@ import type { TenantClient } from '../router/tenant-router.js';
 /** actorId: the token's user; null: the platform (an admin or a script). */
 export interface Actor {
   actorId: string | null;
-  /** An operator acting through a minted token, and the user it names; kept in the record. */
   operator?: string;
   onBehalfOf?: string;
 }
@@ -20,7 +19,6 @@ export const platformActor: Actor = { actorId: null };
 export const actorOf = (claims: { sub: string; act?: { sub: string } }): Actor =>
   claims.act ? { actorId: null, operator: claims.act.sub, onBehalfOf: claims.sub } : { actorId: claims.sub };
 
-/** A transaction of a tenant-bound client (or the client itself). */
 type AuditWriter = Pick<TenantClient, 'auditEvent'>;
 
 export async function recordChange(
@@ -50,7 +48,6 @@ export interface AuditQuery {
   actorId?: string;
 }
 
-/** Newest first, by keyset. */
 export async function listChanges(db: TenantClient, query: AuditQuery) {
   const rows = await db.auditEvent.findMany({
     where: { entity: query.entity, entityId: query.entityId, actorId: query.actorId, ...after('at', query.cursor) },

@@ -1,6 +1,6 @@
 /**
- * /auth (public): login, refresh-token rotation, logout. /me (tenant group): the caller and their
- * password. docs/security-model.md#authentication-and-roles.
+ * /auth (public): login, refresh, logout. /me (tenant): the caller.
+ * docs/security-model.md#authentication-and-roles
  */
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -53,7 +53,6 @@ function assertServed(tenant: Tenant) {
   if (refusal) throw refusal;
 }
 
-/** Signs `user` in: an access token and, unless one is given, a new refresh token. */
 function tokenIssuer(deps: { config: Pick<Config, 'jwt'>; router: Pick<TenantRouter, 'clientFor'> }) {
   const signAccessToken = accessTokenSigner(deps.config.jwt);
   return async (tenant: Tenant, user: SignedInUser, refreshToken?: string) => ({
@@ -67,7 +66,7 @@ function tokenIssuer(deps: { config: Pick<Config, 'jwt'>; router: Pick<TenantRou
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   const signIn = tokenIssuer(app.platform);
   const decoy = loginDecoy(app.platform);
-  // Recorded once the answer is sent: waiting would make a registered email's failure slower.
+  // Recorded after the answer: waiting would make a registered email's failure slower.
   const failedLogins = new WeakMap<FastifyRequest, { tenant: Tenant; userId: string }[]>();
 
   app.post('/auth/login', { schema: { body: loginBody, response: { 200: tokenPair } }, onResponse: recordFailedLogins }, async (request) => {
@@ -77,13 +76,13 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       ? await app.platform.catalog.tenant.findMany({ where: { slug, status: { not: 'deleted' } } })
       : await tenantsForEmail(app.platform.catalog, email);
 
-    // Every candidate's password is checked, so the answer reveals tenants only to the right password.
-    // No candidate costs one lookup and one hash check too (login-decoy.ts).
+    // Every candidate's password is checked, so only the right password reveals tenants; no candidate
+    // costs the same (login-decoy.ts).
     const matches: { tenant: Tenant; user: SignedInUser }[] = [];
     const failures: { tenant: Tenant; userId: string }[] = [];
     for (const tenant of candidates) {
       decoy.named(tenant);
-      // A tenant still being provisioned may have no tables yet.
+      // A provisioning tenant may have no tables yet.
       const user = tenant.status === 'provisioning' ? null : await findUser(app.platform.router.clientFor(tenant), { email });
       const usable = user?.status === 'active' ? user : undefined;
       if (await verifyPassword(usable?.passwordHash, request.body.password)) matches.push({ tenant, user: usable! });
@@ -127,7 +126,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     const tenant = await app.platform.tenants.byId(parsed.tenantId);
     if (!tenant || tenant.status === 'deleted' || tenant.status === 'provisioning') throw rejected();
     const db = app.platform.router.clientFor(tenant);
-    // Only the holder of a current token learns that its tenant is suspended; others get the usual 401.
+    // Only a current token's holder learns its tenant is suspended; others get the usual 401.
     if (tenant.status === 'suspended') throw (await isCurrentRefreshToken(db, parsed.secret)) ? refused.suspended! : rejected();
     try {
       const rotated = await rotateRefreshToken(db, tenant.id, parsed.secret);
@@ -155,7 +154,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
 export const meRoutes: FastifyPluginAsyncZod = async (app) => {
   const signIn = tokenIssuer(app.platform);
 
-  /** Ends every session of the user (tokens revoked or refused); the caller gets a new one. */
+  /** Ends the user's other sessions; the caller gets new tokens. */
   app.post(
     '/me/password',
     { preHandler: requirePermission('users.change-own-password'), schema: { body: passwordChange, response: { 200: tokenPair } } },

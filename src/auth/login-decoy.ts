@@ -1,7 +1,4 @@
-/**
- * Equal work for logins whose email names no tenant: they still look a user up in a tenant's tier,
- * the last one a login named (the traffic's own mix of tiers), so they cost what a real one does.
- */
+/** Logins naming no tenant still look a user up (in the tier a login last named): equal cost. */
 import type { CatalogClient, Tenant } from '../catalog/catalog-client.js';
 import type { TenantDirectory } from '../catalog/tenant-directory.js';
 import type { TenantRouter } from '../router/tenant-router.js';
@@ -13,7 +10,6 @@ export function loginDecoy(deps: { catalog: CatalogClient; tenants: TenantDirect
     named(tenant: Tenant) {
       if (tenant.status === 'active') lastNamed = tenant.id;
     },
-    /** The lookup a registered email would cost; its result is never used. */
     async lookUp(email: string): Promise<void> {
       lastNamed ??= (await deps.catalog.tenant.findFirst({ where: { status: 'active' }, select: { id: true } }))?.id;
       const tenant = lastNamed === undefined ? null : await deps.tenants.byId(lastNamed);

@@ -1,7 +1,4 @@
-/**
- * The catalog's login-routing index, email → tenants: no secret, passwords are checked in the
- * tenant's own tier. Kept in step by the users feature.
- */
+/** The catalog's email → tenants login index (no secrets). */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
@@ -15,7 +12,6 @@ export async function removeLoginRoute(catalog: CatalogClient, email: string, te
   await catalog.loginRoute.deleteMany({ where: { email: normalizeEmail(email), tenantId } });
 }
 
-/** Tenants (not deleted) where this email may log in. */
 export async function tenantsForEmail(catalog: CatalogClient, email: string) {
   const routes = await catalog.loginRoute.findMany({
     where: { email: normalizeEmail(email), tenant: { status: { not: 'deleted' } } },
@@ -25,7 +21,6 @@ export async function tenantsForEmail(catalog: CatalogClient, email: string) {
   return routes.map((r) => r.tenant);
 }
 
-/** Makes the tenant's routes exactly these emails, e.g. after an import replaced its users. */
 export async function replaceLoginRoutes(catalog: CatalogClient, tenantId: string, emails: string[]) {
   const data = [...new Set(emails.map(normalizeEmail))].map((email) => ({ email, tenantId }));
   await catalog.$transaction([catalog.loginRoute.deleteMany({ where: { tenantId } }), catalog.loginRoute.createMany({ data })]);

@@ -1,4 +1,4 @@
-/** Where a login came from, as the audit trails keep it (never the password). */
+/** As audit trails keep it (never the password). */
 import type { FastifyRequest } from 'fastify';
 import { clientAddress } from '../http/rate-limit.js';
 

@@ -1,8 +1,7 @@
 /**
- * Brute-force protection of the login routes (docs/security-model.md#requests-and-rate-limits).
- * Attempts are counted before the password is checked (so simultaneous guesses cannot slip past a
- * limit) and refunded unless wrong. Guesses from many addresses only slow an account, never lock
- * it: an attacker cannot keep the owner out.
+ * Login brute-force limits (docs/security-model.md#requests-and-rate-limits): counted before the
+ * password check (parallel guesses cannot slip past), refunded unless wrong. Many addresses only
+ * slow an account, never lock its owner out.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -25,7 +24,7 @@ export const loginThrottlePlugin = fp<{ config: Config }>(
   async (app, { config }) => {
     const limits = config.loginThrottle;
     const windowMs = limits.lockSeconds * 1000;
-    // A login costs far more than a wait on Redis; a count given up on lets a guess through uncounted.
+    // Long timeout: a count given up on lets a guess through uncounted.
     const store = await counterStore(config.redisUrl, `strata:login:${config.database.prefix}:`, app.log, 3_000);
     app.addHook('onClose', () => store.close());
 
@@ -35,7 +34,7 @@ export const loginThrottlePlugin = fp<{ config: Config }>(
       return new AppError(problems.loginThrottled, `Too many failed logins; retry in ${seconds} seconds`);
     };
 
-    // Only the two login routes, registered after this plugin, get the hooks.
+    // Only the login routes (registered after this plugin) get the hooks.
     app.addHook('onRoute', (route) => {
       const methods = [route.method].flat();
       const scope = methods.includes('POST') ? throttled[`POST ${route.url}` as keyof typeof throttled] : undefined;
@@ -46,7 +45,7 @@ export const loginThrottlePlugin = fp<{ config: Config }>(
         const pair = `pair:${account}:${from}`;
         const counted = [pair, `address:${scope}:${from}`, `account:${account}`];
         const counts = await store.add(counted, windowMs);
-        if (!counts) return; // the store failed: not throttled (fail open, like the rate limit)
+        if (!counts) return; // store failed: fail open
         const [byPair, byAddress, byAccount] = counts as [(typeof counts)[0], (typeof counts)[0], (typeof counts)[0]];
         const lock = byPair.count > limits.perAccountAddress ? byPair : byAddress.count > limits.perAddress ? byAddress : undefined;
         let slowed;
@@ -55,7 +54,7 @@ export const loginThrottlePlugin = fp<{ config: Config }>(
           if (pace && pace.count > 1) slowed = pace;
         }
         if (lock || slowed) {
-          // Not a guess at the password: it does not count against the account.
+          // Refused unchecked: not a guess against the account.
           await store.add([`account:${account}`], windowMs, -1);
           throw refuse(reply, (lock ?? slowed)!.resetMs);
         }

@@ -1,7 +1,6 @@
 /**
- * Refresh tokens: opaque, random, stored only as a SHA-256 hash in the tenant's own tier; a token
- * names its tenant and nothing else. Every use rotates it; a rotated token presented again means
- * two parties hold it, so its whole family is revoked.
+ * Refresh tokens: random, stored as SHA-256 hashes in the tenant's tier, rotated on each use. A
+ * rotated token presented again means two holders, so its whole family is revoked.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { TenantClient } from '../router/tenant-router.js';
@@ -18,7 +17,7 @@ export class RefreshRejectedError extends Error {
 
 const digest = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
-/** `rt.<tenant id>.<secret>`: the tenant id routes the lookup; only the secret's hash is stored. */
+/** `rt.<tenant id>.<secret>`: the tenant id routes the lookup. */
 export function parseRefreshToken(token: string): { tenantId: string; secret: string } | undefined {
   const [prefix, tenantId, secret, ...rest] = token.split('.');
   if (prefix !== 'rt' || rest.length || !tenantId || !uuidPattern.test(tenantId) || !secret || !/^[A-Za-z0-9_-]{43}$/.test(secret)) {
@@ -33,7 +32,6 @@ export async function issueRefreshToken(db: TenantClient, tenantId: string, user
   return `rt.${tenantId}.${secret}`;
 }
 
-/** Exchanges a valid token for a new one of the same family; returns the user it belongs to. */
 export async function rotateRefreshToken(db: TenantClient, tenantId: string, secret: string) {
   const current = await db.refreshToken.findFirst({ where: { tokenHash: digest(secret) } });
   if (!current) throw new RefreshRejectedError('unknown');
@@ -55,7 +53,7 @@ export async function rotateRefreshToken(db: TenantClient, tenantId: string, sec
   return { userId: current.userId, token: await issueRefreshToken(db, tenantId, current.userId, current.familyId) };
 }
 
-/** Whether `secret` is a current token (issued, not expired, rotated or revoked), without using it. */
+/** Checks `secret` without rotating it. */
 export async function isCurrentRefreshToken(db: TenantClient, secret: string): Promise<boolean> {
   const current = await db.refreshToken.findFirst({
     where: { tokenHash: digest(secret), replacedAt: null, revokedAt: null, expiresAt: { gt: new Date() } },
@@ -68,7 +66,6 @@ export async function revokeFamily(db: TenantClient, familyId: string) {
   await db.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
 }
 
-/** Logout: revokes the family of the token presented, if it is one of ours. */
 export async function revokeByToken(db: TenantClient, secret: string) {
   const token = await db.refreshToken.findFirst({ where: { tokenHash: digest(secret) }, select: { familyId: true } });
   if (token) await revokeFamily(db, token.familyId);

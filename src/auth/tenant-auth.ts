@@ -1,7 +1,6 @@
 /**
- * Tenant requests: the tenant comes from the verified access token only. A header or host naming
- * another tenant is refused, never obeyed; so are suspended and deleted tenants, on every request,
- * and tokens of users changed since they were issued (user-standing.ts).
+ * The tenant comes from the verified access token only: a header or host naming another is refused,
+ * never obeyed; so are suspended or deleted tenants and stale users' tokens, on every request.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -23,14 +22,13 @@ declare module 'fastify' {
   }
 }
 
-/** The slug a host names (`acme.<base domain>`), if hosts name tenants here. */
+/** `acme.<base domain>` → acme, if hosts name tenants. */
 export function slugFromHost(host: string | undefined, baseDomain: string | undefined): string | undefined {
   if (!host || !baseDomain) return undefined;
   const name = host.split(':')[0]!.toLowerCase();
   return name.endsWith(`.${baseDomain}`) ? name.slice(0, -(baseDomain.length + 1)) : undefined;
 }
 
-/** Why a tenant in this status is not served; undefined when it is. */
 export const refused: Partial<Record<Tenant['status'], AppError>> = {
   suspended: new AppError(problems.tenantSuspended, 'This tenant is suspended; contact your administrator'),
   deleted: new AppError(problems.tenantUnavailable, 'This tenant no longer exists'),
@@ -42,7 +40,7 @@ const unauthenticated = () => new AppError(problems.unauthenticated, 'A valid be
 export const tenantAuthPlugin = fp(
   async (app) => {
     const verifyAccessToken = accessTokenVerifier(app.platform.config.jwt);
-    // Declared up front (null until authenticated) so every request object has one shape.
+    // Declared null up front so every request object has one shape.
     for (const property of ['tenant', 'db', 'claims'] as const) app.decorateRequest(property, null as never);
 
     app.decorate('authenticateTenant', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -72,17 +70,15 @@ export const tenantAuthPlugin = fp(
   { name: 'strata-tenant-auth', dependencies: ['strata-platform'] },
 );
 
-/** Throws the 403 problem when `role` may not perform `action` (see permissions.ts). */
 export function assertPermission(role: AccessClaims['role'], action: Action): void {
   if (!can(role, action)) throw new AppError(problems.forbidden, `The ${role} role may not ${action.replace('.', ': ')}`);
 }
 
-/** preHandler refusing callers whose role may not perform `action`. */
 export function requirePermission(action: Action) {
   return async (request: FastifyRequest) => assertPermission(request.claims.role, action);
 }
 
-/** Giving a record to someone other than yourself is reassignment, which needs crm.assign. */
+/** Giving a record to anyone but yourself is reassignment: it needs crm.assign. */
 export function assertMayAssign(request: FastifyRequest, ...userIds: (string | null | undefined)[]) {
   if (userIds.some((id) => id && id !== request.claims.sub)) return requirePermission('crm.assign')(request);
 }

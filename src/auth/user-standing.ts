@@ -1,15 +1,14 @@
 /**
- * Whether a tenant user may still use an access token: only while active and at the version (`ver`)
- * it was issued at; every change to a user bumps it. Tokens naming no user (operators') stay good
- * while no user has their `sub`. A change drops cached users over Redis; without it they expire
- * after STRATA_CATALOG_CACHE_MS.
+ * A token is good while its user is active and at its issue version (`ver`; changes bump it), or, if
+ * it names no user (operators'), while no user has its `sub`. Cached users drop on a Redis event,
+ * else expire after STRATA_CATALOG_CACHE_MS.
  */
 import { LRUCache } from 'lru-cache';
 import type { CatalogEvents } from '../catalog/catalog-events.js';
 import type { TenantSql } from '../router/tenant-sql.js';
 import type { AccessClaims } from './tokens.js';
 
-/** A user as their tokens see them; `version` null: no such user. */
+/** `version` null: no such user. */
 interface Standing {
   version: number | null;
   active: boolean;
@@ -19,7 +18,7 @@ const remembered = 100_000;
 
 export class UserStanding {
   readonly #known = new LRUCache<string, Standing>({ max: remembered });
-  /** Bumped by every change heard: a lookup that started before one must not keep what it read. */
+  /** Bumped per change heard: a lookup begun before one must not keep what it read. */
   #generation = 0;
 
   constructor(
@@ -37,7 +36,7 @@ export class UserStanding {
     return this.#lookUp(db, key, claims.sub).then((standing) => judge(standing, claims));
   }
 
-  /** Called after this process changed a user; tells the other instances too. */
+  /** Tells the other instances too. */
   async changed(tenantId: string, userId: string): Promise<void> {
     this.#drop(`${tenantId}/${userId}`);
     await this.events?.publishUserChanged(tenantId, userId);

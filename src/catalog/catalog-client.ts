@@ -1,4 +1,4 @@
-/** The catalog's Prisma client: the control plane, reached as the owner role, never by tenant code. */
+/** The catalog's Prisma client, reached as the owner role, never by tenant code. */
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { PoolConfig } from 'pg';
 import { PrismaClient } from '../generated/catalog/client.js';

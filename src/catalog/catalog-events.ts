@@ -1,7 +1,4 @@
-/**
- * Announces catalog changes (tenants, tenant users, database servers) to every API instance over
- * Redis pub/sub. After a reconnect, listeners drop everything cached ('*'): messages may be lost.
- */
+/** Catalog changes over Redis pub/sub. On reconnect, listeners drop all ('*'): some may be lost. */
 import { Redis } from 'ioredis';
 import type { Log } from '../platform/log.js';
 
@@ -61,7 +58,6 @@ export class CatalogEvents {
     return this.#publisher.status === 'ready';
   }
 
-  /** False while the subscription is down: changes announced meanwhile are not heard. */
   get listening(): boolean {
     return this.#subscriber.status === 'ready';
   }
@@ -74,17 +70,14 @@ export class CatalogEvents {
     this.#userListeners.add(listener);
   }
 
-  /**
-   * Every instance's listeners hear it, this one's included. The change is already in the catalog,
-   * so a Redis failure is logged, not thrown; instances that miss it rely on their cache TTL.
-   */
+  /** The change is already in the catalog, so a Redis failure is logged, not thrown. */
   async publishTenantChanged(tenantId: string): Promise<void> {
     await this.#publisher.publish(this.channel, tenantId).catch((err: unknown) => {
       this.log.warn({ err, tenantId }, 'could not announce a tenant change over Redis; other instances rely on their cache TTL');
     });
   }
 
-  /** Like publishTenantChanged, for a user whose tokens' standing changed. */
+  /** For a user whose tokens' standing changed. */
   async publishUserChanged(tenantId: string, userId: string): Promise<void> {
     await this.#publisher.publish(this.#userChannel, `${tenantId}/${userId}`).catch((err: unknown) => {
       this.log.warn({ err, tenantId, userId }, 'could not announce a user change over Redis; other instances rely on their cache TTL');
@@ -95,7 +88,6 @@ export class CatalogEvents {
     this.#serverListeners.add(listener);
   }
 
-  /** Like publishTenantChanged, for a database server's row. */
   async publishServerChanged(serverId: string): Promise<void> {
     await this.#publisher.publish(this.#serverChannel, serverId).catch((err: unknown) => {
       this.log.warn({ err, serverId }, 'could not announce a server change over Redis; other instances rely on their periodic check');

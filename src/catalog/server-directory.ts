@@ -1,12 +1,8 @@
-/**
- * Database servers from the catalog, cached until any instance announces a change; a periodic
- * `updated_at` check catches the rest. Listeners hear each drop, so old endpoints' connections close.
- */
+/** Servers cached until a change is announced or `updated_at` moves; listeners hear each drop. */
 import type { CatalogClient, DatabaseServer } from './catalog-client.js';
 import type { CatalogEvents } from './catalog-events.js';
 import { AppError, problems } from '../http/problems.js';
 
-/** Answered as a field error on body.server. */
 export class UnknownServerError extends AppError {
   constructor(what: string) {
     const message = `No database server ${what} in the catalog`;
@@ -19,7 +15,6 @@ export class UnknownServerError extends AppError {
 export type ServerChangeListener = (serverId: string) => void;
 
 export class ServerDirectory {
-  // A plain Map: one entry per registered server needs no bound.
   readonly #cache = new Map<string, Promise<DatabaseServer>>();
   readonly #listeners = new Set<ServerChangeListener>();
   #timer: NodeJS.Timeout | undefined;
@@ -47,7 +42,6 @@ export class ServerDirectory {
     return row;
   }
 
-  /** After this process changed a server's row; tells the other instances too. */
   async changed(serverId: string): Promise<void> {
     this.#drop(serverId);
     await this.events?.publishServerChanged(serverId);
@@ -81,7 +75,7 @@ export class ServerDirectory {
   }
 
   #schedule() {
-    // At most every 200 ms, even with STRATA_CATALOG_CACHE_MS=0: one small query per period.
+    // Floored, even with STRATA_CATALOG_CACHE_MS=0: one small query per period.
     this.#timer = setTimeout(
       () => {
         this.#check()
@@ -93,7 +87,7 @@ export class ServerDirectory {
     this.#timer.unref();
   }
 
-  /** '*' (announcements may have been missed): only the rows that did change are dropped. */
+  /** On '*', only the rows that did change are dropped. */
   #drop(serverId: string | '*') {
     if (serverId === '*') {
       this.#check().catch(() => undefined);

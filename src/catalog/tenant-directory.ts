@@ -1,6 +1,6 @@
 /**
- * Tenant lookups for the request path, cached until any instance announces a change. Without Redis,
- * or while it is down, the short TTL bounds how long a suspended tenant can still be served.
+ * Tenant lookups, cached until any instance announces a change. Without Redis, or while it is
+ * down, the short TTL bounds how long a suspended tenant can still be served.
  */
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
@@ -9,8 +9,8 @@ import type { Tenant } from './catalog-client.js';
 import type { CatalogEvents } from './catalog-events.js';
 
 /**
- * Prisma's `tenant.findUnique` row (test/catalog/tenant-directory.test.ts compares them) in plain
- * SQL: Prisma took 2–3x the CPU on each tenant's first request.
+ * Prisma's `tenant.findUnique` row in plain SQL, which costs far less CPU on a tenant's first
+ * request; test/catalog/tenant-directory.test.ts compares them.
  */
 export const tenantRowSql = `SELECT id, slug, name, plan, tier, status, server_id AS "serverId", schema_name AS "schemaName",
   database_name AS "databaseName", config, version, created_at AS "createdAt", updated_at AS "updatedAt"
@@ -19,14 +19,12 @@ export const tenantRowSql = `SELECT id, slug, name, plan, tier, status, server_i
 const remembered = 100_000;
 
 export class TenantDirectory {
-  // Freshness is judged when read: the TTL depends on whether changes are announced right now.
+  // Freshness is judged when read: the TTL depends on whether changes are announced now.
   readonly #cache = new LRUCache<string, { tenant: Tenant | null; fetched: number }>({ max: remembered });
-  /** Concurrent first requests of a tenant share one catalog round trip. */
   readonly #pending = new Map<string, Promise<Tenant | null>>();
   /** Bumped by every change heard: a lookup that started before one must not cache what it read. */
   #generation = 0;
   readonly #listeners = new Set<(tenantId: string | '*') => void>();
-  /** Since start, for /metrics. */
   readonly counts = { hits: 0, misses: 0, invalidations: 0, flushes: 0 };
 
   constructor(
@@ -57,7 +55,6 @@ export class TenantDirectory {
         return tenant;
       })
       .catch((err: unknown) => {
-        // Answered like an unreachable tenant database (503 with Retry-After).
         throw databaseUnreachable(err) ? new TenantDatabaseUnreachableError(err) : err;
       })
       .finally(() => {
@@ -67,18 +64,15 @@ export class TenantDirectory {
     return pending;
   }
 
-  /** After this process changed a tenant in the catalog; tells the other instances too. */
   async changed(tenantId: string): Promise<void> {
     this.#drop(tenantId);
     await this.events?.publishTenantChanged(tenantId);
   }
 
-  /** E.g. so the router forgets the tenant's handle. */
   onChange(listener: (tenantId: string | '*') => void): void {
     this.#listeners.add(listener);
   }
 
-  /** Both false without Redis. */
   channelState(): { connected: boolean; subscribed: boolean } {
     return { connected: this.events?.connected ?? false, subscribed: this.events?.listening ?? false };
   }

@@ -1,17 +1,17 @@
 /**
- * The one configuration schema: every setting comes from the environment, is validated here at
- * boot and typed from it; nothing else reads process.env. Keys: docs/operations.md#configuration.
+ * The one configuration schema, validated at boot; nothing else reads process.env.
+ * Keys: docs/operations.md#configuration.
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { QuietHours } from '../recommendations/autopilot.js';
 import type { AdviceThresholds } from '../recommendations/tier-advice.js';
 
-/** Generated per installation in development (installation-secrets.ts); production and tests set them. */
+/** Generated in development (installation-secrets.ts). */
 export const secretKeys = ['JWT_SECRET', 'STRATA_OWNER_PASSWORD', 'STRATA_RUNTIME_PASSWORD', 'STRATA_ADMIN_PASSWORD', 'STRATA_EMBEDDED_PASSWORD'] as const;
 export type SecretKey = (typeof secretKeys)[number];
 
-/** Every secret value ever written in this repository: public, so refused outside tests. */
+/** Published in this repository, so refused outside tests. */
 const publicSecretValues = new Set([
   'strata-owner-dev-password',
   'strata-app-dev-password',
@@ -66,7 +66,7 @@ const fields = z.object({
   STRATA_EMBEDDED_PORT: port.default(54329),
   STRATA_EMBEDDED_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   STRATA_SECRETS_FILE: z.string().min(1).default('.strata/secrets/secrets.json'),
-  // Max 20: `<prefix>_t_<40-char slug>` must fit PostgreSQL's 63-byte names (longer are silently cut).
+  // Max 20: `<prefix>_t_<40-char slug>` must fit PostgreSQL's 63-byte names (it cuts longer ones).
   STRATA_DB_PREFIX: z
     .string()
     .regex(/^[a-z][a-z0-9_]{0,19}$/, 'lowercase letters, digits and _, starting with a letter (max 20)')
@@ -76,7 +76,7 @@ const fields = z.object({
   STRATA_OWNER_PASSWORD: z.string().min(1).optional(),
   STRATA_RUNTIME_ROLE: identifier.default('strata_app'),
   STRATA_RUNTIME_PASSWORD: z.string().min(1).optional(),
-  /** Tenant traffic to the default server goes here instead (e.g. PgBouncer); owner work goes direct. */
+  /** Tenant traffic to the default server goes here (e.g. PgBouncer), owner work direct. */
   STRATA_RUNTIME_HOST: z
     .string()
     .regex(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address')
@@ -87,7 +87,7 @@ const fields = z.object({
   JWT_ISSUER: z.string().min(1).default('strata'),
   JWT_AUDIENCE: z.string().min(1).default('strata-api'),
   JWT_TTL_SECONDS: positiveInt.default(900),
-  /** Differs from JWT_AUDIENCE so neither kind of token opens the other's routes. */
+  /** Differs from JWT_AUDIENCE: neither token kind opens the other's routes. */
   JWT_ADMIN_AUDIENCE: z.string().min(1).default('strata-admin'),
 
   STRATA_ADMIN_EMAIL: z.email().max(320).default('admin@strata.local'),
@@ -109,18 +109,17 @@ const fields = z.object({
   /** STRATA_CONNECTION_WAIT_MS's former name; still read. */
   STRATA_TRANSACTION_WAIT_MS: positiveInt.optional(),
   STRATA_TENANT_QUEUE_WAIT_MS: positiveInt.default(2000),
-  /** How long a catalog lookup may be served from memory when Redis invalidation is unavailable. */
+  /** Catalog lookups' lifetime in memory without Redis invalidation. */
   STRATA_CATALOG_CACHE_MS: z.coerce.number().int().min(0).default(1000),
-  /** Migrated schemas kept ready per server, so provisioning one is a rename. */
+  /** Migrated schemas kept ready per server: provisioning is a rename. */
   STRATA_SPARE_SCHEMAS: z.coerce.number().int().min(0).max(100).default(2),
-  /** Longer than any instance routes a moved tenant by a stale catalog entry (30 s with Redis). */
+  /** Longer than any instance routes a moved tenant by a stale catalog entry. */
   STRATA_MOVE_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
   /** 0: probe a server only after a failed connection (docs/servers.md). */
   STRATA_SERVER_PROBE_MS: z.coerce.number().int().min(0).default(5000),
   STRATA_SERVER_PROBE_TIMEOUT_MS: positiveInt.default(2000),
   STRATA_IMPORT_MAX_BYTES: positiveInt.default(4 * 1024 ** 3),
 
-  // Rate limits: src/http/rate-limit.ts.
   STRATA_RATE_LIMIT_ANON_PER_MINUTE: positiveInt.default(120),
   STRATA_RATE_LIMIT_ADMIN_PER_MINUTE: positiveInt.default(600),
   STRATA_RATE_LIMIT_USER_SHARE: z.coerce.number().gt(0, 'must be above 0').max(1, 'must be at most 1').default(0.5),
@@ -138,7 +137,7 @@ const fields = z.object({
   STRATA_USAGE_FOOTPRINT_MS: z.coerce.number().int().min(100).default(300_000),
   STRATA_ADVICE_WINDOW_MS: z.coerce.number().int().min(1000).default(3_600_000),
   STRATA_ADVICE_DB_TIME_SHARE: share.default(0.5),
-  /** Below this a tenant's share is not counted: on a quiet server any tenant has a large share. */
+  /** Below this a share is not counted: on a quiet server any tenant has a large one. */
   STRATA_ADVICE_MIN_DB_MS_PER_MINUTE: z.coerce.number().min(0).default(3000),
   STRATA_ADVICE_RATE_SHARE: share.default(0.8),
   STRATA_ADVICE_P99_MS: positiveInt.default(1000),
@@ -198,11 +197,10 @@ export interface Config {
     embedded: { dir: string; port: number; password: string | undefined };
     prefix: string;
     owner: { role: string; secretRef: string };
-    /** host/port: null when tenant traffic connects where DATABASE_URL does. */
+    /** host/port: null means where DATABASE_URL points. */
     runtime: { role: string; secretRef: string; host: string | null; port: number | null };
   };
   jwt: { secret: string; issuer: string; audience: string; adminAudience: string; ttlSeconds: number };
-  /** The bootstrap admin; its password is read through the reference, like the roles'. */
   admin: { email: string; passwordSecretRef: string };
   redisUrl: string | undefined;
   baseDomain: string | undefined;
@@ -230,7 +228,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates the environment; throws a ConfigError naming every bad key. */
+/** Throws a ConfigError naming every bad key. */
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   const known = Object.fromEntries(Object.keys(fields.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]));
   const parsed = schema.safeParse(known);
@@ -316,7 +314,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   };
 }
 
-/** Resolves a catalog secret reference (the catalog never holds secrets): `env:NAME` reads NAME. */
+/** `env:NAME` reads NAME; the catalog stores references, never secrets. */
 export function resolveSecret(ref: string, source: Record<string, string | undefined> = process.env): string {
   const match = /^env:([A-Z_][A-Z0-9_]*)$/.exec(ref);
   if (!match) throw new ConfigError([{ key: ref, message: 'secret reference must look like env:NAME' }]);
@@ -335,7 +333,7 @@ export function secretsFileOf(source: Record<string, string | undefined>): strin
   return picked.success && picked.data.NODE_ENV === 'development' ? picked.data.STRATA_SECRETS_FILE : undefined;
 }
 
-/** Reads `.env` into the environment when present; variables already set win. */
+/** Variables already set win. */
 export function loadDotEnv(path = '.env'): void {
   if (existsSync(path)) process.loadEnvFile(path);
 }

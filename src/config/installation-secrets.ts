@@ -1,7 +1,4 @@
-/**
- * Development secrets: each one the environment leaves unset is generated once per installation
- * into STRATA_SECRETS_FILE (mode 0600), shared by `npm start` and the scripts.
- */
+/** Development secrets left unset are generated once into STRATA_SECRETS_FILE (mode 0600). */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -22,13 +19,11 @@ export interface ProvidedSecrets {
   generated: SecretKey[];
 }
 
-/** In development, fills `env`'s unset secrets from the file (creating or completing it). */
 export function provideInstallationSecrets(env: Record<string, string | undefined> = process.env): ProvidedSecrets | undefined {
   const where = secretsFileOf(env);
   if (!where) return undefined;
   const file = resolve(where);
-  // Only the secrets' folder is 0700: the embedded PostgreSQL, run as another user under root,
-  // keeps its data beside it in .strata/.
+  // Only the secrets' folder is 0700: embedded PostgreSQL (another user under root) uses .strata/.
   mkdirSync(dirname(dirname(file)), { recursive: true });
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   let stored = readSecrets(file);
@@ -72,7 +67,7 @@ function readSecrets(file: string): Secrets | undefined {
   return typeof parsed === 'object' && parsed ? (parsed as Secrets) : {};
 }
 
-/** Publishes via a private temporary file; false if another process won the link. */
+/** false if another process won the link. */
 function publish(file: string, secrets: Secrets, how: 'link' | 'rename'): boolean {
   const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   writeFileSync(temporary, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600, flag: 'wx' });

@@ -1,7 +1,6 @@
 /**
- * The OpenAPI 3 document at /docs/json (and /docs/yaml), Swagger UI at /docs: the routes' zod
- * schemas plus what routes do not say (a tag per feature, the bearer scheme, problem+json errors).
- * Register it before the route plugins: @fastify/swagger documents only routes added after it.
+ * OpenAPI 3 at /docs/json (and /docs/yaml), Swagger UI at /docs. Register it before the routes:
+ * @fastify/swagger documents only routes added after it.
  */
 import { readFileSync } from 'node:fs';
 import fastifySwagger from '@fastify/swagger';
@@ -21,7 +20,7 @@ const bearerScheme = 'bearerAuth';
 
 const problemCodes = Object.values(problems).map((problem) => problem.code) as [string, ...string[]];
 
-/** What src/http/problems.ts renders (RFC 9457); further members may follow. */
+/** What problemBody renders (RFC 9457); more members may follow. */
 export const problemDocument = z.looseObject({
   type: z.string(),
   title: z.string(),
@@ -50,13 +49,9 @@ const rateLimitedResponse = problemResponse(
   },
 );
 
-/**
- * Routes that take no bearer token (a route may also state `schema.security` itself);
- * test/docs/docs.test.ts checks this list against what each route answers without a token.
- */
+/** Routes taking no bearer token (or stating `schema.security`); pinned by test/docs/docs.test.ts. */
 const publicRoutes = [/^\/healthz$/, /^\/readyz$/, /^\/auth\//, /^\/admin\/auth\/login$/, /^\/console(\/|$)/];
 
-/** A feature's tag: the first path segment, or the feature a few routes belong to. */
 const tagAliases: Record<string, string> = { healthz: 'health', readyz: 'health', me: 'auth' };
 function featureTag(url: string): string {
   const first = url.split('/')[1] || 'root';

@@ -1,11 +1,11 @@
-/** Liveness (the process answers) and readiness (the catalog and the default server answer). */
+/** Readiness: the catalog and default server answer. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, problems } from '../http/problems.js';
 
 const status = z.object({ status: z.literal('ok') });
 
-// Probes are not rate limited: a load balancer polling from one address must never get a 429.
+// A load balancer polling from one address must never get a 429.
 const probe = { rateLimit: false } as const;
 
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {

@@ -1,7 +1,6 @@
 /**
- * Fixed-window counters for the rate limiter and the login throttle: in Redis when configured
- * (shared by every instance), else in process. A store that fails answers undefined and callers
- * serve the request uncounted (fail open).
+ * Fixed-window counters for the rate limiter and login throttle, in Redis when configured, else in
+ * process. A failing store answers undefined: callers fail open.
  */
 import { once } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
@@ -13,12 +12,8 @@ export interface Count {
 }
 
 export interface CounterStore {
-  /** Adds `by` to each key's counter (a window starts on its first hit); the counts after. */
   add(keys: readonly string[], windowMs: number, by?: number): Promise<Count[] | undefined>;
-  /**
-   * Adds one to each key atomically; if any goes over its max, the others give it back. The counts
-   * answered are those before.
-   */
+  /** Atomic; if any key goes over its max, the others give theirs back (counts are before that). */
   take(keys: readonly string[], maxes: readonly number[], windowMs: number): Promise<Count[] | undefined>;
   remove(keys: readonly string[]): Promise<void>;
   close(): Promise<void>;
@@ -35,9 +30,8 @@ for i, key in ipairs(KEYS) do
 end
 return out`;
 
-// A batch of takes, in arrival order, as if each ran alone. ARGV: the window, then per take its key
-// count n and n pairs (index into KEYS, max). Answers each take's counts, then each key's time left.
-// Every key is read and written once per batch.
+// Takes in arrival order, as if each ran alone. ARGV: window, then per take n and n (KEYS index,
+// max) pairs. Answers each take's counts, then each key's time left.
 const takeScript = `
 local counts, start, ttls, out = {}, {}, {}, {}
 for i, key in ipairs(KEYS) do
@@ -79,7 +73,7 @@ interface PendingTake {
   settle(counts: Count[] | undefined): void;
 }
 
-/** Takes per batch: bounds one script run's arguments. */
+/** Bounds one script run's arguments. */
 const maxBatch = 500;
 
 class RedisCounters implements CounterStore {
@@ -102,8 +96,7 @@ class RedisCounters implements CounterStore {
     }
   }
 
-  // The takes of one event-loop turn (setImmediate runs after the I/O callbacks already queued) go
-  // to Redis as one script run, not one command per request.
+  // One script run per event-loop turn (setImmediate runs after the queued I/O callbacks).
   take(keys: readonly string[], maxes: readonly number[], windowMs: number): Promise<Count[] | undefined> {
     return new Promise((settle) => {
       let batch = this.#pending.get(windowMs);
@@ -161,7 +154,7 @@ class RedisCounters implements CounterStore {
   }
 }
 
-/** Per-process counters; past `max` keys the oldest windows go first. */
+/** Per process; past `max` keys the oldest windows go first. */
 class MemoryCounters implements CounterStore {
   private readonly windows = new Map<string, { count: number; endsAt: number }>();
   constructor(private readonly max = 20_000) {}
@@ -203,10 +196,10 @@ class MemoryCounters implements CounterStore {
   async close() {}
 }
 
-/** commandTimeoutMs: how long a count may wait on Redis before the request goes uncounted. */
+/** commandTimeoutMs: a count's wait on Redis before the request goes uncounted. */
 export async function counterStore(redisUrl: string | undefined, prefix: string, log: FastifyBaseLogger, commandTimeoutMs = 500): Promise<CounterStore> {
   if (!redisUrl) return new MemoryCounters();
-  // While Redis is away or slow a count fails at once rather than hold the request; ioredis reconnects.
+  // Away or slow, Redis fails a count at once rather than hold the request; ioredis reconnects.
   const redis = new Redis(redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -214,7 +207,6 @@ export async function counterStore(redisUrl: string | undefined, prefix: string,
     commandTimeout: commandTimeoutMs,
   });
   redis.on('error', (err) => log.warn({ err }, 'rate limit redis error'));
-  // An unreachable Redis must not keep the API from starting.
   await once(redis, 'ready').catch(() => log.warn('rate limit redis unreachable at boot; requests are not counted until it answers'));
   return new RedisCounters(redis, prefix);
 }

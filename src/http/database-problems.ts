@@ -1,42 +1,35 @@
-/**
- * Database failures as the API answers them, whichever path raised them (router SQL, Prisma query
- * or transaction). None is the client's fault; all but the statement timeout are worth retrying.
- */
+/** Database failures (router SQL or Prisma) as answers: all retryable but the statement timeout. */
 import { isFencedWrite } from '../moves/change-capture.js';
 import { statementTimedOut, TenantBusyError } from '../router/tenant-guards.js';
 import { databaseUnreachable, driverCause, poolBusy, TenantDatabaseUnreachableError, TenantPoolBusyError } from '../router/tenant-sql.js';
 import { AppError, problems } from './problems.js';
 
-/** Prisma's unreachable-database codes; 57P01/57P03 come under others, SQLSTATE in the driver's cause. */
+/** Prisma's unreachable codes; 57P01/57P03 come under others, SQLSTATE in the driver's cause. */
 const unreachableCodes = new Set(['P1001', 'P1002', 'P1003', 'P1017']);
 
 type Failure = Error & { code?: unknown; cause?: unknown };
 
-// pg's own "Connection terminated unexpectedly" (no code) is passed on by Prisma's adapter untouched.
+// pg's "Connection terminated unexpectedly" (no code) passes Prisma's adapter untouched.
 const unreachable = (error: Failure) =>
   unreachableCodes.has(String(error.code)) ||
   error instanceof TenantDatabaseUnreachableError ||
   (!!driverCause(error) && databaseUnreachable(driverCause(error))) ||
   (!error.code && databaseUnreachable(error));
 
-/** No connection within STRATA_CONNECTION_WAIT_MS (P2028 also covers a transaction past its timeout). */
+/** No connection within STRATA_CONNECTION_WAIT_MS (P2028 also: a transaction past its timeout). */
 const busy = (error: Failure) => error.code === 'P2028' || error instanceof TenantPoolBusyError || (!error.code && poolBusy(error));
 
-/** The tenant guards' refusal, thrown as is or under Prisma's error. */
 const tenantBusy = (error: Failure) => error instanceof TenantBusyError || error.cause instanceof TenantBusyError;
 
 const retryable = (error: AppError, seconds: number) => Object.assign(error, { retryAfterSeconds: seconds });
 
 interface DatabaseProblem {
   problem: AppError;
-  /** Worth an operator's attention. */
   log?: { level: 'warn' | 'error'; message: string };
 }
 
-/** undefined when `error` is no database failure; `statementTimeoutMs` is named in a timeout's answer. */
 export function databaseProblem(error: Failure, statementTimeoutMs: () => number | null | undefined): DatabaseProblem | undefined {
   if (isFencedWrite(error)) {
-    // A tier move's write fence: reads go on, writes retry shortly.
     return { problem: retryable(new AppError(problems.tenantMoving, 'Writes are paused for a moment while this tenant moves; retry shortly'), 1) };
   }
   if (tenantBusy(error)) {

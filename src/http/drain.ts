@@ -1,7 +1,6 @@
 /**
- * While the app closes, every response asks its client to close the connection: Fastify does so
- * only for requests arriving during close, and an in-flight keep-alive socket would hold close()
- * for keepAliveTimeout (72 s).
+ * While closing, responses ask clients to close the connection: Fastify does so only for requests
+ * arriving then, and a keep-alive socket would hold close() for keepAliveTimeout.
  */
 import fp from 'fastify-plugin';
 

@@ -1,7 +1,4 @@
-/**
- * Renders every error as problem+json. Known errors keep their code and detail; anything else
- * is logged in full and answered as an opaque 500 (no message, no stack).
- */
+/** Every error as problem+json; unknown ones are logged and answered as an opaque 500. */
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -11,7 +8,6 @@ import { databaseProblem } from './database-problems.js';
 import { AppError, problemBody, problems, type ProblemKind } from './problems.js';
 import { apiHeaders } from './security-headers.js';
 
-/** Fastify's own client errors, by code. */
 const fastifyProblems: Record<string, ProblemKind> = {
   FST_ERR_CTP_INVALID_JSON_BODY: problems.malformedBody,
   FST_ERR_CTP_EMPTY_JSON_BODY: problems.malformedBody,
@@ -23,7 +19,7 @@ const fastifyProblems: Record<string, ProblemKind> = {
 export function installErrorHandling(app: FastifyInstance) {
   app.setErrorHandler(async (caught: FastifyError, request, reply) => {
     let error = caught;
-    // Refused authentications count against the client's rate limit (src/http/rate-limit.ts).
+    // 401s count against the client's rate limit.
     if (error instanceof AppError && error.problem.status === 401 && app.hasDecorator('countRefusedRequest')) {
       error = ((await app.countRefusedRequest(request, reply)) as FastifyError | undefined) ?? error;
     }
@@ -63,7 +59,7 @@ export function installErrorHandling(app: FastifyInstance) {
   );
 }
 
-/** Fastify's `frameworkErrors`: URLs refused before routing never reach the error handler above. */
+/** Fastify's `frameworkErrors`: URLs refused before routing. */
 export function renderFrameworkError(error: FastifyError, reply: FastifyReply) {
   const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   return reply
@@ -73,10 +69,7 @@ export function renderFrameworkError(error: FastifyError, reply: FastifyReply) {
     .send(problemBody({ ...problems.invalidRequest, status: status as 400 }, 'The URL is not valid'));
 }
 
-/**
- * Fastify's `clientErrorHandler`: requests the HTTP parser refuses (unknown method, headers over
- * Node's limit) are answered on the socket itself, with the headers every answer carries.
- */
+/** Fastify's `clientErrorHandler`: answers on the socket what the HTTP parser refuses. */
 export function renderClientError(error: NodeJS.ErrnoException, socket: Duplex) {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;

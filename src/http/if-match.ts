@@ -1,11 +1,10 @@
-/** Optimistic concurrency over HTTP: versions travel as ETags and come back in If-Match. */
+/** Optimistic concurrency: versions go out as ETags, come back in If-Match. */
 import { z } from 'zod';
 import { AppError, problems } from './problems.js';
 
-/** `If-Match: "3"` (or `3`, or a weak `W/"3"`) names the version an edit was based on. */
 export const ifMatchHeaders = z.object({ 'if-match': z.string().max(50).optional() });
 
-/** The version If-Match names; absent means "last write wins". */
+/** Accepts `"3"`, `3` or `W/"3"`; absent means "last write wins". */
 export function expectedVersion(ifMatch: string | undefined): number | undefined {
   if (ifMatch === undefined) return undefined;
   const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(ifMatch.trim());

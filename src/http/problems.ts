@@ -1,7 +1,4 @@
-/**
- * The one error catalogue: every error a client can see has a stable code and status. Data code
- * throws these; it never chooses status codes itself.
- */
+/** The one error catalogue: each client-visible error's stable code and status. */
 export const problems = {
   invalidRequest: { code: 'STRATA_REQUEST_INVALID', status: 400, title: 'The request is invalid' },
   malformedBody: { code: 'STRATA_REQUEST_MALFORMED', status: 400, title: 'The request body could not be parsed' },
@@ -56,16 +53,15 @@ export interface FieldError {
   message: string;
 }
 
-/** An error a client may see; `detail` must be safe to show. The error handler only renders it. */
+/** `detail` must be safe to show a client. */
 export class AppError extends Error {
-  /** Seconds after which a retry may succeed, sent as Retry-After. */
   retryAfterSeconds?: number;
 
   constructor(
     readonly problem: ProblemKind,
     readonly detail?: string,
     readonly errors?: FieldError[],
-    /** Further members of the problem body, e.g. the tenants to choose from. */
+    /** More problem body members, e.g. the tenants to choose from. */
     readonly extensions?: Record<string, unknown>,
   ) {
     super(detail ?? problem.title);

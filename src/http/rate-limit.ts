@@ -1,7 +1,6 @@
 /**
- * Per-minute budgets (docs/security-model.md#requests-and-rate-limits): per tenant and its user's
- * share of it, per admin, else per client address, admin routes apart so junk logins cannot lock
- * operators out. A 401 counts against its address too: spraying bad tokens is throttled.
+ * Per-minute budgets: per tenant and user, per admin, else per address (admin routes apart, so junk
+ * logins cannot lock operators out). See docs/security-model.md#requests-and-rate-limits.
  */
 import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -17,23 +16,23 @@ const windowMs = 60_000;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** false: the route is never limited (health probes). */
+    /** false: never limited (health probes). */
     rateLimit?: false;
   }
   interface FastifyRequest {
-    /** Counted by the rate limiter already (e.g. before a wrong password refused it). */
+    /** Already counted (e.g. before a wrong password refused it). */
     rateLimitCharged: boolean;
   }
   interface FastifyInstance {
-    /** Counts a request refused by authentication; the 429 to answer instead once its budget is spent. */
+    /** Counts a request authentication refused; the 429 to answer once over budget. */
     countRefusedRequest(request: FastifyRequest, reply: FastifyReply): Promise<AppError | undefined>;
   }
 }
 
-/** The Redis key prefix: the database prefix keeps installations that share a Redis apart. */
+/** Keeps installations that share a Redis apart. */
 export const rateLimitNamespace = (config: Pick<Config, 'database'>) => `strata:ratelimit:${config.database.prefix}:`;
 
-/** The client's address; IPv4-mapped IPv6 addresses count as the IPv4 address they carry. */
+/** IPv4-mapped IPv6 addresses count as their IPv4 address. */
 export const clientAddress = (request: FastifyRequest) => {
   const ip = request.ip;
   return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
@@ -53,11 +52,9 @@ export const rateLimitPlugin = fp<{ config: Config }>(
     app.decorateRequest('rateLimitCharged', false);
     app.addHook('onClose', () => store.close());
 
-    // Kept per claims object (one per token while the verifier remembers it) until the tenant's
-    // row changes: the request path builds no keys.
+    // Per claims object until the tenant row changes: no keys built per request.
     const tenantBudgets = new WeakMap<AccessClaims, { tenant: Tenant; budgets: Budget[] }>();
 
-    /** The budgets a request draws on; set by the auth hooks (onRequest) before this runs. */
     function budgets(request: FastifyRequest): Budget[] {
       const tenant = request.tenant as Tenant | null;
       if (tenant) {
@@ -75,14 +72,13 @@ export const rateLimitPlugin = fp<{ config: Config }>(
       return [{ key: addressKey(request), max: anonymousPerMinute }];
     }
 
-    /** Counts the request against `spent`; the 429 to answer when any budget is over. */
     async function charge(reply: FastifyReply, spent: Budget[]): Promise<AppError | undefined> {
       const counts = await store.take(
         spent.map((b) => b.key),
         spent.map((b) => b.max),
         windowMs,
       );
-      if (!counts) return undefined; // the store failed: served uncounted
+      if (!counts) return undefined; // store failed: fail open
       let tightest = 0;
       spent.forEach((b, i) => {
         if (b.max - counts[i]!.count < spent[tightest]!.max - counts[tightest]!.count) tightest = i;
@@ -99,8 +95,7 @@ export const rateLimitPlugin = fp<{ config: Config }>(
       return new AppError(problems.rateLimited, `Rate limit exceeded, retry in ${reset} seconds`);
     }
 
-    // After onRequest, where routes authenticate (so the tenant or admin is known), and before
-    // validation (so malformed requests count too).
+    // After authentication (onRequest), before validation: malformed requests count too.
     const limit = async (request: FastifyRequest, reply: FastifyReply) => {
       request.rateLimitCharged = true;
       const refusal = await charge(reply, budgets(request));

@@ -1,7 +1,6 @@
 /**
- * Responses are written by fast-json-stringify, compiled per route from its zod schema (faster:
- * `npm run bench -- http-leads`). Only declared properties are written (a tenantId or password hash
- * never leaks); unlike zod, wrong types are coerced. Schemas JSON Schema cannot express keep zod's.
+ * fast-json-stringify (faster: bench http-leads) writes only declared properties, so no tenantId or
+ * password hash leaks; it coerces wrong types. Unrepresentable schemas keep zod's serializer.
  */
 import fastJson from 'fast-json-stringify';
 import type { FastifySerializerCompiler } from 'fastify';

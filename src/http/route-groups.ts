@@ -1,13 +1,12 @@
 /**
- * Each route is registered in a group (app.ts) that authenticates it in its first own onRequest
- * hook, before the route file's (e.g. requireFeature). test/http/route-groups.test.ts fails on a
- * route it cannot place.
+ * A route's group (app.ts) authenticates in its first onRequest hook, before the route file's.
+ * Pinned by test/http/route-groups.test.ts.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { authenticateAdmin } from '../admin/admin-auth.js';
 
-// Named (app.authenticateTenant is not), so a route's hooks read as what they do in printRoutes.
+// Named (app.authenticateTenant is not), so printRoutes says what a route's hooks do.
 function authenticateTenant(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
   return this.authenticateTenant(request, reply);
 }
@@ -16,7 +15,6 @@ const authentication = { public: undefined, tenant: authenticateTenant, admin: a
 
 export type RouteGroup = keyof typeof authentication;
 
-/** An encapsulated plugin serving `routes` behind `group`'s authentication. */
 export function routeGroup(group: RouteGroup, routes: FastifyPluginAsyncZod[]): FastifyPluginAsyncZod {
   return async (app) => {
     const authenticate = authentication[group];

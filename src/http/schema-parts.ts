@@ -1,19 +1,15 @@
-/** Schema pieces every resource uses, defined once. */
+/** Schema pieces every resource uses. */
 import type { FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler as zodValidatorCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
-/** Trimmed text (unstorable characters are refused for every field by `validatorCompiler`). */
 export const text = () => z.string().trim();
 
-/**
- * A NUL (PostgreSQL text cannot hold one) or a lone UTF-16 surrogate (JSON allows `"\ud800"`,
- * Prisma's engine refuses it) would fail the write as a 500. With the u flag a paired surrogate is
- * one code point, not Cs.
- */
+// NUL (PostgreSQL text) and lone surrogates (Prisma) would fail writes as 500s. With the u flag a
+// surrogate pair is one code point, not Cs.
 const unstorable = (s: string) => /[\0\p{Cs}]/u.test(s);
 
-/** Deeper than any API input nests: walking a body nested at any depth could exhaust the stack. */
+/** Above any real input's depth; bounds the walk so nesting cannot exhaust the stack. */
 export const maxInputDepth = 32;
 
 function refuseUnstorable(value: unknown, ctx: z.RefinementCtx, path: PropertyKey[] = []) {
@@ -33,14 +29,13 @@ function refuseUnstorable(value: unknown, ctx: z.RefinementCtx, path: PropertyKe
 
 const storable = z.unknown().superRefine((value, ctx) => refuseUnstorable(value, ctx));
 
-/** Every route's input is checked for unstorable strings and depth before its own schema runs. */
+/** Refuses unstorable strings and deep nesting before the route's own schema. */
 export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = (route) => zodValidatorCompiler({ ...route, schema: storable.pipe(route.schema) });
 
-/** The paging part of every list query: a capped page size and an opaque keyset cursor. */
 export const pageQuery = {
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional(),
 };
 
-/** A page of `item`s and the cursor of the next one (null on the last page). */
+/** nextCursor: null on the last page. */
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });

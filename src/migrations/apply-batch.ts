@@ -1,8 +1,4 @@
-/**
- * The fleet runner's fast path: many tenant schemas of one database in one transaction, each with
- * applyMigrations' lock and history rows. A stale history read is safe: the history's primary key
- * fails the batch rather than apply twice; the caller then goes one by one.
- */
+/** Many schemas of one database in one transaction; a stale history read fails it (primary key). */
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import {
@@ -24,13 +20,12 @@ export interface BatchTarget {
   pending: MigrationFolder[];
 }
 
-/** Applied migrations per schema; throws (rolled back) on any failure. */
 export async function applyBatch(
   client: pg.ClientBase,
   targets: BatchTarget[],
   options: Pick<ApplyOptions, 'lockTimeoutMs' | 'statementTimeoutMs'>,
 ): Promise<Map<string, AppliedMigration[]>> {
-  // One lock order for every runner (schema name), so two runners batching differently cannot deadlock.
+  // Schema order for every runner, so runners batching differently cannot deadlock.
   const ordered = [...targets].sort((a, b) => (a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : 0));
   const locks = ordered.map((t) => `pg_advisory_xact_lock(${migrationLockKey(t.schema)})`).join(', ');
   const work = ordered.map(

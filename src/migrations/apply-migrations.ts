@@ -1,7 +1,6 @@
 /**
- * Applies pending migrations to one target in one transaction under an advisory lock keyed by the
- * target: concurrent runners apply each once, and a failure leaves the last good version
- * (no-transaction migrations excepted). History lives in the target itself.
+ * A target's pending migrations in one transaction under its advisory lock: a failure leaves the
+ * last good version (no-transaction ones excepted). History lives in the target.
  */
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
@@ -16,7 +15,7 @@ export const historyOf = (schema: string) => `${escapeIdentifier(schema)}.${esca
 export type History = { name: string; checksum: string }[];
 
 export interface ApplyOptions {
-  /** The migration SQL is written unqualified. */
+  /** Migration SQL is unqualified. */
   schema: string;
   migrations: MigrationFolder[];
   /** For a target with no history (baseline.ts). */
@@ -48,7 +47,7 @@ export async function readHistory(client: pg.ClientBase, schema: string): Promis
     const { rows } = await client.query<{ name: string; checksum: string }>(`SELECT name, checksum FROM ${historyOf(schema)} ORDER BY name`);
     return rows;
   } catch (err) {
-    // One round trip in the common case; a target never migrated has no table (42P01).
+    // A target never migrated has no table (42P01).
     if ((err as { code?: string }).code === '42P01') return [];
     throw err;
   }
@@ -65,7 +64,7 @@ export function pendingFor(applied: History, migrations: MigrationFolder[]) {
     }
   }
   const done = new Set(applied.map((r) => r.name));
-  // Name order is the contract, whatever order the caller passes.
+  // Name order, whatever order the caller passes.
   return migrations.filter((m) => !done.has(m.name)).sort(byName);
 }
 
@@ -87,9 +86,8 @@ export function settings(options: Pick<ApplyOptions, 'lockTimeoutMs' | 'statemen
 }
 
 /**
- * Sent ahead of tenant migrations that change rows: tenant tables force row security on their owner,
- * so without BYPASSRLS (bootstrap-server.ts grants it) an UPDATE would change no row and still
- * succeed. Refusing is the only safe answer. DDL is not filtered by row security.
+ * For tenant migrations that change rows: tenant tables force RLS on their owner, so without BYPASSRLS
+ * (bootstrap-server.ts grants it) an UPDATE would silently change no row. DDL is not filtered.
  */
 export const bypassCheck = (migrations: MigrationFolder[]) => (migrations.some(changesRows) ? bypassCheckSql : '');
 
@@ -103,13 +101,10 @@ const bypassCheckSql = `DO $check$ BEGIN
   END IF;
 END $check$;`;
 
-/**
- * Commits without waiting for the WAL flush (a third of a fleet run's time). Safe: a crash loses a
- * migration and its history row together, and the next run applies it again.
- */
+/** No wait for the WAL flush: a crash loses a migration together with its history row. */
 export const asynchronousCommit = `set_config('synchronous_commit', 'off', true)`;
 
-/** Serializes work on a target schema; claimSpare takes it too. */
+/** Serializes work on a schema; claimSpare takes it too. */
 export const migrationLockKey = (schema: string) => `hashtextextended(${escapeLiteral(`strata.migrate.${schema}`)}, 0)`;
 
 const lockKey = (options: ApplyOptions) => migrationLockKey(options.schema);
@@ -117,7 +112,7 @@ const lockKey = (options: ApplyOptions) => migrationLockKey(options.schema);
 async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOptions, batched = true): Promise<TransactionalRun> {
   const schema = escapeIdentifier(options.schema);
   const table = historyOf(options.schema);
-  // Round trips dominate on small targets: one opens, locks and reads; one applies and commits.
+  // Two round trips: one opens, locks and reads; one applies and commits.
   let inBatch = false;
   try {
     const opened = await client.query(
@@ -135,7 +130,7 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
     const pending = pendingFor(history, options.migrations);
     const stop = pending.findIndex((m) => !isTransactional(m));
     const run = stop === -1 ? pending : pending.slice(0, stop);
-    // Default privileges, set before the target's first migration, cover every later table.
+    // Set before the first migration, default privileges cover every later table.
     const access = run.length > 0 && history.length === 0 ? runtimeAccess(options, schema, table) : '';
     const check = options.runtimeRole ? bypassCheck(run) : '';
     const applied: AppliedMigration[] = [];
@@ -144,7 +139,7 @@ async function applyTransactionalRun(client: pg.ClientBase, options: ApplyOption
       const steps = baselineApplies(options.baseline, history, run)
         ? [recordedBaseline(options.schema, options.baseline), ...run.slice(options.baseline.covers.length).map((m) => recorded(options.schema, m))]
         : run.map((m) => recorded(options.schema, m));
-      // COMMIT travels with the batch: after a failed statement the server skips the rest of it.
+      // COMMIT rides in the batch: after an error the server skips the rest of it.
       applied.push(...recordedRows(await client.query(`${check}\n${access}\n${steps.join('\n')}\nCOMMIT;`)));
     } else {
       if (check) await client.query(check);
@@ -166,7 +161,7 @@ interface TransactionalRun {
   blockedBy?: MigrationFolder;
 }
 
-/** Each history row records the time since the previous mark. */
+/** History rows record the time since the previous mark. */
 export const mark = `SELECT set_config('strata.mark', clock_timestamp()::text, true);`;
 
 export function recorded(schema: string, migration: MigrationFolder): string {
@@ -179,7 +174,7 @@ INSERT INTO ${historyOf(schema)} (name, checksum, duration_ms)
 ${mark}`;
 }
 
-/** Its time goes to the last covered migration's history row. */
+/** Its time goes to the last covered migration's row. */
 function recordedBaseline(schema: string, baseline: Baseline): string {
   const last = baseline.covers.length - 1;
   const rows = baseline.covers.map((m, i) => `(${i}, ${escapeLiteral(m.name)}, ${escapeLiteral(m.checksum)}, ${i === last})`).join(',\n    ');
@@ -209,7 +204,7 @@ async function applyOutsideTransaction(client: pg.ClientBase, options: ApplyOpti
   const table = historyOf(options.schema);
   await client.query(`SELECT ${settings(options, schema, false)}, pg_advisory_lock(${lockKey(options)})`);
   try {
-    // Another runner may have finished it while this one waited for the lock.
+    // Another runner may have applied it while this one waited.
     const done = (await readHistory(client, options.schema)).some((h) => h.name === migration.name);
     if (done) return [];
     if (options.runtimeRole) await client.query(`${bypassCheck([migration])}\n${runtimeAccess(options, schema, table)}`);
@@ -235,10 +230,7 @@ async function runOne(client: pg.ClientBase, migration: MigrationFolder, sql: st
   }
 }
 
-/**
- * Default privileges: `GRANT … ON ALL TABLES IN SCHEMA` would scan all of pg_class per target. None
- * on the history table.
- */
+/** Default privileges (`GRANT … ON ALL TABLES` scans pg_class per target); none on the history. */
 function runtimeAccess(options: ApplyOptions, schema: string, table: string): string {
   if (!options.runtimeRole) return '';
   const runtime = escapeIdentifier(options.runtimeRole);

@@ -1,7 +1,6 @@
 /**
- * A squashed baseline: one SQL file building what a stream's first migrations build, for targets with
- * no history, which record those migrations as a replay would (test/migrations/baseline.test.ts).
- * First line: `-- strata:baseline <last covered>`.
+ * One SQL file building a stream's first migrations for targets with no history, recorded as a
+ * replay would (test/migrations/baseline.test.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { byName, isTransactional, type MigrationFolder } from './migration-files.js';
@@ -33,7 +32,7 @@ export async function readBaseline(path: string, migrations: MigrationFolder[]):
   return { sql, covers };
 }
 
-/** It can stand for the first pending migrations of a target with no history. */
+/** It stands for the first pending migrations of a target with no history. */
 export function baselineApplies(baseline: Baseline | undefined, history: unknown[], pending: MigrationFolder[]): baseline is Baseline {
   return baseline !== undefined && history.length === 0 && baseline.covers.every((m, i) => pending[i]?.name === m.name && pending[i]?.checksum === m.checksum);
 }

@@ -1,15 +1,12 @@
-/**
- * The applied histories of many schemas of one database in two round trips, not a round trip and a
- * plan each (most of a no-op fleet run). Unlocked: a hint that apply re-checks (apply-batch.ts).
- */
+/** Many schemas' histories in two round trips; unlocked, a hint apply re-checks (apply-batch.ts). */
 import type pg from 'pg';
 import { escapeLiteral } from 'pg';
 import { historyOf, historyTable, type History } from './apply-migrations.js';
 
-/** Schemas per UNION query: planning one query over thousands of tables costs more than it saves. */
+/** Planning one UNION over thousands of tables costs more than it saves. */
 const perQuery = 250;
 
-/** A schema missing from the result (dropped meanwhile) is to be read on its own. */
+/** Schemas missing from the result (dropped meanwhile) are to be read one by one. */
 export async function readHistories(client: pg.ClientBase, schemas: string[]): Promise<Map<string, History>> {
   const histories = new Map<string, History>();
   // to_regclass is a cache lookup per name; a pg_class join would scan.
@@ -28,7 +25,7 @@ export async function readHistories(client: pg.ClientBase, schemas: string[]): P
       for (const schema of part) histories.set(schema, []);
       for (const row of result.rows) histories.get(row.schema)!.push({ name: row.name, checksum: row.checksum });
     } catch (err) {
-      // A schema dropped between the two reads (a purge): this part is read one by one.
+      // A schema dropped meanwhile (a purge).
       if (!['42P01', '3F000'].includes((err as { code?: string }).code ?? '')) throw err;
     }
   }

@@ -1,7 +1,6 @@
 /**
- * Runs migrations across the fleet (docs/migrations.md#how-apply-runs). A failing target, or an
- * unreachable server's targets (after one attempt), are reported without stopping the others
- * unless asked to halt.
+ * Runs migrations across the fleet (docs/migrations.md#how-apply-runs). A failing or unreachable
+ * target is reported without stopping the others unless asked to halt.
  */
 import pRetry from 'p-retry';
 import pg from 'pg';
@@ -17,13 +16,11 @@ import { isTransactional, type MigrationFolder } from './migration-files.js';
 
 export interface FleetOptions {
   migrations: Record<MigrationTarget['stream'], MigrationFolder[]>;
-  /** For targets with no history yet (baseline.ts). */
   baselines?: Partial<Record<MigrationTarget['stream'], Baseline>>;
   /** Owner connections per server, capped by its own limit. */
   concurrency?: number;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
-  /** Connecting longer than this makes a server unreachable. */
   connectTimeoutMs?: number;
   /** After a lock timeout or deadlock, with exponential backoff. */
   lockRetries?: number;
@@ -43,7 +40,7 @@ export interface TargetReport {
   target: string;
   kind: MigrationTarget['kind'];
   server: string;
-  /** Its server could not be reached; nothing was tried. */
+  /** Its server was down; nothing was tried. */
   unreachable?: boolean;
   status: 'current' | 'applied' | 'failed' | 'skipped';
   /** From 1; absent for the catalog, which runs first. */
@@ -82,7 +79,7 @@ export interface TargetState {
 }
 
 const retryable = new Set(['55P03', '40P01']);
-/** A missing database is one target's problem (a dedicated tenant's); other failures, its server's. */
+/** A missing (dedicated) database fails one target; other connect failures, its server. */
 const missingDatabase = '3D000';
 
 export class ServerUnreachableError extends Error {
@@ -93,14 +90,14 @@ export class ServerUnreachableError extends Error {
 }
 const errorCode = (err: unknown) => (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
 
-/** One database's targets, taken together so their histories are read at once. */
+/** One database's targets, whose histories are read at once. */
 interface Unit {
   server: ServerRecord;
   database: string;
   targets: MigrationTarget[];
 }
 
-/** Small enough that a few workers share a database of thousands of schemas evenly. */
+/** Lets a few workers share a database of thousands of schemas evenly. */
 const unitSize = 50;
 
 function unitsOf(targets: MigrationTarget[]): Unit[] {
@@ -119,10 +116,7 @@ function unitsOf(targets: MigrationTarget[]): Unit[] {
   return units;
 }
 
-/**
- * `concurrency` workers per server; each keeps an owner connection per database (at most two) across
- * units, passed to `work` as a function so connection failures surface inside `work`.
- */
+/** `concurrency` workers per server, each keeping an owner connection per database (at most two). */
 async function forEachUnit(
   units: Unit[],
   options: FleetOptions,
@@ -181,7 +175,6 @@ async function forEachUnit(
   );
 }
 
-/** Targets missing from the map are read one by one. */
 async function knownHistories(unit: Unit, client: pg.Client): Promise<Map<string, History>> {
   if (unit.targets.length < 2) return new Map();
   return readHistories(
@@ -234,7 +227,7 @@ export async function inspectFleet(targets: MigrationTarget[], options: FleetOpt
   return targets.flatMap((t) => states.get(t) ?? []);
 }
 
-/** Work to do (or fail at) tests the migrations; an unreachable target tests nothing. */
+/** Only work to do (or fail at) tests the migrations. */
 const hasWork = (s: TargetState) => !s.unreachable && Boolean(s.pending.length || s.changed.length || s.unknown.length || s.error);
 
 export async function applyFleet(targets: MigrationTarget[], options: ApplyFleetOptions): Promise<FleetReport> {
@@ -262,7 +255,7 @@ export async function applyFleet(targets: MigrationTarget[], options: ApplyFleet
     return counts;
   };
   options.progress?.start(targets.length, 'migrating');
-  // The catalog stream runs first and gates every wave, as each wave gates the next.
+  // The catalog runs first and gates the waves, as each wave gates the next.
   for (const [index, wave] of [targets.filter((t) => t.stream === 'catalog'), ...tenantWaves].entries()) {
     if (stop.aborted || wave.length === 0) continue;
     const numbered = index > 0 && tenantWaves.length > 1;
@@ -282,7 +275,7 @@ export async function applyFleet(targets: MigrationTarget[], options: ApplyFleet
     }
     const reachable = wave.filter((t) => !t.unreachable);
     await forEachUnit(unitsOf(reachable), options, stop, (unit, connection) => applyUnit(unit, connection, options, stop, record));
-    // A down server says nothing about the migrations: its targets do not gate the others.
+    // A down server says nothing of the migrations: its targets gate nothing.
     const failedInWave = wave.some((t) => reports.get(t)?.status === 'failed' && !reports.get(t)?.unreachable);
     if (numbered) {
       const counts = outcome(wave);
@@ -319,7 +312,7 @@ export async function applyFleet(targets: MigrationTarget[], options: ApplyFleet
 const batchable = (target: MigrationTarget, history: History, pending: MigrationFolder[]) =>
   (target.kind === 'schema' || target.kind === 'spare') && history.length > 0 && pending.every(isTransactional);
 
-/** Current targets reported from the shared read, the rest batched or (failing that) one by one. */
+/** Batched where possible; otherwise, or when the batch fails, one by one. */
 async function applyUnit(
   unit: Unit,
   connection: () => Promise<pg.Client>,
@@ -402,7 +395,7 @@ async function applyTarget(target: MigrationTarget, connection: () => Promise<pg
   const runtimeRole = target.stream === 'tenant' ? target.server.runtimeRole : undefined;
   try {
     const client = await connection();
-    // Most deploys find most targets current: one read, no transaction, no lock.
+    // Most targets are current: one read, no transaction, no lock.
     if (pendingFor(await readHistory(client, target.schema), migrations).length === 0) return report(target, 'current', [], began);
     const apply = () =>
       applyMigrations(client, {
@@ -422,7 +415,7 @@ async function applyTarget(target: MigrationTarget, connection: () => Promise<pg
       began,
     );
   } catch (err) {
-    // A spare claimed by a provisioning meanwhile is a tenant's schema now, migrated under its name.
+    // A spare claimed meanwhile is a tenant's schema now, migrated under its name.
     if (target.kind === 'spare' && errorCode(err) === '3F000') return report(target, 'current', [], began);
     return failure(target, err, began);
   }

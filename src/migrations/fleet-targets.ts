@@ -1,7 +1,4 @@
-/**
- * Every migration target, from the catalog: the catalog, pooled tables, tenant schemas, dedicated
- * databases and, when the caller can list them, spare schemas, so a deploy leaves them current.
- */
+/** Every migration target, from the catalog; spares when the caller can list them. */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import type { ServerRecord } from '../servers/server-access.js';
 import type { Tier } from '../tenants/placement.js';
@@ -9,7 +6,7 @@ import type { Tier } from '../tenants/placement.js';
 export type TargetKind = 'catalog' | Tier | 'spare';
 
 export interface MigrationTarget {
-  /** Stable, human-readable id, e.g. `schema:acme` or `pooled:default`. */
+  /** e.g. `schema:acme`, `pooled:default`. */
   id: string;
   kind: TargetKind;
   stream: 'catalog' | 'tenant';
@@ -17,9 +14,9 @@ export interface MigrationTarget {
   database: string;
   schema: string;
   tenantSlug?: string;
-  /** Discovery could not reach its server: reported unreachable at once. */
+  /** Why discovery could not reach its server. */
   unreachable?: string;
-  /** Pooled tables only: the live tenants whose rows they hold (a failure there is every one's). */
+  /** Pooled tables only: the live tenants whose rows they hold. */
   carries?: PooledTenants;
 }
 
@@ -28,7 +25,7 @@ export interface PooledTenants {
   slugs: string[];
 }
 
-/** How many slugs `plan` and `status` name per pooled target. */
+/** Slugs named per pooled target (plan, status). */
 const sampleSize = 3;
 
 export interface TargetFilter {
@@ -92,7 +89,7 @@ export async function discoverTargets(
     (!filter.tenant?.length || (t.tenantSlug !== undefined && filter.tenant.includes(t.tenantSlug))) &&
     (!filter.tier?.length || filter.tier.includes(t.kind)) &&
     (!filter.server?.length || filter.server.includes(t.server.name));
-  // Only servers the filter selects are asked: a down server elsewhere must not fail this run.
+  // Only selected servers are asked: a down server elsewhere must not fail this run.
   for (const server of listSpares ? servers.filter((server) => wanted({ kind: 'spare', server })) : []) {
     const spare = { kind: 'spare', stream: 'tenant', server, database: server.tenantsDatabase } as const;
     try {

@@ -1,7 +1,4 @@
-/**
- * Waves of a fleet apply (`--waves 5,50,all`): a wave runs only if the previous one had no failure.
- * Which targets go where: docs/migrations.md#waves.
- */
+/** Waves of a fleet apply (`--waves 5,50,all`), each gated on the last (docs/migrations.md#waves). */
 import type { MigrationTarget } from './fleet-targets.js';
 
 export interface WaveSpec {
@@ -53,7 +50,6 @@ export function splitWaves(targets: MigrationTarget[], spec: WaveSpec, pending: 
   return waves;
 }
 
-/** `3 targets: 2 schema, 1 dedicated; pooled tables of default (12 tenants)` */
 export function describeWave(wave: MigrationTarget[]): string {
   const kinds = new Map((['schema', 'dedicated', 'spare'] as const).map((kind) => [kind, wave.filter((t) => t.kind === kind).length]));
   const pooled = wave.filter((t) => t.kind === 'pooled');

@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface MigrationFolder {
-  /** e.g. `20261122000000_init`. */
   name: string;
   sql: string;
-  /** sha256 of the SQL: detects an applied migration whose file changed. */
+  /** sha256 of the SQL, to detect edits after apply. */
   checksum: string;
 }
 
@@ -25,14 +24,14 @@ export const baselinePaths = {
 } as const;
 
 /**
- * First line of a migration that cannot run in a transaction: it runs alone, statement by statement
- * (one per line ending in `;`), recorded after the last, so its statements must be idempotent.
+ * First line of a migration run outside a transaction, statement by statement (one per line ending
+ * in `;`) and recorded after the last: its statements must be idempotent.
  */
 export const noTransactionMarker = '-- strata:no-transaction';
 
 export const isTransactional = (m: MigrationFolder) => !m.sql.trimStart().startsWith(noTransactionMarker);
 
-/** The order migrations apply in: a code-unit comparison, like the history's. */
+/** Apply order: a code-unit comparison, like the history's. */
 export const byName = (a: MigrationFolder, b: MigrationFolder) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 export function checksumOf(sql: string): string {

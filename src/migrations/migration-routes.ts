@@ -1,4 +1,4 @@
-/** GET /admin/migrations: each target's state (migration-status.ts), for platform admins. */
+/** GET /admin/migrations, for platform admins. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { databaseNames } from '../platform/platform.js';

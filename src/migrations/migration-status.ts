@@ -1,7 +1,4 @@
-/**
- * Where every migration target stands (GET /admin/migrations): the runner's read-only inspection
- * joined with the last failure the migrate command recorded per target.
- */
+/** Each target's state (GET /admin/migrations) with its last recorded failure. */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import type { ServerRecord } from '../servers/server-access.js';
 import { inspectFleet, type TargetState } from './fleet-runner.js';

@@ -1,7 +1,4 @@
-/**
- * Prisma's schema engine as WebAssembly: the differ of `prisma migrate` without its native engine,
- * which cannot be downloaded offline.
- */
+/** Prisma's schema engine as WebAssembly: its native engine cannot be downloaded offline. */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -24,7 +21,7 @@ const { WebAssembly } = globalThis as unknown as { WebAssembly: WasmApi };
 
 let bindings: Promise<typeof import('@prisma/schema-engine-wasm/schema_engine_bg')> | undefined;
 
-/** The package's ESM entry imports a .wasm file Node cannot import: instantiate it by hand. */
+/** The ESM entry imports a .wasm file, which Node cannot: instantiated by hand. */
 function loadBindings() {
   bindings ??= (async () => {
     const glue = await import('@prisma/schema-engine-wasm/schema_engine_bg');
@@ -40,7 +37,7 @@ function loadBindings() {
 
 type Adapter = Awaited<ReturnType<PrismaPg['connect']>>;
 
-/** An older shadow database belongs to a run that died (no run takes this long). */
+/** An older shadow database belongs to a run that died (none takes this long). */
 const abandonedAfterSeconds = 3600;
 
 /** PrismaPg splits scripts on every ";", breaking function bodies; PostgreSQL runs them whole. */
@@ -53,7 +50,7 @@ class WholeScriptPg extends PrismaPg {
     return runScriptsWhole(await super.connect());
   }
 
-  /** Named with its creation time; dropped WITH (FORCE) on dispose (sessions may linger). */
+  /** Named with its creation time; dropped WITH (FORCE), as sessions may linger. */
   override async connectToShadowDb() {
     const main = await this.connect();
     const now = Math.floor(Date.now() / 1000);
@@ -75,9 +72,8 @@ class WholeScriptPg extends PrismaPg {
 }
 
 /**
- * Adapts introspection to this engine version: "char" (oid 18), which the adapter cannot map, reads
- * as bpchar; PostgreSQL 18's NOT NULL constraint rows, which the engine panics on, are dropped
- * (nullability comes from the columns).
+ * For this engine version: "char" (oid 18, unmapped by the adapter) reads as bpchar; PostgreSQL 18's
+ * NOT NULL constraint rows, which panic the engine, are dropped.
  */
 class IntrospectionCompatPool extends pg.Pool {
   override query = (async (...args: Parameters<pg.Pool['query']>) => {
@@ -115,7 +111,7 @@ function poolConfigOf(serverUrl: string): PoolConfig {
 
 export type DiffSource = { kind: 'empty' } | { kind: 'schema'; path: string } | { kind: 'migrations'; baseDir: string; folders: MigrationFolder[] };
 
-/** SQL from `from` to `to`. The engine needs a live server, where it creates a throwaway database. */
+/** Needs a live server, where the engine creates a throwaway database. */
 export async function diffSql(from: DiffSource, to: DiffSource, serverUrl: string): Promise<string> {
   const glue = await loadBindings();
   const schemaPaths = [from, to].flatMap((s) => (s.kind === 'schema' ? [s.path] : []));

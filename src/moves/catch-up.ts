@@ -1,7 +1,6 @@
 /**
- * The bulk copy and catch-up passes of a move. Each applies one REPEATABLE READ source snapshot to
- * the target and then, committed after the target, deletes the change-log rows it covered: a crash
- * between the commits leaves log rows the next (idempotent) pass applies again.
+ * A move's bulk copy and catch-up passes. Each applies one REPEATABLE READ source snapshot, then
+ * deletes the log rows it covered, committed after the target: a crash in between repeats the pass.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,7 +31,7 @@ const qualified = (schema: string, table: string) => `${escapeIdentifier(schema)
 const keyMatch = (a: string, b: string, table: TenantTable) =>
   table.primaryKey.map((c) => `${a}.${escapeIdentifier(c)} = ${b}.${escapeIdentifier(c)}`).join(' AND ');
 const chunkSize = 1000;
-/** The values are JSON text already (as PostgreSQL wrote them). */
+/** Items are JSON text already. */
 const jsonArray = (items: string[]) => `[${items.join(',')}]`;
 
 type JsonColumns = Map<string, { name: string; type: 'json' | 'jsonb' }[]>;
@@ -49,10 +48,7 @@ async function jsonColumns(side: Side): Promise<JsonColumns> {
   return out;
 }
 
-/**
- * A row as jsonb, its json(b) columns carried as text: in `to_jsonb(t)` a JSON null and an SQL NULL
- * are the same, and jsonb_populate_recordset makes both SQL NULL (refused by NOT NULL columns).
- */
+/** A row as jsonb with json(b) columns as text, so a JSON null does not come back as SQL NULL. */
 const rowJson = (alias: string, json: { name: string }[] = []) =>
   json.length
     ? `(to_jsonb(${alias}) || jsonb_build_object(${json.map((c) => `${escapeLiteral(c.name)}, to_jsonb(${alias}.${escapeIdentifier(c.name)}::text)`).join(', ')}))`
@@ -89,7 +85,7 @@ export async function bulkCopy(options: {
   target: Side;
   tables: TenantTable[];
   tenantId: string;
-  /** Rows per table, counted in the copy's snapshot first. */
+  /** Rows per table, counted in the copy's snapshot. */
   onTotals?: (totals: Record<string, number>) => void;
   onRows?: (table: string, copied: number) => void;
 }): Promise<Record<string, number>> {
@@ -129,9 +125,9 @@ export async function bulkCopy(options: {
 }
 
 /**
- * Straight COPY FROM into a target the tenant has to itself (faster than copyTable's staging). Forced
- * RLS refuses it to an owner without BYPASSRLS, so FORCE is lifted in this transaction only (DDL is
- * transactional); the runtime role is under RLS regardless.
+ * COPY FROM into a target the tenant has alone (faster than copyTable's staging). Forced RLS refuses
+ * it to an owner without BYPASSRLS: FORCE is lifted in this transaction only (DDL is transactional;
+ * the runtime role is under RLS regardless).
  */
 async function copyIntoOwnTable(source: Side, target: Side, table: TenantTable, tenantId: string, onRows: (n: number) => void): Promise<number> {
   const out = await copyOut(source, table, tenantId);
@@ -149,10 +145,7 @@ async function copyIntoOwnTable(source: Side, target: Side, table: TenantTable, 
   return load.rowCount;
 }
 
-/**
- * For the bulk load (checked row by row, foreign keys cost more than the copy); re-added in the
- * same transaction, each is validated by one join.
- */
+/** Row-checked foreign keys cost more than the copy; re-added in this transaction, one join each. */
 async function dropForeignKeys(target: Side) {
   const { rows } = await target.client.query<{ table: string; name: string; definition: string }>(
     `SELECT c.relname AS table, f.conname AS name, pg_get_constraintdef(f.oid) AS definition
@@ -175,10 +168,8 @@ export interface PassResult {
 }
 
 /**
- * One catch-up pass: each logged key's current source row replaces (or deletes) the target's.
- * `verify`: `checksums` compares every table; `keys` only the keys applied, which after a checksums
- * pass proves equality (only the mover writes to the target) at a backlog-sized cost, while fenced.
- * A mismatch commits nothing.
+ * Each logged key's current source row replaces (or deletes) the target's; a mismatch commits nothing.
+ * `keys` checks only the keys applied: enough after a `checksums` pass (only the mover writes there).
  */
 export async function catchUpPass(options: {
   source: Side;
@@ -197,11 +188,9 @@ export async function catchUpPass(options: {
         const json = await jsonColumns(source);
         const deletions: { table: TenantTable; keys: string[] }[] = [];
         const applied: { table: TenantTable; present: string[]; gone: string[] }[] = [];
-        // Upserts go referenced tables first, deletions (below) referencing tables first, so every
-        // statement finds the references it needs.
+        // Upserts go referenced tables first, deletions referencing tables first.
         for (const table of tables) {
-          // Rows and keys travel as jsonb text, never parsed by JavaScript: a numeric or bigint
-          // beyond 2^53 would lose digits in a JS number.
+          // Rows and keys stay jsonb text: a JS number loses digits of a numeric or bigint beyond 2^53.
           const { rows: changed } = await source.client.query<{ key: string }>(
             `SELECT DISTINCT key::text AS key FROM ${captureSchema}.changes WHERE tenant_id = $1 AND schema_name = $2 AND table_name = $3`,
             [tenantId, source.schema, table.name],
@@ -259,7 +248,6 @@ async function deleteRows(target: Side, table: TenantTable, keys: string[]): Pro
   return rowCount ?? 0;
 }
 
-/** Throws when any table's count or checksum differs. */
 async function verifyTables(source: Side, target: Side, tables: TenantTable[], tenantId: string) {
   const measure = async (side: Side) => {
     const out: Record<string, TableChecksum> = {};

@@ -1,10 +1,8 @@
 /**
- * A move's change capture and write fence, enforced by the source database (why triggers:
- * docs/moves.md#how-a-move-works): `guard()`, a BEFORE ROW trigger, logs a moving tenant's keys
- * and, once fenced, raises SMV01 (503, src/http/database-problems.ts). The fence binds every
- * instance, stale caches included, and stays after the flip. Triggers stay (inert) after a move:
- * dropping one locks ACCESS EXCLUSIVE a table other tenants share. Assumes READ COMMITTED tenant
- * writes (the router's and Prisma's default), so the guard's snapshot of `moving` follows the barrier.
+ * A move's change capture and write fence in the source DB (docs/moves.md#how-a-move-works): the
+ * `guard()` trigger logs a moving tenant's keys and, once fenced (kept after the flip), raises
+ * SMV01 (503) on every instance, stale caches included. Triggers stay inert after a move (a drop locks
+ * shared tables ACCESS EXCLUSIVE); READ COMMITTED writers see `moving` as of after the barrier.
  */
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
@@ -14,10 +12,7 @@ export const captureSchema = 'strata_moves';
 export const fencedSqlState = 'SMV01';
 const triggerName = 'strata_move_guard';
 
-/**
- * Short, because writers queue behind a waiting lock: on shared pooled tables a long transaction
- * (e.g. another move's bulk load) must not stall every pooled tenant's writes.
- */
+/** Short: writers queue behind a waiting lock, which on pooled tables stalls every tenant. */
 const barrierLockTimeout = '300ms';
 const barrierAttempts = 20;
 
@@ -75,8 +70,8 @@ const ensureSql = `
 const code = (err: unknown) => (err as { code?: string }).code;
 
 /**
- * Runs `fn` after locking the tenant tables against writes, so a write either finished before (and
- * is in any later snapshot) or sees what `fn` committed. Backs off on a lock timeout rather than queue.
+ * Runs `fn` with the tenant tables locked against writes: a write either finished before (in any
+ * later snapshot) or sees what `fn` committed. Backs off on a lock timeout rather than queue.
  */
 async function underWriteBarrier(client: pg.ClientBase, schema: string, tables: TenantTable[], fn: () => Promise<void>) {
   const list = tables.map((t) => `${escapeIdentifier(schema)}.${escapeIdentifier(t.name)}`).join(', ');
@@ -139,10 +134,7 @@ export async function stopCapture(client: pg.ClientBase, schema: string, tenantI
   );
 }
 
-/**
- * stopCapture under the write barrier (a rollback): a write in flight commits before the log is
- * cleared, so none of its change-log rows outlive the capture.
- */
+/** stopCapture under the write barrier (a rollback): no write in flight leaves log rows behind. */
 export async function liftCapture(client: pg.ClientBase, schema: string, tables: TenantTable[], tenantId: string): Promise<void> {
   const exists = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [captureSchema]);
   if (!exists.rowCount) return;

@@ -1,16 +1,10 @@
-/**
- * Finishing a tenant's moves now, for a purge, which must not drop only the new location while the
- * old one waits out the grace: no location outlives the job that records it.
- */
+/** Finishing a tenant's moves now, for a purge: no location outlives the job that records it. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, problems } from '../http/problems.js';
 import { flippedPhases, type MoveDeps, readProgress } from './move-jobs.js';
 import { MoveBusyError, runMove } from './run-move.js';
 
-/**
- * Starts every running move's cleanup at once, here unless another runner holds the job (then
- * waited for). Throws a conflict when a move has not flipped or its cleanup outlasts `timeoutMs`.
- */
+/** Throws a conflict when a move has not flipped or its cleanup outlasts `timeoutMs`. */
 export async function cleanupNow(deps: MoveDeps, tenantId: string, timeoutMs = 30_000): Promise<void> {
   const { catalog } = deps;
   const deadline = AbortSignal.timeout(timeoutMs);

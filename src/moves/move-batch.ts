@@ -1,7 +1,6 @@
 /**
- * Many moves with bounded concurrency (drain, rebalance), each an ordinary job. A slot is held until
- * its tenant switched; cleanups run outside the slots and are awaited. A recorded job is resumed,
- * or watched when another process runs it.
+ * Many moves with bounded concurrency (drain, rebalance). A slot is held until its tenant switched;
+ * cleanups run outside the slots. A recorded job is resumed, or watched if another process runs it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
@@ -108,7 +107,6 @@ async function existingOrNewJob(deps: Pick<MoveDeps, 'catalog' | 'config' | 'pro
   return { job, resumed: false };
 }
 
-/** Follows a job another process runs until it ends. */
 async function watch(catalog: CatalogClient, jobId: string, switched: () => void, signal?: AbortSignal): Promise<TenantMove> {
   for (;;) {
     const job = await catalog.tenantMove.findUniqueOrThrow({ where: { id: jobId } });

@@ -1,7 +1,4 @@
-/**
- * A move job's view (move-schemas.ts) as Server-Sent Events, each time it changes, until it ends.
- * Polls the catalog row, written by whichever instance runs the job, not this process's runner.
- */
+/** A job's view as Server-Sent Events until it ends; polls the catalog, as any instance may run it. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import { toMoveView } from './move-schemas.js';
@@ -16,7 +13,6 @@ export interface MoveEventOptions {
 /** One SSE frame (https://html.spec.whatwg.org/multipage/server-sent-events.html). */
 export const sseFrame = (event: string, data: unknown, id?: string) => `${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
-/** Until the job (which exists) finishes or `signal` aborts. */
 export async function* moveEvents(catalog: CatalogClient, jobId: string, { signal, everyMs = 500, keepAliveMs = 15_000 }: MoveEventOptions) {
   // EventSource reconnect delay.
   yield `retry: ${everyMs * 4}\n\n`;

@@ -1,7 +1,6 @@
 /**
- * Move jobs in the catalog (the target's placement is fixed once, at the request). One move per
- * tenant: `active_tenant_id` is unique until the job finishes, source cleanup included (a new move
- * must not land on a location still being cleaned).
+ * Move jobs in the catalog; the target placement is fixed at the request. One move per tenant:
+ * `active_tenant_id` is unique until the job finishes, source cleanup included.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -20,13 +19,12 @@ import type { ProvisioningDeps } from '../tenants/provision-tenant.js';
 export type { TenantMove };
 export type MovePhase = TenantMove['phase'];
 
-/** What the mover uses of the platform; Platform satisfies it. */
 export interface MoveDeps {
   config: Pick<Config, 'database' | 'moves'>;
   log: Log;
   catalog: CatalogClient;
   servers: Pick<ServerDirectory, 'byId'>;
-  /** Announces the flip, and a rollback's return to active, to every API instance. */
+  /** Announces the flip or a rollback to every API instance. */
   tenants: Pick<TenantDirectory, 'changed'>;
   /** Closes this instance's pool of a dedicated database before it is dropped. */
   router: Pick<TenantRouter, 'closeDatabase'>;
@@ -35,7 +33,6 @@ export interface MoveDeps {
   defaultServer: ServerRecord;
 }
 
-/** The phases in order (run-move.ts). */
 export const forwardPhases = ['prepare', 'capture', 'copy', 'catchup', 'verify', 'fence', 'final', 'flip', 'invalidate', 'cleanup', 'done'] as const;
 
 /** Phases after which the tenant is served from the target: too late to cancel. */
@@ -74,15 +71,12 @@ async function freeTargetNames(deps: Pick<MoveDeps, 'config' | 'provisioning'>, 
       return taken.rowCount ? { ...base, schemaName: `${base.schemaName}${suffix}` } : base;
     }
     const taken = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [base.databaseName]);
-    // PostgreSQL names stop at 63 bytes (longer ones are cut silently): shorten before suffixing.
+    // PostgreSQL silently cuts names at 63 bytes: shorten before suffixing.
     return taken.rowCount ? { ...base, databaseName: `${base.databaseName.slice(0, 63 - suffix.length)}${suffix}` } : base;
   });
 }
 
-/**
- * Records a move and marks the tenant `moving` (still served: only tenant-auth's `refused` statuses
- * are not). Run the returned job with runMove.
- */
+/** Records a move and marks the tenant `moving` (still served); run the job with runMove. */
 export async function requestMove(deps: Pick<MoveDeps, 'catalog' | 'config' | 'provisioning'>, request: MoveRequest): Promise<TenantMove> {
   const { catalog } = deps;
   const tenant = await catalog.tenant.findUnique({ where: { id: request.tenantId } });
@@ -138,7 +132,7 @@ export async function requestMove(deps: Pick<MoveDeps, 'catalog' | 'config' | 'p
   return job;
 }
 
-/** Asks a move to roll back; refused once flipped (rolling back then would be a move of its own). */
+/** Refused once flipped (rolling back then would be a move of its own). */
 export async function requestCancel(catalog: CatalogClient, jobId: string, adminId: string | null, operator?: string): Promise<TenantMove> {
   const job = await catalog.tenantMove.findUnique({ where: { id: jobId } });
   if (!job) throw new MoveRefusedError('No such move', 'not-found');
@@ -168,7 +162,7 @@ export async function saveProgress(catalog: CatalogClient, jobId: string, progre
 
 export const tableProgress = z.object({ copied: z.number().int(), total: z.number().int() });
 
-/** The `progress` column (see readProgress). Loose: members a newer version wrote are kept. */
+/** The `progress` column. Loose: members a newer version wrote are kept. */
 export const moveProgress = z.looseObject({
   tables: z.record(z.string(), tableProgress).optional(),
   copyStartedAt: z.iso.datetime().optional(),
@@ -199,7 +193,7 @@ export function tenantMoves(catalog: CatalogClient, tenantId: string) {
   return catalog.tenantMove.findMany({ where: { tenantId }, orderBy: { createdAt: 'desc' } });
 }
 
-/** How far a move is, in percent: the copy is the first 90 %, each later phase one more. */
+/** The copy is the first 90 %, each later phase one more. */
 export function movePercent(phase: MovePhase, rowsCopied: number, rowsTotal: number): number {
   if (phase === 'done') return 100;
   const index = forwardPhases.indexOf(phase as (typeof forwardPhases)[number]);

@@ -86,8 +86,7 @@ export async function removeLocation(
     await withOwnerConnection(server, server.tenantsDatabase, async (client) => {
       const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [location.database]);
       if (!exists.rowCount) return;
-      // No new sessions; the router's idle ones elsewhere close within their idle timeout (30 s),
-      // well inside the grace period. Until then DROP fails with 55006 and the caller retries.
+      // Idle router sessions elsewhere close within 30 s; until then DROP fails (55006) and is retried.
       await client.query(`REVOKE CONNECT ON DATABASE ${escapeIdentifier(location.database)} FROM PUBLIC, ${escapeIdentifier(server.runtimeRole)}`);
       await client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(location.database)}`);
     });

@@ -1,6 +1,6 @@
 /**
  * Runs move jobs in an API process. The runner's advisory lock is the job's lease: one instance runs
- * each job, and the next that looks adopts one whose runner died. Failed runners restart (backoff).
+ * each job; the next to look adopts one whose runner died. Failed runners restart with backoff.
  */
 import { type MoveDeps, unfinishedMoves } from './move-jobs.js';
 import { MoveBusyError, runMove, type RunMoveOptions } from './run-move.js';
@@ -48,7 +48,6 @@ export class MoveWorker {
     for (const job of await unfinishedMoves(this.deps.catalog)) if (!this.#restarts.has(job.id)) this.start(job.id);
   }
 
-  /** Takes over jobs whose runner died. */
   adoptOrphans(everyMs = 10_000): void {
     const timer = setInterval(() => {
       this.resumeUnfinished().catch((err: unknown) => this.deps.log.warn({ err }, 'looking for orphaned tier moves failed'));

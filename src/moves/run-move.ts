@@ -1,9 +1,8 @@
 /**
- * The tier move runner (docs/moves.md#how-a-move-works): each phase is idempotent and recorded in
- * the catalog before it starts, so a killed runner resumes. Writes are refused only between fence
- * and invalidate; before the flip a cancel or failure rolls back, after it phases retry until done.
- * One runner per job: a session advisory lock, freed by PostgreSQL when its process dies; a runner
- * that loses its lock session stops at once, since another may now take the job.
+ * The tier move runner (docs/moves.md#how-a-move-works): each phase is idempotent and recorded before
+ * it starts, so a killed runner resumes. Writes are refused only from fence to invalidate; before the
+ * flip a cancel or failure rolls back, after it phases retry. One runner per job: a session advisory
+ * lock, freed when its process dies; a runner that loses its lock session stops at once.
  */
 import pg from 'pg';
 import { recordAdminAction } from '../admin/admin-audit.js';
@@ -25,7 +24,7 @@ export interface RunMoveOptions {
   onPhase?: (phase: MovePhase) => void | Promise<void>;
   /** Before the source is removed; default STRATA_MOVE_GRACE_MS. */
   graceMs?: number;
-  /** Catch-up fences once a pass finds at most this many changed rows. */
+  /** Fence once a catch-up pass finds at most this many changed rows. */
   fenceBacklog?: number;
   maxCatchUpPasses?: number;
 }
@@ -201,10 +200,7 @@ class MoveRun {
     return this.#catalog.tenant.findUniqueOrThrow({ where: { id: this.#job.tenantId } });
   }
 
-  /**
-   * Kept across phases (connecting costs tens of ms the fenced phases should not pay); closed after
-   * a failure and before anything is dropped.
-   */
+  /** Kept across phases (fenced phases should not pay to connect); closed on failure, before drops. */
   async #client(end: 'source' | 'target'): Promise<pg.Client> {
     let client = this.#clients.get(end);
     if (!client) {
@@ -247,10 +243,7 @@ class MoveRun {
     return 'capture';
   }
 
-  /**
-   * Both ends at the version the move started at: a migration meanwhile could backfill the target
-   * before some rows reached it (the copy keeps its starting columns). Roll back rather than diverge.
-   */
+  /** Both ends at the starting version: a migration meanwhile may backfill before all rows arrive. */
   async #checkVersions(): Promise<string> {
     const [from, to] = await Promise.all([
       this.#client('source').then((c) => migrationNames(c, this.#job.fromSchema)),
@@ -326,10 +319,7 @@ class MoveRun {
     return 'verify';
   }
 
-  /**
-   * One atomic catalog statement inside the fence: the new placement and the job past its flip, or
-   * neither (the tenant is no longer at the source).
-   */
+  /** One atomic statement inside the fence: new placement and job past its flip, or neither. */
   async #flip(): Promise<MovePhase> {
     const job = this.#job;
     const cleanupAfter = new Date(Date.now() + (this.options.graceMs ?? this.deps.config.moves.graceMs));
@@ -355,7 +345,7 @@ class MoveRun {
   async #cleanup(): Promise<MovePhase> {
     await this.closeClients();
     let announced = false;
-    // The grace is re-read, not slept in one go: a purge of the tenant brings it forward (cleanupNow).
+    // Re-read, not slept in one go: a purge brings the grace forward (cleanupNow).
     for (;;) {
       const { cleanupAfter } = readProgress(await this.#catalog.tenantMove.findUniqueOrThrow({ where: { id: this.jobId } }));
       const after = Date.parse(cleanupAfter ?? '') || 0;
@@ -368,10 +358,7 @@ class MoveRun {
     return 'done';
   }
 
-  /**
-   * Source first, so a dead target server does not keep the tenant unwritable while its removal is
-   * retried. Each step is idempotent.
-   */
+  /** Source first: a dead target server must not keep the tenant unwritable. Each step is idempotent. */
   async #rollback(): Promise<MovePhase> {
     const job = this.#job;
     await this.#withSource((client, tables) => liftCapture(client, job.fromSchema, tables, job.tenantId));

@@ -1,8 +1,4 @@
-/**
- * Opaque keyset cursors for newest-first lists: `(timestamp, id)` of the previous page's last row.
- * Only the exact form written here is accepted: anything looser (year -100000, an id of 36 dashes)
- * would reach PostgreSQL as a value it cannot cast.
- */
+/** Opaque keyset cursors, newest first. Strict: a looser form could reach PostgreSQL uncastable. */
 import { AppError, problems } from '../http/problems.js';
 
 export class InvalidCursorError extends AppError {
@@ -22,26 +18,26 @@ export function encodeCursor(at: Date, id: string): string {
 export function decodeCursor(cursor: string): { at: Date; id: string } {
   const match = cursorPattern.exec(Buffer.from(cursor, 'base64url').toString());
   const at = new Date(match?.[1] ?? '');
-  // Year 0000 parses, but PostgreSQL has no such year.
+  // PostgreSQL has no year 0.
   if (!match || Number.isNaN(at.getTime()) || at.getUTCFullYear() < 1) throw new InvalidCursorError();
   return { at, id: match[2]! };
 }
 
-/** Prisma `where` for the rows after `cursor` in (`field` desc, id desc) order; {} for the first page. */
+/** In (`field` desc, id desc) order; {} for the first page. */
 export function after<F extends string>(field: F, cursor: string | undefined) {
   if (cursor === undefined) return {};
   const { at, id } = decodeCursor(cursor);
   return { OR: [{ [field]: { lt: at } }, { [field]: at, id: { lt: id } }] } as { OR: Record<string, unknown>[] };
 }
 
-/** Splits `limit + 1` fetched rows into a page and the cursor of the next one. */
+/** `rows`: `limit + 1` fetched. */
 export function page<T extends { id: string }>(rows: T[], limit: number, at: (row: T) => Date) {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(at(last), last.id) : null };
 }
 
-/** Cursors for lists ordered by a unique text key ascending (e.g. tenants by slug): the last key seen. */
+/** Ascending by a unique text key (e.g. tenant slug). */
 export const textCursor = {
   encode: (key: string) => Buffer.from(`k|${key}`).toString('base64url'),
   decode(cursor: string, valid: RegExp): string {

@@ -1,8 +1,4 @@
-/**
- * The plans, in code rather than the catalog: features gate code (requireFeature), so both ship in
- * one deploy; tenant config (src/settings/tenant-config.ts) overrides them. An unknown plan gets
- * the free plan, so a catalog typo never grants more than the least.
- */
+/** Plans, in code with the features they gate. An unknown plan gets the free one, never more. */
 import type { Tier } from '../tenants/placement.js';
 import type { PlanLimits } from './plan-schemas.js';
 
@@ -46,11 +42,11 @@ export const fallbackPlan: Plan = 'free';
 export const isPlan = (plan: string): plan is Plan => Object.hasOwn(plans, plan);
 
 export function planDefinition(plan: string): PlanDefinition {
-  // Object.hasOwn: catalog plan names must not reach Object.prototype ("constructor").
+  // hasOwn: "constructor" is no plan.
   return isPlan(plan) ? plans[plan] : plans[fallbackPlan];
 }
 
-/** `overrides`: STRATA_RATE_LIMIT_PLANS. An unknown plan gets the fallback's, overridden or not. */
+/** `overrides`: STRATA_RATE_LIMIT_PLANS. */
 export function requestsPerMinute(plan: string, overrides: Readonly<Record<string, number>> = {}): number {
   if (Object.hasOwn(overrides, plan)) return overrides[plan]!;
   if (isPlan(plan)) return plans[plan].limits.requestsPerMinute;

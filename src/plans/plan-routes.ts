@@ -1,4 +1,4 @@
-/** GET /admin/plans: every plan with its default tier, limits and features. */
+/** GET /admin/plans, as enforced (with STRATA_RATE_LIMIT_PLANS). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { tiers } from '../tenants/placement.js';
@@ -20,7 +20,6 @@ export const planRoutes: FastifyPluginAsyncZod = async (app) => {
   const overrides = app.platform.config.rateLimit.planOverrides;
 
   app.get('/admin/plans', { schema: { response: { 200: planList } } }, async () => ({
-    // As enforced: with STRATA_RATE_LIMIT_PLANS applied.
     items: planNames.map((name) => ({ name, ...plans[name], limits: { ...plans[name].limits, requestsPerMinute: requestsPerMinute(name, overrides) } })),
   }));
 };

@@ -1,20 +1,19 @@
-/** Plan limits and features as the API shows them. */
+/** Plans as the API shows them. */
 import { z } from 'zod';
 import { type Feature, featureNames } from './plan-limits.js';
 
+// null: no limit.
 const nullableLimit = z.number().int().nullable();
 
 export const limitsOutput = z.object({
-  /** Per tenant, not per user. */
+  /** Per tenant. */
   requestsPerMinute: z.number().int(),
-  /** Active users (null: no limit). */
   users: nullableLimit,
   leads: nullableLimit,
-  /** MiB; shown against usage, not enforced. */
+  /** MiB; not enforced. */
   storageMb: nullableLimit,
-  /** null: the database default; see src/router/tenant-guards.ts. */
+  /** null: the database default. */
   statementTimeoutMs: nullableLimit,
-  /** On a pool shared with other tenants (null: no cap). */
   maxConcurrentStatements: nullableLimit,
 });
 export type PlanLimits = z.infer<typeof limitsOutput>;

@@ -1,11 +1,7 @@
-/**
- * Plan limits on record counts. Creators of one kind in one tenant serialize on an advisory lock
- * before counting, so two racing for the last slot cannot both get it.
- */
+/** Plan limits on record counts. Creators serialize on an advisory lock: one gets the last slot. */
 import type { TenantClient } from '../router/tenant-router.js';
 import { AppError, problems } from '../http/problems.js';
 
-/** Deactivated users free their slot. */
 const counted = {
   users: `SELECT count(*)::int AS n FROM users WHERE status = 'active'`,
   leads: `SELECT count(*)::int AS n FROM leads`,
@@ -24,12 +20,12 @@ export class QuotaExceededError extends AppError {
 
 type QueryRunner = Pick<TenantClient, '$queryRawUnsafe'>;
 
-/** Call in the creating (or reactivating) transaction. */
+/** In the creating (or reactivating) transaction. */
 export async function assertBelowLimit(tx: QueryRunner, resource: QuotaResource, limit: number | null | undefined) {
   if (limit === null || limit === undefined) return;
   await tx.$queryRawUnsafe(`SELECT 1 FROM pg_advisory_xact_lock(hashtextextended(current_setting('app.tenant_id') || $1, 0))`, `:quota:${resource}`);
-  // Counted after the lock, in its own statement: under READ COMMITTED it then sees the previous
-  // holder's commit. Unqualified table: the search path is the tenant's schema.
+  // Counted after the lock: under READ COMMITTED a new statement sees the previous holder's commit.
+  // Unqualified: the search path is the tenant's schema.
   const [row] = await tx.$queryRawUnsafe<{ n: number }[]>(counted[resource]);
   if (row!.n >= limit) throw new QuotaExceededError(resource, limit);
 }

@@ -1,12 +1,11 @@
 /**
- * Every use of pg's and Prisma's non-public internals, each checked by missingDriverInternals().
- * The packages are pinned exactly; when an upgrade moves one, the platform refuses to start and
- * test/platform/driver-internals.test.ts fails, naming it.
+ * Every use of pg's and Prisma's non-public internals, each checked by missingDriverInternals(): if
+ * an upgrade moves one, the platform refuses to start (test/platform/driver-internals.test.ts).
  */
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 
-/** pg/lib/connection.js, as the router drives it. */
+/** pg/lib/connection.js. */
 export interface PgConnection {
   parse(msg: { text: string; name: string; types: unknown[] }): void;
   bind(msg: { portal: string; statement: string; values: unknown[]; valueMapper: unknown }): void;
@@ -15,7 +14,7 @@ export interface PgConnection {
   parsedStatements: Record<string, string>;
 }
 
-/** pg/lib/query.js, subclassed by the router (scoped-query.ts). */
+/** pg/lib/query.js, subclassed in scoped-query.ts. */
 export interface PgQuery {
   text: string;
   name: string | undefined;
@@ -44,21 +43,21 @@ export function connectionOf(client: pg.ClientBase): PgConnection {
   return (client as unknown as { connection: PgConnection }).connection;
 }
 
-/** Prisma 7's findUnique batching: its request handler's dataloader options. */
+/** Prisma 7's dataloader options (findUnique batching). */
 export interface PrismaBatching {
   batchBy(request: object): string | undefined;
   singleLoader(request: object): Promise<unknown>;
   batchLoader(requests: object[]): Promise<unknown>;
 }
 
-/** Undefined when they are not where Prisma 7 keeps them. */
+/** Undefined when Prisma has moved them. */
 export function prismaBatching(client: object): PrismaBatching | undefined {
   const options = (client as { _requestHandler?: { dataloader?: { options?: Partial<PrismaBatching> } } })._requestHandler?.dataloader?.options;
   const complete = typeof options?.batchBy === 'function' && typeof options.singleLoader === 'function' && typeof options.batchLoader === 'function';
   return complete ? (options as PrismaBatching) : undefined;
 }
 
-/** In the pg adapter's own error shape (its onError), which Prisma's engines understand. */
+/** In the pg adapter's error shape (its onError), which Prisma's engines understand. */
 export function throwAsAdapterError(adapter: object, err: unknown): never {
   const onError = (adapter as { onError?: (e: unknown) => never }).onError;
   if (typeof onError !== 'function') throw new Error('The Prisma pg adapter has no onError: see src/platform/driver-internals.ts', { cause: err });
@@ -68,7 +67,7 @@ export function throwAsAdapterError(adapter: object, err: unknown): never {
 const queryMethods = ['prepare', 'hasBeenParsed', 'handleRowDescription', 'handleDataRow', 'handleCommandComplete', 'handleError'] as const;
 const connectionMethods = ['parse', 'bind', 'execute', 'close'] as const;
 
-/** One line per missing internal; opens no connection. `prisma`: a client whose batching to check too. */
+/** One line per missing internal; opens no connection. `prisma`: also check its batching. */
 export async function missingDriverInternals(prisma?: object): Promise<string[]> {
   const missing: string[] = [];
   const { Query, Result, utils } = pgInternals;

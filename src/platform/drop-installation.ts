@@ -1,7 +1,4 @@
-/**
- * Drops an installation's databases (`<prefix>_*`), for tests and benchmarks. Roles are shared by
- * the installations on a server: left alone.
- */
+/** Drops an installation's databases (`<prefix>_*`) but not its roles, which are shared. */
 import pLimit from 'p-limit';
 import pg, { escapeIdentifier } from 'pg';
 

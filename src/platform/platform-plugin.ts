@@ -1,4 +1,4 @@
-/** Decorates the app with the platform; closes it with the app when the app started it. */
+/** Decorates the app with the platform, closed with the app when `owned`. */
 import fp from 'fastify-plugin';
 import type { Platform } from './platform.js';
 

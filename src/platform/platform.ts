@@ -1,7 +1,4 @@
-/**
- * The composition root of Strata's core, without HTTP: PostgreSQL, migrations, the catalog, the
- * directories and the tier router. The API, scripts and tests all start here.
- */
+/** The composition root of Strata's core, without HTTP: the API, scripts and tests start here. */
 import { assertDriverInternals } from './driver-internals.js';
 import pg from 'pg';
 import type { Log } from './log.js';
@@ -55,7 +52,7 @@ export function databaseNames(prefix: string) {
 }
 
 export interface StartOptions {
-  /** Migrate the pooled tables on start (the catalog always is); off for the migrate command. */
+  /** Migrate the pooled tables too (the catalog always is); off for the migrate command. */
   migratePooled?: boolean;
 }
 
@@ -108,7 +105,7 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
     const catalog = createCatalogClient(connectionConfig(draft, 'owner', names.catalog));
     cleanup.unshift(() => catalog.$disconnect());
     const { id: _id, ...fields } = draft;
-    // Written only when the configuration changed it: every write tells the other instances to reconnect.
+    // Written only on change: every write makes the other instances reconnect.
     const recorded = await catalog.databaseServer.findUnique({ where: { name: defaultServerName } });
     const defaultServer =
       recorded && Object.entries(fields).every(([key, value]) => recorded[key as keyof typeof fields] === value)
@@ -138,7 +135,7 @@ export async function startPlatform(config: Config, log: Log, options: StartOpti
     const router = new TenantRouter({
       registry,
       connectionWaitMs: config.router.connectionWaitMs,
-      // Handles are made from catalog rows (plan and config included); a bare placement gets no guards.
+      // Catalog rows carry plan and config; a bare placement gets no guards.
       guardsFor: (tenant) => ('plan' in tenant ? tenantGuards(tenant as Tenant, config.rateLimit.planOverrides) : noGuards),
     });
     cleanup.unshift(() => router.close());

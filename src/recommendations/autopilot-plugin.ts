@@ -1,4 +1,4 @@
-/** Runs the autopilot (autopilot.ts) if STRATA_AUTOPILOT is set; stops it and its moves on close. */
+/** Runs the autopilot if STRATA_AUTOPILOT is set; stops it and its moves on close. */
 import fp from 'fastify-plugin';
 import type { Config } from '../config/config.js';
 import { requestMove } from '../moves/move-jobs.js';
@@ -6,13 +6,13 @@ import { MoveWorker } from '../moves/move-worker.js';
 import { startAutopilot } from './autopilot.js';
 import { currentRecommendations } from './recommendations.js';
 
-/** `config`: the app's; apps sharing a platform (tests) may differ in it. */
+/** Apps sharing a platform (tests) may differ in `config`. */
 export const autopilotPlugin = fp<{ config: Config }>(
   async (app, { config }) => {
     const { platform } = app;
     const { autopilot, advice, rateLimit } = config;
     if (!autopilot.enabled) return;
-    // Its own runner of the moves it starts; any instance's move worker adopts them if this one stops.
+    // Its own move runner; any instance's move worker adopts its moves if this one stops.
     const worker = new MoveWorker(platform);
     let running: { close(): Promise<void> } | undefined;
     app.addHook('onReady', async () => {

@@ -1,14 +1,11 @@
-/**
- * The autopilot (STRATA_AUTOPILOT, off by default) requests recommended moves itself, within a
- * budget (`maxMoves` running at once, admins' included) and only in the quiet hours (UTC).
- */
+/** Autopilot: recommended moves in the quiet hours, `maxMoves` running at most (admins' too). */
 import { recordAdminAction } from '../admin/admin-audit.js';
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import { MoveRefusedError, type MoveRequest, type TenantMove } from '../moves/move-jobs.js';
 import type { Log } from '../platform/log.js';
 import type { Recommendation } from './tier-advice.js';
 
-/** UTC hours [from, to); from > to wraps past midnight (22-4), 0-24 is the whole day. */
+/** UTC hours [from, to); from > to wraps midnight (22-4), 0-24 is all day. */
 export interface QuietHours {
   from: number;
   to: number;
@@ -26,7 +23,6 @@ export interface AutopilotDeps {
   log: Log;
   recommendations(): Promise<Recommendation[]>;
   requestMove(request: MoveRequest): Promise<TenantMove>;
-  /** Runs the requested job in the background. */
   startMove(jobId: string): void;
 }
 
@@ -37,17 +33,13 @@ export interface AutopilotOptions {
 
 export interface RoundResult {
   started: { tenantId: string; jobId: string }[];
-  /** Why it did not look at the recommendations. */
   idle?: 'outside-quiet-hours' | 'budget-spent' | 'another-instance';
 }
 
-/**
- * Requests the recommendations' moves, in order, until the budget is spent. One instance at a time
- * across the fleet (a catalog advisory lock held by the round's transaction).
- */
+/** One instance at a time fleet-wide: a catalog advisory lock held by the round's transaction. */
 export async function autopilotRound(deps: AutopilotDeps, options: AutopilotOptions, now = new Date()): Promise<RoundResult> {
   if (!inQuietHours(options.hours, now)) return { started: [], idle: 'outside-quiet-hours' };
-  // The transaction only holds the lock; the round's own work runs on other connections.
+  // The transaction only holds the lock; the work runs on other connections.
   return deps.catalog.$transaction(
     async (tx) => {
       const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtextextended('strata.autopilot', 0)) AS locked`;
@@ -63,7 +55,7 @@ export async function autopilotRound(deps: AutopilotDeps, options: AutopilotOpti
         try {
           job = await deps.requestMove({ tenantId: rec.tenantId, ...rec.move, requestedBy: null, operator: autopilotActor });
         } catch (err) {
-          // E.g. an admin moved or suspended it meanwhile: the next recommendation may still go.
+          // E.g. an admin moved it meanwhile; the next may still go.
           if (!(err instanceof MoveRefusedError)) throw err;
           deps.log.info({ tenant: rec.tenantId, reason: err.message }, 'autopilot: move refused');
           continue;
@@ -85,7 +77,7 @@ export async function autopilotRound(deps: AutopilotDeps, options: AutopilotOpti
   );
 }
 
-/** A round every `everyMs`, never two at once; close() waits for the round under way. */
+/** Never two rounds at once; close() waits for the one under way. */
 export function startAutopilot(deps: AutopilotDeps, options: AutopilotOptions & { everyMs: number }): { close(): Promise<void> } {
   let round: Promise<unknown> | undefined;
   const timer = setInterval(() => {

@@ -1,4 +1,4 @@
-/** GET /admin/recommendations: tenants that should move now, with their evidence (tier-advice.ts). */
+/** GET /admin/recommendations: tenants that should move now (tier-advice.ts). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError, problems } from '../http/problems.js';
@@ -12,7 +12,7 @@ const directions = ['up', 'down'] as const;
 
 const recommendationsQuery = z
   .object({
-    /** The window measured; default STRATA_ADVICE_WINDOW_MS. */
+    /** Default STRATA_ADVICE_WINDOW_MS. */
     window: duration.optional(),
     direction: z.enum(directions).optional(),
   })
@@ -33,7 +33,7 @@ const recommendation = z.object({
   current: z.object({ tier: z.enum(tiers), server: z.string() }),
   suggested: z.object({ tier: z.enum(tiers), server: z.string().nullable() }),
   evidence: z.array(evidence),
-  /** POST /admin/tenants/{id}/moves body; null when no server takes the tenant. */
+  /** A POST /admin/tenants/{id}/moves body; null when blocked. */
   move: moveRequestBody.required().nullable(),
   blocked: z.string().nullable(),
 });

@@ -1,4 +1,4 @@
-/** Current recommendations from the catalog: live tenants, servers, all instances' load (src/usage/). */
+/** Recommendations from the catalog's live tenants, servers and load (src/usage/). */
 import type { CatalogClient } from '../catalog/catalog-client.js';
 import { serverLoads } from '../servers/server-capacity.js';
 import { tenantSettings } from '../settings/tenant-config.js';

@@ -1,8 +1,4 @@
-/**
- * Tier advice: which tenants should move up (pooled → schema → dedicated, a dedicated one to a less
- * loaded server) or down (a dedicated tenant that idles), from their load over a window. Pure; each
- * recommendation carries its evidence (the signals crossed) and its move request.
- */
+/** Tier advice (pure): which tenants should move up or down, from their load over a window. */
 import { planDefinition } from '../plans/plan-limits.js';
 import { refusal, type ServerLoad } from '../servers/server-capacity.js';
 import { tiers, type Tier } from '../tenants/placement.js';
@@ -12,15 +8,15 @@ import { latencyBoundsMs } from '../usage/tenant-load.js';
 export interface AdviceThresholds {
   /** Share of its server's database time (0 to 1). */
   dbTimeShare: number;
-  /** Below this database time per minute the share is not counted (a quiet server). */
+  /** Below this database time per minute the share does not count. */
   minDbMsPerMinute: number;
-  /** Sustained rate, as a share of the plan's requestsPerMinute. */
+  /** Share of the tenant's requestsPerMinute. */
   rateShare: number;
   p99Ms: number;
   /** Requests in the window for its p99 to count. */
   minRequests: number;
   guardRejections: number;
-  /** Rows and bytes from which the tier is too small; the top tier has none. */
+  /** Size at which the tier is too small; the top tier has none. */
   maxRows: Record<'pooled' | 'schema', number>;
   maxStorageBytes: Record<'pooled' | 'schema', number>;
   /** Requests per minute at or below which a dedicated tenant idles. */
@@ -33,7 +29,7 @@ export interface Evidence {
   signal: (typeof signals)[number];
   value: number;
   threshold: number;
-  /** Up-signals are at or above their threshold, idling is at or below. */
+  /** Inclusive of the threshold. */
   crossed: 'above' | 'below';
   unit: string;
 }
@@ -46,7 +42,7 @@ export interface AdviceTenant {
   plan: string;
   /** With the tenant's overrides. */
   requestsPerMinute: number;
-  /** Only active tenants are advised; the others' load still counts towards their server's. */
+  /** Only active tenants are advised; the others' load still counts to their server. */
   movable: boolean;
   createdAtMs: number;
   /** When its last move flipped it; null: never moved. */
@@ -69,10 +65,9 @@ export interface Recommendation {
   slug: string;
   direction: 'up' | 'down';
   current: { tier: Tier; server: string };
-  /** server: null when none takes the tenant (`blocked` says why). */
+  /** `server` and `move` are null when blocked. */
   suggested: { tier: Tier; server: string | null };
   evidence: Evidence[];
-  /** Null when blocked. */
   move: { targetTier: Tier; targetServer: string } | null;
   blocked: string | null;
 }
@@ -156,7 +151,7 @@ export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Rec
 
   /** Null unless a dedicated tenant idles and would fit a schema. */
   function idleEvidence(tenant: AdviceTenant, f: LoadFigures): Evidence[] | null {
-    // It must have been dedicated the whole window, and its plan must not promise a dedicated database.
+    // Dedicated the whole window, on a plan that does not promise a dedicated database.
     if (tenant.tier !== 'dedicated' || Math.max(tenant.createdAtMs, tenant.movedAtMs ?? 0) > windowStart) return null;
     if (planDefinition(tenant.plan).defaultTier === 'dedicated') return null;
     const rate = f.requests / minutes;
@@ -183,7 +178,7 @@ export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Rec
     let evidence = upEvidence(tenant, f);
     let tier: Tier;
     if (evidence.length) {
-      // Load measured partly in its former placement says little about the current one.
+      // Load measured partly in its former placement says little now.
       if (tenant.movedAtMs !== null && tenant.movedAtMs > windowStart) continue;
       direction = 'up';
       tier = tiers[Math.min(tiers.indexOf(tenant.tier) + 1, tiers.length - 1)]!;
@@ -207,7 +202,7 @@ export function recommend(input: AdviceInput, thresholds: AdviceThresholds): Rec
       dbTimeMs: f.dbTimeMs,
     });
   }
-  // Up before down; the most signals crossed first, then the most database time.
+  // Up first; then the most signals crossed, the most database time.
   return advised
     .sort(
       (a, b) =>

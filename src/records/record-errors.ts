@@ -1,4 +1,4 @@
-/** Tenant record errors, raised at the data boundary; Prisma's codes are translated here, once. */
+/** Tenant record errors; Prisma's codes are translated here. */
 import { AppError, problems } from '../http/problems.js';
 
 export class RecordNotFoundError extends AppError {
@@ -25,7 +25,6 @@ export class RecordInUseError extends AppError {
   }
 }
 
-/** A referenced record does not exist in this tenant. */
 export class InvalidReferenceError extends AppError {
   constructor(readonly field: string) {
     super(problems.invalidRequest, 'Some fields are invalid', [{ field: `body.${field}`, message: 'does not name an existing record' }]);
@@ -33,15 +32,12 @@ export class InvalidReferenceError extends AppError {
   }
 }
 
-/**
- * Foreign keys are (tenant_id, id), so another tenant's id fails exactly like an unknown one:
- * the error names the field, never whether the id exists elsewhere.
- */
+/** Foreign keys are (tenant_id, id): another tenant's id fails like an unknown one. */
 export function translatePrismaError(err: unknown, entity: string, fieldsByConstraint: Record<string, string> = {}): never {
   const code = (err as { code?: string }).code;
   if (code === 'P2025') throw new RecordNotFoundError(entity);
   if (code === 'P2003') {
-    // Through the pg driver adapter the constraint's name is only in the adapter's cause.
+    // Via the pg adapter the constraint name is only in the adapter error's cause.
     const meta = (err as { meta?: { constraint?: unknown; driverAdapterError?: { cause?: { constraint?: { index?: unknown } } } } }).meta;
     const constraint = String(meta?.constraint ?? meta?.driverAdapterError?.cause?.constraint?.index ?? '');
     const field = Object.entries(fieldsByConstraint).find(([name]) => constraint.includes(name))?.[1] ?? 'reference';

@@ -1,7 +1,6 @@
 /**
- * A record type's routes: keyset-paged list, get, create (201 with Location), patch and delete
- * (204), each behind its permission. A versioned record sends its version as ETag and takes
- * If-Match on patch and delete (409 when stale); others are last write wins.
+ * A record type's routes, each behind its permission. A versioned record sends its version as ETag
+ * and takes If-Match on patch and delete (409 when stale).
  */
 import type { FastifyRequest, FastifyTypeProviderDefault } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -22,32 +21,28 @@ type Row = { id: string; version?: number };
 export const recordParams = z.object({ id: z.uuid() });
 type ById = { Params: z.infer<typeof recordParams> };
 
-/**
- * The zod type provider cannot resolve a schema typed by a type parameter, so these routes go
- * without it and cast to the types the spec's schemas guarantee.
- */
+// The zod type provider cannot type a schema given by a type parameter; handlers cast.
 const untyped = (app: App) => app.withTypeProvider<FastifyTypeProviderDefault>();
 
 export interface RecordReads<R extends Row, Query, Output> {
-  /** The collection, e.g. `/leads`; a record is at `/leads/:id`. */
   path: `/${string}`;
   permissions: { read: Action };
   versioned: boolean;
   listQuery: z.ZodType<Query>;
   output: z.ZodType<Output>;
   toOutput: (row: R) => Output;
-  // Reads take plain arguments: a lead by id is the hot path, with no writer object to build.
+  // Plain arguments: reads are the hot path.
   list: (db: TenantClient, scope: RecordScope, query: Query) => Promise<{ items: R[]; nextCursor: string | null }>;
   get: (db: TenantClient, scope: RecordScope, id: string) => Promise<R>;
 }
 
 export interface RecordFeature<R extends Row, Query, Input, Patch, Output> extends RecordReads<R, Query, Output> {
-  /** A plan feature the routes need, checked after authentication; absent: always on. */
+  /** Absent: always on. */
   feature?: Feature;
   permissions: { read: Action; write: Action; delete: Action };
   input: z.ZodType<Input>;
   patch: z.ZodType<Patch>;
-  /** The users a body gives the record to (owner, assignee): anyone but the caller needs crm.assign. */
+  /** Owner, assignee: giving the record to anyone but the caller needs crm.assign. */
   assignees?: (body: Input | Patch) => (string | null | undefined)[];
   create: (w: RecordWriter, input: Input, request: FastifyRequest) => Promise<R>;
   update: (w: RecordWriter, id: string, patch: Patch, expectedVersion?: number) => Promise<R>;
@@ -63,7 +58,6 @@ const writerOf = (request: FastifyRequest): RecordWriter => ({
   callerId: request.claims.sub,
 });
 
-/** GET `path` (a page) and GET `path/:id`. */
 export function addRecordReads<R extends Row, Query, Output>(app: App, spec: RecordReads<R, Query, Output>): void {
   const { path, versioned, toOutput, list, get } = spec;
   const read = requirePermission(spec.permissions.read);

@@ -1,7 +1,6 @@
 /**
- * Writes shared by the record stores: a change commits with its audit record, Prisma errors are
- * translated, and a write that matched nothing is reported as not found (gone or out of scope) or
- * as a version conflict. Stores pass their own Prisma call.
+ * Writes shared by the record stores: each commits with its audit record; one that matched nothing
+ * is not found (gone or out of scope) or a version conflict.
  */
 import { type Actor, platformActor, recordChange } from '../audit/tenant-audit.js';
 import type { RecordScope } from '../auth/permissions.js';
@@ -12,20 +11,16 @@ export type TenantTransaction = Parameters<Parameters<TenantClient['$transaction
 
 export interface RecordWriter {
   db: TenantClient;
-  /** A record outside it is not found. */
   scope: RecordScope;
   actor: Actor;
-  /** The token's subject; absent for the platform. */
+  /** Absent: the platform. */
   callerId?: string;
 }
 
 /** Scripts and tests: every record, audited as the platform. */
 export const platformWriter = (db: TenantClient): RecordWriter => ({ db, scope: { kind: 'all' }, actor: platformActor });
 
-/**
- * Owner of a new record whose input names none: the caller if a user of this tenant, else null (an
- * operator's token); undefined (the column default) for the platform.
- */
+/** The caller if a user here, else null (operator); undefined (column default) for the platform. */
 export async function callerAsUser(w: Pick<RecordWriter, 'db' | 'callerId'>): Promise<string | null | undefined> {
   if (w.callerId === undefined) return undefined;
   const user = await w.db.user.findFirst({ where: { id: w.callerId }, select: { id: true } });
@@ -33,17 +28,16 @@ export async function callerAsUser(w: Pick<RecordWriter, 'db' | 'callerId'>): Pr
 }
 
 export interface RecordKind<Where = object> {
-  /** Names the record in errors and the audit trail (`lead` → `lead.update`). */
+  /** In errors and audit actions (`lead` → `lead.update`). */
   entity: string;
-  /** Foreign-key constraint (or a part of its name) → the input field it checks. */
+  /** Foreign-key constraint (or part of its name) → input field. */
   references?: Record<string, string>;
   /** Prisma `where` of what `scope` sees; absent: all. */
   scope?: (scope: RecordScope) => Where;
-  /** Current version of the record; absent: unversioned (last write wins). */
+  /** Absent: unversioned (last write wins). */
   version?: (db: TenantClient, where: Target<Where>) => PromiseLike<{ version: number } | null>;
 }
 
-/** One record in scope, at `version` when given. */
 export type Target<Where> = { AND: [{ id: string; version?: number }, Where] };
 
 export function recordWrites<Where = object>(kind: RecordKind<Where>) {
@@ -75,7 +69,6 @@ export function recordWrites<Where = object>(kind: RecordKind<Where>) {
         .catch(translate);
     },
 
-    /** If in scope and at `expectedVersion` (when given). */
     async update<Row>(
       w: RecordWriter,
       id: string,
@@ -106,7 +99,7 @@ export function recordWrites<Where = object>(kind: RecordKind<Where>) {
           return deleted;
         })
         .catch((err: unknown) => {
-          // Still referenced (a lead by its deals): the foreign key refuses; say why.
+          // Still referenced (a lead by its deals): the foreign key refuses.
           if ((err as { code?: string }).code === 'P2003') throw new RecordInUseError(entity);
           throw err;
         });

@@ -1,8 +1,4 @@
-/**
- * Admission to a shared pool: `capacity` slots, each tenant within its own cap. Freed slots go to the
- * waiting tenants in turn, so a busy tenant delays a neighbour by one turn at most; waits are bounded.
- * Hand-written: p-limit/p-queue are FIFO over one limit.
- */
+/** Admission to a shared pool, tenants in turn. Hand-written: p-limit/p-queue are FIFO. */
 import { TenantBusyError } from './tenant-guards.js';
 import { TenantPoolBusyError } from './tenant-sql.js';
 
@@ -14,7 +10,7 @@ interface Waiter {
 
 interface TenantSlots {
   inFlight: number;
-  /** The tenant's cap, as its latest statement asked (Infinity: none). */
+  /** As its latest statement asked; Infinity: none. */
   cap: number;
   waiting: Waiter[];
 }
@@ -30,12 +26,12 @@ export class FairQueue {
     private readonly waitMs: number,
   ) {}
 
-  /** Takes a slot if one is free now; false when the statement must `wait`. `cap` null: none. */
+  /** `cap` null: none. */
   tryEnter(tenantId: string, cap: number | null): boolean {
     let slots = this.#tenants.get(tenantId);
     if (!slots) this.#tenants.set(tenantId, (slots = { inFlight: 0, cap: cap ?? Infinity, waiting: [] }));
     else slots.cap = cap ?? Infinity;
-    // Its earlier statements wait on its cap or a full pool: this one may not pass them.
+    // Its earlier statements wait: this one may not pass them.
     if (this.#inFlight >= this.capacity || slots.inFlight >= slots.cap || slots.waiting.length) return false;
     slots.inFlight++;
     this.#inFlight++;
@@ -58,7 +54,7 @@ export class FairQueue {
       };
       slots.waiting.push(waiter);
       if (!this.#turns.has(tenantId)) this.#turns.set(tenantId, slots);
-      // Its cap may have been raised since the slots it waits for were taken.
+      // Its cap may have risen since the slots it waits for were taken.
       this.#dispatch();
     });
   }

@@ -1,8 +1,6 @@
 /**
- * Runtime-role pools, one per database, at most `maxPools` sized within `connectionBudget`. A pool
- * that does not fit waits while the least recently used (idle first) are evicted; an evicted pool
- * closes once its last user leaves, so in-flight work never fails. Recency is a use counter: Map
- * reinsertion cost ~3 µs a read.
+ * Runtime-role pools within `maxPools` and `connectionBudget`, evicting idle and least recently
+ * used ones first. An evicted pool closes once its last user leaves: in-flight work never fails.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -14,24 +12,20 @@ import { type PoolClosedEvent, type PoolEvent, RouterObservers } from './router-
 import { keptStatementCount } from './session-statements.js';
 import { TenantPoolBusyError } from './tenant-sql.js';
 
-/** Longest an evicted pool's room waits for its server sessions to end. */
 const sessionEndWaitMs = 1_000;
 
 export interface PoolLimits {
-  /** Size of a server's shared tenants-database pool. */
   poolMax: number;
   dedicatedPoolMax: number;
   maxPools: number;
   connectionBudget: number;
-  /** Longest wait for room for a pool, then for a connection of it (TenantPoolBusyError). */
+  /** For pool room, then for a connection (TenantPoolBusyError). */
   connectionWaitMs?: number;
-  /** Longest wait for a turn on a shared pool. */
   tenantQueueWaitMs?: number;
 }
 
 export interface PoolLease {
   readonly pool: pg.Pool;
-  /** Each connection is a server session of its own, not multiplexed by a pooler. */
   readonly ownSessions: boolean;
   /** None on a dedicated pool. */
   readonly queue: FairQueue | undefined;
@@ -39,7 +33,6 @@ export interface PoolLease {
 
 interface Entry extends PoolLease, PoolEvent {
   readonly key: string;
-  /** Kept statements are counted on them at scrape time. */
   readonly clients: Set<pg.PoolClient>;
   readonly sessions: Set<Promise<void>>;
   lastUse: number;
@@ -61,7 +54,7 @@ interface Waiter {
   timer?: NodeJS.Timeout;
 }
 
-/** A connection that reported an error is released with it, so its pool drops it. */
+/** Released with the error it reported, so its pool drops it. */
 const failures = new WeakMap<pg.ClientBase, Error>();
 function recordFailure(this: pg.ClientBase, err: Error) {
   failures.set(this, err);
@@ -77,9 +70,8 @@ const poolEvent = ({ serverId, database, shared, max }: Entry): PoolEvent => ({ 
 export interface PoolStats extends PoolEvent {
   connections: number;
   idle: number;
-  /** Statements waiting for a connection. */
   waiting: number;
-  /** Statements waiting their tenant's turn (fair-queue.ts). */
+  /** Waiting their tenant's turn (fair-queue.ts). */
   queued: number;
   draining: boolean;
   keptStatements: number;
@@ -88,12 +80,10 @@ const closedError = () => new Error('The tenant router is closed');
 
 export class PoolRegistry {
   readonly #open = new Map<string, Entry>();
-  /** Evicted pools, until they are closed. */
   readonly #draining = new Set<Entry>();
   readonly #opening = new Map<string, Opening>();
-  /** First come first served. */
   #waiting: Waiter[] = [];
-  /** Pools open, draining or granted room, and the connections they are sized for. */
+  /** Open, draining or granted room; `#connections` sums their `max`. */
   #pools = 0;
   #connections = 0;
   #uses = 0;
@@ -114,7 +104,6 @@ export class PoolRegistry {
     this.onUnreachable(serverId);
   }
 
-  /** The synchronous path of nearly every statement. */
   enter(serverId: string, database: string): PoolLease | undefined {
     const entry = this.#open.get(keyOf(serverId, database));
     if (entry) {
@@ -150,7 +139,7 @@ export class PoolRegistry {
     return lease.pool;
   }
 
-  /** Closes a database's pool once its users have left (e.g. before a drop). */
+  /** Resolves once its users have left. */
   async close(serverId: string, database: string): Promise<void> {
     const key = keyOf(serverId, database);
     const open = this.#open.get(key);
@@ -158,7 +147,6 @@ export class PoolRegistry {
     await Promise.all([...this.#draining].filter((e) => e.key === key).map((e) => e.closed));
   }
 
-  /** After a change to the server's row: new statements reconnect from the new row. */
   async closeServer(serverId: string): Promise<void> {
     const keys = [...this.#open.keys(), ...[...this.#draining].map((e) => e.key)].filter((key) => key.startsWith(keyOf(serverId, '')));
     await Promise.all([...new Set(keys)].map((key) => this.close(serverId, key.slice(serverId.length + 1))));
@@ -175,7 +163,7 @@ export class PoolRegistry {
     await Promise.all([...this.#draining].map((e) => e.closed));
   }
 
-  /** For inspection: between statements their connections must carry no tenant context. */
+  /** For inspection: idle, their connections carry no tenant context. */
   openPools(): pg.Pool[] {
     return [...this.#open.values()].map((e) => e.pool);
   }
@@ -197,7 +185,6 @@ export class PoolRegistry {
     return { maxPools, connectionBudget, pools: this.#pools, budgeted: this.#connections, waitingForRoom: this.#waiting.length };
   }
 
-  /** Read at scrape time: nothing is counted per statement. */
   poolStats(): PoolStats[] {
     return [...this.#open.values(), ...this.#draining].map((entry) => {
       let keptStatements = 0;
@@ -230,11 +217,10 @@ export class PoolRegistry {
         ...connectionConfig(server, 'runtime', database),
         max,
         idleTimeoutMillis: 30_000,
-        // Else a server dropping packets holds a connect for minutes, a saturated pool queues for ever.
+        // Else a dead server holds a connect for minutes, a saturated pool queues for ever.
         connectionTimeoutMillis: this.limits.connectionWaitMs ?? 0,
       });
-      // An unheard 'error' (e.g. 57P01) crashes the process. pg-pool listens only while a connection is
-      // idle and hands a new one out before its user can listen: each keeps a listener for life.
+      // pg-pool hears 'error' only on idle connections; unheard (e.g. 57P01), it kills the process.
       const clients = new Set<pg.PoolClient>();
       const sessions = new Set<Promise<void>>();
       pool.on('connect', (client) => {
@@ -261,7 +247,7 @@ export class PoolRegistry {
         max,
         clients,
         sessions,
-        // Without a runtime endpoint this is the owner's direct one; a runtime endpoint may be a pooler.
+        // A runtime endpoint may be a pooler; the owner's direct one is not.
         ownSessions: !server.runtimeHost && !server.runtimePort,
         queue: shared ? new FairQueue(max, this.limits.tenantQueueWaitMs ?? this.limits.connectionWaitMs ?? 2_000) : undefined,
         lastUse: ++this.#uses,
@@ -324,7 +310,7 @@ export class PoolRegistry {
     this.#evictForWaiting();
   }
 
-  /** Only for the first waiter: evicting for the whole queue left no pool open long enough to serve. */
+  /** For the first waiter only: evicting for all left no pool open long enough to serve. */
   #evictForWaiting() {
     const next = this.#waiting[0];
     if (!next) return;
@@ -352,8 +338,7 @@ export class PoolRegistry {
 
   #close(entry: Entry) {
     this.log.debug({ pool: entry.key }, 'closing evicted tenant pool');
-    // pg-pool's end() settles before the server sessions are gone: the budget is given back once every
-    // socket closed, or after sessionEndWaitMs so a server that stopped answering cannot hold the room.
+    // pg-pool's end() settles before the sockets close: wait for them, but at most sessionEndWaitMs.
     entry.pool
       .end()
       .catch((err: unknown) => this.log.warn({ err, pool: entry.key }, 'closing evicted pool failed'))

@@ -1,7 +1,4 @@
-/**
- * What the router tells observers (metrics, accounting). They run synchronously on the statement's
- * path: they must be cheap, and one that throws is logged and skipped, never failing the statement.
- */
+/** Events for metrics and accounting, sent on the statement's path: observers must be cheap. */
 import type { Log } from '../platform/log.js';
 import type { Tier } from '../tenants/placement.js';
 
@@ -10,16 +7,16 @@ export interface StatementEvent {
   readonly tier: Tier;
   readonly serverId: string;
   readonly kind: 'statement' | 'transaction';
-  /** Time it held a connection, ms; a transaction's includes the app's pauses between statements. */
+  /** Connection held; a transaction's includes the app's pauses. */
   readonly durationMs: number;
-  /** Ms before it got a connection (pool room, tenant turn, free connection). */
+  /** For pool room, tenant turn and a free connection. */
   readonly waitMs: number;
-  /** 1, or a transaction's (BEGIN, COMMIT and ROLLBACK not counted). */
+  /** 1, or a transaction's, BEGIN/COMMIT/ROLLBACK not counted. */
   readonly statements: number;
   readonly rowsRead: number;
   readonly rowsWritten: number;
   readonly failed: boolean;
-  /** Its context statement ran prepared (false for transactions: BEGIN carries it). */
+  /** Context statement ran prepared (false for transactions: BEGIN carries it). */
   readonly contextKept: boolean;
   readonly statementKept: boolean;
 }
@@ -27,9 +24,7 @@ export interface StatementEvent {
 export interface PoolEvent {
   readonly serverId: string;
   readonly database: string;
-  /** A server's tenants database, not a dedicated one. */
   readonly shared: boolean;
-  /** Counted against the connection budget. */
   readonly max: number;
 }
 
@@ -53,7 +48,7 @@ export function countRows(rows: { read: number; written: number }, result: { com
 }
 
 export class RouterObservers {
-  /** Replaced, never changed in place: a notification under way keeps the list it began with. */
+  /** Replaced, not mutated: a notification under way keeps its list. */
   list: readonly RouterObserver[] = [];
 
   constructor(private readonly log: Log) {}

@@ -1,29 +1,26 @@
 /**
- * Runs a statement with the tenant context in one round trip: the context statement is pipelined
- * before it with a single Sync, so both run in one implicit transaction and `set_config(…, true)`
- * cannot outlive it, pooled or behind PgBouncer. test/router covers it on every tier.
+ * Pipelines the tenant context statement before each statement under one Sync: `set_config(…, true)`
+ * cannot outlive their implicit transaction, pooled or behind PgBouncer (test/router).
  */
 import type pg from 'pg';
 import { type PgConnection as Connection, pgInternals } from '../platform/driver-internals.js';
 import { type SessionStatements, sessionStatements } from './session-statements.js';
 import type { TenantBinding } from './tenant-context.js';
 
-// The timeout applies from the next statement on (armed at each statement's first message).
-// Null ($4) resets it to the role's or database's default.
+// The timeout is armed at the next statement's first message; null ($4) resets it to the default.
 const contextSql =
   `SELECT set_config('app.tenant_id', $1, true), set_config('search_path', $2, true), set_config('plan_cache_mode', $3, true), ` +
   `set_config('statement_timeout', $4, true)`;
 
-/** Custom plans unless `genericPlan`: PostgreSQL's own choice scanned fresh tenants' unanalysed tables. */
+/** Custom unless `genericPlan`: PostgreSQL's own choice scanned fresh tenants' unanalysed tables. */
 const planModes = { generic: 'auto', custom: 'force_custom_plan' } as const;
 
 /** test/router/context-statement.test.ts looks for it. */
 export const contextStatementName = 'strata_tenant_context';
 
-/** SQLSTATE of a Bind naming a statement the session does not have. */
 export const missingStatementState = '26000';
 
-/** Its table's columns changed since it was planned (a migration): run it again. */
+/** Its table changed since it was planned (a migration). */
 export function stalePlan(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown };
   return e.code === '0A000' && e.message === 'cached plan must not change result type';
@@ -53,7 +50,7 @@ class ScopedQuery extends Query {
     genericPlan: boolean,
     private readonly trace: PreparedTrace | undefined,
   ) {
-    // Not the config: pg copies it via property descriptors (~4 µs). The name is the session's to give.
+    // Not the config, which pg copies slowly; the name is the session's to give.
     super(config.text, config.values);
     this.queryMode = 'extended';
     this.types = config.types;
@@ -97,7 +94,7 @@ class ScopedQuery extends Query {
   }
 
   override handleError(err: Error, connection: Connection) {
-    // It may have failed before its Parse or after: closed and parsed again when next used.
+    // It may have failed before its Parse: closed and parsed again when next used.
     if (this.#kept) this.#kept.session.forget(this.#kept.key);
     super.handleError(err, connection);
   }
@@ -116,7 +113,7 @@ class ScopedQuery extends Query {
   }
 }
 
-/** `ownSession`: not multiplexed by a pooler, so statements may stay prepared. */
+/** `ownSession`: no pooler, so statements may stay prepared. */
 export function queryWithContext(
   client: pg.PoolClient,
   config: RoutedStatement,

@@ -1,20 +1,16 @@
 /**
- * Statements kept prepared on a connection that is a server session of its own: the context
- * statement, and tenant statements from their second use (planning under RLS costs more than
- * running). Keyed by search path and text: the same text is another schema's table. No tenant data
- * is kept: values are parameters, and RLS reads the context at execution.
+ * Statements kept prepared per server session from their second use, keyed by search path and
+ * text. No tenant data is kept: values are parameters, and RLS reads the context at execution.
  */
 import { LRUCache } from 'lru-cache';
 
 const keptPerSession = 100;
-
-/** Texts seen once: a one-off is never prepared. */
 const seenPerSession = 2 * keptPerSession;
 
 export class SessionStatements {
   contextPrepared = false;
   #closing: string[] = [];
-  /** Names by key; an evicted one is closed with the next statement sent. */
+  /** An evicted name is closed with the next statement sent. */
   readonly #kept = new LRUCache<string, string>({
     max: keptPerSession,
     dispose: (name, _key, reason) => {
@@ -24,7 +20,6 @@ export class SessionStatements {
   readonly #seen = new LRUCache<string, true>({ max: seenPerSession });
   #named = 0;
 
-  /** The context statement not counted. */
   get kept(): number {
     return this.#kept.size;
   }
@@ -56,7 +51,6 @@ export class SessionStatements {
 
 const sessions = new WeakMap<object, SessionStatements>();
 
-/** `connection`: pg's Connection, one per server session. */
 export function sessionStatements(connection: object): SessionStatements {
   let session = sessions.get(connection);
   if (!session) sessions.set(connection, (session = new SessionStatements()));

@@ -1,7 +1,6 @@
 /**
- * Keeps Prisma's findUnique batching per tenant: a tick's batches run from the first caller's
- * nextTick, so tenant B's lookup would run bound to tenant A. Reaches into Prisma 7 internals:
- * test/router/batching.test.ts fails if an upgrade moves them, and the router refuses to start.
+ * Keeps Prisma's findUnique batching per tenant, else a tick's batches run as the first caller's
+ * tenant. Prisma 7 internals: test/router/batching.test.ts.
  */
 import { prismaBatching } from '../platform/driver-internals.js';
 import { peekBinding, runBound, type TenantBinding } from './tenant-context.js';
@@ -19,7 +18,7 @@ export function bindBatchesToTenants(client: object): void {
     const binding = request && bindings.get(request);
     return binding ? runBound(binding, fn) : fn();
   };
-  // batchBy runs synchronously in the caller's context: the one place the tenant is still known.
+  // batchBy runs synchronously in the caller's context, where the tenant is still known.
   options.batchBy = (request) => {
     const binding = peekBinding();
     if (binding) bindings.set(request, binding);

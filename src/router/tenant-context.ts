@@ -1,7 +1,6 @@
 /**
- * The tenant bound to the current async call chain. Set only by the router's tenant handles;
- * read by the routing pool right before it touches a connection. There is no default: code that
- * reaches the database with no binding gets an error, never another tenant's rows.
+ * The tenant bound to the current async call chain, set only by the router's handles. No default:
+ * unbound database access is an error, never another tenant's rows.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { escapeIdentifier, escapeLiteral } from 'pg';
@@ -14,10 +13,8 @@ export interface TenantBinding {
   tier: Tier;
   serverId: string;
   database: string;
-  /** Quoted schema identifier replacing the placeholder in every statement. */
   schemaIdent: string;
   context: [tenantId: string, searchPath: string, statementTimeout: string | null];
-  /** Opens a transaction and sets the tenant context transaction-locally, in one round trip. */
   beginSql: string;
   guards: TenantGuards;
 }
@@ -43,7 +40,6 @@ export function bindingFor(tenant: TenantPlacement, guards: TenantGuards = noGua
     database: tenant.databaseName,
     schemaIdent,
     context: [tenant.id, schemaIdent, timeout],
-    // NULL resets the setting to the role's or database's default.
     beginSql:
       `BEGIN; SELECT set_config('app.tenant_id', ${escapeLiteral(tenant.id)}, true), ` +
       `set_config('search_path', ${escapeLiteral(schemaIdent)}, true), ` +
@@ -56,7 +52,7 @@ export function runBound<T>(binding: TenantBinding, fn: () => T): T {
   return storage.run(binding, fn);
 }
 
-/** The binding, if any, without failing: for plumbing that only carries it along. */
+/** For plumbing that only carries the binding along. */
 export function peekBinding(): TenantBinding | undefined {
   return storage.getStore();
 }

@@ -1,13 +1,10 @@
-/**
- * Noisy-neighbour guards per tenant (src/settings/tenant-config.ts): a statement timeout set by the
- * context statement (no round trip), and a cap on concurrent statements on a shared pool.
- */
+/** Noisy-neighbour guards per tenant (src/settings/tenant-config.ts). */
 import { driverCause } from './tenant-sql.js';
 
 export interface TenantGuards {
   /** Null: the database's default. */
   statementTimeoutMs: number | null;
-  /** On a pool shared with other tenants; null: no cap. */
+  /** On a shared pool; null: no cap. */
   maxConcurrentStatements: number | null;
 }
 
@@ -24,7 +21,7 @@ export class TenantBusyError extends Error {
 }
 
 const timeoutState = '57014';
-// 57014 also reports a cancel request (pg_cancel_backend); only its message tells the timeout apart.
+// 57014 is also a cancel request's (pg_cancel_backend): only the message tells them apart.
 const timeoutMessage = 'canceling statement due to statement timeout';
 
 /** From pg, or wrapped by Prisma's adapter. */
@@ -40,7 +37,7 @@ export type GuardKind = (typeof guardKinds)[number];
 export type GuardCounts = Record<GuardKind, number>;
 export type GuardRejectionListener = (tenantId: string, guard: GuardKind) => void;
 
-/** Refusals per tenant since the process started. */
+/** Per tenant, since the process started. */
 export class GuardRejections {
   readonly #counts = new Map<string, GuardCounts>();
   readonly #listeners = new Set<GuardRejectionListener>();

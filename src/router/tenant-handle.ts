@@ -1,7 +1,6 @@
 /**
- * A tenant's handle on the shared Prisma client, every operation bound to the tenant. Prisma's lazy
- * promises run in the async context of their first `then`: they start inside the binding, what the
- * caller chains does not, so it never leaks past an `await`. Not `$extends`: that clones arguments.
+ * A tenant's handle on the shared Prisma client (not `$extends`: it clones arguments). Prisma's lazy
+ * promises run in their first `then`'s async context: started in the binding, they never leak it.
  */
 import { Prisma, type PrismaClient } from '../generated/tenant/client.js';
 import { runBound, type TenantBinding } from './tenant-context.js';
@@ -27,7 +26,6 @@ type Lazy = PromiseLike<unknown> & { catch(onRejected: unknown): Promise<unknown
 const isPrismaPromise = (value: unknown): value is Lazy =>
   typeof value === 'object' && value !== null && (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'PrismaPromise';
 
-/** `target[prop]`, its methods' Prisma promises started inside `binding`. */
 function boundMember(binding: TenantBinding, target: object, prop: string | symbol): unknown {
   const value: unknown = Reflect.get(target, prop);
   if (typeof value !== 'function') return value;

@@ -1,7 +1,4 @@
-/**
- * The tier router: hands out Prisma clients bound to one tenant, whatever its tier. One PrismaClient
- * serves every tenant (docs/architecture.md).
- */
+/** The tier router: per-tenant Prisma clients over one PrismaClient (docs/architecture.md). */
 import { LRUCache } from 'lru-cache';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/tenant/client.js';
@@ -21,9 +18,7 @@ export interface TenantRouterOptions {
   /** Closed when the router closes. */
   registry: PoolRegistry;
   maxHandles?: number;
-  /** Prisma's maxWait for a transaction's connection. */
   connectionWaitMs?: number;
-  /** Read when a tenant's handle is made; no guards when not given. */
   guardsFor?: (tenant: TenantPlacement) => TenantGuards;
 }
 
@@ -55,7 +50,7 @@ export class TenantRouter {
     return this.#pool.rejections;
   }
 
-  /** Cached until the tenant's placement or version (which covers its plan and config) changes. */
+  /** Cached until the placement or version (covering plan and config) changes. */
   clientFor(tenant: TenantPlacement): TenantClient {
     const hit = this.#handles.get(tenant.id);
     if (hit && samePlacement(hit.placement, tenant)) return hit.client;
@@ -76,7 +71,7 @@ export class TenantRouter {
     this.#handles.clear();
   }
 
-  /** For a database no tenant is routed to any more (a moved tenant's old one). */
+  /** For a database no tenant is routed to any more. */
   closeDatabase(serverId: string, database: string): Promise<void> {
     return this.#registry.close(serverId, database);
   }

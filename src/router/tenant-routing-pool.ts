@@ -1,7 +1,6 @@
 /**
- * The pg.Pool handed to Prisma's adapter. It owns no connections: each query goes to the bound
- * tenant's database with its context set transaction-locally (scoped-query.ts, or in BEGIN), and
- * Prisma's schema placeholder becomes the tenant's schema (docs/architecture.md).
+ * The pg.Pool handed to Prisma's adapter. It owns no connections: each query runs on the bound
+ * tenant's database, in its context (docs/architecture.md).
  */
 import pg from 'pg';
 import { connectionFailure, type PoolLease, type PoolRegistry } from './pool-registry.js';
@@ -23,10 +22,7 @@ function rewrite(input: QueryInput, binding: TenantBinding): QueryInput {
 
 const isText = (input: QueryInput, sql: string) => (typeof input === 'string' ? input : input.text) === sql;
 
-/**
- * A connection checked out for one of Prisma's transactions: its BEGIN also binds the tenant.
- * Released with a transaction open, it is destroyed, so no later user inherits its tenant context.
- */
+/** Bound by its transaction's BEGIN; released mid-transaction, it is destroyed, context and all. */
 class BoundConnection {
   #open = false;
 
@@ -114,7 +110,7 @@ export class TenantRoutingPool extends pg.Pool {
     this.#observers = registry.observers;
   }
 
-  // Only the promise forms PrismaPg uses are supported; callbacks and streams are not routed.
+  // Promise forms only (as PrismaPg uses): callbacks and streams are not routed.
   override query = (async (input: QueryInput) => {
     const binding = currentBinding();
     const config = rewrite(input, binding);
@@ -122,12 +118,11 @@ export class TenantRoutingPool extends pg.Pool {
   }) as unknown as pg.Pool['query'];
 
   async queryFor(binding: TenantBinding, config: RoutedStatement, genericPlan = false): Promise<pg.QueryResult> {
-    // The one cost of observation when nobody observes: this length check.
     const began = this.#observers.list.length === 0 ? 0 : performance.now();
     const lease = this.registry.enter(binding.serverId, binding.database) ?? (await this.registry.enterOnceOpen(binding.serverId, binding.database));
     const admitting = this.#admit(lease, binding);
     if (admitting) await admitting;
-    // Inline rather than #connect: one promise less per statement.
+    // Inline, not #connect: one promise less per statement.
     let client: pg.PoolClient;
     try {
       client = await lease.pool.connect();
@@ -142,15 +137,15 @@ export class TenantRoutingPool extends pg.Pool {
     let result: pg.QueryResult | undefined;
     const run = () => queryWithContext(client, config, binding.context, lease.ownSessions, genericPlan, trace);
     try {
-      // A kept statement made stale by a migration fails before it runs and is forgotten: run it anew.
+      // A kept statement a migration made stale fails before running: run it anew.
       result = await run().catch((err: unknown) => {
         if (stalePlan(err)) return run();
         throw err;
       });
       return result;
     } catch (err) {
-      // A statement error leaves the connection clean (its implicit transaction ended at Sync). Drop it
-      // on an error without a SQLSTATE, a terminated session, or lost prepared statements.
+      // A statement error leaves the connection clean (its implicit transaction ends at Sync). Drop
+      // it on an error without SQLSTATE, a terminated session or lost prepared statements.
       const code = (err as { code?: string }).code;
       if (statementTimedOut(err)) this.rejections.record(binding.tenantId, 'statementTimeout');
       if (!code || code === missingStatementState || databaseUnreachable(err)) failure = err as Error;
@@ -220,6 +215,6 @@ export class TenantRoutingPool extends pg.Pool {
   }
 
   override async end(): Promise<void> {
-    // Connections belong to the registry's pools, which the router closes.
+    // Nothing to end: the router closes the registry's pools.
   }
 }

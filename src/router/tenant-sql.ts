@@ -1,7 +1,4 @@
-/**
- * SQL without Prisma, for hot read paths (`npm run bench -- router-reads`). Statements go through the
- * routing pool like Prisma's: tenant context set, RLS enforced, the tenant's schema the search path.
- */
+/** SQL without Prisma for hot read paths, routed like Prisma's statements. */
 import type { TenantBinding } from './tenant-context.js';
 import type { TenantRoutingPool } from './tenant-routing-pool.js';
 
@@ -18,7 +15,7 @@ export class TenantDatabaseUnreachableError extends Error {
   }
 }
 
-/** No connection came free within STRATA_CONNECTION_WAIT_MS: busy, not down. */
+/** Busy, not down: no connection within STRATA_CONNECTION_WAIT_MS. */
 export class TenantPoolBusyError extends Error {
   constructor(cause: unknown) {
     super("The tenant database's connections are all busy", { cause });
@@ -26,13 +23,11 @@ export class TenantPoolBusyError extends Error {
   }
 }
 
-/** pg-pool's error for a statement that waited out the connection timeout. */
 export function poolBusy(err: unknown): boolean {
   return err instanceof Error && err.message === 'timeout exceeded when trying to connect';
 }
 
-// Prisma's P1001/P1003/P1017 (src/http/database-problems.ts) seen from pg: these SQLSTATEs, Node's
-// socket errors (E…), and pg's messages for a dropped or timed-out connection.
+// Prisma's P1001/P1003/P1017 (src/http/database-problems.ts) as pg reports them.
 const unreachableStates = /^(08|57P0[1-3]|3D000)/;
 
 export function databaseUnreachable(err: unknown): boolean {
@@ -41,7 +36,7 @@ export function databaseUnreachable(err: unknown): boolean {
   return err instanceof Error && /Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable/.test(err.message);
 }
 
-/** The pg error under a Prisma error: in meta.driverAdapterError, or a DriverAdapterError's cause. */
+/** The pg error under a Prisma error. */
 export function driverCause(err: unknown): unknown {
   const e = err as { name?: unknown; cause?: unknown; meta?: { driverAdapterError?: { cause?: unknown } } } | undefined;
   return e?.meta?.driverAdapterError?.cause ?? (e?.name === 'DriverAdapterError' ? e.cause : undefined);
@@ -62,10 +57,7 @@ export function tenantSql(pool: TenantRoutingPool, binding: TenantBinding): Tena
 
 const snakeCase = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-/**
- * A select list of a `Prisma.<Model>ScalarFieldEnum`'s fields under their Prisma names (columns are
- * snake_case, as every @map here). test/crm/lead-reads.test.ts checks the rows equal Prisma's.
- */
+/** A select list under Prisma names, from snake_case columns (test/crm/lead-reads.test.ts). */
 export function selectList(fields: Record<string, string>): string {
   return Object.values(fields)
     .map((field) => (snakeCase(field) === field ? `"${field}"` : `"${snakeCase(field)}" AS "${field}"`))

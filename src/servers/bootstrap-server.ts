@@ -1,7 +1,7 @@
 /**
- * Prepares a server for Strata, idempotently: the owner role (owns every table, runs migrations,
- * BYPASSRLS), the runtime role (all tenant traffic: no superuser, no BYPASSRLS, owns nothing) and
- * the databases, closed to everyone else. Only this step needs a superuser (to grant BYPASSRLS).
+ * Prepares a server idempotently: the owner role (owns every table, BYPASSRLS), the runtime role
+ * (all tenant traffic: no superuser, no BYPASSRLS, owns nothing) and the databases, closed to
+ * everyone else. Only this step needs a superuser (to grant BYPASSRLS).
  */
 import pg, { escapeIdentifier, escapeLiteral } from 'pg';
 
@@ -11,7 +11,6 @@ export interface RoleSpec {
 }
 
 export interface ServerBootstrap {
-  /** A superuser, or a role that may create roles and databases. */
   adminUrl: string | pg.ClientConfig;
   connectTimeoutMs?: number;
   owner: RoleSpec;
@@ -21,7 +20,7 @@ export interface ServerBootstrap {
 
 const duplicate = new Set(['42710', '42P04', '23505']);
 
-/** Runs DDL that may race with another process doing the same; losing the race is fine. */
+/** Losing a race with another process running the same DDL is fine. */
 async function idempotent(client: pg.Client, sql: string) {
   try {
     await client.query(sql);
@@ -36,8 +35,7 @@ export async function bootstrapServer(spec: ServerBootstrap): Promise<void> {
   admin.on('error', () => undefined); // a dropped session fails the statement under way
   await admin.connect();
   try {
-    // Concurrent ALTER ROLE / GRANT fail with "tuple concurrently updated": bootstraps sharing a
-    // server take turns. Freed on disconnect.
+    // Concurrent ALTER ROLE / GRANT fail with "tuple concurrently updated": bootstraps take turns.
     await admin.query(`SELECT pg_advisory_lock(hashtextextended('strata.bootstrap', 0))`);
     const owner = escapeIdentifier(spec.owner.role);
     const runtime = escapeIdentifier(spec.runtime.role);

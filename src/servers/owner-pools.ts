@@ -1,7 +1,4 @@
-/**
- * Owner connections kept for provisioning, so a new tenant does not pay a connection and its
- * authentication. Small, idle-closed, one pool per database.
- */
+/** Owner connections kept for provisioning, so a new tenant does not pay a connection's setup. */
 import pg from 'pg';
 import { connectionConfig, type ServerRecord } from './server-access.js';
 
@@ -18,8 +15,8 @@ export class OwnerPools {
       this.#pools.set(key, pool);
     }
     const client = await pool.connect();
-    // The pool listens only to idle clients: an unheard 'error' of a checked-out one would end the
-    // process. The work under way fails instead.
+    // The pool listens only to idle clients: an unheard 'error' would end the process; the work
+    // under way fails instead.
     const onError = () => undefined;
     client.on('error', onError);
     let failure: Error | undefined;
@@ -35,12 +32,10 @@ export class OwnerPools {
     }
   }
 
-  /** E.g. before the database is dropped. */
   close(server: ServerRecord, database: string): Promise<void> {
     return this.#close(`${server.id}/${database}`);
   }
 
-  /** E.g. when its endpoint or credentials changed. */
   async closeServer(serverId: string): Promise<void> {
     await Promise.all([...this.#pools.keys()].filter((key) => key.startsWith(`${serverId}/`)).map((key) => this.#close(key)));
   }

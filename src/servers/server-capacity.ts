@@ -1,7 +1,6 @@
 /**
- * Server capacity and where a new tenant goes: load is a tier's tenants per unit of weight; caps
- * and states are hard limits. Placement holds a catalog lock, so concurrent provisionings never
- * overshoot a cap.
+ * Where a new tenant goes: load is a tier's tenants per unit of weight; caps and states are hard
+ * limits. Placement holds a catalog lock, so concurrent provisionings never overshoot a cap.
  */
 import type { DatabaseServer } from '../catalog/catalog-client.js';
 import { UnknownServerError } from '../catalog/server-directory.js';
@@ -14,13 +13,12 @@ export type EffectiveState = DatabaseServer['state'] | 'down';
 
 export interface ServerLoad {
   server: DatabaseServer;
-  /** Live (not deleted) tenants it holds, per tier. */
+  /** Live (not deleted) tenants, per tier. */
   tenants: TierCounts;
 }
 
 type Catalog = Pick<Prisma.TransactionClient, 'databaseServer' | 'tenant'>;
 
-/** What routing and placement see: `down` while health says so, else the operator's state. */
 export const effectiveState = (server: Pick<DatabaseServer, 'state' | 'downSince'>): EffectiveState => (server.downSince ? 'down' : server.state);
 
 export function tierCap(server: DatabaseServer, tier: Tier): number | null {
@@ -33,7 +31,7 @@ export function headroom({ server, tenants }: ServerLoad, tier: Tier): number | 
   return cap === null ? null : Math.max(0, cap - tenants[tier]);
 }
 
-/** Why the server takes no new tenant of the tier, as a sentence; null when it takes one. */
+/** A sentence; null when the server takes a new tenant of the tier. */
 export function refusal(load: ServerLoad, tier: Tier): string | null {
   const { server } = load;
   const state = effectiveState(server);
@@ -48,7 +46,7 @@ export function refusal(load: ServerLoad, tier: Tier): string | null {
 export const weightedLoad = (load: ServerLoad, tier: Tier) => load.tenants[tier] / load.server.weight;
 const totalLoad = (load: ServerLoad) => (load.tenants.pooled + load.tenants.schema + load.tenants.dedicated) / load.server.weight;
 
-/** Lowest weighted load of the tier, then of all tiers, then the name (deterministic). */
+/** Lowest weighted load of the tier, then of all tiers, then the name. */
 export function choosePlacement(loads: ServerLoad[], tier: Tier): ServerLoad | undefined {
   return loads
     .filter((load) => refusal(load, tier) === null)
@@ -67,10 +65,7 @@ export async function serverLoads(catalog: Catalog): Promise<ServerLoad[]> {
   });
 }
 
-/**
- * The server named (past the ranking, never past a state or cap), else choosePlacement's. Takes
- * the placement lock, held until `tx` ends.
- */
+/** A named server skips the ranking, not states or caps. Holds the placement lock until `tx` ends. */
 export async function placeNewTenant(tx: Prisma.TransactionClient, tier: Tier, name?: string): Promise<DatabaseServer> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended('strata.placement', 0))`;
   const loads = await serverLoads(tx);

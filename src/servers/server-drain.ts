@@ -1,6 +1,6 @@
 /**
- * Draining a server (docs/servers.md): marked `draining`, its tenants are moved online to the servers
- * with most room, a few at once, in rounds; run again after a kill, it resumes the recorded moves.
+ * Draining a server (docs/servers.md): its tenants move online to the servers with most room, in
+ * rounds; run again after a kill, it resumes the recorded moves.
  */
 import type { ProgressEvent } from '../progress/progress-reporter.js';
 import { type MoveOutcome, type PlannedMove, runMoveBatch } from '../moves/move-batch.js';
@@ -27,14 +27,14 @@ export interface DrainReport {
   server: string;
   moved: number;
   failed: MoveOutcome[];
-  /** Suspended, or no server has room: they keep the server in use. */
+  /** Suspended, or no server has room. */
   blocked: Blocked[];
   remaining: number;
   ms: number;
   outcomes: MoveOutcome[];
 }
 
-/** A round retries what failed before; three rounds end a drain that cannot progress. */
+/** A round retries what failed before. */
 const maxRounds = 3;
 
 export async function drainServer(deps: DrainDeps, name: string, options: DrainOptions): Promise<DrainReport> {
@@ -55,16 +55,12 @@ export async function drainServer(deps: DrainDeps, name: string, options: DrainO
   }
   const remaining = await deps.catalog.tenant.count({ where: { serverId: server.id, status: { not: 'deleted' } } });
   const moved = outcomes.filter((o) => o.status === 'succeeded').length;
-  // A tenant failing in one round and moved in a later one is not a failure.
   const movedIds = new Set(outcomes.filter((o) => o.status === 'succeeded').map((o) => o.tenantId));
   const failed = outcomes.filter((o) => o.status !== 'succeeded' && !movedIds.has(o.tenantId));
   return { server: name, moved, failed, blocked, remaining, ms: Math.round(performance.now() - started), outcomes };
 }
 
-/**
- * Recorded moves resumed as they are (a switched tenant's cleanup included); the others go where
- * choosePlacement picks, counting this round's planned moves.
- */
+/** Recorded moves resume as they are (cleanup included); others go where choosePlacement picks. */
 export async function planDrain(
   deps: Pick<RegistryDeps, 'catalog'>,
   serverId: string,
@@ -102,7 +98,7 @@ export async function planDrain(
   return { moves, blocked };
 }
 
-/** Where a drain stands, from the catalog (any process may be running it). */
+/** From the catalog: any process may be running the drain. */
 export async function drainStatus(deps: Pick<RegistryDeps, 'catalog'>, name: string) {
   const { catalog } = deps;
   const server = await findServer(catalog, name);

@@ -1,7 +1,6 @@
 /**
- * Whether each database server answers, for placement and the admin API: a failed probe (fresh
- * owner connection, one statement, a timeout) sets `down_since`, a successful one clears it. Health
- * writes leave `updated_at` alone: bumping it makes every instance drop its connections.
+ * Whether each database server answers: a failed probe sets `down_since`, a successful one clears
+ * it. Health writes leave `updated_at` alone: bumping it makes every instance drop its connections.
  */
 import pg from 'pg';
 import { recordAdminAction } from '../admin/admin-audit.js';
@@ -14,7 +13,7 @@ export interface HealthOptions {
   /** 0: probes only after a suspicion. */
   everyMs: number;
   timeoutMs: number;
-  /** Dedicated databases (`<prefix>_t_…`) count towards the server's storage. */
+  /** Dedicated databases are `<prefix>_t_…`. */
   prefix: string;
   /** Per server at most: summing database sizes walks their files. */
   storageEveryMs?: number;
@@ -31,7 +30,6 @@ const unanswered = (err: unknown) => databaseUnreachable(err) || /timeout|termin
 export class ServerHealth {
   #timer: NodeJS.Timeout | undefined;
   readonly #inFlight = new Map<string, Promise<ProbeResult>>();
-  /** Work under way that close() waits for. */
   readonly #running = new Set<Promise<unknown>>();
   readonly #storageMeasuredAt = new Map<string, number>();
   #closed = false;
@@ -42,7 +40,7 @@ export class ServerHealth {
     private readonly options: HealthOptions,
   ) {}
 
-  /** Periodic probes, for API instances; scripts only probe on suspicion. */
+  /** For API instances; scripts only probe on suspicion. */
   start(): void {
     if (!this.options.everyMs || this.#timer || this.#closed) return;
     const tick = () => {
@@ -54,7 +52,6 @@ export class ServerHealth {
     tick();
   }
 
-  /** A connection failed: probe now (one at a time), not at the next period. */
   suspect(serverId: string): void {
     if (this.#closed || this.#inFlight.has(serverId)) return;
     void this.#track(
@@ -70,7 +67,6 @@ export class ServerHealth {
     return Promise.all(servers.map((server) => this.probe(server)));
   }
 
-  /** Concurrent probes of one server share one. */
   probe(server: ServerRecord): Promise<ProbeResult> {
     const running = this.#inFlight.get(server.id);
     if (running) return running;
@@ -79,7 +75,7 @@ export class ServerHealth {
     return probe;
   }
 
-  /** Waits for probes under way: one finishing later would reopen the closed catalog. */
+  /** A probe finishing later would reopen the closed catalog. */
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);

@@ -1,7 +1,7 @@
 /**
- * Registering the servers tenants are placed on (docs/servers.md). Nothing is recorded unless the
- * server answered with the given settings; the catalog holds secret references (`env:NAME`) only.
- * Changes are audited (actor null: a script) and announced, so every instance reconnects.
+ * Registering database servers (docs/servers.md). Nothing is recorded unless the server answered
+ * with the given settings; the catalog holds secret references only. Changes are audited (actor
+ * null: a script) and announced, so every instance reconnects.
  */
 import pg from 'pg';
 import { z } from 'zod';
@@ -39,7 +39,7 @@ const secretRef = z
   );
 
 const cap = z.number().int().min(0).max(10_000_000).nullable().optional();
-/** Relative size and caps (null: none); see server-capacity.ts. */
+/** See server-capacity.ts; null: no cap. */
 const capacityFields = {
   weight: z.number().int().min(1).max(1000).optional(),
   maxPooledTenants: cap,
@@ -57,7 +57,7 @@ export const serverAdd = z
     name: serverName,
     host,
     port: port.default(5432),
-    /** Where tenant traffic connects, e.g. PgBouncer; default: host and port. */
+    /** Where tenant traffic connects, e.g. PgBouncer. */
     runtimeHost: host.optional(),
     runtimePort: port.optional(),
     tenantsDatabase: identifier.optional(),
@@ -68,7 +68,7 @@ export const serverAdd = z
     maxConnections: z.number().int().min(1).max(10_000).default(20),
     state: z.enum(['active', 'cordoned']).default('active'),
     ...capacityFields,
-    /** A role that may create roles and databases, used once to prepare the server; never recorded. */
+    /** Used once to prepare the server; never recorded. */
     bootstrap: z.object({ user: z.string().min(1).max(63).default('postgres'), secretRef, database: z.string().min(1).max(63).default('postgres') }).strict(),
   })
   .strict();
@@ -84,7 +84,6 @@ export const serverPatch = z
     ownerSecretRef: secretRef.optional(),
     runtimeSecretRef: secretRef.optional(),
     maxConnections: z.number().int().min(1).max(10_000).optional(),
-    /** Operator state; `down` is health's to set (server-health.ts). */
     state: z.enum(serverStates).optional(),
     ...capacityFields,
   })
@@ -115,7 +114,6 @@ function resolvable(field: string, ref: string): FieldError[] {
   }
 }
 
-/** The failure, on the field to correct: credentials or address. */
 function unreachable(err: unknown, where: string[], credentials: string): AppError {
   const code = (err as { code?: string }).code ?? '';
   const message = (err as Error).message || code;
@@ -141,7 +139,6 @@ async function probe(config: pg.ClientConfig, sql: string): Promise<unknown[]> {
 const runtimeFields = (server: Pick<ServerRecord, 'runtimeHost' | 'runtimePort'>) =>
   server.runtimeHost || server.runtimePort ? ['body.runtimeHost', 'body.runtimePort'] : ['body.host', 'body.port'];
 
-/** Tenant traffic must get through where it connects, perhaps a pooler. */
 async function checkRuntime(server: ServerRecord) {
   await probe(connectionConfig(server, 'runtime', server.tenantsDatabase), 'SELECT 1').catch((err: unknown) => {
     throw unreachable(err, runtimeFields(server), 'body.runtimeSecretRef');
@@ -254,10 +251,9 @@ export async function removeServer(deps: Pick<RegistryDeps, 'catalog' | 'servers
   return server;
 }
 
-/** Checked against the server before they are recorded. */
 const connectionFields = ['host', 'port', 'runtimeHost', 'runtimePort', 'ownerSecretRef', 'runtimeSecretRef'] as const;
 
-/** E.g. after a failover: connection fields are checked first, then every instance reconnects. */
+/** E.g. after a failover. */
 export async function updateServer(deps: Pick<RegistryDeps, 'catalog' | 'servers'>, actor: string | null, name: string, raw: ServerPatch) {
   const patch = serverPatch.parse(raw);
   const current = await findServer(deps.catalog, name);
@@ -274,7 +270,7 @@ export async function updateServer(deps: Pick<RegistryDeps, 'catalog' | 'servers
 /** Audit details are JSON: storage figures are BigInts in the catalog. */
 const plain = (value: unknown) => (typeof value === 'bigint' ? Number(value) : value);
 
-/** Must reach the same server (Strata's tenants database there), as owner and runtime role. */
+/** Must reach the same server, as owner and runtime role. */
 async function checkConnection(catalog: CatalogClient, current: DatabaseServer, patch: z.output<typeof serverPatch>) {
   const next: ServerRecord = { ...current, ...patch } as ServerRecord;
   const unresolved = [...resolvable('body.ownerSecretRef', next.ownerSecretRef), ...resolvable('body.runtimeSecretRef', next.runtimeSecretRef)];
@@ -291,7 +287,7 @@ async function checkConnection(catalog: CatalogClient, current: DatabaseServer, 
   await checkRuntime(next);
 }
 
-/** What the audit trail keeps of a server: where it is and its references, never a secret. */
+/** What the audit trail keeps: never a secret. */
 function describe(server: DatabaseServer) {
   const { name, host, port, runtimeHost, runtimePort, tenantsDatabase, ownerRole, ownerSecretRef, runtimeRole, runtimeSecretRef, state, weight } = server;
   return { name, host, port, runtimeHost, runtimePort, tenantsDatabase, ownerRole, ownerSecretRef, runtimeRole, runtimeSecretRef, state, weight };

@@ -1,4 +1,3 @@
-/** /admin/servers: the database servers, for platform admins (server-registry.ts, server-drain.ts). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DatabaseServer } from '../catalog/catalog-client.js';
@@ -32,10 +31,10 @@ const serverOutput = z.object({
   runtimeRole: z.string(),
   runtimeSecretRef: z.string(),
   maxConnections: z.number().int(),
-  /** `down` while it does not answer (health), else the operator's state. */
+  /** `down` while health says so, else the operator's state. */
   state: z.enum([...serverStates, 'down']),
   operatorState: z.enum(serverStates),
-  /** Its state is active; caps are not checked. */
+  /** Caps are not checked. */
   acceptsNewTenants: z.boolean(),
   weight: z.number().int(),
   maxPooledTenants: cap,
@@ -62,12 +61,11 @@ const drainView = z.object({
   server: z.string(),
   state: z.enum(serverStates),
   remaining: tierFigures,
-  /** Unfinished moves off it, their source's cleanup included. */
+  /** Unfinished moves off it, cleanups included. */
   moving: z.number().int(),
   blocked: z.array(z.object({ slug: z.string(), reason: z.string() })),
-  /** Whether this instance is draining it now. */
+  /** On this instance. */
   running: z.boolean(),
-  /** The last drain this instance finished. */
   lastRun: z
     .object({ moved: z.number().int(), failed: z.number().int(), remaining: z.number().int().nullable(), ms: z.number().int(), error: z.string().nullable() })
     .nullable(),
@@ -140,7 +138,7 @@ export const serverRoutes: FastifyPluginAsyncZod = async (app) => {
     toServerOutput(await setServerState(deps, request.admin.id, request.params.name, 'active')),
   );
 
-  // Drains run in the background of the instance asked; any instance can resume their move jobs.
+  // Drains run in the background here; any instance can resume their move jobs.
   const drains = new Map<string, { abort: AbortController; running: boolean; done: Promise<void>; lastRun: z.infer<typeof drainView>['lastRun'] }>();
   app.addHook('onClose', async () => {
     for (const drain of drains.values()) drain.abort.abort(new Error('the process is shutting down'));

@@ -1,10 +1,10 @@
-/** A preHandler refusing tenant requests to a feature the tenant's plan or config turned off. */
+/** Refuses a feature the tenant's plan or config turned off. */
 import type { FastifyRequest } from 'fastify';
 import { AppError, problems } from '../http/problems.js';
 import type { Feature } from '../plans/plan-limits.js';
 import { tenantSettings } from './tenant-config.js';
 
-/** After authenticateTenant; from the cached catalog row, no round trip. */
+/** After authenticateTenant; from the cached catalog row. */
 export function requestSettings(request: FastifyRequest) {
   return tenantSettings(request.tenant, request.server.platform.config.rateLimit.planOverrides);
 }

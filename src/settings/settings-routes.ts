@@ -1,4 +1,4 @@
-/** GET /settings: what a tenant's front end needs to theme itself and show the right features. */
+/** GET /settings: branding, features and limits for the tenant's front end. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requirePermission } from '../auth/tenant-auth.js';

@@ -1,6 +1,6 @@
 /**
- * Per-tenant config (catalog `tenants.config`): overrides on the plan's definition, validated on
- * every admin write, changed by JSON Merge Patch.
+ * Per-tenant config (catalog `tenants.config`): overrides on the plan, validated on every admin
+ * write, changed by JSON Merge Patch.
  */
 import { z } from 'zod';
 import type { Tenant } from '../catalog/catalog-client.js';
@@ -10,7 +10,7 @@ import type { TenantGuards } from '../router/tenant-guards.js';
 
 const colour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #1a2b3c');
 const limit = z.number().int().positive().max(1_000_000_000);
-/** "unlimited" lifts a plan limit; null cannot, a merge patch reads it as "remove". */
+/** "unlimited" lifts a plan limit; null cannot (a merge patch removes the member). */
 const liftableLimit = limit.or(z.literal('unlimited'));
 
 export const tenantConfig = z
@@ -52,7 +52,6 @@ export const tenantConfig = z
   .strict();
 export type TenantConfig = z.infer<typeof tenantConfig>;
 
-/** What a tenant gets (GET /settings, /admin/tenants). */
 export const settingsOutput = z.object({
   plan: z.string(),
   features: featuresOutput,
@@ -61,11 +60,10 @@ export const settingsOutput = z.object({
 });
 export type TenantSettings = z.infer<typeof settingsOutput>;
 
-// Keyed by the catalog row, which the tenant directory replaces when the tenant changes: an entry
-// lives as long as its row, and a document is parsed once, not per request.
+// Keyed by the catalog row, which the directory replaces on change: parsed once, not per request.
 const computed = new WeakMap<Tenant, TenantSettings>();
 
-/** `planOverrides` is STRATA_RATE_LIMIT_PLANS. */
+/** `planOverrides`: STRATA_RATE_LIMIT_PLANS. */
 export function tenantSettings(tenant: Tenant, planOverrides: Readonly<Record<string, number>> = {}): TenantSettings {
   const cached = computed.get(tenant);
   if (cached) return cached;
@@ -104,7 +102,6 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return merged;
 }
 
-/** A merge patch of `schema`: every member optional and nullable, recursively. */
 function patchOf(schema: z.ZodType): z.ZodType {
   const inner = schema instanceof z.ZodOptional ? (schema.unwrap() as z.ZodType) : schema;
   if (!(inner instanceof z.ZodObject)) return inner;
@@ -117,7 +114,6 @@ export const tenantConfigPatch = (patchOf(tenantConfig) as z.ZodType<JsonObject>
   "A JSON Merge Patch (RFC 7396) of the tenant's config: members left out stay as they are, null removes one, objects merge member by member.",
 );
 
-/** See src/router/tenant-guards.ts. */
 export function tenantGuards(tenant: Tenant, planOverrides: Readonly<Record<string, number>> = {}): TenantGuards {
   const { statementTimeoutMs, maxConcurrentStatements } = tenantSettings(tenant, planOverrides).limits;
   return { statementTimeoutMs, maxConcurrentStatements };

@@ -1,10 +1,9 @@
-/** Where a tenant's rows live, as recorded in the catalog, and the names derived from a slug. */
+/** Where a tenant's rows live, and the names a slug gives. */
 import { z } from 'zod';
 
 export const tiers = ['pooled', 'schema', 'dedicated'] as const;
 export type Tier = (typeof tiers)[number];
 
-/** What the router needs of a catalog tenant. */
 export interface TenantPlacement {
   id: string;
   tier: Tier;
@@ -14,7 +13,7 @@ export interface TenantPlacement {
   version: number;
 }
 
-/** Tenants are reached at `<slug>.<STRATA_BASE_DOMAIN>`: these would take the platform's own hosts. */
+/** Tenant hosts are `<slug>.<STRATA_BASE_DOMAIN>`: these are the platform's own. */
 export const reservedSlugs: ReadonlySet<string> = new Set([
   'www',
   'api',

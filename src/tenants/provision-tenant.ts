@@ -1,7 +1,6 @@
 /**
- * Provisioning: a tenant goes from nothing to active in three idempotent steps. The catalog row
- * comes first: the unique slug makes its insert the claim, so of two concurrent provisionings one
- * goes on. Finishing a crashed one takes `resume`, else a second request could share its tenant.
+ * Provisioning in three idempotent steps. The catalog row comes first: the unique slug makes its
+ * insert the claim. Finishing a crashed one takes `resume`, else a second request could share it.
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { z } from 'zod';
@@ -25,7 +24,6 @@ export const provisionInput = z.object({
   name: z.string().trim().min(1).max(200),
   plan: z.string().trim().min(1).max(50),
   tier: z.enum(tiers),
-  /** Default: the server with most room (server-capacity.ts). */
   server: z.string().min(1).max(100).optional(),
   config: tenantConfig.optional(),
 });
@@ -34,20 +32,16 @@ export type ProvisionInput = z.input<typeof provisionInput>;
 export interface ProvisioningDeps {
   catalog: CatalogClient;
   servers: ServerDirectory;
-  /** STRATA_DB_PREFIX. */
   prefix: string;
   tenantMigrations: MigrationFolder[];
   tenantBaseline?: Baseline;
   owners: OwnerPools;
   spares: SparePool;
-  /** TenantDirectory.changed. */
   announce(tenantId: string): Promise<void>;
 }
 
 export interface ProvisionOptions {
-  /** Finish a crashed provisioning of this slug; else an existing slug is refused. */
   resume?: boolean;
-  /** Runs in the activation's transaction, e.g. to write the audit record. */
   onActivate?: (tx: Prisma.TransactionClient, tenant: Tenant) => Promise<void>;
 }
 
@@ -66,15 +60,14 @@ export class TenantExistsError extends AppError {
   }
 }
 
-/** Provisionings queue on the placement lock: a burst may wait past Prisma's 2 s default. */
+/** Provisionings queue on the placement lock: a burst may wait past Prisma's default. */
 const placementTransaction = { maxWait: 10_000, timeout: 15_000 };
 
-/** Step 1: the catalog row. */
 export async function reserveTenant(deps: ProvisioningDeps, raw: ProvisionInput, options: ProvisionOptions = {}): Promise<Tenant> {
   const input = provisionInput.parse(raw);
   const existing = await deps.catalog.tenant.findUnique({ where: { slug: input.slug } });
   if (existing) {
-    // Resuming is for the same request; a different tier would silently get the first one's placement.
+    // A different tier would silently get the first request's placement.
     if (!options.resume || existing.status !== 'provisioning' || existing.tier !== input.tier) {
       throw new TenantExistsError(input.slug, existing.status === 'provisioning');
     }
@@ -97,13 +90,12 @@ export async function reserveTenant(deps: ProvisioningDeps, raw: ProvisionInput,
       });
     }, placementTransaction);
   } catch (err) {
-    // A concurrent provisioning won the insert: refused, or resumed when asked.
+    // A concurrent provisioning won the insert.
     if ((err as { code?: string }).code === 'P2002') return reserveTenant(deps, raw, options);
     throw err;
   }
 }
 
-/** Step 2: the schema or database, at the current migration version. */
 export async function prepareStorage(deps: ProvisioningDeps, tenant: Tenant): Promise<void> {
   const server = await deps.servers.byId(tenant.serverId);
   if (tenant.tier === 'dedicated') await ensureDatabase(deps.owners, server, tenant.databaseName);
@@ -126,7 +118,7 @@ export async function prepareStorage(deps: ProvisioningDeps, tenant: Tenant): Pr
   if (tenant.tier === 'schema') deps.spares.refill(server);
 }
 
-/** Step 3: routable, and announced: instances may have cached it as provisioning. */
+/** Announced: instances may have cached it as provisioning. */
 export async function activateTenant(deps: ProvisioningDeps, tenant: Tenant, onActivate?: ProvisionOptions['onActivate']): Promise<Tenant> {
   const activated = await deps.catalog.$transaction(async (tx) => {
     const [row] = await tx.tenant.updateManyAndReturn({
@@ -152,10 +144,7 @@ export async function provisionTenant(deps: ProvisioningDeps, input: ProvisionIn
   return activateTenant(deps, tenant, options.onActivate);
 }
 
-/**
- * Undoes a provisioning that failed before activation (storage, then catalog row and login routes),
- * freeing the slug. An active tenant is left alone.
- */
+/** Frees the slug of a provisioning that failed before activation. */
 export async function discardProvisioning(deps: ProvisioningDeps, tenant: Tenant): Promise<void> {
   const current = await deps.catalog.tenant.findUnique({ where: { id: tenant.id } });
   if (current?.status !== 'provisioning') return;
@@ -164,7 +153,6 @@ export async function discardProvisioning(deps: ProvisioningDeps, tenant: Tenant
   await deps.announce(tenant.id);
 }
 
-/** Created by the owner (CREATEDB), then closed to all but the runtime role. */
 async function ensureDatabase(owners: OwnerPools, server: ServerRecord, database: string) {
   await owners.with(server, server.tenantsDatabase, async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -172,13 +160,12 @@ async function ensureDatabase(owners: OwnerPools, server: ServerRecord, database
     try {
       await client.query(`CREATE DATABASE ${escapeIdentifier(database)}`);
     } catch (err) {
-      // Created concurrently: 42P04, or 23505 when both passed the check above.
+      // Created concurrently: 42P04, or 23505 if both passed the check.
       if (!['42P04', '23505'].includes((err as { code?: string }).code ?? '')) throw err;
     }
   });
   await owners.with(server, database, async (client) => {
-    // Concurrent GRANTs fail with "tuple concurrently updated": this lock, held to the end of the
-    // implicit transaction, serializes them.
+    // Concurrent GRANTs fail with "tuple concurrently updated": the lock serializes them.
     await client.query(
       `SELECT pg_advisory_xact_lock(hashtextextended(${escapeLiteral(`strata.grant.${database}`)}, 0));
        REVOKE ALL ON DATABASE ${escapeIdentifier(database)} FROM PUBLIC;

@@ -1,7 +1,4 @@
-/**
- * Spare tenant schemas (`spare_<hex>`), built and migrated ahead of time, so provisioning a schema
- * tenant renames one instead of running its DDL, then migrates it like any target.
- */
+/** Spare schemas, migrated ahead of time: provisioning renames one instead of running its DDL. */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
@@ -20,8 +17,8 @@ export async function listSpares(client: pg.ClientBase): Promise<string[]> {
 }
 
 /**
- * Renames a spare to `schemaName`; false when none is left or `schemaName` exists. A spare under its
- * migration lock is passed over: renaming it mid-migration would split the runner's work.
+ * False when none is left or `schemaName` exists. Skips a spare under its migration lock: renaming
+ * it mid-migration would split the runner's work.
  */
 export async function claimSpare(client: pg.ClientBase, schemaName: string): Promise<boolean> {
   for (const spare of await listSpares(client)) {
@@ -38,7 +35,7 @@ export async function claimSpare(client: pg.ClientBase, schemaName: string): Pro
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       if (code(err) === '3F000') continue; // a concurrent provisioning claimed it first
-      // The tenant's schema exists (42P06), or a concurrent provisioning of it is committing (23505).
+      // The schema exists (42P06), or a concurrent provisioning of it is committing (23505).
       if (code(err) === '42P06' || code(err) === '23505') return false;
       throw err;
     }
@@ -54,12 +51,12 @@ export class SparePool {
     private readonly owners: OwnerPools,
     private readonly migrations: MigrationFolder[],
     private readonly baseline: Baseline | undefined,
-    /** Spares kept per server; 0 turns the pool off. */
+    /** Per server; 0 turns the pool off. */
     private readonly size: number,
     private readonly log: Log,
   ) {}
 
-  /** In the background; one refill per server at a time. */
+  /** In the background, one per server at once. */
   refill(server: ServerRecord): void {
     if (this.size === 0) return;
     // A claim may take a spare the refill already counted: top up once more after it.
@@ -76,7 +73,6 @@ export class SparePool {
     this.#filling.set(server.id, run);
   }
 
-  /** Before closing the connections refills use. */
   async settle(): Promise<void> {
     while (this.#filling.size > 0) await Promise.all(this.#filling.values());
   }
@@ -84,7 +80,7 @@ export class SparePool {
   async #fill(server: ServerRecord) {
     await this.owners.with(server, server.tenantsDatabase, async (client) => {
       for (let missing = this.size - (await listSpares(client)).length; missing > 0; missing--) {
-        // Built under a name claimSpare does not match, and published only once fully migrated.
+        // Published under a name claimSpare matches only once fully migrated.
         const id = randomBytes(8).toString('hex');
         const building = escapeIdentifier(`building_spare_${id}`);
         await client.query(`CREATE SCHEMA ${building}`);

@@ -1,4 +1,4 @@
-/** Drops a tenant's database, schema or pooled rows (purge, failed provisioning); safe to repeat. */
+/** Drops a tenant's storage, any tier; safe to repeat. */
 import { escapeIdentifier } from 'pg';
 import type { Tenant } from '../catalog/catalog-client.js';
 import type { ServerDirectory } from '../catalog/server-directory.js';
@@ -24,7 +24,7 @@ export async function dropTenantStorage(deps: { owners: OwnerPools; servers: Ser
       await owners.with(server, tenant.databaseName, (client) => client.query(`DROP SCHEMA IF EXISTS ${escapeIdentifier(tenant.schemaName)} CASCADE`));
       return;
     case 'pooled':
-      // The owner bypasses row security (migrations need every row): each DELETE names the tenant.
+      // The owner bypasses row security: each DELETE names the tenant.
       await owners.with(server, tenant.databaseName, (client) =>
         inTenantTransaction(client, tenant.id, async () => {
           const tables = await tenantTables(client, tenant.schemaName);

@@ -1,15 +1,7 @@
 /**
- * The Strata tenant archive, version 1 (docs/export-import.md): self-delimiting, so it is written
- * and read in one pass with no sizes up front.
- *
- *     STRATA-TENANT-ARCHIVE 1\n
- *     <manifest as one line of JSON>\n
- *     <rows of manifest.tables[0] in COPY text format, one line per row>
- *     \.\n
- *     … one section per table, in manifest order …
- *
- * COPY text escapes backslashes, so no row can be the line `\.`. Rows never carry tenant_id; times
- * are UTC, so an archive loads the same anywhere at the same migrations. May be gzipped whole.
+ * The tenant archive, version 1 (docs/export-import.md): the magic line, the manifest as one JSON
+ * line, then per table in manifest order its COPY text rows and `\.`. Read in one pass; may be
+ * gzipped. COPY text escapes backslashes, so no row is the line `\.`; rows never carry tenant_id.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,7 +10,7 @@ import { z } from 'zod';
 
 export const archiveMagic = 'STRATA-TENANT-ARCHIVE 1';
 export const archiveMediaType = 'application/vnd.strata.tenant-archive';
-/** Ends a table's section; preceded by the newline of the last row, if any. */
+/** Follows the last row's newline, if any. */
 export const sectionEnd = '\\.\n';
 const maxHeaderLine = 4 * 1024 * 1024;
 
@@ -28,7 +20,7 @@ export const archiveManifest = z.object({
   exportedAt: z.iso.datetime(),
   tenant: z.object({ id: z.string(), slug: z.string(), name: z.string(), plan: z.string() }),
   source: z.object({ tier: z.string(), server: z.string() }),
-  /** Tenant migrations applied at the source: the data's schema version. */
+  /** Tenant migrations applied at the source. */
   migrations: z.array(z.string()),
   tables: z.array(
     z.object({
@@ -105,7 +97,6 @@ export class ArchiveReader {
     }
   }
 
-  /** Throws unless the stream ends here. */
   async end(): Promise<void> {
     if (this.#buffer.length || !(await this.#next()).done) throw new ArchiveFormatError('unexpected data after the last table');
   }
@@ -161,7 +152,7 @@ export async function* decompressed(input: AsyncIterable<Buffer | string>): Asyn
   try {
     for await (const chunk of gunzip) yield chunk as Buffer;
   } catch (err) {
-    // zlib's own errors (Z_…) mean bad bytes; the source's pass as they are.
+    // zlib's errors (Z_…) mean bad bytes; the source's pass as they are.
     if (/^Z_/.test((err as { code?: string }).code ?? '')) throw new ArchiveFormatError(`the gzip stream is damaged: ${(err as Error).message}`);
     throw err;
   }

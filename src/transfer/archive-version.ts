@@ -1,6 +1,6 @@
 /**
- * Archives at an older migration version (e.g. a purge archive from before a deploy) are loaded into
- * a scratch schema at their version, migrated forward and moved in, within the import's transaction.
+ * Older archives load into a scratch schema at their version, are migrated forward and moved in,
+ * all in the import's transaction.
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
@@ -35,7 +35,7 @@ export function migrationsAfter(archived: string[], current: string[], known: Mi
   return { atArchive: files.slice(0, archived.length), later: files.slice(archived.length) };
 }
 
-/** A new schema built by `migrations`; the caller drops it before committing. */
+/** The caller drops it before committing. */
 export async function scratchSchema(client: pg.ClientBase, migrations: MigrationFolder[]): Promise<string> {
   const schema = `_strata_import_${randomBytes(6).toString('hex')}`;
   await client.query(`CREATE SCHEMA ${escapeIdentifier(schema)}`);
@@ -43,7 +43,7 @@ export async function scratchSchema(client: pg.ClientBase, migrations: Migration
   return schema;
 }
 
-/** Applies `migrations` to `schema`, in the caller's transaction (migration SQL is written unqualified). */
+/** In the caller's transaction; migration SQL is unqualified, hence the search path. */
 export async function migrate(client: pg.ClientBase, schema: string, migrations: MigrationFolder[]): Promise<void> {
   await withSearchPath(client, escapeIdentifier(schema), async () => {
     for (const migration of migrations) {
@@ -64,14 +64,14 @@ async function withSearchPath<T>(client: pg.ClientBase, path: string, fn: () => 
 }
 
 /**
- * Moves the tenant's rows from `from` into `to` (same version), in foreign-key order. Values pass
- * through text: a type the migrations define (a domain, an enum) is another type in each schema.
+ * Moves the tenant's rows between schemas at one version. Values pass through text: a type the
+ * migrations define (a domain, an enum) is another type in each schema.
  */
 export async function moveRows(client: pg.ClientBase, from: string, to: string, tables: TenantTable[], tenantId: string): Promise<void> {
   await assertTenantTransaction(client, tenantId);
   for (const table of tables) {
     const columns = dataColumns(table);
-    // With an empty search path, every non-builtin type is named with the target's schema.
+    // An empty search path makes format_type qualify non-builtin types with the target's schema.
     const { rows: types } = await withSearchPath(client, '', () =>
       client.query<{ name: string; type: string }>(
         `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type

@@ -1,7 +1,6 @@
 /**
- * Streaming COPY text of a tenant's rows out of and into a location (export, import, tier moves),
- * inside `inTenantTransaction`. Reads filter on tenant_id; tenant_id is never copied: the target's
- * column default, `app.tenant_id`, fills it, which rewrites rows to the target tenant.
+ * Streams a tenant's rows as COPY text, inside `inTenantTransaction`. Reads filter on tenant_id and
+ * never copy it: the target's column default, `app.tenant_id`, fills it for the target tenant.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,7 +10,6 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { assertTenantTransaction } from './tenant-transaction.js';
 import { dataColumns, tenantColumn, type TenantTable } from './tenant-tables.js';
 
-/** One side of a copy: a connection in the tenant's transaction, and a schema. */
 export interface Location {
   client: pg.ClientBase;
   schema: string;
@@ -20,10 +18,7 @@ export interface Location {
 const qualified = (schema: string, table: TenantTable) => `${escapeIdentifier(schema)}.${escapeIdentifier(table.name)}`;
 const columnList = (columns: string[]) => columns.map((c) => escapeIdentifier(c)).join(', ');
 
-/**
- * The tenant's rows of `table` as COPY text. If the reader stops early, the rest is drained: a
- * destroyed stream leaves the connection paused mid-COPY, and the ROLLBACK behind it never runs.
- */
+/** If the reader stops early, the rest is drained: a destroyed stream leaves pg paused mid-COPY. */
 export async function copyOut(location: Location, table: TenantTable, tenantId: string, columns = dataColumns(table)): Promise<AsyncGenerator<Buffer>> {
   await assertTenantTransaction(location.client, tenantId);
   checkColumns(table, columns);
@@ -44,10 +39,7 @@ export async function copyOut(location: Location, table: TenantTable, tenantId: 
   })();
 }
 
-/**
- * Loads COPY text rows into `table`; resolves to the rows inserted. COPY FROM refuses a table under
- * forced row security, so rows are staged in a temporary table, then moved by one INSERT … SELECT.
- */
+/** COPY FROM refuses a table under forced row security, hence the staging table. */
 export async function copyIn(location: Location, table: TenantTable, tenantId: string, rows: Readable, columns = dataColumns(table)): Promise<number> {
   await assertTenantTransaction(location.client, tenantId);
   checkColumns(table, columns);
@@ -61,10 +53,7 @@ export async function copyIn(location: Location, table: TenantTable, tenantId: s
   return rowCount ?? 0;
 }
 
-/**
- * Copies the tenant's rows of `table` between locations; `onRows` hears the running count. After a
- * failure the source connection may still be in COPY: end it rather than reuse it.
- */
+/** After a failure the source connection may still be in COPY: end it rather than reuse it. */
 export async function copyTable(options: {
   source: Location;
   target: Location;
@@ -77,10 +66,7 @@ export async function copyTable(options: {
   return copyIn(target, table, tenantId, Readable.from(options.onRows ? countRows(out, options.onRows) : out));
 }
 
-/**
- * Passes COPY text through, counting lines (COPY escapes newlines in values) and reporting every
- * `everyRows` rows and at the end. A generator, not a Transform, so source errors reach the reader.
- */
+/** Counts lines (COPY escapes newlines in values). A generator, so source errors reach the reader. */
 export async function* countRows(source: AsyncIterable<Buffer>, onRows: (rows: number) => void, everyRows = 10_000): AsyncGenerator<Buffer> {
   let rows = 0;
   let reported = 0;

@@ -1,6 +1,6 @@
 /**
- * Export: a tenant's data as an archive (./archive-format.ts), read in one REPEATABLE READ
- * transaction so the manifest describes exactly the rows written. Session tables are left out.
+ * A tenant's data as an archive (./archive-format.ts), read in one REPEATABLE READ snapshot so
+ * the manifest describes exactly the rows written. Session tables are left out.
  */
 import type { Writable } from 'node:stream';
 import type { Tenant } from '../catalog/catalog-client.js';
@@ -27,7 +27,7 @@ export function assertExportable(tenant: Tenant): void {
   if (tenant.status === 'provisioning') throw new TransferStateError(`tenant ${tenant.slug} is still being provisioned`);
 }
 
-/** Writes the archive to `out` (left open: the caller ends it) and returns its manifest. */
+/** Leaves `out` open: the caller ends it. */
 export async function exportTenant(deps: ExportDeps, tenant: Tenant, out: NodeJS.WritableStream, options: ExportOptions = {}): Promise<ArchiveManifest> {
   assertExportable(tenant);
   const report = options.onProgress ?? (() => undefined);
@@ -48,7 +48,7 @@ export async function exportTenant(deps: ExportDeps, tenant: Tenant, out: NodeJS
           migrations: (await readHistory(client, tenant.schemaName)).map((m) => m.name),
           tables: [],
         };
-        // Checksums first (same snapshot as the rows), so the manifest can lead the archive.
+        // Checksums first (same snapshot), so the manifest can lead the archive.
         for (const table of tables) {
           manifest.tables.push({ name: table.name, columns: dataColumns(table), ...(await tableChecksum(client, tenant.schemaName, table, tenant.id)) });
         }
@@ -64,7 +64,6 @@ export async function exportTenant(deps: ExportDeps, tenant: Tenant, out: NodeJS
             written = rows;
           };
           for await (const chunk of countRows(await copyOut(location, table, tenant.id), onRows)) await write(out, chunk);
-          // Same snapshot as the count: a difference would contradict the manifest.
           if (written !== expected) throw new Error(`${table.name}: wrote ${written} rows, the snapshot counted ${expected}`);
           await write(out, sectionEnd);
           report({ event: 'export.table', table: table.name, rows: written });
@@ -78,9 +77,8 @@ export async function exportTenant(deps: ExportDeps, tenant: Tenant, out: NodeJS
 
 export const totalRows = (manifest: ArchiveManifest) => manifest.tables.reduce((n, t) => n + t.rows, 0);
 
-/** Writes with backpressure; rejects if the destination fails or closes first. */
 function write(out: NodeJS.WritableStream, chunk: Buffer | string): Promise<void> {
-  // A destination that failed after an earlier write has already emitted its error and close.
+  // A destination that failed earlier has already emitted its error and close.
   if ((out as Writable).destroyed || (out as Writable).writableEnded) {
     return Promise.reject(new Error('the archive destination closed before the export finished'));
   }

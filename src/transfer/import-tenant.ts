@@ -1,7 +1,6 @@
 /**
- * Import: loads an archive into an empty tenant on any tier, in one transaction: older archives are
- * brought forward (./archive-version.ts); counts, checksums and dates are verified before the
- * commit. Any refusal leaves the tenant empty. Guarantees: docs/export-import.md.
+ * Loads an archive into an empty tenant in one transaction, verifying counts, checksums and dates
+ * before the commit; any refusal leaves the tenant empty. See docs/export-import.md.
  */
 import { Readable } from 'node:stream';
 import type pg from 'pg';
@@ -37,7 +36,6 @@ export interface ImportResult {
   tables: { name: string; rows: number }[];
 }
 
-/** The tenant is not empty, or at another schema version. */
 export class ImportRefusedError extends Error {
   constructor(
     readonly reason: 'not-empty' | 'version',
@@ -48,7 +46,6 @@ export class ImportRefusedError extends Error {
   }
 }
 
-/** The loaded rows are not the manifest's (a tampered or damaged archive). */
 export class ImportVerificationError extends Error {
   constructor(message: string) {
     super(message);
@@ -56,7 +53,7 @@ export class ImportVerificationError extends Error {
   }
 }
 
-/** Rows an archive may hold that PostgreSQL rejects: bad values (class 22) or broken constraints (23). */
+/** SQLSTATE classes 22 (bad value) and 23 (constraint): the archive's fault. */
 const isDataError = (err: unknown) => /^2[23]/.test((err as { code?: string }).code ?? '');
 
 export async function importTenant(
@@ -110,7 +107,6 @@ async function assertEmpty(client: pg.ClientBase, tenant: Tenant, tables: Tenant
   }
 }
 
-/** Streams each section into its table at `location`; counts must match the manifest. */
 async function loadSections(
   reader: ArchiveReader,
   location: Location,
@@ -170,8 +166,8 @@ async function bringForward(client: pg.ClientBase, scratch: string, later: Migra
 }
 
 /**
- * The login index (email-only login) must list exactly the imported active users. Written before
- * the tenant commits: if that fails, routes lead to missing users, costing a login a password check.
+ * The login index must list exactly the imported active users. Written before the tenant commits:
+ * if that fails, routes lead to missing users, costing a login a password check.
  */
 async function routeImportedUsers(catalog: CatalogClient, client: pg.ClientBase, tenant: Tenant) {
   const { rows } = await client.query<{ email: string }>(
@@ -185,7 +181,7 @@ async function routeImportedUsers(catalog: CatalogClient, client: pg.ClientBase,
   );
 }
 
-/** The location's table of each archive section, in order; undefined for a skipped session table. */
+/** Undefined for a skipped session table. */
 function matchTables(locationTables: TenantTable[], manifest: ArchiveManifest): (TenantTable | undefined)[] {
   const names = (list: { name: string }[]) =>
     list

@@ -1,18 +1,13 @@
-/**
- * Dates the API can render. PostgreSQL also stores `infinity` and years up to 294276 AD, which
- * JavaScript dates and ISO 8601 cannot carry (list pages answered 500): an import refuses them.
- */
+/** An import refuses dates JavaScript and ISO 8601 cannot carry (`infinity`, years past 9999). */
 import type pg from 'pg';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { ArchiveFormatError } from './archive-format.js';
 import { assertTenantTransaction } from './tenant-transaction.js';
 import { tenantColumn, type TenantTable } from './tenant-tables.js';
 
-/** The years 1 to 9999: four-digit ISO 8601 years. */
 const lowest = escapeLiteral('0001-01-01');
 const beyond = escapeLiteral('10000-01-01');
 
-/** Throws naming the table, column and row of the first value out of range. */
 export async function assertRenderableTimes(client: pg.ClientBase, schema: string, tables: TenantTable[], tenantId: string): Promise<void> {
   await assertTenantTransaction(client, tenantId);
   const { rows } = await client.query<{ table: string; columns: string[] }>(

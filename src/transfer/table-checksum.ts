@@ -1,6 +1,7 @@
 /**
- * Order-independent checksum of a tenant's rows in one table: the row count and the numeric sum of
- * the first 64 bits of each row text's md5. Equal row sets give equal results on any tier.
+ * Order-independent checksum: the row count and the sum of the first 64 bits of each row text's
+ * md5. The row text leaves out tenant_id, so a clone checksums like its original, and takes
+ * columns in name order, so their physical order does not matter.
  */
 import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
@@ -12,10 +13,6 @@ export interface TableChecksum {
   checksum: string;
 }
 
-/**
- * Runs inside `inTenantTransaction`. The row text leaves out tenant_id, so a clone checksums like its
- * original, and takes columns in name order, so their physical order does not matter.
- */
 export async function tableChecksum(client: pg.ClientBase, schema: string, table: TenantTable, tenantId: string): Promise<TableChecksum> {
   await assertTenantTransaction(client, tenantId);
   const columns = dataColumns(table)

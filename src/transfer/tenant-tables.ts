@@ -1,12 +1,9 @@
-/**
- * The tenant tables of one location, from pg_catalog rather than the Prisma schema, so a transfer
- * copies exactly what the location holds at its migration version.
- */
+/** Tenant tables from pg_catalog, not the Prisma schema: exactly what a location holds. */
 import type pg from 'pg';
 
 export interface TenantTable {
   name: string;
-  /** Stored columns in table order; generated ones are never copied. */
+  /** Stored columns only, in table order. */
   columns: string[];
   primaryKey: string[];
 }
@@ -14,22 +11,17 @@ export interface TenantTable {
 /** Every tenant table has it (test/catalog/rls-invariants.test.ts); transfers never copy it. */
 export const tenantColumn = 'tenant_id';
 
-/** Strata's bookkeeping (`_strata_migrations`…), not tenant data. */
 const bookkeeping = '\\_strata\\_%';
 
 /** Never archived, so a clone or restore cannot be entered with the source's tokens; moves keep them. */
 const sessionTables = new Set(['refresh_tokens']);
 export const isSessionTable = (name: string) => sessionTables.has(name);
 
-/** All but tenant_id, which the target fills from its tenant context. */
 export function dataColumns(table: TenantTable): string[] {
   return table.columns.filter((c) => c !== tenantColumn);
 }
 
-/**
- * The tenant tables of `schema`, each after those its foreign keys reference (reverse it for
- * deleting); ties by name, so locations at one version list the same order.
- */
+/** Each table after those it references (reverse to delete); ties by name, so order is stable. */
 export async function tenantTables(client: pg.ClientBase, schema: string): Promise<TenantTable[]> {
   const { rows } = await client.query<{ name: string; columns: string[]; primary_key: string[] | null; references: string[] }>(
     `SELECT c.relname AS name,

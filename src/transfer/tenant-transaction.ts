@@ -1,19 +1,17 @@
 /**
- * The transaction every transfer step runs in, on an owner connection: it bypasses row security, so
- * every statement names the tenant (tenant_id defaults to the one set here). The settings make text
- * output identical on every server, since COPY text and checksums are compared across servers.
+ * The transaction every transfer step runs in. Owner connections bypass row security, so every
+ * statement names the tenant. The settings make COPY text and checksums identical across servers.
  */
 import type pg from 'pg';
 import { uuidPattern } from '../tenants/placement.js';
 
 export interface TenantTransactionOptions {
-  /** `repeatable read`: one snapshot for every table (export, verify). */
   isolation?: 'read committed' | 'repeatable read';
   readOnly?: boolean;
 }
 
 const settings = {
-  // Bulk statements trigger JIT compilation, which costs more than it saves here.
+  // JIT costs bulk statements more than it saves.
   jit: 'off',
   TimeZone: 'UTC',
   DateStyle: 'ISO, YMD',
@@ -26,7 +24,6 @@ function checkTenantId(tenantId: string) {
   if (!uuidPattern.test(tenantId)) throw new Error(`Refusing a malformed tenant id ${JSON.stringify(tenantId)}`);
 }
 
-/** Runs `fn` in a transaction with transaction-local `app.tenant_id`; rolls back if it throws. */
 export async function inTenantTransaction<T>(
   client: pg.ClientBase,
   tenantId: string,

@@ -1,4 +1,3 @@
-/** Export and import progress events, and their shared state error. */
 import type { ProgressEvent } from '../progress/progress-reporter.js';
 
 /** `advance`: the rows this event adds to the running total. */
@@ -9,7 +8,6 @@ export type TransferProgress = ProgressEvent &
     | { event: 'export.table' | 'import.table'; table: string; rows: number }
   );
 
-/** The tenant is in no state to export or import (e.g. still provisioning). */
 export class TransferStateError extends Error {
   constructor(message: string) {
     super(message);

@@ -1,7 +1,4 @@
-/**
- * Admin endpoints of export and import (./archive-format.ts). Both stream, never buffering an
- * archive whole; uploads are bounded by STRATA_IMPORT_MAX_BYTES.
- */
+/** Export and import endpoints; both stream, and uploads are bounded by STRATA_IMPORT_MAX_BYTES. */
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -25,7 +22,7 @@ const importResult = z.object({
   source: z.object({ tenant: z.string(), tier: z.string(), exportedAt: z.string() }),
 });
 
-/** Transfer failures a caller can act on, as problems; anything else stays a 500. */
+/** Anything else stays a 500. */
 function asProblem(err: unknown): unknown {
   if (err instanceof ArchiveFormatError) return new AppError(problems.archiveInvalid, err.message);
   if (err instanceof ImportVerificationError) return new AppError(problems.archiveMismatch, err.message);
@@ -34,10 +31,7 @@ function asProblem(err: unknown): unknown {
   return err;
 }
 
-/**
- * The upload, failing beyond `limit` bytes or when cut off. `discardRest` drains what the import
- * left, so a refusal mid-archive reaches the client as a problem, not a connection reset.
- */
+/** `discardRest` drains the upload, so a refusal mid-archive is a problem, not a connection reset. */
 function limitedUpload(body: Readable, limit: number) {
   let bytes = 0;
   const guard = new Transform({
@@ -46,7 +40,7 @@ function limitedUpload(body: Readable, limit: number) {
       done(bytes > limit ? new AppError(problems.payloadTooLarge, `archives are limited to ${limit} bytes (STRATA_IMPORT_MAX_BYTES)`) : null, chunk);
     },
   });
-  // pipe() forwards no errors: without these, an aborted upload would leave the import waiting.
+  // pipe() forwards no errors: without these, an aborted upload leaves the import waiting.
   body.once('error', (err) => guard.destroy(err));
   body.once('close', () => body.readableEnded || guard.destroy(new Error('the upload was cut off')));
   return {
@@ -63,13 +57,13 @@ function limitedUpload(body: Readable, limit: number) {
 export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
   const { platform } = app;
   const maxBytes = platform.config.transfer.importMaxBytes;
-  // The default parsers would buffer the body: only these apply here.
+  // The default parsers would buffer the body.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser([archiveMediaType, 'application/gzip', 'application/octet-stream'], (_request, payload, done) => done(null, payload));
 
   app.get('/admin/tenants/:id/export', { schema: { params: tenantParams, querystring: exportQuery } }, async (request, reply) => {
     const tenant = await findTenant(platform, request.params.id);
-    // Refusals must come before the stream starts: after that the status line is sent.
+    // Refuse before the stream starts and sends the status line.
     try {
       assertExportable(tenant);
     } catch (err) {
@@ -80,7 +74,7 @@ export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
     const out = gzip ? createGzip() : body;
     if (gzip) {
       out.pipe(body);
-      // pipe() links neither failures nor hang-ups: either end going away stops the other.
+      // pipe() links no hang-ups: the client going away stops gzip.
       body.once('close', () => out.destroy());
     }
     exportTenant(platform, tenant, out)

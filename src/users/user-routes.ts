@@ -1,8 +1,4 @@
-/**
- * /users: everyone may read; owners and admins manage; only owners touch owners and admins. Unlike
- * src/records/record-routes.ts, a creation answers a temporary password, a change is authorized on
- * the user as locked, and a delete deactivates.
- */
+/** /users: everyone may read; owners and admins manage; only owners touch owners and admins. */
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -60,7 +56,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     maxUsers: requestSettings(request).limits.users,
     standing: app.platform.userStanding,
   });
-  // Checked on the user as locked, so a concurrent role change cannot slip in between.
+  // On the user as locked, so a concurrent role change cannot slip in between.
   const changeContext = (request: FastifyRequest, patch: UserPatch) => ({
     ...context(request),
     authorize: (target: UserRecord) => permissionsToChange(target, patch).forEach((action) => assertPermission(request.claims.role, action)),

@@ -7,7 +7,7 @@ export const userStatuses = ['active', 'deactivated'] as const;
 export type UserStatus = (typeof userStatuses)[number];
 export type UserRole = (typeof userRoles)[number];
 
-/** 12+ characters: length is what makes a password hard to guess. */
+/** Length is what makes a password hard to guess. */
 export const password = z.string().min(12, 'at least 12 characters').max(1024);
 
 export const userCreate = z
@@ -15,7 +15,7 @@ export const userCreate = z
     email: z.email().max(320),
     name: text().min(1).max(200),
     role: z.enum(userRoles).default('staff'),
-    /** Omitted: a temporary password is generated and returned once. */
+    /** Omitted: a temporary one is generated and returned once. */
     password: password.optional(),
   })
   .strict();

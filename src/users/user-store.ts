@@ -1,6 +1,6 @@
 /**
- * Tenant users, in the tenant's own tier (password hashes never leave it). Keeps the catalog's
- * login-routing index in step, and enforces that a tenant always keeps an active owner.
+ * Tenant users, in the tenant's tier (password hashes never leave it). Keeps the catalog's login
+ * index in step; a tenant always keeps an active owner.
  */
 import { randomBytes } from 'node:crypto';
 import { addLoginRoute, normalizeEmail, removeLoginRoute } from '../auth/login-index.js';
@@ -22,7 +22,7 @@ import { AppError, problems } from '../http/problems.js';
 export type UserRecord = WithValues<User, { role: UserRole; status: UserStatus }>;
 
 const entity = 'user';
-// Creation only: a change locks the user first and checks it as locked (updateUser).
+// Creation only: updateUser locks and checks the user itself.
 const users = recordWrites({ entity });
 
 export class EmailTakenError extends AppError {
@@ -47,14 +47,14 @@ interface Context {
   actorId?: string | null;
   operator?: string;
   onBehalfOf?: string;
-  /** Active users (plan or config limit); null or absent: none. */
+  /** null or absent: no limit. */
   maxUsers?: number | null;
 }
 
 /** Changing a user ends the access tokens issued before, on every instance. */
 interface ChangeContext extends Context {
   standing: Pick<UserStanding, 'changed'>;
-  /** Throws if the caller may not make this change to the user as locked. */
+  /** Throws if the caller may not change the user as locked. */
   authorize?: (current: UserRecord) => void;
 }
 
@@ -97,12 +97,11 @@ export async function createUser(ctx: Context, input: UserCreate): Promise<{ use
   return { user, temporaryPassword };
 }
 
-/** Losing an owner locks the active owners first, so concurrent demotions cannot remove the last one. */
 export async function updateUser(ctx: ChangeContext, id: string, patch: UserPatch, expectedVersion?: number): Promise<UserRecord> {
   const passwordHash = patch.password ? await hashPassword(patch.password) : undefined;
   const updated = await ctx.db.$transaction(async (tx) => {
-    // Locked first, so two changes read at one version cannot both pass the version check; with
-    // the active owners, in one order, so two owners demoting each other cannot deadlock.
+    // Locked first, so two changes at one version cannot both pass; with the active owners, in one
+    // order, so concurrent demotions neither deadlock nor remove the last owner.
     await tx.$queryRaw`SELECT id FROM users WHERE id = ${id}::uuid OR (role = 'owner' AND status = 'active') ORDER BY id FOR UPDATE`;
     const current = await tx.user.findFirst({ where: { id } });
     if (!current) throw new RecordNotFoundError(entity);

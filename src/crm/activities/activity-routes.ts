@@ -1,7 +1,4 @@
-/**
- * /activities: notes, calls, emails and meetings on the tenant's leads and deals. Staff reach only
- * what they wrote or what belongs to a lead or deal they see (others are 404).
- */
+/** /activities: notes, calls, emails and meetings on the tenant's leads and deals. */
 import type { z } from 'zod';
 import { crmRecordActions } from '../../auth/permissions.js';
 import { recordRoutes } from '../../records/record-routes.js';

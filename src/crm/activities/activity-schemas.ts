@@ -5,10 +5,7 @@ import { pageQuery } from '../../http/schema-parts.js';
 export const activityKinds = ['note', 'call', 'email', 'meeting'] as const;
 export type ActivityKind = (typeof activityKinds)[number];
 
-/**
- * Kept verbatim (leading whitespace may be formatting) but not blank. PostgreSQL text cannot hold
- * NUL: refused here, not as a 500.
- */
+/** Verbatim (leading whitespace may be formatting) but not blank; PostgreSQL text refuses NUL. */
 const body = z
   .string()
   .min(1)
@@ -38,7 +35,7 @@ export const activityInput = z
   })
   .describe('An activity belongs to a lead or a deal: give leadId, dealId or both.');
 
-/** What may change on an activity: it stays with its lead, deal and author. */
+/** An activity stays with its lead, deal and author. */
 export const activityPatch = z
   .object({
     kind: z.enum(activityKinds),

@@ -1,7 +1,4 @@
-/**
- * Activity data access, tenant-bound and scoped as in ../leads/lead-store.ts; a lead or deal outside
- * the caller's scope is no valid reference.
- */
+/** Activity data access, tenant-bound and scoped as in ../leads/lead-store.ts. */
 import type { RecordScope } from '../../auth/permissions.js';
 import type { Activity, Prisma } from '../../generated/tenant/client.js';
 import { after, page } from '../../pagination/keyset-cursor.js';
@@ -40,7 +37,6 @@ async function checkReferences(db: TenantClient, scope: RecordScope, input: Pick
   }
 }
 
-/** Newest occurrence first; ties (same millisecond) by id, descending. */
 export async function listActivities(db: TenantClient, scope: RecordScope, query: ActivityListQuery) {
   const rows = await db.activity.findMany({
     where: {
@@ -61,7 +57,6 @@ export async function getActivity(db: TenantClient, scope: RecordScope, id: stri
   return activity as ActivityRecord;
 }
 
-/** The author is the caller, if a user of this tenant (callerAsUser). */
 export async function createActivity(w: RecordWriter, input: ActivityInput): Promise<ActivityRecord> {
   await checkReferences(w.db, w.scope, input);
   const authorId = await callerAsUser(w);

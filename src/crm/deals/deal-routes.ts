@@ -1,4 +1,4 @@
-/** /deals: CRUD of the tenant's deals; staff reach only those they own (others are 404). */
+/** /deals: CRUD of the tenant's deals. */
 import type { z } from 'zod';
 import { crmRecordActions } from '../../auth/permissions.js';
 import { recordRoutes } from '../../records/record-routes.js';

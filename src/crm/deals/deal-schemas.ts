@@ -5,10 +5,7 @@ import { pageQuery, text } from '../../http/schema-parts.js';
 export const dealStages = ['prospecting', 'qualification', 'proposal', 'negotiation', 'won', 'lost'] as const;
 export type DealStage = (typeof dealStages)[number];
 
-/**
- * A decimal string, never a JSON number (a float cannot hold 0.10 exactly), bounded as the column,
- * numeric(18, 2).
- */
+/** A decimal string, never a JSON number (a float cannot hold 0.10), bounded as numeric(18, 2). */
 const amount = z
   .string()
   .regex(/^\d{1,16}(?:\.\d{1,2})?$/, 'must be a non-negative decimal string with up to 16 integer digits and 2 decimals, e.g. "1234.50"')

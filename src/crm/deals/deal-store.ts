@@ -1,7 +1,4 @@
-/**
- * Deal data access, tenant-bound and scoped as in ../leads/lead-store.ts; a lead outside the
- * caller's scope is no valid reference.
- */
+/** Deal data access, tenant-bound and scoped as in ../leads/lead-store.ts. */
 import type { RecordScope } from '../../auth/permissions.js';
 import type { Deal, Prisma } from '../../generated/tenant/client.js';
 import { after, page } from '../../pagination/keyset-cursor.js';
@@ -63,7 +60,7 @@ export async function getDeal(db: TenantClient, scope: RecordScope, id: string):
   return deal as DealRecord;
 }
 
-/** An absent ownerId means the caller (callerAsUser); naming another owner is the route's check. */
+/** Whether the caller may name another owner is the route's check. */
 export async function createDeal(w: RecordWriter, input: DealInput): Promise<DealRecord> {
   await checkLead(w.db, w.scope, input.leadId);
   const ownerId = input.ownerId === undefined ? await callerAsUser(w) : input.ownerId;

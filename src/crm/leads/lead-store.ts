@@ -64,7 +64,7 @@ export async function getLead(db: TenantClient, scope: RecordScope, id: string):
   return lead;
 }
 
-/** An absent ownerId means the caller (callerAsUser); refuses beyond `maxLeads`, the plan limit. */
+/** `maxLeads`: the plan limit; null or absent: none. */
 export async function createLead(w: RecordWriter, input: LeadInput, maxLeads?: number | null): Promise<LeadRecord> {
   const data = { ...input, ownerId: input.ownerId === undefined ? await callerAsUser(w) : input.ownerId };
   const lead = await leads.create(w, data, async (tx) => {
