@@ -78,24 +78,22 @@ export const transferRoutes: FastifyPluginAsyncZod = async (app) => {
       body.once('close', () => out.destroy());
     }
     exportTenant(platform, tenant, out)
-      .then(
-        async (manifest) => {
-          out.end();
-          await recordAdminAction(platform.catalog, {
-            adminId: request.admin.id,
-            action: 'tenant.export',
-            tenantId: tenant.id,
-            details: { rows: totalRows(manifest) },
-          });
-        },
-        (err: unknown) => {
-          // The status line is sent: the client sees a cut-off archive, which import refuses.
-          request.log.error({ err, tenantId: tenant.id }, 'tenant export failed');
-          out.destroy(err as Error);
-          body.destroy(err as Error);
-        },
-      )
-      .catch((err: unknown) => request.log.error({ err }, 'recording the export failed'));
+      // Audited before the archive's end goes out: nobody holds a whole archive that was not recorded.
+      .then(async (manifest) => {
+        await recordAdminAction(platform.catalog, {
+          adminId: request.admin.id,
+          action: 'tenant.export',
+          tenantId: tenant.id,
+          details: { rows: totalRows(manifest) },
+        });
+        out.end();
+      })
+      .catch((err: unknown) => {
+        // The status line is sent: the client sees a cut-off archive, which import refuses.
+        request.log.error({ err, tenantId: tenant.id }, 'tenant export failed');
+        out.destroy(err as Error);
+        body.destroy(err as Error);
+      });
     const stamp = new Date().toISOString().replaceAll(':', '').replace(/\..*/, 'Z');
     return reply
       .type(gzip ? 'application/gzip' : archiveMediaType)

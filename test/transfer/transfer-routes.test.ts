@@ -4,6 +4,7 @@ import t from 'tap';
 import { reserveTenant } from '../../src/tenants/provision-tenant.js';
 import { archiveMediaType } from '../../src/transfer/archive-format.js';
 import { adminToken, bearer, provision, startTestPlatform, testApp, tiers, tokenFor } from '../helper.js';
+import { superuserClient } from '../support/superuser.js';
 import { archivedRows, asRestored, seedTenantRows, tenantChecksums } from '../support/tenant-rows.js';
 
 const maxBytes = 96 * 1024;
@@ -124,4 +125,29 @@ t.test('?gzip=true exports a gzip archive, which import recognises by itself', a
   t.same(await tenantChecksums(platform, target), asRestored(await tenantChecksums(platform, source)));
   const bad = await app.inject({ method: 'GET', url: `/admin/tenants/${source.id}/export?gzip=yes`, headers: admin });
   t.equal(bad.statusCode, 400, 'gzip is true or false');
+});
+
+t.test('an export whose audit record cannot be written is cut off: no whole archive leaves unrecorded', async (t) => {
+  const catalogDb = await superuserClient(t, `${platform.config.database.prefix}_catalog`);
+  // A real fault of the catalog: the audit insert of this one export fails.
+  await catalogDb.query(`CREATE FUNCTION fail_export_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+      IF NEW.action = 'tenant.export' AND NEW.tenant_id = '${neighbour.id}' THEN RAISE EXCEPTION 'injected: audit trail unavailable'; END IF;
+      RETURN NEW; END $$;
+    CREATE TRIGGER fail_export_audit BEFORE INSERT ON admin_audit_events FOR EACH ROW EXECUTE FUNCTION fail_export_audit()`);
+  try {
+    const received = await exportOf(neighbour.id).then(
+      (res) => res.rawPayload,
+      () => Buffer.alloc(0),
+    );
+    const target = await provision(platform, 'pooled', 'from-unaudited');
+    const restore = await importInto(target.id, received);
+    t.equal(restore.statusCode, 422, `what arrived (${received.length} bytes) is refused as an archive`);
+    t.equal(restore.json().code, 'STRATA_TRANSFER_ARCHIVE_INVALID');
+    t.equal(await platform.catalog.adminAuditEvent.count({ where: { tenantId: neighbour.id, action: 'tenant.export' } }), 0);
+  } finally {
+    await catalogDb.query('DROP TRIGGER fail_export_audit ON admin_audit_events; DROP FUNCTION fail_export_audit()');
+  }
+  const res = await exportOf(neighbour.id);
+  t.equal(res.statusCode, 200, 'with the catalog well again, the export goes through');
+  t.equal(await platform.catalog.adminAuditEvent.count({ where: { tenantId: neighbour.id, action: 'tenant.export' } }), 1);
 });
