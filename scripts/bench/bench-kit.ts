@@ -47,6 +47,12 @@ export function percentile(samples: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
+/** A command line's names (words not following a flag) and its flags with their values, in order. */
+export function splitArguments(args: string[]): { names: string[]; flags: string[] } {
+  const isName = (a: string, i: number) => !a.startsWith('-') && !args[i - 1]?.startsWith('-');
+  return { names: args.filter(isName), flags: args.filter((a, i) => !isName(a, i)) };
+}
+
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** Writes `bench-results/<name>.json` and `<name>.md`, and prints the markdown table. */

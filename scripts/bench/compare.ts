@@ -13,13 +13,11 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createProgressReporter } from '../../src/progress/progress-reporter.js';
-import { resultsDir } from './bench-kit.js';
+import { resultsDir, splitArguments } from './bench-kit.js';
 import { compareRows, comparisonTable, meanChange, ratiosOf, type RowComparison, type RunRatios, type Side } from './compare-runs.js';
 
 const usage = 'usage: npm run bench:compare -- <commit> [<benchmark> …] [--rounds N] [--flag value …]';
-const args = process.argv.slice(2);
-const positionals = args.filter((a, i) => !a.startsWith('-') && !args[i - 1]?.startsWith('-'));
-const flagPairs = args.filter((a) => !positionals.includes(a));
+const { names: positionals, flags: flagPairs } = splitArguments(process.argv.slice(2));
 const roundsAt = flagPairs.indexOf('--rounds');
 const rounds = roundsAt === -1 ? 3 : Number(flagPairs[roundsAt + 1]);
 const benchFlags = roundsAt === -1 ? flagPairs : flagPairs.filter((_, i) => i !== roundsAt && i !== roundsAt + 1);
@@ -61,8 +59,12 @@ function run(command: string, commandArgs: string[], cwd: string, log: string): 
   });
 }
 
+progress.start(rounds * benches.length * 2, `compare ${commit.slice(0, 12)} → ${here}`);
 if (!existsSync(join(checkouts.before, 'node_modules/.package-lock.json'))) {
-  progress.report({ event: 'checkout.started', commit, message: `checking out ${commit.slice(0, 12)} and installing its dependencies (npm ci)` }, 0);
+  progress.report(
+    { event: 'checkout.started', commit, message: `checking out ${commit.slice(0, 12)} into ${checkouts.before} and installing its dependencies (npm ci)` },
+    0,
+  );
   if (!existsSync(checkouts.before)) git('worktree', 'add', '--detach', checkouts.before, commit);
   const log = join(logs, `npm-ci-${commit.slice(0, 12)}.log`);
   if ((await run('npm', ['ci', '--no-audit', '--no-fund'], checkouts.before, log)) !== 0) throw new Error(`npm ci in ${checkouts.before} failed: see ${log}`);
@@ -73,7 +75,6 @@ for (const name of benches) {
 
 const results: Record<string, Partial<Record<Side, RunRatios>>[]> = Object.fromEntries(benches.map((b) => [b, []]));
 const failures: string[] = [];
-progress.start(rounds * benches.length * 2, `compare ${commit.slice(0, 12)} → ${here}`);
 for (let round = 0; round < rounds; round++) {
   const order: Side[] = round % 2 ? ['after', 'before'] : ['before', 'after'];
   for (const name of benches) {

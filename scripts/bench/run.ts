@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { resultsDir, round } from './bench-kit.js';
+import { resultsDir, round, splitArguments } from './bench-kit.js';
 
 const benches = [
   'router-reads',
@@ -39,9 +39,7 @@ const allInOne: Partial<Record<Bench, string[]>> = {
   'scale-out': ['--tenants', '90'],
 };
 
-const args = process.argv.slice(2);
-const names = args.filter((a, i) => !a.startsWith('-') && !args[i - 1]?.startsWith('-'));
-const flags = args.filter((a) => !names.includes(a));
+const { names, flags } = splitArguments(process.argv.slice(2));
 const unknown = names.filter((n) => !benches.includes(n as Bench));
 if (unknown.length) {
   console.error(`unknown benchmark ${unknown.join(', ')}; known: ${benches.join(', ')}`);

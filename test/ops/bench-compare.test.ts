@@ -3,6 +3,7 @@
  * sides' runs of one round; a failed run leaves its round without a pair, never a made-up one.
  */
 import t from 'tap';
+import { splitArguments } from '../../scripts/bench/bench-kit.js';
 import { compareRows, comparisonTable, ratioPercent, ratiosOf } from '../../scripts/bench/compare-runs.js';
 
 t.test('ratios as the benchmarks write them', async (t) => {
@@ -54,4 +55,12 @@ t.test('runs paired by round; a failed run pairs with nothing', async (t) => {
   t.match(table, '| router-reads | a | 90, 80 (85) | 93, 95, 86 (91.3) | +4.5 (+3 … +6) |');
   t.match(table, '| router-reads | b | 100 (100) | 98, 97 (97.5) | -2 (-2 … -2) |');
   t.match(table, '| router-reads | c | no run | 70 (70) | no pair |');
+});
+
+t.test('the command line: names, and flags with their values', async (t) => {
+  t.same(splitArguments(['a4cafc4', 'router-reads', '--rounds', '2', '--seconds', '1', 'http-leads']), {
+    names: ['a4cafc4', 'router-reads', 'http-leads'],
+    flags: ['--rounds', '2', '--seconds', '1'],
+  });
+  t.same(splitArguments(['--seconds', 'router-reads']).names, [], 'a word after a flag is its value');
 });
