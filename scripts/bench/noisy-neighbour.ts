@@ -3,24 +3,26 @@
  * neighbour on the same server's shared pool runs heavy queries (a self-join of its leads) from
  * many callers at full speed. Three phases take turns in one-second slices, so load from elsewhere
  * falls on all alike: quiet (the neighbour idle), disturbed by a neighbour whose guards are lifted
- * in its config (statementTimeoutMs and maxConcurrentStatements "unlimited"), and disturbed by a
- * neighbour under its plan's guards. The fair queue between tenants is part of the router in both.
+ * in its config (statement timeout, concurrency cap and database-time share "unlimited"), and
+ * disturbed by a neighbour under its plan's guards. The fair queue between tenants is part of the router in both.
  * A fourth phase is the floor any guard on connections can reach: no neighbour in the database,
  * but as many CPU-bound processes outside it as the guarded neighbour may run statements at once.
  * Target: with guards, the victim's p99 ≤ 1.5× its quiet p99.
- * `npm run bench -- noisy-neighbour [--seconds N] [--heavy N] [--cap N]` (--cap: the guarded neighbour's maxConcurrentStatements instead of its plan's)
+ * `npm run bench -- noisy-neighbour [--seconds N] [--heavy N] [--cap N] [--share N]` (--cap, --share: the guarded
+ * neighbour's maxConcurrentStatements and dbTimeMsPerSecond instead of its plan's)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { planDefinition } from '../../src/plans/plan-limits.js';
+import { TenantDbTimeError } from '../../src/router/tenant-guards.js';
 import type { TenantClient } from '../../src/router/tenant-router.js';
 import { provisionTenant } from '../../src/tenants/provision-tenant.js';
 import { percentile, round, withBenchPlatform, writeResults } from './bench-kit.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== 'noisy-neighbour'),
-  options: { seconds: { type: 'string', default: '8' }, heavy: { type: 'string', default: '16' }, cap: { type: 'string' } },
+  options: { seconds: { type: 'string', default: '8' }, heavy: { type: 'string', default: '16' }, cap: { type: 'string' }, share: { type: 'string' } },
 });
 const slices = Number(values.seconds);
 const heavyCallers = Number(values.heavy);
@@ -33,6 +35,13 @@ const rows = 20_000;
 
 const heavySql = `SELECT count(*)::int AS n FROM leads a JOIN leads b ON a.name = b.name AND a.id <> b.id`;
 const readSql = `SELECT id, name FROM leads WHERE id = $1`;
+
+/** Refused for its share of time, a caller waits as told, as over HTTP (429 with Retry-After, and a rate limit besides). */
+const heavyQuery = (neighbour: TenantClient) =>
+  neighbour.$rows(heavySql).catch(async (err: unknown) => {
+    if (err instanceof TenantDbTimeError) await sleep(err.retryAfterMs);
+    throw err;
+  });
 
 type Phase = 'quiet' | 'unguarded' | 'guarded' | 'cpuFloor';
 
@@ -83,10 +92,17 @@ await withBenchPlatform('noisy', { STRATA_POOL_MAX: '10', LOG_LEVEL: 'silent' },
     return db;
   };
   const victim = await make('victim');
-  const unguarded = await make('noisy-unguarded', { limits: { statementTimeoutMs: 'unlimited', maxConcurrentStatements: 'unlimited' } });
-  const guarded = await make('noisy-guarded', values.cap ? { limits: { maxConcurrentStatements: Number(values.cap) } } : {});
+  const unguarded = await make('noisy-unguarded', {
+    limits: { statementTimeoutMs: 'unlimited', maxConcurrentStatements: 'unlimited', dbTimeMsPerSecond: 'unlimited' },
+  });
+  const overrides = {
+    ...(values.cap && { maxConcurrentStatements: Number(values.cap) }),
+    ...(values.share && { dbTimeMsPerSecond: values.share === 'unlimited' ? 'unlimited' : Number(values.share) }),
+  };
+  const guarded = await make('noisy-guarded', { limits: overrides });
   const guards = planDefinition(plan).limits;
   const cap = values.cap ? Number(values.cap) : (guards.maxConcurrentStatements ?? heavyCallers);
+  const share = values.share ? values.share : (guards.dbTimeMsPerSecond ?? 'unlimited');
   const burners = Array.from({ length: cap }, cpuBurner);
   const ids = (await victim.lead.findMany({ select: { id: true }, take: 2000 })).map((r) => r.id);
   const neighbours: Record<Phase, TenantClient | undefined> = { quiet: undefined, unguarded, guarded, cpuFloor: undefined };
@@ -116,7 +132,7 @@ await withBenchPlatform('noisy', { STRATA_POOL_MAX: '10', LOG_LEVEL: 'silent' },
       if (phase === 'cpuFloor') for (const burner of burners) burner.send('on');
       const [victimRun, heavyRun] = await Promise.all([
         loop(victimCallers, stop, read, victimPaceMs),
-        neighbour ? loop(heavyCallers, stop, () => neighbour.$rows(heavySql)) : Promise.resolve({ latencies: [], errors: 0 }),
+        neighbour ? loop(heavyCallers, stop, () => heavyQuery(neighbour)) : Promise.resolve({ latencies: [], errors: 0 }),
       ]);
       if (phase === 'cpuFloor') for (const burner of burners) burner.send('off');
       if (victimRun.errors) throw new Error(`the victim's reads failed ${victimRun.errors} times in the ${phase} phase`);
@@ -151,10 +167,10 @@ await withBenchPlatform('noisy', { STRATA_POOL_MAX: '10', LOG_LEVEL: 'silent' },
     ],
     notes: [
       `victim: reads by id through the router ($rows), each of ${victimCallers} callers one every ${victimPaceMs} ms; neighbour: \`${heavySql}\` over ${rows} leads, back to back`,
-      `guards: the ${plan} plan's (statement timeout ${guards.statementTimeoutMs} ms, at most ${cap} concurrent statements${values.cap ? ' by --cap' : ''}); lifted: both "unlimited" in the neighbour's config`,
+      `guards: the ${plan} plan's (statement timeout ${guards.statementTimeoutMs} ms, at most ${cap} concurrent statements${values.cap ? ' by --cap' : ''}, ${share === 'unlimited' ? 'no share of statement time' : `${share} ms of statement time per second`}${values.share ? ' by --share' : ''}); lifted: all "unlimited" in the neighbour's config`,
       `floor: the neighbour idle, ${cap} processes (the guarded neighbour's cap) each keeping a core busy; a guard on connections cannot take the victim below it, only CPU isolation (more cores, the database on its own machine) can`,
-      'refused: heavy queries answered by a guard (a timeout, or no turn within STRATA_TENANT_QUEUE_WAIT_MS); the fair queue between tenants is in force in every phase',
+      'refused: heavy queries answered by a guard (a timeout, its share of time used up, or no turn within STRATA_TENANT_QUEUE_WAIT_MS); the fair queue between tenants is in force in every phase',
     ],
-    data: { slices, sliceMs, victimCallers, heavyCallers, cap, rows, results, heavy },
+    data: { slices, sliceMs, victimCallers, heavyCallers, cap, share, rows, results, heavy },
   });
 });

@@ -1,6 +1,6 @@
 /** Database failures (router SQL or Prisma) as answers: all retryable but the statement timeout. */
 import { isFencedWrite } from '../moves/change-capture.js';
-import { statementTimedOut, TenantBusyError } from '../router/tenant-guards.js';
+import { statementTimedOut, TenantBusyError, TenantDbTimeError } from '../router/tenant-guards.js';
 import { databaseUnreachable, driverCause, poolBusy, TenantDatabaseUnreachableError, TenantPoolBusyError } from '../router/tenant-sql.js';
 import { AppError, problems } from './problems.js';
 
@@ -21,6 +21,8 @@ const busy = (error: Failure) => error.code === 'P2028' || error instanceof Tena
 
 const tenantBusy = (error: Failure) => error instanceof TenantBusyError || error.cause instanceof TenantBusyError;
 
+const dbTimeUsed = (error: Failure) => [error, error.cause].find((e): e is TenantDbTimeError => e instanceof TenantDbTimeError);
+
 const retryable = (error: AppError, seconds: number) => Object.assign(error, { retryAfterSeconds: seconds });
 
 interface DatabaseProblem {
@@ -35,6 +37,12 @@ export function databaseProblem(error: Failure, statementTimeoutMs: () => number
   if (tenantBusy(error)) {
     const detail = 'This tenant already runs as many database statements at once as its plan allows; retry shortly';
     return { problem: retryable(new AppError(problems.tenantBusy, detail), 1) };
+  }
+  const overdrawn = dbTimeUsed(error);
+  if (overdrawn) {
+    const detail = `This tenant used the database time its plan allows (${overdrawn.msPerSecond} ms per second) and has more shortly; retry after the time given`;
+    const extra = { dbTimeMsPerSecond: overdrawn.msPerSecond };
+    return { problem: retryable(new AppError(problems.tenantDbTime, detail, undefined, extra), Math.ceil(overdrawn.retryAfterMs / 1000)) };
   }
   if (statementTimedOut(error)) {
     // No Retry-After: the same request would run as long again.

@@ -14,22 +14,46 @@ export interface PlanDefinition {
 export const plans = {
   free: {
     defaultTier: 'pooled',
-    limits: { requestsPerMinute: 120, users: 10, leads: 1_000, storageMb: 100, statementTimeoutMs: 5_000, maxConcurrentStatements: 3 },
+    limits: { requestsPerMinute: 120, users: 10, leads: 1_000, storageMb: 100, statementTimeoutMs: 5_000, maxConcurrentStatements: 3, dbTimeMsPerSecond: null },
     features: { deals: true, activities: true, auditLog: false },
   },
   starter: {
     defaultTier: 'pooled',
-    limits: { requestsPerMinute: 600, users: 50, leads: 25_000, storageMb: 1_024, statementTimeoutMs: 10_000, maxConcurrentStatements: 4 },
+    limits: {
+      requestsPerMinute: 600,
+      users: 50,
+      leads: 25_000,
+      storageMb: 1_024,
+      statementTimeoutMs: 10_000,
+      maxConcurrentStatements: 4,
+      dbTimeMsPerSecond: null,
+    },
     features: { deals: true, activities: true, auditLog: true },
   },
   business: {
     defaultTier: 'schema',
-    limits: { requestsPerMinute: 3000, users: 500, leads: 500_000, storageMb: 20_480, statementTimeoutMs: 30_000, maxConcurrentStatements: 6 },
+    limits: {
+      requestsPerMinute: 3000,
+      users: 500,
+      leads: 500_000,
+      storageMb: 20_480,
+      statementTimeoutMs: 30_000,
+      maxConcurrentStatements: 6,
+      dbTimeMsPerSecond: null,
+    },
     features: { deals: true, activities: true, auditLog: true },
   },
   enterprise: {
     defaultTier: 'dedicated',
-    limits: { requestsPerMinute: 12000, users: null, leads: null, storageMb: null, statementTimeoutMs: 60_000, maxConcurrentStatements: null },
+    limits: {
+      requestsPerMinute: 12000,
+      users: null,
+      leads: null,
+      storageMb: null,
+      statementTimeoutMs: 60_000,
+      maxConcurrentStatements: null,
+      dbTimeMsPerSecond: null,
+    },
     features: { deals: true, activities: true, auditLog: true },
   },
 } as const satisfies Record<string, PlanDefinition>;

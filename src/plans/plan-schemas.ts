@@ -15,6 +15,8 @@ export const limitsOutput = z.object({
   /** null: the database default. */
   statementTimeoutMs: nullableLimit,
   maxConcurrentStatements: nullableLimit,
+  /** Statement time per second on a shared pool, sustained. */
+  dbTimeMsPerSecond: nullableLimit,
 });
 export type PlanLimits = z.infer<typeof limitsOutput>;
 

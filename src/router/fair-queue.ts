@@ -23,7 +23,7 @@ export class FairQueue {
 
   constructor(
     private readonly capacity: number,
-    private readonly waitMs: number,
+    readonly waitMs: number,
   ) {}
 
   /** `cap` null: none. */

@@ -6,9 +6,11 @@ export interface TenantGuards {
   statementTimeoutMs: number | null;
   /** On a shared pool; null: no cap. */
   maxConcurrentStatements: number | null;
+  /** Statement time a tenant may use per second on a shared pool, sustained (db-time-budget.ts); null: no limit. */
+  dbTimeMsPerSecond: number | null;
 }
 
-export const noGuards: TenantGuards = { statementTimeoutMs: null, maxConcurrentStatements: null };
+export const noGuards: TenantGuards = { statementTimeoutMs: null, maxConcurrentStatements: null, dbTimeMsPerSecond: null };
 
 export class TenantBusyError extends Error {
   constructor(
@@ -17,6 +19,16 @@ export class TenantBusyError extends Error {
   ) {
     super(`The tenant already runs ${cap} statements at once (its plan's cap) and none finished within ${waitedMs} ms`);
     this.name = 'TenantBusyError';
+  }
+}
+
+export class TenantDbTimeError extends Error {
+  constructor(
+    readonly msPerSecond: number,
+    readonly retryAfterMs: number,
+  ) {
+    super(`The tenant used its database time (${msPerSecond} ms per second, its plan's share); it has more in ${Math.ceil(retryAfterMs)} ms`);
+    this.name = 'TenantDbTimeError';
   }
 }
 
@@ -32,7 +44,7 @@ export function statementTimedOut(err: unknown): boolean {
   return (cause?.originalCode ?? cause?.code) === timeoutState && (cause?.originalMessage ?? cause?.message) === timeoutMessage;
 }
 
-export const guardKinds = ['statementTimeout', 'concurrency'] as const;
+export const guardKinds = ['statementTimeout', 'concurrency', 'dbTime'] as const;
 export type GuardKind = (typeof guardKinds)[number];
 export type GuardCounts = Record<GuardKind, number>;
 export type GuardRejectionListener = (tenantId: string, guard: GuardKind) => void;
@@ -44,13 +56,13 @@ export class GuardRejections {
 
   record(tenantId: string, guard: GuardKind): void {
     let counts = this.#counts.get(tenantId);
-    if (!counts) this.#counts.set(tenantId, (counts = { statementTimeout: 0, concurrency: 0 }));
+    if (!counts) this.#counts.set(tenantId, (counts = { statementTimeout: 0, concurrency: 0, dbTime: 0 }));
     counts[guard]++;
     for (const listener of this.#listeners) listener(tenantId, guard);
   }
 
   of(tenantId: string): GuardCounts {
-    return { ...(this.#counts.get(tenantId) ?? { statementTimeout: 0, concurrency: 0 }) };
+    return { ...(this.#counts.get(tenantId) ?? { statementTimeout: 0, concurrency: 0, dbTime: 0 }) };
   }
 
   all(): Map<string, GuardCounts> {

@@ -2,12 +2,15 @@
  * The pg.Pool handed to Prisma's adapter. It owns no connections: each query runs on the bound
  * tenant's database, in its context (docs/architecture.md).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { DbTimeBudget } from './db-time-budget.js';
+import type { FairQueue } from './fair-queue.js';
 import { connectionFailure, type PoolLease, type PoolRegistry } from './pool-registry.js';
 import { countRows, type RouterObservers } from './router-observer.js';
 import { missingStatementState, type PreparedTrace, queryWithContext, type RoutedStatement, stalePlan } from './scoped-query.js';
 import { currentBinding, type TenantBinding } from './tenant-context.js';
-import { GuardRejections, statementTimedOut, TenantBusyError } from './tenant-guards.js';
+import { GuardRejections, statementTimedOut, TenantBusyError, TenantDbTimeError } from './tenant-guards.js';
 import { databaseUnreachable } from './tenant-sql.js';
 
 export const placeholderSchema = '__strata_tenant__';
@@ -101,8 +104,12 @@ class TransactionObservation {
   }
 }
 
+/** Shared pools hold a tenant to its share of statement time. */
+const budgeted = (lease: PoolLease, binding: TenantBinding) => lease.queue !== undefined && binding.guards.dbTimeMsPerSecond !== null;
+
 export class TenantRoutingPool extends pg.Pool {
   readonly rejections = new GuardRejections();
+  readonly dbTime = new DbTimeBudget();
   readonly #observers: RouterObservers;
 
   constructor(private readonly registry: PoolRegistry) {
@@ -132,7 +139,7 @@ export class TenantRoutingPool extends pg.Pool {
       throw err;
     }
     let failure: Error | undefined;
-    const connected = began && performance.now();
+    const connected = began || budgeted(lease, binding) ? performance.now() : 0;
     const trace: PreparedTrace | undefined = began ? { contextKept: false, statementKept: false } : undefined;
     let result: pg.QueryResult | undefined;
     const run = () => queryWithContext(client, config, binding.context, lease.ownSessions, genericPlan, trace);
@@ -154,11 +161,15 @@ export class TenantRoutingPool extends pg.Pool {
     } finally {
       client.release(failure ?? connectionFailure(client));
       this.#leave(lease, binding);
-      if (began) this.#reportStatement(binding, began, connected, result, trace!);
+      if (connected) {
+        const heldMs = performance.now() - connected;
+        this.#charge(lease, binding, heldMs);
+        if (began) this.#reportStatement(binding, began, connected, heldMs, result, trace!);
+      }
     }
   }
 
-  #reportStatement(binding: TenantBinding, began: number, connected: number, result: pg.QueryResult | undefined, trace: PreparedTrace) {
+  #reportStatement(binding: TenantBinding, began: number, connected: number, heldMs: number, result: pg.QueryResult | undefined, trace: PreparedTrace) {
     const rows = { read: 0, written: 0 };
     if (result) countRows(rows, result);
     const { tenantId, tier, serverId } = binding;
@@ -167,7 +178,7 @@ export class TenantRoutingPool extends pg.Pool {
       tier,
       serverId,
       kind: 'statement',
-      durationMs: performance.now() - connected,
+      durationMs: heldMs,
       waitMs: connected - began,
       statements: 1,
       rowsRead: rows.read,
@@ -177,15 +188,42 @@ export class TenantRoutingPool extends pg.Pool {
     });
   }
 
-  /** Undefined when a slot was free; refused, the pool is given back. */
+  /** Undefined when the tenant had time left and a slot was free; refused, the pool is given back. */
   #admit(lease: PoolLease, binding: TenantBinding): Promise<void> | undefined {
     const queue = lease.queue;
-    if (!queue || queue.tryEnter(binding.tenantId, binding.guards.maxConcurrentStatements)) return undefined;
-    return queue.wait(binding.tenantId).catch((err: unknown) => {
+    if (!queue) return undefined;
+    const share = binding.guards.dbTimeMsPerSecond;
+    const owedMs = share === null ? 0 : this.dbTime.owedMs(binding.tenantId, share);
+    if (owedMs === 0 && queue.tryEnter(binding.tenantId, binding.guards.maxConcurrentStatements)) return undefined;
+    return this.#admitLater(queue, binding, owedMs).catch((err: unknown) => {
       this.registry.leave(lease);
       if (err instanceof TenantBusyError) this.rejections.record(binding.tenantId, 'concurrency');
+      if (err instanceof TenantDbTimeError) this.rejections.record(binding.tenantId, 'dbTime');
       throw err;
     });
+  }
+
+  /**
+   * Its turn, with time to spend: an overdraft is waited out if earned back within the queue's
+   * wait, and a turn granted while the tenant owes (its earlier statements ran meanwhile) is handed on.
+   */
+  async #admitLater(queue: FairQueue, binding: TenantBinding, owedMs: number): Promise<void> {
+    const { tenantId, guards } = binding;
+    const deadline = performance.now() + queue.waitMs;
+    for (;;) {
+      if (owedMs > 0) {
+        if (performance.now() + owedMs > deadline) throw new TenantDbTimeError(guards.dbTimeMsPerSecond!, owedMs);
+        await sleep(owedMs);
+      }
+      if (!queue.tryEnter(tenantId, guards.maxConcurrentStatements)) await queue.wait(tenantId);
+      owedMs = guards.dbTimeMsPerSecond === null ? 0 : this.dbTime.owedMs(tenantId, guards.dbTimeMsPerSecond);
+      if (owedMs === 0) return;
+      queue.leave(tenantId);
+    }
+  }
+
+  #charge(lease: PoolLease, binding: TenantBinding, heldMs: number) {
+    if (budgeted(lease, binding)) this.dbTime.charge(binding.tenantId, binding.guards.dbTimeMsPerSecond!, heldMs);
   }
 
   #leave(lease: PoolLease, binding: TenantBinding) {
@@ -200,8 +238,13 @@ export class TenantRoutingPool extends pg.Pool {
     const admitting = this.#admit(lease, binding);
     if (admitting) await admitting;
     const client = await this.#connect(lease, binding);
-    const observed = began ? new TransactionObservation(this.#observers, began, performance.now()) : undefined;
-    return new BoundConnection(client, binding, () => this.#leave(lease, binding), this.rejections, observed);
+    const connected = performance.now();
+    const observed = began ? new TransactionObservation(this.#observers, began, connected) : undefined;
+    const leavePool = () => {
+      this.#charge(lease, binding, performance.now() - connected);
+      this.#leave(lease, binding);
+    };
+    return new BoundConnection(client, binding, leavePool, this.rejections, observed);
   }) as unknown as pg.Pool['connect'];
 
   async #connect(lease: PoolLease, binding: TenantBinding): Promise<pg.PoolClient> {

@@ -45,6 +45,7 @@ export const tenantConfig = z
         // PostgreSQL's statement_timeout takes at most 2^31 − 1 ms.
         statementTimeoutMs: z.number().int().positive().max(2_147_483_647).or(z.literal('unlimited')).optional(),
         maxConcurrentStatements: z.number().int().positive().max(1_000).or(z.literal('unlimited')).optional(),
+        dbTimeMsPerSecond: z.number().int().positive().max(1_000_000).or(z.literal('unlimited')).optional(),
       })
       .strict()
       .optional(),
@@ -115,6 +116,6 @@ export const tenantConfigPatch = (patchOf(tenantConfig) as z.ZodType<JsonObject>
 );
 
 export function tenantGuards(tenant: Tenant, planOverrides: Readonly<Record<string, number>> = {}): TenantGuards {
-  const { statementTimeoutMs, maxConcurrentStatements } = tenantSettings(tenant, planOverrides).limits;
-  return { statementTimeoutMs, maxConcurrentStatements };
+  const { statementTimeoutMs, maxConcurrentStatements, dbTimeMsPerSecond } = tenantSettings(tenant, planOverrides).limits;
+  return { statementTimeoutMs, maxConcurrentStatements, dbTimeMsPerSecond };
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Refusals that happen before anything is written. */
-const notRun = new Set(['STRATA_TENANT_MOVING', 'STRATA_TENANT_BUSY']);
+const notRun = new Set(['STRATA_TENANT_MOVING', 'STRATA_TENANT_BUSY', 'STRATA_TENANT_DATABASE_TIME']);
 
 export interface Ledger {
   /** Lead id → name as last acknowledged (or read back). */

@@ -22,7 +22,7 @@ const registry = new PoolRegistry(
 const guarded = new Set([...Object.values(pairs)].map((p) => p.a.id));
 const router = new TenantRouter({
   registry,
-  guardsFor: (tenant) => ({ statementTimeoutMs: guarded.has(tenant.id) ? 150 : null, maxConcurrentStatements: null }),
+  guardsFor: (tenant) => ({ statementTimeoutMs: guarded.has(tenant.id) ? 150 : null, maxConcurrentStatements: null, dbTimeMsPerSecond: null }),
 });
 t.teardown(() => router.close());
 
