@@ -4,12 +4,13 @@
  * many callers at full speed. Three phases take turns in one-second slices, so load from elsewhere
  * falls on all alike: quiet (the neighbour idle), disturbed by a neighbour whose guards are lifted
  * in its config (statement timeout, concurrency cap and database-time share "unlimited"), and
- * disturbed by a neighbour under its plan's guards. The fair queue between tenants is part of the router in both.
- * A fourth phase is a reference for plain CPU contention: no neighbour in the database,
- * but as many CPU-bound processes outside it as the guarded neighbour may run statements at once.
+ * disturbed by a neighbour under its plan's guards. The fair queue between tenants is part of the
+ * router in both. A fourth phase is a reference for plain CPU contention: no neighbour in the
+ * database, but as many CPU-bound processes outside it as the guarded neighbour may run statements
+ * at once.
  * Target: with guards, the victim's p99 ≤ 1.5× its quiet p99.
- * `npm run bench -- noisy-neighbour [--seconds N] [--heavy N] [--cap N] [--share N]` (--cap, --share: the guarded
- * neighbour's maxConcurrentStatements and dbTimeMsPerSecond instead of its plan's)
+ * `npm run bench -- noisy-neighbour [--seconds N] [--heavy N] [--cap N] [--share N]` (--cap, --share:
+ * the guarded neighbour's maxConcurrentStatements and dbTimeMsPerSecond instead of its plan's)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -168,7 +169,7 @@ await withBenchPlatform('noisy', { STRATA_POOL_MAX: '10', LOG_LEVEL: 'silent' },
     notes: [
       `victim: reads by id through the router ($rows), each of ${victimCallers} callers one every ${victimPaceMs} ms; neighbour: \`${heavySql}\` over ${rows} leads, back to back`,
       `guards: the ${plan} plan's (statement timeout ${guards.statementTimeoutMs} ms, at most ${cap} concurrent statements${values.cap ? ' by --cap' : ''}, ${share === 'unlimited' ? 'no share of statement time' : `${share} ms of statement time per second`}${values.share ? ' by --share' : ''}); lifted: all "unlimited" in the neighbour's config`,
-      `floor: the neighbour idle, ${cap} processes (the guarded neighbour's cap) each keeping a core busy; plain CPU contention, not a bound: a heavy statement also takes caches and memory bandwidth, and on two cores has moved the victim's tail further than these busy loops`,
+      `reference: the neighbour idle, ${cap} processes (the guarded neighbour's cap) each keeping a core busy; plain CPU contention, not a bound: a heavy statement also takes caches and memory bandwidth, and on two cores has moved the victim's tail further than these busy loops`,
       'refused: heavy queries answered by a guard (a timeout, its share of time used up, or no turn within STRATA_TENANT_QUEUE_WAIT_MS); the fair queue between tenants is in force in every phase',
     ],
     data: { slices, sliceMs, victimCallers, heavyCallers, cap, share, rows, results, heavy },

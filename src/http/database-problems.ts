@@ -40,7 +40,7 @@ export function databaseProblem(error: Failure, statementTimeoutMs: () => number
   }
   const overdrawn = dbTimeUsed(error);
   if (overdrawn) {
-    const detail = `This tenant used the database time its plan allows (${overdrawn.msPerSecond} ms per second) and has more shortly; retry after the time given`;
+    const detail = `This tenant used its share of database time (${overdrawn.msPerSecond} ms per second); retry after the time given`;
     const extra = { dbTimeMsPerSecond: overdrawn.msPerSecond };
     return { problem: retryable(new AppError(problems.tenantDbTime, detail, undefined, extra), Math.ceil(overdrawn.retryAfterMs / 1000)) };
   }

@@ -37,7 +37,7 @@ export const problems = {
   rateLimited: { code: 'STRATA_RATE_LIMITED', status: 429, title: 'Too many requests' },
   loginThrottled: { code: 'STRATA_AUTH_THROTTLED', status: 429, title: 'Too many failed logins' },
   unavailable: { code: 'STRATA_SERVICE_UNAVAILABLE', status: 503, title: 'The service is temporarily unavailable' },
-  tenantDbTime: { code: 'STRATA_TENANT_DATABASE_TIME', status: 429, title: 'The tenant used the database time its plan allows per second' },
+  tenantDbTime: { code: 'STRATA_TENANT_DATABASE_TIME', status: 429, title: 'The tenant used its share of database time; it has more shortly' },
   tenantBusy: { code: 'STRATA_TENANT_BUSY', status: 503, title: 'The tenant runs as many database statements at once as its plan allows' },
   statementTimeout: { code: 'STRATA_TENANT_STATEMENT_TIMEOUT', status: 503, title: 'A database statement ran longer than the tenant’s plan allows' },
   tenantMoving: { code: 'STRATA_TENANT_MOVING', status: 503, title: 'The tenant is switching to another tier; writes are paused briefly' },

@@ -27,7 +27,7 @@ export class TenantDbTimeError extends Error {
     readonly msPerSecond: number,
     readonly retryAfterMs: number,
   ) {
-    super(`The tenant used its database time (${msPerSecond} ms per second, its plan's share); it has more in ${Math.ceil(retryAfterMs)} ms`);
+    super(`The tenant used its share of database time (${msPerSecond} ms per second); it has more in ${Math.ceil(retryAfterMs)} ms`);
     this.name = 'TenantDbTimeError';
   }
 }
@@ -49,6 +49,8 @@ export type GuardKind = (typeof guardKinds)[number];
 export type GuardCounts = Record<GuardKind, number>;
 export type GuardRejectionListener = (tenantId: string, guard: GuardKind) => void;
 
+const noRejections = () => Object.fromEntries(guardKinds.map((kind) => [kind, 0])) as GuardCounts;
+
 /** Per tenant, since the process started. */
 export class GuardRejections {
   readonly #counts = new Map<string, GuardCounts>();
@@ -56,13 +58,13 @@ export class GuardRejections {
 
   record(tenantId: string, guard: GuardKind): void {
     let counts = this.#counts.get(tenantId);
-    if (!counts) this.#counts.set(tenantId, (counts = { statementTimeout: 0, concurrency: 0, dbTime: 0 }));
+    if (!counts) this.#counts.set(tenantId, (counts = noRejections()));
     counts[guard]++;
     for (const listener of this.#listeners) listener(tenantId, guard);
   }
 
   of(tenantId: string): GuardCounts {
-    return { ...(this.#counts.get(tenantId) ?? { statementTimeout: 0, concurrency: 0, dbTime: 0 }) };
+    return { ...(this.#counts.get(tenantId) ?? noRejections()) };
   }
 
   all(): Map<string, GuardCounts> {

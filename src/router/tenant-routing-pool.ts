@@ -109,7 +109,7 @@ const budgeted = (lease: PoolLease, binding: TenantBinding) => lease.queue !== u
 
 export class TenantRoutingPool extends pg.Pool {
   readonly rejections = new GuardRejections();
-  readonly dbTime = new DbTimeBudget();
+  readonly #dbTime = new DbTimeBudget();
   readonly #observers: RouterObservers;
 
   constructor(private readonly registry: PoolRegistry) {
@@ -193,7 +193,7 @@ export class TenantRoutingPool extends pg.Pool {
     const queue = lease.queue;
     if (!queue) return undefined;
     const share = binding.guards.dbTimeMsPerSecond;
-    const owedMs = share === null ? 0 : this.dbTime.owedMs(binding.tenantId, share);
+    const owedMs = share === null ? 0 : this.#dbTime.owedMs(binding.tenantId, share);
     if (owedMs === 0 && queue.tryEnter(binding.tenantId, binding.guards.maxConcurrentStatements)) return undefined;
     return this.#admitLater(queue, binding, owedMs).catch((err: unknown) => {
       this.registry.leave(lease);
@@ -216,14 +216,14 @@ export class TenantRoutingPool extends pg.Pool {
         await sleep(owedMs);
       }
       if (!queue.tryEnter(tenantId, guards.maxConcurrentStatements)) await queue.wait(tenantId);
-      owedMs = guards.dbTimeMsPerSecond === null ? 0 : this.dbTime.owedMs(tenantId, guards.dbTimeMsPerSecond);
+      owedMs = guards.dbTimeMsPerSecond === null ? 0 : this.#dbTime.owedMs(tenantId, guards.dbTimeMsPerSecond);
       if (owedMs === 0) return;
       queue.leave(tenantId);
     }
   }
 
   #charge(lease: PoolLease, binding: TenantBinding, heldMs: number) {
-    if (budgeted(lease, binding)) this.dbTime.charge(binding.tenantId, binding.guards.dbTimeMsPerSecond!, heldMs);
+    if (budgeted(lease, binding)) this.#dbTime.charge(binding.tenantId, binding.guards.dbTimeMsPerSecond!, heldMs);
   }
 
   #leave(lease: PoolLease, binding: TenantBinding) {

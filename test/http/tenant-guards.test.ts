@@ -2,8 +2,8 @@
  * Noisy-neighbour guards through the front door, on every tier: a platform admin sets a tenant's
  * statement timeout, concurrency cap and database-time share in its config (JSON Merge Patch), and
  * the tenant's users get 503 or 429 problems with their own codes when a request runs into them,
- * while a neighbour on the same server is served. Slow requests are real ones: a lead update waiting on a row lock that a
- * runtime connection holds, as a long transaction of the tenant's own would.
+ * while a neighbour on the same server is served. Slow requests are real ones: a lead update waiting
+ * on a row lock that a runtime connection holds, as a long transaction of the tenant's own would.
  */
 import type pg from 'pg';
 import t, { type Test } from 'tap';
